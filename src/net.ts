@@ -95,10 +95,15 @@ export interface StreamConnection {
   /** The other end. */
   readonly remoteAddress: NetAddr;
   /**
-   * Reads the next chunk of bytes. Resolves `null` at end of stream (the peer half-closed
-   * or closed). Rejects with a {@linkcode NetError} on reset, or code `"CLOSED"` when
-   * {@linkcode StreamConnection.close} is called while a read is pending. Only one read
-   * may be pending at a time.
+   * Reads the next chunk of bytes. The chunk is the caller's to keep (never a buffer the
+   * runtime reuses). Only one read may be pending at a time.
+   *
+   * Semantics every adapter follows (checked by tests/support/conformance.ts):
+   * - remote end of stream (the peer called `closeWrite()` or `close()`): resolves `null`,
+   *   after all bytes sent before it; again `null` on every later read;
+   * - local {@linkcode StreamConnection.close}: a pending read, and every later read,
+   *   rejects with a {@linkcode NetError} of code `"CLOSED"`;
+   * - connection reset or other failure: rejects with the matching {@linkcode NetError}.
    */
   read(): Promise<Uint8Array | null>;
   /**
@@ -108,7 +113,11 @@ export interface StreamConnection {
   write(data: Uint8Array): Promise<void>;
   /** Half-close: sends FIN after pending writes; reading stays possible. */
   closeWrite(): Promise<void>;
-  /** Closes both directions at once. Idempotent; a pending read rejects with code `"CLOSED"`. */
+  /**
+   * Closes both directions at once and releases the socket. Idempotent. A pending read
+   * rejects with code `"CLOSED"`, as do later `read()` and `write()` calls; the peer's reads
+   * then see end of stream (`null`), or a reset if unread data was discarded.
+   */
   close(): Promise<void>;
 }
 

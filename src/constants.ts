@@ -1,0 +1,256 @@
+/**
+ * Every tunable number of PeerLink in one place. Values that Python PeerLink 1.2 also has
+ * keep its meaning; durations here are milliseconds (Python used seconds).
+ *
+ * Importing this module has no side effects.
+ *
+ * @module
+ */
+
+/**
+ * Largest UDP datagram PeerLink sends, in bytes: a 1500-byte Ethernet MTU minus IP and UDP
+ * headers, with room to spare for tunnels. Larger datagrams fragment, and fragments are often
+ * dropped on WiFi. Transport `"auto"` switches to TCP above it; `"udp"` refuses with
+ * `PayloadTooLarge`. Same value as Python PeerLink 1.2.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SAFE_UDP_PAYLOAD } from "./constants.ts";
+ * const fitsInOneDatagram = (bytes: Uint8Array) => bytes.length <= MAX_SAFE_UDP_PAYLOAD;
+ * ```
+ */
+export const MAX_SAFE_UDP_PAYLOAD = 1200;
+
+/**
+ * Largest datagram accepted on receive, in bytes (the IPv4 UDP maximum). Anything that arrives
+ * is at most this large; PeerLink itself never sends more than {@linkcode MAX_SAFE_UDP_PAYLOAD}.
+ *
+ * @example
+ * ```ts
+ * import { MAX_DATAGRAM } from "./constants.ts";
+ * console.log(MAX_DATAGRAM); // 65535
+ * ```
+ */
+export const MAX_DATAGRAM = 65535;
+
+/**
+ * Size of the TCP frame header: a 4-byte big-endian unsigned length, then that many bytes.
+ *
+ * @example
+ * ```ts
+ * import { TCP_FRAME_HEADER_SIZE } from "./constants.ts";
+ * const header = new DataView(new ArrayBuffer(TCP_FRAME_HEADER_SIZE));
+ * header.setUint32(0, 42); // big-endian by default
+ * ```
+ */
+export const TCP_FRAME_HEADER_SIZE = 4;
+
+/**
+ * Largest message PeerLink sends or accepts over TCP (4 MiB, as Python PeerLink 1.2;
+ * configurable per node). It bounds the JSON text of a message and, separately, the total
+ * size of the raw binary values (`Uint8Array`) that travel beside the JSON between two
+ * PeerLink-TS nodes, so a 4 MiB `Uint8Array` fits and 4 MiB + 1 byte does not. Toward a
+ * Python peer binary values travel as base64 inside the JSON and count at their encoded size.
+ *
+ * @example
+ * ```ts
+ * import { TCP_MAX_FRAME } from "./constants.ts";
+ * console.log(TCP_MAX_FRAME === 4 * 1024 * 1024); // true
+ * ```
+ */
+export const TCP_MAX_FRAME = 4 * 1024 * 1024;
+
+/**
+ * Default time a call waits for its reply before it fails with `PeerTimeoutError`, in
+ * milliseconds (Python PeerLink 1.2: 5 seconds).
+ *
+ * @example
+ * ```ts
+ * import { RPC_TIMEOUT } from "./constants.ts";
+ * const deadline = Date.now() + RPC_TIMEOUT;
+ * ```
+ */
+export const RPC_TIMEOUT = 5000;
+
+/**
+ * Default time `waitForPeers()` waits for discovery, in milliseconds (Python PeerLink 1.2:
+ * 3 seconds to let mDNS settle).
+ *
+ * @example
+ * ```ts
+ * import { DISCOVERY_WAIT } from "./constants.ts";
+ * console.log(`waiting up to ${DISCOVERY_WAIT} ms for peers`);
+ * ```
+ */
+export const DISCOVERY_WAIT = 3000;
+
+/**
+ * How long a discovered peer stays known without a fresh announcement, in milliseconds
+ * (120 s, the TTL of mDNS service records).
+ *
+ * @example
+ * ```ts
+ * import { PEER_TTL } from "./constants.ts";
+ * const expired = (lastSeen: number, now: number) => now - lastSeen > PEER_TTL;
+ * ```
+ */
+export const PEER_TTL = 120_000;
+
+/**
+ * First UDP retransmission of an unanswered request, in milliseconds. Later ones back off by
+ * {@linkcode UDP_RETRY_BACKOFF} up to {@linkcode UDP_RETRY_MAX_INTERVAL}. Only peers that
+ * advertise at-most-once execution (PeerLink-TS) are sent retransmissions; a Python 1.2 peer
+ * would run the handler again for each copy.
+ *
+ * @example
+ * ```ts
+ * import { UDP_RETRY_INITIAL } from "./constants.ts";
+ * console.log(UDP_RETRY_INITIAL); // 100
+ * ```
+ */
+export const UDP_RETRY_INITIAL = 100;
+
+/**
+ * Factor by which the UDP retransmission interval grows after each retransmission.
+ *
+ * @example
+ * ```ts
+ * import { UDP_RETRY_BACKOFF, UDP_RETRY_INITIAL } from "./constants.ts";
+ * const second = UDP_RETRY_INITIAL * UDP_RETRY_BACKOFF; // 150 ms
+ * ```
+ */
+export const UDP_RETRY_BACKOFF = 1.5;
+
+/**
+ * Longest interval between two UDP retransmissions, in milliseconds. With the defaults a call
+ * is sent about 12 times within {@linkcode RPC_TIMEOUT}, so even at 30% loss each way a call
+ * almost never times out while the peer is alive.
+ *
+ * @example
+ * ```ts
+ * import { UDP_RETRY_MAX_INTERVAL } from "./constants.ts";
+ * console.log(UDP_RETRY_MAX_INTERVAL); // 500
+ * ```
+ */
+export const UDP_RETRY_MAX_INTERVAL = 500;
+
+/**
+ * How long a node remembers a call id it has answered (and the answer), in milliseconds, so a
+ * retransmitted request is answered from memory instead of running the handler twice.
+ * Callers stop retransmitting after {@linkcode UDP_RETRY_WINDOW}, well inside this time.
+ *
+ * @example
+ * ```ts
+ * import { REPLY_CACHE_TTL } from "./constants.ts";
+ * console.log(REPLY_CACHE_TTL / 1000, "seconds");
+ * ```
+ */
+export const REPLY_CACHE_TTL = 60_000;
+
+/**
+ * Longest time a caller keeps retransmitting one UDP request, in milliseconds: half of
+ * {@linkcode REPLY_CACHE_TTL}, so every copy reaches the peer while it still remembers the id.
+ * A call with a longer timeout keeps waiting after that without sending more copies.
+ *
+ * @example
+ * ```ts
+ * import { UDP_RETRY_WINDOW } from "./constants.ts";
+ * console.log(UDP_RETRY_WINDOW); // 30000
+ * ```
+ */
+export const UDP_RETRY_WINDOW = 30_000;
+
+/**
+ * Most answered call ids a node remembers at once (see {@linkcode REPLY_CACHE_TTL}); the
+ * oldest are forgotten first.
+ *
+ * @example
+ * ```ts
+ * import { REPLY_CACHE_MAX_ENTRIES } from "./constants.ts";
+ * console.log(REPLY_CACHE_MAX_ENTRIES); // 10000
+ * ```
+ */
+export const REPLY_CACHE_MAX_ENTRIES = 10_000;
+
+/**
+ * Most bytes of remembered replies a node keeps at once (a reply too large for a datagram is
+ * kept until the caller fetches it over TCP); the oldest are forgotten first.
+ *
+ * @example
+ * ```ts
+ * import { REPLY_CACHE_MAX_BYTES } from "./constants.ts";
+ * console.log(REPLY_CACHE_MAX_BYTES / 2 ** 20, "MiB"); // 32 MiB
+ * ```
+ */
+export const REPLY_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Time a caller waits for a TCP connection to open, in milliseconds (the call's own timeout
+ * applies too, whichever is shorter).
+ *
+ * @example
+ * ```ts
+ * import { CONNECT_TIMEOUT } from "./constants.ts";
+ * console.log(CONNECT_TIMEOUT); // 5000
+ * ```
+ */
+export const CONNECT_TIMEOUT = 5000;
+
+/**
+ * A caller closes a pooled TCP connection after this many milliseconds without calls.
+ *
+ * @example
+ * ```ts
+ * import { TCP_CLIENT_IDLE_TIMEOUT } from "./constants.ts";
+ * console.log(TCP_CLIENT_IDLE_TIMEOUT); // 15000
+ * ```
+ */
+export const TCP_CLIENT_IDLE_TIMEOUT = 15_000;
+
+/**
+ * A server closes an accepted TCP connection after this many milliseconds without requests
+ * (longer than {@linkcode TCP_CLIENT_IDLE_TIMEOUT}, so the caller, which knows when it is
+ * done, normally closes first and never races a server-side close).
+ *
+ * @example
+ * ```ts
+ * import { TCP_SERVER_IDLE_TIMEOUT } from "./constants.ts";
+ * console.log(TCP_SERVER_IDLE_TIMEOUT); // 60000
+ * ```
+ */
+export const TCP_SERVER_IDLE_TIMEOUT = 60_000;
+
+/**
+ * Deepest nesting of arrays and objects accepted in a message (args, kwargs or result). Deeper
+ * values are refused by the sender with a `TypeError` and dropped by the receiver.
+ *
+ * @example
+ * ```ts
+ * import { MAX_NESTING_DEPTH } from "./constants.ts";
+ * console.log(MAX_NESTING_DEPTH); // 100
+ * ```
+ */
+export const MAX_NESTING_DEPTH = 100;
+
+/**
+ * Longest call id, caller name, target name or function name accepted in a request, in
+ * characters. Python PeerLink 1.2 sends 36-character UUIDs and mDNS names are at most 63 bytes.
+ *
+ * @example
+ * ```ts
+ * import { MAX_NAME_LENGTH } from "./constants.ts";
+ * const ok = (name: string) => name.length <= MAX_NAME_LENGTH;
+ * ```
+ */
+export const MAX_NAME_LENGTH = 256;
+
+/**
+ * Most raw binary segments one TCP frame may carry (one per `Uint8Array` value).
+ *
+ * @example
+ * ```ts
+ * import { MAX_BINARY_SEGMENTS } from "./constants.ts";
+ * console.log(MAX_BINARY_SEGMENTS); // 65536
+ * ```
+ */
+export const MAX_BINARY_SEGMENTS = 65_536;

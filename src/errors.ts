@@ -1,0 +1,483 @@
+/**
+ * The errors PeerLink throws. Every one is an `instanceof` {@linkcode PeerLinkError}, has a
+ * `name` equal to its class name and a stable machine-readable `code`, and its message says
+ * what happened and what to do. The names and texts follow Python PeerLink 1.2 where it had
+ * them (`PeerNotFound: Peer 'Host' not found.  Known: ['NodeA', 'Worker1']`).
+ *
+ * @module
+ */
+
+/** Stable machine-readable reason of a {@linkcode PeerLinkError}. */
+export type PeerLinkErrorCode =
+  | "PEER_NOT_FOUND"
+  | "TIMEOUT"
+  | "REMOTE_ERROR"
+  | "PAYLOAD_TOO_LARGE"
+  | "BUSY"
+  | "NODE_STOPPED"
+  | "NOT_STARTED"
+  | "PORT_IN_USE"
+  | "CONNECTION_FAILED"
+  | "CONNECTION_LOST"
+  | "PROTOCOL_ERROR"
+  | "BAD_MESSAGE"
+  | "OTHER";
+
+/** Transport a call or a failure happened on. */
+export type WireTransport = "udp" | "tcp";
+
+/**
+ * Formats a list of names as Python prints a list of strings, e.g. `['NodeA', 'Worker1']`,
+ * so messages read the same as in Python PeerLink 1.2.
+ */
+function pythonList(names: readonly string[]): string {
+  return `[${names.map(pythonString).join(", ")}]`;
+}
+
+/** A string as Python's `repr()` shows it: single quotes unless the text holds one and no double quote. */
+function pythonString(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  const escaped = text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/\t/g, "\\t");
+  return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
+}
+
+/**
+ * Base class of every PeerLink error. Catch this to handle them all.
+ *
+ * @example
+ * ```ts
+ * import { PeerLinkError } from "./errors.ts";
+ * try {
+ *   throw new PeerLinkError("something failed", "OTHER");
+ * } catch (err) {
+ *   if (err instanceof PeerLinkError) console.log(err.code); // "OTHER"
+ * }
+ * ```
+ */
+export class PeerLinkError extends Error {
+  /** Stable machine-readable reason. */
+  readonly code: PeerLinkErrorCode;
+
+  /**
+   * @param message What happened and what to do.
+   * @param code Stable reason code (default `"OTHER"`).
+   * @param options Underlying cause, if any.
+   */
+  constructor(message: string, code: PeerLinkErrorCode = "OTHER", options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "PeerLinkError";
+    this.code = code;
+  }
+}
+
+/**
+ * The named peer is not known (not discovered yet, expired, or misspelled). Lists the peers
+ * that are known. Names are matched exactly.
+ *
+ * @example
+ * ```ts
+ * import { PeerNotFound } from "./errors.ts";
+ * const err = new PeerNotFound("Host", ["NodeA", "Worker1"]);
+ * console.log(String(err)); // PeerNotFound: Peer 'Host' not found.  Known: ['NodeA', 'Worker1']
+ * ```
+ */
+export class PeerNotFound extends PeerLinkError {
+  /** The name that was asked for. */
+  readonly peer: string;
+  /** Names of the peers known at the time. */
+  readonly known: readonly string[];
+
+  /**
+   * @param peer The name that was asked for.
+   * @param known Names of the peers known at the time.
+   */
+  constructor(peer: string, known: readonly string[] = []) {
+    super(`Peer ${pythonString(peer)} not found.  Known: ${pythonList(known)}`, "PEER_NOT_FOUND");
+    this.name = "PeerNotFound";
+    this.peer = peer;
+    this.known = [...known];
+  }
+}
+
+/**
+ * Alias of {@linkcode PeerNotFound}, the name Python PeerLink also exports.
+ *
+ * @example
+ * ```ts
+ * import { PeerNotFound, PeerNotFoundError } from "./errors.ts";
+ * console.log(new PeerNotFoundError("X") instanceof PeerNotFound); // true
+ * ```
+ */
+export const PeerNotFoundError: typeof PeerNotFound = PeerNotFound;
+/** Alias of {@linkcode PeerNotFound}. */
+export type PeerNotFoundError = PeerNotFound;
+
+/**
+ * A call got no reply in time. Names the peer, the function, the time waited and the transport.
+ *
+ * @example
+ * ```ts
+ * import { PeerTimeoutError } from "./errors.ts";
+ * const err = new PeerTimeoutError({ peer: "Host", function: "add", timeoutMs: 5000, transport: "udp" });
+ * console.log(err.message); // Call 'add' on 'Host' timed out after 5000 ms (udp). ...
+ * ```
+ */
+export class PeerTimeoutError extends PeerLinkError {
+  /** The peer called. */
+  readonly peer: string;
+  /** The function called. */
+  readonly function: string;
+  /** How long the call waited, in milliseconds. */
+  readonly timeoutMs: number;
+  /** The transport the call was waiting on, when known. */
+  readonly transport?: WireTransport;
+
+  /**
+   * @param details The peer, function, time waited and transport.
+   */
+  constructor(details: { peer: string; function: string; timeoutMs: number; transport?: WireTransport }) {
+    const via = details.transport ? ` (${details.transport})` : "";
+    super(
+      `Call ${pythonString(details.function)} on ${pythonString(details.peer)} timed out after ${details.timeoutMs} ms${via}. ` +
+        `Check that the peer is running and reachable; for a slow handler pass a longer timeout.`,
+      "TIMEOUT",
+    );
+    this.name = "PeerTimeoutError";
+    this.peer = details.peer;
+    this.function = details.function;
+    this.timeoutMs = details.timeoutMs;
+    this.transport = details.transport;
+  }
+}
+
+/**
+ * The remote handler failed (it threw, or the function does not exist there). Carries the
+ * remote error's type name and message as the peer sent them.
+ *
+ * @example
+ * ```ts
+ * import { RemoteError } from "./errors.ts";
+ * const err = new RemoteError({ peer: "Host", function: "div", remoteType: "ZeroDivisionError", remoteMessage: "division by zero" });
+ * console.log(err.message); // 'div' on 'Host' failed: ZeroDivisionError: division by zero
+ * ```
+ */
+export class RemoteError extends PeerLinkError {
+  /** The peer that answered with the error. */
+  readonly peer: string;
+  /** The function called. */
+  readonly function: string;
+  /** The remote error's type name, e.g. `"TypeError"`, `"ZeroDivisionError"`, `"NoSuchFunction"`. */
+  readonly remoteType: string;
+  /** The remote error's message. */
+  readonly remoteMessage: string;
+
+  /**
+   * @param details The peer, the function and the remote error's type and message.
+   */
+  constructor(details: { peer: string; function: string; remoteType: string; remoteMessage: string }) {
+    super(
+      `${pythonString(details.function)} on ${pythonString(details.peer)} failed: ${details.remoteType}: ${details.remoteMessage}`,
+      "REMOTE_ERROR",
+    );
+    this.name = "RemoteError";
+    this.peer = details.peer;
+    this.function = details.function;
+    this.remoteType = details.remoteType;
+    this.remoteMessage = details.remoteMessage;
+  }
+}
+
+/**
+ * A message is larger than its transport allows. Thrown by the sender before any byte is sent,
+ * or reported for a received TCP frame header above the limit.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SAFE_UDP_PAYLOAD } from "./constants.ts";
+ * import { PayloadTooLarge } from "./errors.ts";
+ * const err = PayloadTooLarge.udp(2048, MAX_SAFE_UDP_PAYLOAD);
+ * console.log(String(err));
+ * // PayloadTooLarge: UDP send: 2048 bytes > MAX_SAFE_UDP_PAYLOAD (1200). Use TCP transport for large payloads.
+ * ```
+ */
+export class PayloadTooLarge extends PeerLinkError {
+  /** Transport whose limit was exceeded. */
+  readonly transport: WireTransport;
+  /** Size in bytes. */
+  readonly size: number;
+  /** The limit in bytes. */
+  readonly limit: number;
+
+  /**
+   * Prefer the helpers {@linkcode PayloadTooLarge.udp}, {@linkcode PayloadTooLarge.tcp} and
+   * {@linkcode PayloadTooLarge.tcpReceive}, which word the message.
+   *
+   * @param details Transport, size, limit and the full message.
+   */
+  constructor(details: { transport: WireTransport; size: number; limit: number; message: string }) {
+    super(details.message, "PAYLOAD_TOO_LARGE");
+    this.name = "PayloadTooLarge";
+    this.transport = details.transport;
+    this.size = details.size;
+    this.limit = details.limit;
+  }
+
+  /**
+   * A UDP datagram over the safe size.
+   *
+   * @param size Encoded size in bytes.
+   * @param limit The limit (normally `MAX_SAFE_UDP_PAYLOAD`).
+   * @returns The error.
+   */
+  static udp(size: number, limit: number): PayloadTooLarge {
+    return new PayloadTooLarge({
+      transport: "udp",
+      size,
+      limit,
+      message: `UDP send: ${size} bytes > MAX_SAFE_UDP_PAYLOAD (${limit}). Use TCP transport for large payloads.`,
+    });
+  }
+
+  /**
+   * A TCP message over the frame limit.
+   *
+   * @param size Size in bytes: the JSON text, or the total of the binary values when `binary`.
+   * @param limit The limit (normally `TCP_MAX_FRAME`).
+   * @param binary Whether `size` counts raw binary values rather than JSON text.
+   * @returns The error.
+   */
+  static tcp(size: number, limit: number, binary = false): PayloadTooLarge {
+    const what = binary ? `${size} bytes of binary data` : `${size} bytes`;
+    return new PayloadTooLarge({
+      transport: "tcp",
+      size,
+      limit,
+      message: `TCP send: ${what} > TCP_MAX_FRAME (${limit}). ` +
+        `Split the payload into smaller calls, or raise maxFrameBytes on both nodes.`,
+    });
+  }
+
+  /**
+   * A received TCP frame header announcing more than the receiver accepts.
+   *
+   * @param size Length announced by the header.
+   * @param limit Largest frame accepted.
+   * @returns The error.
+   */
+  static tcpReceive(size: number, limit: number): PayloadTooLarge {
+    return new PayloadTooLarge({
+      transport: "tcp",
+      size,
+      limit,
+      message: `TCP receive: frame header announces ${size} bytes > limit (${limit}). ` +
+        `The sender is not PeerLink or uses a larger maxFrameBytes; closing the connection.`,
+    });
+  }
+}
+
+/**
+ * The peer (or this node) is at a limit (concurrent handlers, pending calls, connections) and
+ * refused the call instead of queueing it. Retry later.
+ *
+ * @example
+ * ```ts
+ * import { BusyError } from "./errors.ts";
+ * const err = new BusyError("Host is busy: 64 handlers running (maxConcurrentHandlers). Retry later.", { peer: "Host" });
+ * console.log(err.code); // "BUSY"
+ * ```
+ */
+export class BusyError extends PeerLinkError {
+  /** The busy peer, when the peer refused. */
+  readonly peer?: string;
+  /** The function called, when known. */
+  readonly function?: string;
+
+  /**
+   * @param message What limit was hit and what to do.
+   * @param details The peer and function involved.
+   */
+  constructor(message: string, details: { peer?: string; function?: string } = {}) {
+    super(message, "BUSY");
+    this.name = "BusyError";
+    this.peer = details.peer;
+    this.function = details.function;
+  }
+}
+
+/**
+ * The node was stopped (or is stopping): the call was cancelled, or the node cannot call now.
+ *
+ * @example
+ * ```ts
+ * import { NodeStopped } from "./errors.ts";
+ * console.log(new NodeStopped("Worker").message); // node stopped: 'Worker' is shut down ...
+ * ```
+ */
+export class NodeStopped extends PeerLinkError {
+  /** The stopped node's name. */
+  readonly node: string;
+
+  /**
+   * @param node The stopped node's name.
+   */
+  constructor(node: string) {
+    super(
+      `node stopped: ${pythonString(node)} is shut down, so the call was cancelled. Start the node again to make calls.`,
+      "NODE_STOPPED",
+    );
+    this.name = "NodeStopped";
+    this.node = node;
+  }
+}
+
+/**
+ * The node is not started yet; call `start()` first.
+ *
+ * @example
+ * ```ts
+ * import { NodeNotStarted } from "./errors.ts";
+ * console.log(new NodeNotStarted("Worker").code); // "NOT_STARTED"
+ * ```
+ */
+export class NodeNotStarted extends PeerLinkError {
+  /** The node's name. */
+  readonly node: string;
+
+  /**
+   * @param node The node's name.
+   */
+  constructor(node: string) {
+    super(`${pythonString(node)} is not started: await start() before making calls.`, "NOT_STARTED");
+    this.name = "NodeNotStarted";
+    this.node = node;
+  }
+}
+
+/**
+ * A port PeerLink was asked to bind is taken by another socket.
+ *
+ * @example
+ * ```ts
+ * import { PortInUseError } from "./errors.ts";
+ * const err = new PortInUseError({ node: "Worker", transport: "udp", port: 50000 });
+ * console.log(err.message); // UDP port 50000 of 'Worker' is already in use. ...
+ * ```
+ */
+export class PortInUseError extends PeerLinkError {
+  /** The node's name. */
+  readonly node: string;
+  /** The transport of the busy port. */
+  readonly transport: WireTransport;
+  /** The busy port. */
+  readonly port: number;
+
+  /**
+   * @param details Node name, transport and port; `cause` is the socket error.
+   */
+  constructor(details: { node: string; transport: WireTransport; port: number; cause?: unknown }) {
+    super(
+      `${details.transport.toUpperCase()} port ${details.port} of ${
+        pythonString(details.node)
+      } is already in use. Choose another port (or leave it unset to use a derived port), or stop the process that holds it.`,
+      "PORT_IN_USE",
+      { cause: details.cause },
+    );
+    this.name = "PortInUseError";
+    this.node = details.node;
+    this.transport = details.transport;
+    this.port = details.port;
+  }
+}
+
+/**
+ * A TCP connection to a peer could not be opened, or broke before the reply arrived.
+ * `cause` holds the socket error (a `NetError` with its own code).
+ *
+ * @example
+ * ```ts
+ * import { PeerConnectionError } from "./errors.ts";
+ * const err = new PeerConnectionError({ peer: "Host", address: "10.0.0.2", port: 50001, lost: false });
+ * console.log(err.code); // "CONNECTION_FAILED"
+ * ```
+ */
+export class PeerConnectionError extends PeerLinkError {
+  /** The peer's name. */
+  readonly peer: string;
+  /** Address dialled. */
+  readonly address: string;
+  /** Port dialled. */
+  readonly port: number;
+
+  /**
+   * @param details Peer, endpoint, whether an open connection was lost (`true`) or could not be
+   *   opened (`false`), optional function name and the socket error as `cause`.
+   */
+  constructor(
+    details: { peer: string; address: string; port: number; lost: boolean; function?: string; cause?: unknown },
+  ) {
+    const where = `${pythonString(details.peer)} at ${
+      details.address.includes(":") ? `[${details.address}]` : details.address
+    }:${details.port}`;
+    const why = details.cause instanceof Error ? ` (${details.cause.message})` : "";
+    const message = details.lost
+      ? `TCP connection to ${where} closed before the reply${
+        details.function ? ` to ${pythonString(details.function)}` : ""
+      } arrived${why}. The peer may have stopped or restarted; call again.`
+      : `Cannot open a TCP connection to ${where}${why}. Check that the peer is running and reachable.`;
+    super(message, details.lost ? "CONNECTION_LOST" : "CONNECTION_FAILED", { cause: details.cause });
+    this.name = "PeerConnectionError";
+    this.peer = details.peer;
+    this.address = details.address;
+    this.port = details.port;
+  }
+}
+
+/**
+ * A peer sent something that is not a valid PeerLink message (a reply that cannot be decoded,
+ * a frame over the limit). The connection involved is closed.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from "./errors.ts";
+ * const err = new ProtocolError("reply from 'Host' is not valid JSON");
+ * console.log(err.code); // "PROTOCOL_ERROR"
+ * ```
+ */
+export class ProtocolError extends PeerLinkError {
+  /**
+   * @param message What was wrong.
+   * @param options Underlying cause.
+   */
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, "PROTOCOL_ERROR", options);
+    this.name = "ProtocolError";
+  }
+}
+
+/**
+ * A received message failed validation (wrong types, missing fields, forbidden keys, too deep).
+ * Used inside the wire layer; such messages are dropped and counted, never given to a handler.
+ *
+ * @example
+ * ```ts
+ * import { BadMessage } from "./errors.ts";
+ * const err = new BadMessage("request.args must be an array");
+ * console.log(err.code); // "BAD_MESSAGE"
+ * ```
+ */
+export class BadMessage extends PeerLinkError {
+  /**
+   * Id of the request that failed validation, when the message was a request whose id was
+   * readable: the receiver can then answer with an error instead of leaving the caller waiting.
+   */
+  requestId?: string;
+
+  /**
+   * @param message What was wrong, e.g. `request.id must be a non-empty string`.
+   * @param options Underlying cause.
+   */
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, "BAD_MESSAGE", options);
+    this.name = "BadMessage";
+  }
+}

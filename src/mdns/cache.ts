@@ -1,0 +1,321 @@
+/**
+ * The querier's record cache (RFC 6762 sections 5.2, 10.1, 10.2): records keyed by name, type
+ * and rdata, expiring at their TTL, with refresh points at 80/85/90/95% of the TTL (plus up
+ * to 2% jitter), goodbyes (TTL 0) kept for one more second, and the cache-flush bit honoured
+ * (other records of the set received more than one second earlier expire in one second).
+ *
+ * One timer serves the whole cache: it is always set for the earliest pending event.
+ *
+ * @module
+ */
+import type { Clock, TimerId } from "../clock.ts";
+import type { MdnsQuestion, MdnsRecord } from "./records.ts";
+import { answers, recordKey, rrsetKey } from "./records.ts";
+import { nameKey } from "./names.ts";
+
+/** Why a record left the cache. */
+export type ExpireReason = "expired" | "goodbye" | "flushed" | "unanswered";
+
+/** One cached record. */
+export interface CacheEntry {
+  /** The record as received (its `ttl` is the original TTL, seconds). */
+  readonly record: MdnsRecord;
+  /** Unique key: name, type, rdata. */
+  readonly key: string;
+  /** Record-set key: name, type. */
+  readonly rrset: string;
+  /** When it was last received, clock ms. */
+  receivedAt: number;
+  /** When it expires, clock ms. */
+  expiresAt: number;
+  /** Refresh points still ahead, clock ms, ascending. */
+  refreshAt: number[];
+  /** Set when its expiry was brought forward, saying why. */
+  ending?: ExpireReason;
+  /** Address of the host that sent it last. */
+  source: string;
+}
+
+/** Options of {@linkcode RecordCache}. */
+export interface RecordCacheOptions {
+  /** Time source. */
+  clock: Clock;
+  /** Random numbers in [0, 1) for refresh jitter. */
+  random?: () => number;
+  /** Called when an entry leaves the cache. */
+  onExpire?: (entry: CacheEntry, reason: ExpireReason) => void;
+  /** Called at each refresh point of an entry that is still alive. */
+  onRefresh?: (entry: CacheEntry) => void;
+  /** Most entries kept; beyond it the entries closest to expiry are evicted (default 4096). */
+  maxEntries?: number;
+  /** Most entries per record set (default 64): bounds what one hostile sender can make us keep. */
+  maxPerRrset?: number;
+}
+
+/** What {@linkcode RecordCache.add} did. */
+export interface AddResult {
+  /** The entry now in the cache (undefined when the record was a goodbye for an unknown record). */
+  entry?: CacheEntry;
+  /** True when the record was not in the cache before (or had been marked to end). */
+  fresh: boolean;
+  /** True when it was a goodbye (TTL 0). */
+  goodbye: boolean;
+}
+
+const REFRESH_POINTS = [0.8, 0.85, 0.9, 0.95];
+
+/**
+ * A record cache driven by an injected {@linkcode Clock}.
+ *
+ * @example
+ * ```ts
+ * import { RecordCache } from "./cache.ts";
+ * import { systemClock } from "../clock.ts";
+ * const cache = new RecordCache({ clock: systemClock, onExpire: (e, why) => console.log(e.record.name, why) });
+ * cache.add({ name: "h.local", type: "A", ttl: 120, flush: true, data: "10.0.0.2" }, "10.0.0.2");
+ * cache.close();
+ * ```
+ */
+export class RecordCache {
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #onExpire: (entry: CacheEntry, reason: ExpireReason) => void;
+  readonly #onRefresh: (entry: CacheEntry) => void;
+  readonly #maxEntries: number;
+  readonly #maxPerRrset: number;
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #rrsets = new Map<string, Set<CacheEntry>>();
+  readonly #byName = new Map<string, Set<CacheEntry>>();
+  #timer: TimerId | undefined;
+  #timerAt = Infinity;
+  #closed = false;
+
+  /**
+   * @param options Clock, callbacks and bounds.
+   */
+  constructor(options: RecordCacheOptions) {
+    this.#clock = options.clock;
+    this.#random = options.random ?? Math.random;
+    this.#onExpire = options.onExpire ?? (() => {});
+    this.#onRefresh = options.onRefresh ?? (() => {});
+    this.#maxEntries = options.maxEntries ?? 4096;
+    this.#maxPerRrset = options.maxPerRrset ?? 64;
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Adds or refreshes a received record. A TTL of 0 marks an existing record to expire in one
+   * second (RFC 6762 10.1); the cache-flush bit makes older members of its set expire in one
+   * second (10.2). Records of one packet must be added at the same clock time.
+   *
+   * @param record The record.
+   * @param source Sender address.
+   * @returns What happened.
+   */
+  add(record: MdnsRecord, source: string): AddResult {
+    if (this.#closed) return { fresh: false, goodbye: record.ttl === 0 };
+    const now = this.#clock.now();
+    const key = recordKey(record);
+    const existing = this.#entries.get(key);
+    if (record.ttl === 0) {
+      if (!existing) return { fresh: false, goodbye: true };
+      existing.expiresAt = Math.min(existing.expiresAt, now + 1000);
+      existing.refreshAt = [];
+      existing.ending = "goodbye";
+      existing.source = source;
+      this.#schedule();
+      return { entry: existing, fresh: false, goodbye: true };
+    }
+    if (record.flush) this.#flushOthers(record, key, now);
+    const ttlMs = record.ttl * 1000;
+    const refreshAt = REFRESH_POINTS.map((p) => now + ttlMs * (p + this.#random() * 0.02));
+    const fresh = !existing || existing.ending !== undefined;
+    if (existing) this.#unlink(existing);
+    const entry: CacheEntry = {
+      record,
+      key,
+      rrset: rrsetKey(record),
+      receivedAt: now,
+      expiresAt: now + ttlMs,
+      refreshAt,
+      source,
+    };
+    this.#insert(entry);
+    this.#schedule();
+    return { entry, fresh, goodbye: false };
+  }
+
+  #insert(entry: CacheEntry): void {
+    let set = this.#rrsets.get(entry.rrset);
+    if (!set) this.#rrsets.set(entry.rrset, set = new Set());
+    if (set.size >= this.#maxPerRrset) this.#evictFrom(set);
+    if (this.#entries.size >= this.#maxEntries) this.#evictFrom(this.#entries.values());
+    set.add(entry);
+    this.#entries.set(entry.key, entry);
+    const nk = nameKey(entry.record.name);
+    let named = this.#byName.get(nk);
+    if (!named) this.#byName.set(nk, named = new Set());
+    named.add(entry);
+  }
+
+  #evictFrom(entries: Iterable<CacheEntry>): void {
+    let victim: CacheEntry | undefined;
+    for (const e of entries) if (!victim || e.expiresAt < victim.expiresAt) victim = e;
+    if (victim) this.#remove(victim, "expired");
+  }
+
+  #flushOthers(record: MdnsRecord, key: string, now: number): void {
+    const set = this.#rrsets.get(rrsetKey(record));
+    if (!set) return;
+    for (const other of set) {
+      if (other.key === key || other.receivedAt > now - 1000) continue;
+      if (other.expiresAt > now + 1000) {
+        other.expiresAt = now + 1000;
+        other.refreshAt = [];
+        other.ending ??= "flushed";
+      }
+    }
+  }
+
+  /**
+   * Entries of a name and type (`"ANY"` for all types), live ones only.
+   *
+   * @param name Owner name.
+   * @param type Record type or `"ANY"`.
+   * @returns Matching entries, most recently received first.
+   */
+  find(name: string, type: string): CacheEntry[] {
+    const q: MdnsQuestion = { name, type, qu: false };
+    const out: CacheEntry[] = [];
+    for (const e of this.#byName.get(nameKey(name)) ?? []) {
+      if (answers(q, e.record)) out.push(e);
+    }
+    return out.sort((a, b) => b.receivedAt - a.receivedAt);
+  }
+
+  /**
+   * Known answers for a question (RFC 6762 7.1): records with more than half their TTL left,
+   * each with its remaining TTL.
+   *
+   * @param question The question about to be sent.
+   * @returns Records to list in the query's answer section.
+   */
+  knownAnswers(question: MdnsQuestion): MdnsRecord[] {
+    const now = this.#clock.now();
+    const out: MdnsRecord[] = [];
+    for (const e of this.find(question.name, question.type)) {
+      if (e.ending) continue;
+      const left = e.expiresAt - now;
+      if (left > e.record.ttl * 500) out.push({ ...e.record, ttl: Math.floor(left / 1000), flush: false });
+    }
+    return out;
+  }
+
+  /**
+   * Remaining TTL of an entry in whole seconds.
+   *
+   * @param entry The entry.
+   * @returns Seconds left, at least 0.
+   */
+  remainingTtl(entry: CacheEntry): number {
+    return Math.max(0, Math.floor((entry.expiresAt - this.#clock.now()) / 1000));
+  }
+
+  /**
+   * Brings an entry's expiry forward (e.g. its host stopped answering, RFC 6762 10.5).
+   *
+   * @param entry The entry.
+   * @param inMs Expire after this many ms (0: now).
+   * @param reason Reason reported at expiry.
+   */
+  expireSoon(entry: CacheEntry, inMs: number, reason: ExpireReason): void {
+    if (this.#entries.get(entry.key) !== entry) return;
+    if (inMs <= 0) {
+      this.#remove(entry, reason);
+      return;
+    }
+    entry.expiresAt = Math.min(entry.expiresAt, this.#clock.now() + inMs);
+    entry.refreshAt = [];
+    entry.ending = reason;
+    this.#schedule();
+  }
+
+  /** Every live entry. */
+  entries(): CacheEntry[] {
+    return [...this.#entries.values()];
+  }
+
+  /** Drops everything (without callbacks) and cancels the timer. */
+  close(): void {
+    this.#closed = true;
+    this.#entries.clear();
+    this.#rrsets.clear();
+    this.#byName.clear();
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #remove(entry: CacheEntry, reason: ExpireReason): void {
+    if (this.#entries.get(entry.key) !== entry) return;
+    this.#unlink(entry);
+    this.#onExpire(entry, reason);
+  }
+
+  #unlink(entry: CacheEntry): void {
+    this.#entries.delete(entry.key);
+    const set = this.#rrsets.get(entry.rrset);
+    set?.delete(entry);
+    if (set && set.size === 0) this.#rrsets.delete(entry.rrset);
+    const nk = nameKey(entry.record.name);
+    const named = this.#byName.get(nk);
+    named?.delete(entry);
+    if (named && named.size === 0) this.#byName.delete(nk);
+  }
+
+  #nextEvent(): number {
+    let next = Infinity;
+    for (const e of this.#entries.values()) {
+      next = Math.min(next, e.expiresAt, e.refreshAt[0] ?? Infinity);
+    }
+    return next;
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    const next = this.#nextEvent();
+    if (next === this.#timerAt) return;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = next;
+    if (next === Infinity) return;
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), Math.max(0, next - this.#clock.now()));
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    const due: Array<[CacheEntry, "expire" | "refresh"]> = [];
+    for (const e of this.#entries.values()) {
+      if (e.expiresAt <= now) due.push([e, "expire"]);
+      else if ((e.refreshAt[0] ?? Infinity) <= now) {
+        while ((e.refreshAt[0] ?? Infinity) <= now) e.refreshAt.shift();
+        due.push([e, "refresh"]);
+      }
+    }
+    for (const [e, what] of due) {
+      try {
+        if (what === "expire") this.#remove(e, e.ending ?? "expired");
+        else this.#onRefresh(e);
+      } catch {
+        // A failing callback must not stop the cache; callers log their own errors.
+      }
+    }
+    this.#schedule();
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * A bounded structural check of a DNS message, run before dns-packet decodes it.
+ *
+ * It walks every name, question and record once with hard limits (compression pointers
+ * must point backwards, at most {@linkcode MAX_POINTER_JUMPS} per name, names at most 255
+ * bytes, every rdata inside the message and consistent with its type), so that a hostile
+ * packet costs time linear in its size. It also reports what dns-packet 5.6.1 loses: the raw
+ * question class (with the QU bit), each record's numeric type and the offsets of its rdata.
+ *
+ * @module
+ */
+
+/** Most compression pointers followed within one name; real packets use a handful. */
+export const MAX_POINTER_JUMPS = 32;
+
+/** One question as found on the wire. */
+export interface WalkedQuestion {
+  /** Numeric type. */
+  type: number;
+  /** Raw class including the QU bit. */
+  classRaw: number;
+  /** Offset of the 2-byte class field. */
+  classOffset: number;
+}
+
+/** One resource record as found on the wire. */
+export interface WalkedRecord {
+  /** 0 answers, 1 authorities, 2 additionals. */
+  section: 0 | 1 | 2;
+  /** Numeric type. */
+  type: number;
+  /** Offset of the 2-byte type field. */
+  typeOffset: number;
+  /** Raw class including the cache-flush bit. */
+  classRaw: number;
+  /** Offset of the rdata. */
+  rdataOffset: number;
+  /** Length of the rdata. */
+  rdataLength: number;
+}
+
+/** The walk result. */
+export interface WalkResult {
+  /** Questions in order. */
+  questions: WalkedQuestion[];
+  /** Records of all three sections in order. */
+  records: WalkedRecord[];
+}
+
+/** Thrown internally on malformed input; never escapes {@linkcode walkMessage}. */
+class Malformed extends Error {}
+
+function u16(buf: Uint8Array, offset: number): number {
+  if (offset + 2 > buf.length) throw new Malformed("truncated");
+  return (buf[offset] << 8) | buf[offset + 1];
+}
+
+/**
+ * Walks a name starting at `offset` and returns the offset just after it in the stream.
+ * Follows pointers (backwards only, bounded) to validate the whole name.
+ */
+function skipName(buf: Uint8Array, offset: number): number {
+  let pos = offset;
+  let end = -1; // stream position after the name, fixed at the first pointer
+  let limit = offset; // pointers must point before where the current run of labels began
+  let jumps = 0;
+  let length = 1;
+  for (;;) {
+    if (pos >= buf.length) throw new Malformed("name runs past the end");
+    const len = buf[pos];
+    if (len === 0) {
+      return end >= 0 ? end : pos + 1;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      const target = u16(buf, pos) & 0x3fff;
+      if (end < 0) end = pos + 2;
+      if (target >= limit) throw new Malformed("compression pointer does not point backwards");
+      if (++jumps > MAX_POINTER_JUMPS) throw new Malformed("too many compression pointers");
+      pos = target;
+      limit = target;
+      continue;
+    }
+    if (kind !== 0) throw new Malformed("unknown label type");
+    length += len + 1;
+    if (length > 255) throw new Malformed("name longer than 255 bytes");
+    if (pos + 1 + len > buf.length) throw new Malformed("label runs past the end");
+    pos += 1 + len;
+  }
+}
+
+function checkRdata(buf: Uint8Array, type: number, offset: number, length: number): void {
+  const end = offset + length;
+  switch (type) {
+    case 1: // A
+      if (length !== 4) throw new Malformed("A rdata is not 4 bytes");
+      return;
+    case 28: // AAAA
+      if (length !== 16) throw new Malformed("AAAA rdata is not 16 bytes");
+      return;
+    case 12: // PTR
+      if (skipName(buf, offset) !== end) throw new Malformed("PTR rdata length mismatch");
+      return;
+    case 33: // SRV
+      if (length < 7 || skipName(buf, offset + 6) !== end) throw new Malformed("SRV rdata length mismatch");
+      return;
+    case 16: { // TXT
+      let pos = offset;
+      while (pos < end) pos += 1 + buf[pos];
+      if (pos !== end) throw new Malformed("TXT strings overrun the rdata");
+      return;
+    }
+  }
+}
+
+/**
+ * Validates a DNS message structurally.
+ *
+ * @param buf The message bytes.
+ * @returns Offsets and raw fields, or a reason string when malformed.
+ */
+export function walkMessage(buf: Uint8Array): WalkResult | string {
+  try {
+    if (buf.length < 12) return "shorter than a DNS header";
+    const qd = u16(buf, 4);
+    const rr = [u16(buf, 6), u16(buf, 8), u16(buf, 10)];
+    // Cheapest possible question is 5 bytes, record 11: reject impossible counts before walking.
+    if (qd * 5 + (rr[0] + rr[1] + rr[2]) * 11 > buf.length - 12) return "record counts exceed the packet size";
+    const questions: WalkedQuestion[] = [];
+    const records: WalkedRecord[] = [];
+    let pos = 12;
+    for (let i = 0; i < qd; i++) {
+      pos = skipName(buf, pos);
+      questions.push({ type: u16(buf, pos), classRaw: u16(buf, pos + 2), classOffset: pos + 2 });
+      pos += 4;
+      if (pos > buf.length) return "truncated question";
+    }
+    for (let section = 0; section < 3; section++) {
+      for (let i = 0; i < rr[section]; i++) {
+        pos = skipName(buf, pos);
+        const type = u16(buf, pos);
+        const classRaw = u16(buf, pos + 2);
+        const rdataLength = u16(buf, pos + 8);
+        const rdataOffset = pos + 10;
+        if (rdataOffset + rdataLength > buf.length) return "rdata runs past the end";
+        checkRdata(buf, type, rdataOffset, rdataLength);
+        records.push({ section: section as 0 | 1 | 2, type, typeOffset: pos, classRaw, rdataOffset, rdataLength });
+        pos = rdataOffset + rdataLength;
+      }
+    }
+    return { questions, records };
+  } catch (err) {
+    if (err instanceof Malformed) return err.message;
+    return `unexpected: ${String(err)}`;
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * TCP framing, as Python PeerLink 1.2: every message is a 4-byte big-endian unsigned length
+ * followed by that many bytes. {@linkcode FrameReader} reassembles frames from arbitrary read
+ * chunks; {@linkcode writeFrame} sends one frame made of several parts.
+ *
+ * @module
+ */
+import { TCP_FRAME_HEADER_SIZE } from "../constants.ts";
+import { PayloadTooLarge } from "../errors.ts";
+import type { StreamConnection } from "../net.ts";
+
+/** Largest length a 4-byte header can announce. */
+export const MAX_FRAME_HEADER_VALUE = 0xffff_ffff;
+
+const NO_FRAMES: readonly Uint8Array[] = Object.freeze([]) as readonly Uint8Array[];
+
+/**
+ * Writes a frame header (big-endian length) into `target` at `offset`.
+ *
+ * @param target Buffer to write into.
+ * @param offset Where the 4 header bytes go.
+ * @param length Frame body length.
+ *
+ * @example
+ * ```ts
+ * import { writeFrameHeader } from "./frames.ts";
+ * const header = new Uint8Array(4);
+ * writeFrameHeader(header, 0, 258);
+ * console.log(header); // Uint8Array [0, 0, 1, 2]
+ * ```
+ */
+export function writeFrameHeader(target: Uint8Array, offset: number, length: number): void {
+  target[offset] = length >>> 24;
+  target[offset + 1] = (length >>> 16) & 0xff;
+  target[offset + 2] = (length >>> 8) & 0xff;
+  target[offset + 3] = length & 0xff;
+}
+
+/**
+ * Reads a big-endian unsigned 32-bit integer.
+ *
+ * @param source Buffer.
+ * @param offset Position of the first byte.
+ * @returns The value.
+ *
+ * @example
+ * ```ts
+ * import { readUint32 } from "./frames.ts";
+ * console.log(readUint32(new Uint8Array([0, 0, 1, 2]), 0)); // 258
+ * ```
+ */
+export function readUint32(source: Uint8Array, offset: number): number {
+  return ((source[offset] << 24) >>> 0) + (source[offset + 1] << 16) + (source[offset + 2] << 8) + source[offset + 3];
+}
+
+/**
+ * Reassembles length-prefixed frames from the chunks a TCP connection delivers.
+ *
+ * - A header announcing more than `maxFrame` bytes throws {@linkcode PayloadTooLarge} as soon as
+ *   its 4 bytes are in, before any body memory is allocated; the reader is then unusable and
+ *   the connection should be closed.
+ * - Each body is assembled with at most one copy: a frame lying wholly inside one chunk is
+ *   returned as a view of that chunk (chunks are the reader's to keep, see `StreamConnection.read`);
+ *   otherwise one buffer of the announced size is allocated and filled. No chunk list is kept,
+ *   so reassembly is linear in the bytes received.
+ *
+ * @example
+ * ```ts
+ * import { FrameReader } from "./frames.ts";
+ * const reader = new FrameReader(1024);
+ * console.log(reader.push(new Uint8Array([0, 0, 0, 2, 104])).length); // 0 (incomplete)
+ * const [frame] = reader.push(new Uint8Array([105]));
+ * console.log(new TextDecoder().decode(frame)); // "hi"
+ * ```
+ */
+export class FrameReader {
+  /** Largest frame body accepted, in bytes. */
+  readonly maxFrame: number;
+  readonly #header = new Uint8Array(TCP_FRAME_HEADER_SIZE);
+  #headerFilled = 0;
+  #body: Uint8Array | undefined;
+  #bodyFilled = 0;
+  #failed: PayloadTooLarge | undefined;
+
+  /**
+   * @param maxFrame Largest frame body accepted, in bytes.
+   */
+  constructor(maxFrame: number) {
+    this.maxFrame = maxFrame;
+  }
+
+  /** Bytes of an unfinished frame held so far (header bytes included). */
+  get pendingBytes(): number {
+    return this.#headerFilled + this.#bodyFilled + (this.#body ? TCP_FRAME_HEADER_SIZE : 0);
+  }
+
+  /** True when no partial frame is held (the stream is at a frame boundary). */
+  get idle(): boolean {
+    return this.#headerFilled === 0 && this.#body === undefined;
+  }
+
+  /**
+   * Consumes one chunk.
+   *
+   * @param chunk Bytes as read from the connection.
+   * @returns The frames completed by this chunk, in order (often none).
+   * @throws {PayloadTooLarge} When a header announces more than {@linkcode FrameReader.maxFrame}.
+   */
+  push(chunk: Uint8Array): readonly Uint8Array[] {
+    if (this.#failed) throw this.#failed;
+    let frames: Uint8Array[] | undefined;
+    let offset = 0;
+    const end = chunk.length;
+    while (offset < end) {
+      if (this.#body) {
+        const take = Math.min(this.#body.length - this.#bodyFilled, end - offset);
+        this.#body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
+        this.#bodyFilled += take;
+        offset += take;
+        if (this.#bodyFilled === this.#body.length) {
+          (frames ??= []).push(this.#body);
+          this.#body = undefined;
+          this.#bodyFilled = 0;
+        }
+        continue;
+      }
+      let length: number;
+      if (this.#headerFilled === 0 && end - offset >= TCP_FRAME_HEADER_SIZE) {
+        length = readUint32(chunk, offset);
+        offset += TCP_FRAME_HEADER_SIZE;
+      } else {
+        const take = Math.min(TCP_FRAME_HEADER_SIZE - this.#headerFilled, end - offset);
+        this.#header.set(chunk.subarray(offset, offset + take), this.#headerFilled);
+        this.#headerFilled += take;
+        offset += take;
+        if (this.#headerFilled < TCP_FRAME_HEADER_SIZE) break;
+        length = readUint32(this.#header, 0);
+        this.#headerFilled = 0;
+      }
+      if (length > this.maxFrame) {
+        this.#failed = PayloadTooLarge.tcpReceive(length, this.maxFrame);
+        throw this.#failed;
+      }
+      if (end - offset >= length) {
+        (frames ??= []).push(chunk.subarray(offset, offset + length));
+        offset += length;
+      } else {
+        this.#body = new Uint8Array(length);
+        this.#bodyFilled = 0;
+      }
+    }
+    return frames ?? NO_FRAMES;
+  }
+}
+
+/**
+ * Writes one frame whose body is the concatenation of `parts`, where `parts[0]` begins with 4
+ * bytes reserved for the header (filled in here). The size is checked before anything is
+ * written, so an oversize frame never leaves a partial frame on the connection. Large parts
+ * (binary segments) are written as they are, without being copied into one buffer.
+ *
+ * Callers must not interleave two `writeFrame` calls on one connection; use a
+ * {@linkcode FrameWriter} for that.
+ *
+ * @param connection Where to write.
+ * @param parts Frame pieces; `parts[0]` starts with 4 reserved header bytes.
+ * @param maxFrame Largest body allowed.
+ * @returns Resolves when every part was accepted by the connection.
+ * @throws {PayloadTooLarge} Before writing, when the body exceeds `maxFrame`.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeFrame } from "./frames.ts";
+ * const first = new Uint8Array(4 + 2);
+ * first.set([104, 105], 4);
+ * await writeFrame(connection, [first], 4 * 1024 * 1024);
+ * ```
+ */
+export async function writeFrame(
+  connection: StreamConnection,
+  parts: readonly Uint8Array[],
+  maxFrame: number,
+): Promise<void> {
+  let body = -TCP_FRAME_HEADER_SIZE;
+  for (const part of parts) body += part.length;
+  if (body < 0) throw new RangeError("writeFrame: parts[0] must start with 4 reserved header bytes");
+  if (body > maxFrame) throw PayloadTooLarge.tcp(body, maxFrame);
+  writeFrameHeader(parts[0], 0, body);
+  for (const part of parts) {
+    if (part.length > 0) await connection.write(part);
+  }
+}
+
+/**
+ * Serializes frame writes on one connection, so that frames of concurrent replies or calls
+ * never interleave, and a failed write fails only its own frame (and later ones, once the
+ * connection is broken).
+ *
+ * @example
+ * ```ts ignore
+ * import { FrameWriter } from "./frames.ts";
+ * const writer = new FrameWriter(connection, 8 * 1024 * 1024);
+ * await Promise.all([writer.write([frameA]), writer.write([frameB])]); // one after the other
+ * ```
+ */
+export class FrameWriter {
+  readonly #connection: StreamConnection;
+  readonly #maxFrame: number;
+  #tail: Promise<unknown> = Promise.resolve();
+  #queued = 0;
+
+  /**
+   * @param connection Connection to write to.
+   * @param maxFrame Largest frame body allowed.
+   */
+  constructor(connection: StreamConnection, maxFrame: number) {
+    this.#connection = connection;
+    this.#maxFrame = maxFrame;
+  }
+
+  /** Frames accepted by {@linkcode FrameWriter.write} and not yet fully written. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Queues one frame.
+   *
+   * @param parts Frame pieces (see {@linkcode writeFrame}).
+   * @returns Resolves once this frame is written; rejects if it cannot be.
+   */
+  write(parts: readonly Uint8Array[]): Promise<void> {
+    this.#queued++;
+    const run = this.#tail.then(() => writeFrame(this.#connection, parts, this.#maxFrame));
+    const done = run.finally(() => this.#queued--);
+    this.#tail = done.catch(() => undefined);
+    return done;
+  }
+}

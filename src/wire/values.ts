@@ -1,0 +1,370 @@
+/**
+ * Values on the wire: what args, kwargs and results may hold, how binary values travel, and
+ * the checks that keep malformed or hostile input away from handlers.
+ *
+ * ## Sending
+ * {@linkcode ValueEncoder.prepare} walks a value once. It refuses what JSON cannot carry
+ * faithfully (functions, symbols, BigInt, NaN and Infinity, cycles, Map, Set, typed arrays
+ * other than `Uint8Array`, nesting deeper than {@linkcode MAX_NESTING_DEPTH}) with a
+ * `TypeError` that names the path (`args[1].foo`), and replaces every `Uint8Array` by a
+ * {@linkcode BinaryRef}. Otherwise JSON semantics apply: `undefined` object members are left
+ * out, `undefined` array items become `null`, `toJSON()` is honoured (`Date` becomes its ISO
+ * string). The walk copies only the containers it changes.
+ *
+ * ## Binary values
+ * A `BinaryRef` serializes (through `toJSON`, see {@linkcode withBinaryMode}) as one of these
+ * tagged objects:
+ *
+ * - `{"__bytes__": "<base64>"}`: standard padded base64 (RFC 4648 section 4). Used in UDP
+ *   datagrams and toward peers that do not advertise binary frames (Python PeerLink 1.2,
+ *   whose handlers receive that dict and can decode it with `base64.b64decode(v["__bytes__"])`).
+ * - `{"__seg__": <n>}`: the n-th raw segment of a binary TCP frame (see `binary_frame.ts`).
+ *
+ * A user object that has exactly one key and whose key is one of the tag names (`__bytes__`,
+ * `__seg__`, `__esc__`) is sent wrapped as `{"__esc__": <object>}` so it arrives unchanged and
+ * is never mistaken for a tag. A Python peer may send `{"__bytes__": "<base64>"}` itself to
+ * pass bytes to a TypeScript handler.
+ *
+ * ## Receiving
+ * {@linkcode reviveValue} walks a freshly parsed JSON value in place: it rejects nesting deeper
+ * than the limit and any `__proto__` key (so no handler ever receives an object that could
+ * rewrite a prototype through `Object.assign` or a naive merge), and turns tags back into
+ * `Uint8Array`s. Failures throw {@linkcode BadMessage}.
+ *
+ * @module
+ */
+import { MAX_NESTING_DEPTH } from "../constants.ts";
+import { BadMessage } from "../errors.ts";
+import { decodeBase64, encodeBase64 } from "./base64.ts";
+
+/** Tag key of a base64 binary value. */
+export const BYTES_TAG = "__bytes__";
+/** Tag key of a reference to a raw segment of a binary TCP frame. */
+export const SEGMENT_TAG = "__seg__";
+/** Tag key of an escaped user object that looks like a tag. */
+export const ESCAPE_TAG = "__esc__";
+
+/** How {@linkcode BinaryRef}s serialize while JSON text is produced. */
+export type BinaryMode = "base64" | "segments";
+
+let binaryMode: BinaryMode = "base64";
+
+/**
+ * Runs `fn` (normally a `JSON.stringify` call) with {@linkcode BinaryRef}s serializing in `mode`.
+ * Synchronous, so no other serialization can interleave.
+ *
+ * @param mode `"base64"` for `{"__bytes__": ...}`, `"segments"` for `{"__seg__": n}`.
+ * @param fn The serialization to run.
+ * @returns What `fn` returns.
+ *
+ * @example
+ * ```ts
+ * import { BinaryRef, withBinaryMode } from "./values.ts";
+ * const ref = new BinaryRef(new Uint8Array([1, 2]), 0);
+ * console.log(withBinaryMode("base64", () => JSON.stringify([ref]))); // [{"__bytes__":"AQI="}]
+ * ```
+ */
+export function withBinaryMode<T>(mode: BinaryMode, fn: () => T): T {
+  const previous = binaryMode;
+  binaryMode = mode;
+  try {
+    return fn();
+  } finally {
+    binaryMode = previous;
+  }
+}
+
+/**
+ * Placeholder for a `Uint8Array` inside a prepared value. Its `toJSON()` yields the tag for the
+ * current {@linkcode BinaryMode}.
+ *
+ * @example
+ * ```ts
+ * import { BinaryRef, withBinaryMode } from "./values.ts";
+ * const ref = new BinaryRef(new Uint8Array(3), 4);
+ * console.log(withBinaryMode("segments", () => JSON.stringify(ref))); // {"__seg__":4}
+ * ```
+ */
+export class BinaryRef {
+  /** The bytes (not copied). */
+  readonly bytes: Uint8Array;
+  /** Index of this value among the binary values of its message (its segment number). */
+  readonly index: number;
+
+  /**
+   * @param bytes The bytes.
+   * @param index Segment number within the message.
+   */
+  constructor(bytes: Uint8Array, index: number) {
+    this.bytes = bytes;
+    this.index = index;
+  }
+
+  /**
+   * JSON form in the current mode.
+   *
+   * @returns `{"__bytes__": base64}` or `{"__seg__": index}`.
+   */
+  toJSON(): Record<string, string | number> {
+    return binaryMode === "segments" ? { [SEGMENT_TAG]: this.index } : { [BYTES_TAG]: encodeBase64(this.bytes) };
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function isTagKey(key: string): boolean {
+  return key === BYTES_TAG || key === SEGMENT_TAG || key === ESCAPE_TAG;
+}
+
+/**
+ * Prepares values of one message for the wire: validates them and collects their binary
+ * values. One encoder per message, so segment numbers are unique within it.
+ *
+ * @example
+ * ```ts
+ * import { ValueEncoder } from "./values.ts";
+ * const encoder = new ValueEncoder();
+ * const args = encoder.prepare([1, new Uint8Array([7])], "args");
+ * console.log(encoder.binaries.length, encoder.binaryBytes); // 1 1
+ * try {
+ *   encoder.prepare([1, { f: () => 0 }], "args");
+ * } catch (err) {
+ *   console.log((err as TypeError).message); // Cannot send args[1].f: a function ...
+ * }
+ * ```
+ */
+export class ValueEncoder {
+  /** Binary values met so far, in segment order. */
+  readonly binaries: Uint8Array[] = [];
+  /** Total bytes of {@linkcode ValueEncoder.binaries}. */
+  binaryBytes = 0;
+  readonly #maxDepth: number;
+  readonly #path: Array<string | number> = [];
+  readonly #ancestors = new Set<object>();
+  #root = "";
+
+  /**
+   * @param maxDepth Deepest nesting accepted (default {@linkcode MAX_NESTING_DEPTH}).
+   */
+  constructor(maxDepth: number = MAX_NESTING_DEPTH) {
+    this.#maxDepth = maxDepth;
+  }
+
+  /**
+   * Validates `value` and returns it ready for `JSON.stringify` (the same object when nothing
+   * needed changing). Throws a `TypeError` naming the path of the first bad value.
+   *
+   * @param value The value to send.
+   * @param root Name of the value for messages, e.g. `"args"`, `"kwargs"`, `"result"`.
+   * @returns The prepared value.
+   */
+  prepare(value: unknown, root: string): unknown {
+    this.#root = root;
+    this.#path.length = 0;
+    this.#ancestors.clear();
+    const prepared = this.#walk(value, 0, "");
+    return prepared === undefined && value === undefined ? null : prepared;
+  }
+
+  #walk(value: unknown, depth: number, key: string): unknown {
+    switch (typeof value) {
+      case "string":
+      case "boolean":
+      case "undefined":
+        return value;
+      case "number":
+        if (!Number.isFinite(value)) {
+          this.#fail(`${value} is not a JSON number (JSON has no NaN or Infinity); send null or a string instead`);
+        }
+        return value;
+      case "bigint":
+        this.#fail("a BigInt cannot be carried by JSON; convert it with String(value) or Number(value)");
+        break;
+      case "function":
+        this.#fail("a function cannot be sent; send data, not code");
+        break;
+      case "symbol":
+        this.#fail("a Symbol cannot be carried by JSON");
+        break;
+    }
+    if (value === null) return null;
+    const object = value as object;
+    if (object instanceof Uint8Array) {
+      const ref = new BinaryRef(object, this.binaries.length);
+      this.binaries.push(object);
+      this.binaryBytes += object.byteLength;
+      return ref;
+    }
+    if (typeof (object as { toJSON?: unknown }).toJSON === "function") {
+      // JSON semantics (Date -> ISO string). The replacement is validated like any value.
+      const replaced = (object as { toJSON(key: string): unknown }).toJSON(key);
+      if (typeof replaced !== "object" || replaced === null || replaced instanceof Uint8Array) {
+        return this.#walk(replaced, depth, key);
+      }
+      if (typeof (replaced as { toJSON?: unknown }).toJSON === "function") {
+        this.#fail("its toJSON() returned another object with a toJSON() method");
+      }
+      return this.#walk(replaced, depth, key);
+    }
+    if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) {
+      this.#fail(
+        `${object.constructor.name} is not supported; send binary data as a Uint8Array (new Uint8Array(buffer))`,
+      );
+    }
+    if (object instanceof Map || object instanceof Set) {
+      this.#fail(
+        `a ${object.constructor.name} cannot be carried by JSON; convert it (Object.fromEntries(map), [...set])`,
+      );
+    }
+    if (object instanceof Number || object instanceof String || object instanceof Boolean) {
+      return this.#walk(object.valueOf(), depth, key);
+    }
+    if (depth >= this.#maxDepth) this.#fail(`nested deeper than ${this.#maxDepth} levels`);
+    if (this.#ancestors.has(object)) this.#fail("it refers back to itself (a cycle); JSON cannot carry cycles");
+    this.#ancestors.add(object);
+    const out = Array.isArray(object) ? this.#walkArray(object, depth) : this.#walkObject(object, depth);
+    this.#ancestors.delete(object);
+    return out;
+  }
+
+  #walkArray(array: readonly unknown[], depth: number): unknown[] {
+    let copy: unknown[] | undefined;
+    const length = array.length;
+    for (let i = 0; i < length; i++) {
+      const item = array[i];
+      this.#path.push(i);
+      let prepared = this.#walk(item, depth + 1, String(i));
+      this.#path.pop();
+      if (prepared === undefined) prepared = null; // JSON semantics: undefined array items become null.
+      if (prepared !== item && copy === undefined) copy = array.slice(0, i);
+      if (copy !== undefined) copy.push(prepared);
+    }
+    return copy ?? (array as unknown[]);
+  }
+
+  #walkObject(object: object, depth: number): object {
+    const keys = Object.keys(object);
+    let copy: Record<string, unknown> | undefined;
+    const record = object as Record<string, unknown>;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      if (key === "__proto__") {
+        this.#path.push(key);
+        this.#fail("the key '__proto__' is refused by receivers; rename it");
+      }
+      const item = record[key];
+      this.#path.push(key);
+      const prepared = this.#walk(item, depth + 1, key);
+      this.#path.pop();
+      if (prepared !== item && copy === undefined) {
+        copy = {};
+        for (let j = 0; j < i; j++) copy[keys[j]] = record[keys[j]];
+      }
+      if (copy !== undefined && prepared !== undefined) copy[key] = prepared;
+    }
+    const result = copy ?? object;
+    if (keys.length === 1 && isTagKey(keys[0])) return { [ESCAPE_TAG]: result };
+    return result;
+  }
+
+  #fail(reason: string): never {
+    let path = this.#root;
+    for (const part of this.#path) {
+      path += typeof part === "number"
+        ? `[${part}]`
+        : IDENTIFIER.test(part)
+        ? `.${part}`
+        : `[${JSON.stringify(part)}]`;
+    }
+    throw new TypeError(`Cannot send ${path}: ${reason}.`);
+  }
+}
+
+/**
+ * Validates a freshly parsed JSON value in place and turns binary tags back into `Uint8Array`s.
+ *
+ * @param value Output of `JSON.parse` (it is modified).
+ * @param where Name of the value for messages, e.g. `"request.args"`.
+ * @param segments Raw segments of a binary TCP frame, or `undefined` for plain JSON (where a
+ *   `{"__seg__": n}` object is ordinary data).
+ * @param maxDepth Deepest nesting accepted.
+ * @returns The revived value.
+ * @throws {BadMessage} For nesting deeper than `maxDepth`, a `__proto__` key, invalid base64
+ *   in a bytes tag, or a segment reference out of range.
+ *
+ * @example
+ * ```ts
+ * import { reviveValue } from "./values.ts";
+ * const value = reviveValue(JSON.parse('[{"__bytes__":"aGk="}]'), "args");
+ * console.log(value); // [ Uint8Array(2) [ 104, 105 ] ]
+ * ```
+ */
+export function reviveValue(
+  value: unknown,
+  where: string,
+  segments?: readonly Uint8Array[],
+  maxDepth: number = MAX_NESTING_DEPTH,
+): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  return revive(value, 0, where, segments, maxDepth);
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function revive(
+  value: object,
+  depth: number,
+  where: string,
+  segments: readonly Uint8Array[] | undefined,
+  maxDepth: number,
+): unknown {
+  if (depth >= maxDepth) throw new BadMessage(`${where} is nested deeper than ${maxDepth} levels`);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item === "object" && item !== null) value[i] = revive(item, depth + 1, where, segments, maxDepth);
+    }
+    return value;
+  }
+  if (hasOwn.call(value, "__proto__")) throw new BadMessage(`${where} contains the forbidden key '__proto__'`);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length === 1) {
+    const tag = keys[0];
+    const inner = record[tag];
+    if (tag === BYTES_TAG && typeof inner === "string") {
+      const bytes = decodeBase64(inner);
+      if (!bytes) throw new BadMessage(`${where} holds a ${BYTES_TAG} value that is not valid base64`);
+      return bytes;
+    }
+    if (tag === SEGMENT_TAG && segments !== undefined) {
+      if (typeof inner !== "number" || !Number.isInteger(inner) || inner < 0 || inner >= segments.length) {
+        throw new BadMessage(`${where} refers to binary segment ${JSON.stringify(inner)} of ${segments.length}`);
+      }
+      return segments[inner];
+    }
+    if (tag === ESCAPE_TAG && typeof inner === "object" && inner !== null && !Array.isArray(inner)) {
+      if (hasOwn.call(inner, "__proto__")) throw new BadMessage(`${where} contains the forbidden key '__proto__'`);
+      // The wrapper is transparent: the inner object counts at the wrapper's depth.
+      return reviveMembers(inner as Record<string, unknown>, depth, where, segments, maxDepth);
+    }
+  }
+  return reviveMembers(record, depth, where, segments, maxDepth);
+}
+
+function reviveMembers(
+  record: Record<string, unknown>,
+  depth: number,
+  where: string,
+  segments: readonly Uint8Array[] | undefined,
+  maxDepth: number,
+): Record<string, unknown> {
+  // Object.keys, not for-in: a polluted Object.prototype must not add members here.
+  const keys = Object.keys(record);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const item = record[key];
+    if (typeof item === "object" && item !== null) record[key] = revive(item, depth + 1, where, segments, maxDepth);
+  }
+  return record;
+}

@@ -1,0 +1,258 @@
+/**
+ * scripts/lan.sh and tests/support/lan.ts: a private multi-host LAN whose hosts have their
+ * own addresses, reach each other by multicast and TCP, reach nothing else, and vanish
+ * without a trace afterwards. The host programs are inline scripts run with the runtime
+ * executing this file.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { runtimeName, socketSkip } from "./support/env.ts";
+import { evalArgv, lanSkip, lossSkip, processAlive, withLan } from "./support/lan.ts";
+
+const WAIT_MS = 10_000;
+
+/** Prints this host's non-internal IPv4 addresses per interface, as JSON. */
+const PRINT_ADDRESSES = `
+import { networkInterfaces } from "node:os";
+const out = {};
+for (const [name, addrs] of Object.entries(networkInterfaces())) {
+  for (const a of addrs ?? []) if (a.family === "IPv4" || a.family === 4) (out[name] ??= []).push(a.address);
+}
+console.log(JSON.stringify(out));
+`;
+
+/** Joins GROUPS (comma-separated) on LAN_ADDRESS's interface, prints "ready <port>", then one line per datagram. */
+const MULTICAST_RECEIVER = `
+import dgram from "node:dgram";
+const groups = process.env.GROUPS.split(",");
+const sock = dgram.createSocket({ type: "udp4", reuseAddr: true });
+sock.on("message", (msg, rinfo) => console.log("got " + msg.toString() + " from " + rinfo.address));
+sock.bind(0, "0.0.0.0", () => {
+  for (const g of groups) sock.addMembership(g, process.env.LAN_ADDRESS);
+  console.log("ready " + sock.address().port);
+});
+setTimeout(() => process.exit(3), 20000);
+`;
+
+/** Sends "<group> from <host>" to each of GROUPS at PORT every 50 ms, at most 100 times. */
+const MULTICAST_SENDER = `
+import dgram from "node:dgram";
+const groups = process.env.GROUPS.split(",");
+const sock = dgram.createSocket("udp4");
+sock.bind(0, () => {
+  sock.setMulticastInterface(process.env.LAN_ADDRESS);
+  let sent = 0;
+  const tick = () => {
+    for (const g of groups) sock.send(g + "@host" + process.env.LAN_HOST, Number(process.env.PORT), g);
+    if (++sent < 100) setTimeout(tick, 50); else process.exit(0);
+  };
+  tick();
+});
+`;
+
+/** TCP server on LAN_ADDRESS: prints "listening <port>", answers "echo <data> to <remote>", exits. */
+const TCP_SERVER = `
+import net from "node:net";
+const server = net.createServer((conn) => {
+  conn.once("data", (data) => {
+    conn.end("echo " + data.toString() + " to " + conn.remoteAddress, () => process.exit(0));
+  });
+});
+server.listen(0, process.env.LAN_ADDRESS, () => console.log("listening " + server.address().port));
+setTimeout(() => process.exit(3), 20000);
+`;
+
+/** Connects to TARGET_HOST:TARGET_PORT, sends "hello", prints the answer. */
+const TCP_CLIENT = `
+import net from "node:net";
+const conn = net.connect(Number(process.env.TARGET_PORT), process.env.TARGET_HOST);
+let answer = "";
+conn.on("data", (d) => answer += d.toString());
+conn.on("connect", () => conn.write("hello"));
+conn.on("end", () => { console.log(answer); process.exit(0); });
+conn.on("error", (e) => { console.log("error " + e.code); process.exit(1); });
+setTimeout(() => process.exit(3), 20000);
+`;
+
+/** For each address in TARGETS: tries TCP and a UDP send, prints "<addr> tcp <code> <ms>" and "<addr> udp <code>". */
+const PROBE_UNREACHABLE = `
+import net from "node:net";
+import dgram from "node:dgram";
+for (const addr of process.env.TARGETS.split(",")) {
+  const started = Date.now();
+  const code = await new Promise((resolve) => {
+    const c = net.connect(9, addr);
+    const timer = setTimeout(() => { c.destroy(); resolve("TIMEOUT"); }, 3000);
+    c.on("connect", () => { clearTimeout(timer); c.destroy(); resolve("CONNECTED"); });
+    c.on("error", (e) => { clearTimeout(timer); resolve(e.code ?? e.name); });
+  });
+  console.log(addr + " tcp " + code + " " + (Date.now() - started));
+  const udp = await new Promise((resolve) => {
+    const s = dgram.createSocket("udp4");
+    s.on("error", (e) => { s.close(); resolve(e.code ?? e.name); });
+    s.send("x", 9, addr, (err) => { s.close(); resolve(err ? (err.code ?? err.name) : "SENT"); });
+  });
+  console.log(addr + " udp " + udp);
+}
+process.exit(0);
+`;
+
+/** Echoes every datagram back to its sender; prints "ready <port>". */
+const UDP_ECHO = `
+import dgram from "node:dgram";
+const sock = dgram.createSocket("udp4");
+sock.on("message", (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
+sock.bind(0, process.env.LAN_ADDRESS, () => console.log("ready " + sock.address().port));
+setTimeout(() => process.exit(3), 20000);
+`;
+
+/** Sends COUNT numbered datagrams to TARGET_HOST:TARGET_PORT 2 ms apart, prints how many came back. */
+const UDP_COUNT = `
+import dgram from "node:dgram";
+const count = Number(process.env.COUNT);
+const seen = new Set();
+const sock = dgram.createSocket("udp4");
+sock.on("message", (msg) => seen.add(msg.toString()));
+sock.bind(0, () => {
+  let i = 0;
+  const tick = () => {
+    sock.send(String(i), Number(process.env.TARGET_PORT), process.env.TARGET_HOST);
+    if (++i < count) setTimeout(tick, 2);
+    else setTimeout(() => { console.log("echoed " + seen.size); process.exit(0); }, 500);
+  };
+  tick();
+});
+`;
+
+/** Interface names of the namespace this test runs in. */
+function ownLinks(): string[] {
+  return readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2)
+    .map((l) => l.split(":")[0].trim()).filter((n) => n !== "").sort();
+}
+
+test("lan: each host has its own address on its own link, and the test's namespace gains no links", {
+  skip: socketSkip || lanSkip,
+}, async () => {
+  const before = ownLinks();
+  await withLan(3, async (lan) => {
+    assert.deepEqual(ownLinks(), before, "the LAN must not add links to the caller's namespace");
+    for (const host of [1, 2, 3]) {
+      const result = await lan.run(host, evalArgv(PRINT_ADDRESSES), WAIT_MS);
+      assert.equal(result.code, 0, result.stderr);
+      const addresses = JSON.parse(result.stdout) as Record<string, string[]>;
+      assert.deepEqual(addresses.pleth0, [`10.77.0.${host}`]);
+      assert.equal(lan.address(host), `10.77.0.${host}`);
+      assert.deepEqual(Object.keys(addresses).sort(), ["lo", "pleth0"]);
+    }
+  });
+  assert.deepEqual(ownLinks(), before);
+});
+
+test("lan: a multicast datagram sent on host 1 reaches host 2 with host 1's address", {
+  skip: socketSkip || lanSkip,
+}, async () => {
+  await withLan(2, async (lan) => {
+    const groups = "224.0.0.251,239.255.77.1";
+    const receiver = lan.spawn(2, evalArgv(MULTICAST_RECEIVER), { env: { GROUPS: groups } });
+    const port = (await receiver.waitForLine(/^ready \d+$/, WAIT_MS)).split(" ")[1];
+    const sender = lan.spawn(1, evalArgv(MULTICAST_SENDER), { env: { GROUPS: groups, PORT: port } });
+    assert.equal(await receiver.waitForLine("224.0.0.251@", WAIT_MS), "got 224.0.0.251@host1 from 10.77.0.1");
+    assert.equal(await receiver.waitForLine("239.255.77.1@", WAIT_MS), "got 239.255.77.1@host1 from 10.77.0.1");
+    await sender.stop();
+    await receiver.stop();
+  });
+});
+
+test("lan: TCP from host 2 to host 1 connects and sees host 2's address", { skip: socketSkip || lanSkip }, async () => {
+  await withLan(2, async (lan) => {
+    const server = lan.spawn(1, evalArgv(TCP_SERVER));
+    const port = (await server.waitForLine(/^listening \d+$/, WAIT_MS)).split(" ")[1];
+    const client = await lan.run(2, evalArgv(TCP_CLIENT), WAIT_MS, {
+      env: { TARGET_HOST: lan.address(1), TARGET_PORT: port },
+    });
+    assert.equal(client.code, 0, client.stderr);
+    assert.match(client.stdout.trim(), /^echo hello to (::ffff:)?10\.77\.0\.2$/);
+    assert.equal((await server.wait(WAIT_MS)).code, 0);
+  });
+});
+
+test("lan: a host has no route off the LAN (unreachable at once, nothing sent)", {
+  skip: socketSkip || lanSkip,
+}, async () => {
+  await withLan(1, async (lan) => {
+    // Neither address exists anywhere: 10.77.1.1 is beside the LAN, 198.51.100.1 is TEST-NET-2.
+    const targets = ["10.77.1.1", "198.51.100.1"];
+    const result = await lan.run(1, evalArgv(PROBE_UNREACHABLE), WAIT_MS, { env: { TARGETS: targets.join(",") } });
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n");
+    // The reason: the only routes are the LAN's own (no default route, v4 or v6).
+    const v4 = await lan.run(1, ["ip", "-4", "route", "show", "table", "all"], WAIT_MS);
+    const v4Routes = v4.stdout.trim().split("\n").filter((l) => !/^(local|broadcast) /.test(l));
+    assert.deepEqual(v4Routes.map((l) => l.split(" ").slice(0, 3).join(" ")), [
+      "10.77.0.0/24 dev pleth0",
+      "224.0.0.0/4 dev pleth0",
+    ]);
+    const v6 = await lan.run(1, ["ip", "-6", "route", "show", "table", "all"], WAIT_MS);
+    assert.doesNotMatch(v6.stdout, /^default /m);
+    assert.equal(lines.length, 4, result.stdout);
+    for (const addr of targets) {
+      const tcp = lines.find((l) => l.startsWith(`${addr} tcp `))?.split(" ") ?? [];
+      // Bun reports every failed connect as ECONNREFUSED, even "network unreachable".
+      const tcpCodes = runtimeName === "bun" ? /^(ENETUNREACH|ECONNREFUSED)$/ : /^(ENETUNREACH|EHOSTUNREACH)$/;
+      assert.match(tcp[2] ?? "", tcpCodes, result.stdout);
+      assert.ok(Number(tcp[3]) < 1000, `TCP to ${addr} should fail at once, took ${tcp[3]} ms`);
+      const udp = lines.find((l) => l.startsWith(`${addr} udp `)) ?? "";
+      // Deno's node:dgram reports ENETUNREACH as "UNKNOWN" (errno -4094); it still fails.
+      const udpCodes = runtimeName === "deno" ? /udp (ENETUNREACH|UNKNOWN)$/ : /udp (ENETUNREACH|EHOSTUNREACH)$/;
+      assert.match(udp, udpCodes, result.stdout);
+    }
+  });
+});
+
+test("lan: teardown leaves no process behind, also when the body throws", { skip: socketSkip || lanSkip }, async () => {
+  const pids: number[] = [];
+  const collect = (lan: { internalPids: readonly number[] }, procs: { pid: number | undefined }[]) => {
+    pids.push(...lan.internalPids);
+    for (const p of procs) if (p.pid !== undefined) pids.push(p.pid);
+  };
+  await withLan(2, async (lan) => {
+    // Long sleepers that ignore nothing: teardown must end them (the shell's child too).
+    const sleepers = [1, 2].map((h) => lan.spawn(h, ["sh", "-c", "sleep 300 & sleep 300; wait"]));
+    await lan.run(1, ["true"], WAIT_MS);
+    collect(lan, sleepers);
+    for (const pid of pids) assert.ok(processAlive(pid), `pid ${pid} should run while the LAN is up`);
+  });
+  await assert.rejects(
+    withLan(2, (lan) => {
+      collect(lan, [lan.spawn(2, ["sleep", "300"])]);
+      throw new Error("body failed on purpose");
+    }),
+    /body failed on purpose/,
+  );
+  assert.ok(pids.length >= 10, `collected ${pids.length} pids`);
+  const alive = pids.filter(processAlive);
+  assert.deepEqual(alive, [], `still running after teardown: ${alive.join(", ")}`);
+});
+
+test("lan: setLoss() drops that share of a host's UDP and 0 restores it", {
+  skip: socketSkip || lanSkip || lossSkip,
+}, async () => {
+  await withLan(2, async (lan) => {
+    const echo = lan.spawn(2, evalArgv(UDP_ECHO));
+    const port = (await echo.waitForLine(/^ready \d+$/, WAIT_MS)).split(" ")[1];
+    const env = { TARGET_HOST: lan.address(2), TARGET_PORT: port, COUNT: "200" };
+    const echoed = async () => {
+      const r = await lan.run(1, evalArgv(UDP_COUNT), WAIT_MS, { env });
+      assert.equal(r.code, 0, r.stderr);
+      return Number(/^echoed (\d+)$/m.exec(r.stdout)?.[1] ?? NaN);
+    };
+    // 30% each way: about half of the round trips survive (expected 98 of 200).
+    await lan.setLoss(2, 30, { udpOnly: true });
+    const lossy = await echoed();
+    assert.ok(lossy > 50 && lossy < 150, `with 30% loss each way, ${lossy} of 200 came back`);
+    await lan.setLoss(2, 0);
+    assert.equal(await echoed(), 200);
+    await echo.stop();
+  });
+});
