@@ -15,9 +15,10 @@
 #
 # Usage:
 #   scripts/lan.sh run [--hosts N] [--max-seconds S] -- CMD [ARGS...]
-#       Builds the LAN, runs CMD in the caller's namespace with the LAN_* variables below,
-#       tears the LAN down when CMD exits (or after S seconds, or on error / Ctrl-C) and
-#       exits with CMD's status (124 when CMD ran out of time).
+#       Builds the LAN (2 hosts, 600 s by default), runs CMD outside it (in the private
+#       namespace lan.sh runs in) with the LAN_* variables below, tears the LAN down when CMD
+#       exits (or after S seconds, or on error / Ctrl-C / SIGTERM) and exits with CMD's
+#       status (124 when CMD ran out of time).
 #   scripts/lan.sh up [--hosts N] [--max-seconds S]
 #       Builds the LAN, prints one JSON line describing it, then holds it until standard
 #       input closes (or S seconds pass) and tears it down. Used by tests/support/lan.ts.
@@ -36,8 +37,9 @@
 #   LAN_SWITCH_PID, LAN_IFACE (pleth0), LAN_SH (this script), LAN_JSON (all of it as JSON)
 # Commands run with `exec` also get LAN_HOST (their number) and LAN_ADDRESS.
 #
-# Started outside a private namespace, the script first enters one (scripts/netns.sh).
-# Needs: bash, iproute2 (ip), util-linux (unshare, nsenter), coreutils, findutils; for
+# Works as root and unprivileged (user namespaces). Started in a namespace with any link but
+# loopback and pl*, it first enters a private one (scripts/netns.sh) and builds there.
+# Needs: bash, iproute2 (ip), util-linux (unshare, nsenter), coreutils, findutils, awk; for
 # loss, nftables (nft) or a kernel with sch_netem (tc, from iproute2).
 # Exit codes: 97 the LAN cannot be made here (reason on stderr), 98 loss is unavailable
 # here, 2 usage error.
@@ -64,9 +66,9 @@ usage() {
 
 need_tools() {
   local tool
-  for tool in ip unshare nsenter sleep find timeout; do
+  for tool in ip unshare nsenter sleep find timeout awk; do
     command -v "$tool" >/dev/null 2>&1 ||
-      die "$EXIT_NO_LAN" "cannot build a LAN here: '$tool' is missing (Debian packages: iproute2, util-linux, coreutils, findutils)"
+      die "$EXIT_NO_LAN" "cannot build a LAN here: '$tool' is missing (Debian packages: iproute2, util-linux, coreutils, findutils, mawk)"
   done
 }
 
@@ -154,8 +156,8 @@ build_lan() { # build_lan HOSTS
     for ((n = 1; n <= hosts; n++)); do
       mac_host=$(printf '02:77:00:00:00:%02x' "$n")
       mac_port=$(printf '02:77:00:00:01:%02x' "$n")
-      echo "link add pl$n address $mac_port type veth peer name $IFACE address $mac_host netns ${HOST_PIDS[n - 1]}"
-      echo "link set pl$n master $BRIDGE up"
+      echo "link add plp$n address $mac_port type veth peer name $IFACE address $mac_host netns ${HOST_PIDS[n - 1]}"
+      echo "link set plp$n master $BRIDGE up"
     done
   } | in_ns "$SWITCH_PID" ip -batch - >/dev/null ||
     die "$EXIT_NO_LAN" "cannot create the bridge and veth pairs (ip link add ... type bridge/veth failed: kernel without veth/bridge?)"
@@ -385,13 +387,13 @@ cmd_loss() {
   # it), like loss on the wire: the sender's send() never sees an error.
   if command -v nft >/dev/null 2>&1; then
     if loss_nft "$HOST_PID" "$IFACE" "$percent" "$udp" pl_loss &&
-      loss_nft "$switch_pid" "pl$n" "$percent" "$udp" "pl_loss_$n"; then
+      loss_nft "$switch_pid" "plp$n" "$percent" "$udp" "pl_loss_$n"; then
       return 0
     fi
     echo "lan: nft is installed but failed to add a rule; trying tc netem" >&2
   fi
   if [ "$udp" = 0 ] && command -v tc >/dev/null 2>&1 &&
-    loss_netem "$HOST_PID" "$IFACE" "$percent" 2>/dev/null && loss_netem "$switch_pid" "pl$n" "$percent" 2>/dev/null; then
+    loss_netem "$HOST_PID" "$IFACE" "$percent" 2>/dev/null && loss_netem "$switch_pid" "plp$n" "$percent" 2>/dev/null; then
     return 0
   fi
   die "$EXIT_NO_LOSS" "packet loss is unavailable here: install nftables (Debian package 'nftables'; kernel with nf_tables and nft_numgen)$([ "$udp" = 1 ] && echo ", needed for --udp" || echo " or use a kernel with sch_netem")"

@@ -8,7 +8,10 @@ if [ "${1:-}" = "--inside" ]; then
   shift
   ip link set lo up
   ip link set lo multicast on
-  ip route add 224.0.0.0/4 dev lo
+  # src 127.0.0.1: without it multicast from sockets bound to 0.0.0.0 arrives from "0.0.0.0".
+  ip route add 224.0.0.0/4 dev lo src 127.0.0.1
+  # TEST-NET-2 routed into loopback, where nothing answers: a target that makes connects hang (timeout tests).
+  ip route add 198.51.100.0/24 dev lo
   ip -6 route add ff00::/8 dev lo table local 2>/dev/null || ip -6 route add ff00::/8 dev lo 2>/dev/null || true
   export PEERLINK_NETNS=1
   exec "$@"

@@ -10,6 +10,7 @@ import { formatEndpoint, NetError, type NetErrorCode } from "./net.ts";
 const BY_ERRNO: Record<string, NetErrorCode> = {
   EADDRINUSE: "ADDR_IN_USE",
   EADDRNOTAVAIL: "ADDR_NOT_AVAILABLE",
+  ENODEV: "ADDR_NOT_AVAILABLE",
   ECONNREFUSED: "CONNECTION_REFUSED",
   ECONNRESET: "CONNECTION_RESET",
   EPIPE: "CONNECTION_RESET",
@@ -58,6 +59,7 @@ export function netErrorCode(cause: unknown): NetErrorCode {
   for (const errno of Object.keys(BY_ERRNO)) if (message.includes(errno)) return BY_ERRNO[errno];
   if (/address already in use/i.test(message)) return "ADDR_IN_USE";
   if (/connection refused/i.test(message)) return "CONNECTION_REFUSED";
+  if (/no such device/i.test(message)) return "ADDR_NOT_AVAILABLE";
   return "OTHER";
 }
 

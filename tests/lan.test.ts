@@ -6,9 +6,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { runtimeName, socketSkip } from "./support/env.ts";
-import { evalArgv, lanSkip, lossSkip, processAlive, withLan } from "./support/lan.ts";
+import { evalArgv, type Lan, lanSkip, lossSkip, processAlive, withLan } from "./support/lan.ts";
 
 const WAIT_MS = 10_000;
 
@@ -125,6 +125,25 @@ sock.bind(0, () => {
 });
 `;
 
+/** PIDs of every process (we may inspect) in one of these network namespaces. */
+function processesIn(netns: ReadonlySet<string>): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (netns.has(readlinkSync(`/proc/${entry}/ns/net`))) found.push(Number(entry));
+    } catch {
+      // Gone, a zombie, or not ours to inspect.
+    }
+  }
+  return found;
+}
+
+/** Routes of the namespace this test runs in (IPv4 main table). */
+function ownRoutes(): string {
+  return readFileSync("/proc/self/net/route", "utf8");
+}
+
 /** Interface names of the namespace this test runs in. */
 function ownLinks(): string[] {
   return readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2)
@@ -135,8 +154,10 @@ test("lan: each host has its own address on its own link, and the test's namespa
   skip: socketSkip || lanSkip,
 }, async () => {
   const before = ownLinks();
+  const routesBefore = ownRoutes();
   await withLan(3, async (lan) => {
     assert.deepEqual(ownLinks(), before, "the LAN must not add links to the caller's namespace");
+    assert.equal(ownRoutes(), routesBefore, "the LAN must not add routes to the caller's namespace");
     for (const host of [1, 2, 3]) {
       const result = await lan.run(host, evalArgv(PRINT_ADDRESSES), WAIT_MS);
       assert.equal(result.code, 0, result.stderr);
@@ -147,6 +168,7 @@ test("lan: each host has its own address on its own link, and the test's namespa
     }
   });
   assert.deepEqual(ownLinks(), before);
+  assert.equal(ownRoutes(), routesBefore);
 });
 
 test("lan: a multicast datagram sent on host 1 reaches host 2 with host 1's address", {
@@ -212,9 +234,11 @@ test("lan: a host has no route off the LAN (unreachable at once, nothing sent)",
 
 test("lan: teardown leaves no process behind, also when the body throws", { skip: socketSkip || lanSkip }, async () => {
   const pids: number[] = [];
-  const collect = (lan: { internalPids: readonly number[] }, procs: { pid: number | undefined }[]) => {
+  const netns = new Set<string>();
+  const collect = (lan: Lan, procs: { pid: number | undefined }[]) => {
     pids.push(...lan.internalPids);
     for (const p of procs) if (p.pid !== undefined) pids.push(p.pid);
+    for (const h of lan.hosts) netns.add(h.netns);
   };
   await withLan(2, async (lan) => {
     // Long sleepers that ignore nothing: teardown must end them (the shell's child too).
@@ -222,6 +246,9 @@ test("lan: teardown leaves no process behind, also when the body throws", { skip
     await lan.run(1, ["true"], WAIT_MS);
     collect(lan, sleepers);
     for (const pid of pids) assert.ok(processAlive(pid), `pid ${pid} should run while the LAN is up`);
+    // Each sleeper is a shell, its background sleep and its foreground sleep; plus the holder.
+    for (let i = 0; i < 100 && processesIn(netns).length < 8; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(processesIn(netns).length, 8, "processes on the hosts while the LAN is up");
   });
   await assert.rejects(
     withLan(2, (lan) => {
@@ -233,6 +260,9 @@ test("lan: teardown leaves no process behind, also when the body throws", { skip
   assert.ok(pids.length >= 10, `collected ${pids.length} pids`);
   const alive = pids.filter(processAlive);
   assert.deepEqual(alive, [], `still running after teardown: ${alive.join(", ")}`);
+  // Including the grandchildren nobody spawned directly: nothing runs on any host.
+  assert.equal(netns.size, 4);
+  assert.deepEqual(processesIn(netns), []);
 });
 
 test("lan: setLoss() drops that share of a host's UDP and 0 restores it", {

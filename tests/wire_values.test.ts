@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { BinaryRef, ESCAPE_TAG, reviveValue, ValueEncoder, withBinaryMode } from "../src/wire/values.ts";
 import { decodeBase64, encodeBase64 } from "../src/wire/base64.ts";
 import { BadMessage } from "../src/errors.ts";
+import { Buffer } from "node:buffer";
 
 function roundTrip(value: unknown, mode: "base64" | "segments" = "base64"): unknown {
   const encoder = new ValueEncoder();

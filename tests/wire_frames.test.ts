@@ -1,0 +1,132 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FrameReader, FrameWriter, readUint32, writeFrame, writeFrameHeader } from "../src/wire/frames.ts";
+import { PayloadTooLarge } from "../src/errors.ts";
+import type { StreamConnection } from "../src/net.ts";
+import { Buffer } from "node:buffer";
+
+function frame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  writeFrameHeader(out, 0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+function bytes(n: number, salt = 0): Uint8Array {
+  return new Uint8Array(n).map((_, i) => (i * 31 + salt) & 0xff);
+}
+
+/** A StreamConnection stand-in that records writes. */
+function recorder(): StreamConnection & { written: Uint8Array[] } {
+  const written: Uint8Array[] = [];
+  const addr = { address: "127.0.0.1", port: 1, family: "IPv4" as const };
+  return {
+    written,
+    localAddress: addr,
+    remoteAddress: addr,
+    read: () => Promise.resolve(null),
+    write: async (data: Uint8Array) => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      written.push(data.slice());
+    },
+    closeWrite: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
+
+test("header helpers are big-endian and cover the full 32-bit range", () => {
+  const buf = new Uint8Array(4);
+  writeFrameHeader(buf, 0, 0xc0000000);
+  assert.deepEqual([...buf], [0xc0, 0, 0, 0]);
+  assert.equal(readUint32(buf, 0), 3 * 2 ** 30);
+  writeFrameHeader(buf, 0, 258);
+  assert.deepEqual([...buf], [0, 0, 1, 2]);
+});
+
+test("FrameReader reassembles frames split at every byte", () => {
+  const bodies = [bytes(0), bytes(1), bytes(300, 1), bytes(5, 2)];
+  const stream = new Uint8Array(bodies.reduce((n, b) => n + 4 + b.length, 0));
+  let at = 0;
+  for (const b of bodies) {
+    stream.set(frame(b), at);
+    at += 4 + b.length;
+  }
+  const reader = new FrameReader(1024);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < stream.length; i++) out.push(...reader.push(stream.subarray(i, i + 1)));
+  assert.equal(out.length, bodies.length);
+  bodies.forEach((b, i) => assert.deepEqual([...out[i]], [...b]));
+  assert.ok(reader.idle);
+});
+
+test("FrameReader returns many frames from one chunk as views without copying", () => {
+  const chunk = new Uint8Array([...frame(bytes(3)), ...frame(bytes(4, 9)), ...frame(bytes(2, 5)).subarray(0, 3)]);
+  const reader = new FrameReader(100);
+  const frames = reader.push(chunk);
+  assert.equal(frames.length, 2);
+  assert.equal(frames[0].buffer, chunk.buffer);
+  assert.deepEqual([...frames[1]], [...bytes(4, 9)]);
+  assert.equal(reader.idle, false);
+  const rest = reader.push(frame(bytes(2, 5)).subarray(3));
+  assert.deepEqual([...rest[0]], [...bytes(2, 5)]);
+});
+
+test("FrameReader assembles a large frame from many chunks in linear time", () => {
+  const body = bytes(4 * 1024 * 1024, 3);
+  const whole = frame(body);
+  const reader = new FrameReader(8 * 1024 * 1024);
+  const started = performance.now();
+  let result: readonly Uint8Array[] = [];
+  for (let at = 0; at < whole.length; at += 1000) result = reader.push(whole.subarray(at, at + 1000));
+  const elapsed = performance.now() - started;
+  assert.equal(result.length, 1);
+  assert.equal(result[0].length, body.length);
+  assert.ok(Buffer.from(result[0]).equals(Buffer.from(body)));
+  assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+});
+
+test("FrameReader rejects a 3 GiB header from its 4 bytes alone", () => {
+  const reader = new FrameReader(8 * 1024 * 1024);
+  assert.deepEqual(reader.push(new Uint8Array([0xc0, 0])), []);
+  assert.throws(() => reader.push(new Uint8Array([0, 0])), (err: unknown) => {
+    assert.ok(err instanceof PayloadTooLarge);
+    assert.equal(err.size, 3 * 2 ** 30);
+    assert.match(err.message, /^TCP receive: frame header announces 3221225472 bytes > limit \(8388608\)/);
+    return true;
+  });
+  assert.ok(reader.pendingBytes < 100, "no body was allocated");
+  assert.throws(() => reader.push(new Uint8Array([1])), PayloadTooLarge);
+});
+
+test("writeFrame() refuses an oversize frame before writing any byte", async () => {
+  const conn = recorder();
+  const first = new Uint8Array(4 + 10);
+  await assert.rejects(writeFrame(conn, [first, bytes(100)], 50), (err: unknown) => {
+    assert.ok(err instanceof PayloadTooLarge);
+    assert.equal(err.size, 110);
+    return true;
+  });
+  assert.equal(conn.written.length, 0);
+  await writeFrame(conn, [first, bytes(36)], 50);
+  assert.equal(readUint32(conn.written[0], 0), 46);
+  assert.equal(conn.written.length, 2);
+});
+
+test("FrameWriter keeps concurrent frames whole and in order", async () => {
+  const conn = recorder();
+  const writer = new FrameWriter(conn, 1000);
+  const make = (n: number, len: number) => {
+    const first = new Uint8Array(4 + 1);
+    first[4] = n;
+    return [first, bytes(len, n)];
+  };
+  const oversize = writer.write(make(9, 2000));
+  const writes = [writer.write(make(1, 10)), writer.write(make(2, 20)), writer.write(make(3, 5))];
+  await assert.rejects(oversize, PayloadTooLarge);
+  await Promise.all(writes);
+  assert.equal(writer.queued, 0);
+  const reader = new FrameReader(1000);
+  const frames = conn.written.flatMap((chunk) => [...reader.push(chunk)]);
+  assert.deepEqual(frames.map((f) => f[0]), [1, 2, 3]);
+  assert.deepEqual(frames.map((f) => f.length), [11, 21, 6]);
+});
