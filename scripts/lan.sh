@@ -59,9 +59,9 @@ die() { # die EXIT_CODE MESSAGE...
   exit "$code"
 }
 
-usage() {
+usage() { # usage [EXIT_CODE]: prints the header comment
   sed -n '2,/^set -euo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit "$EXIT_USAGE"
+  exit "${1:-$EXIT_USAGE}"
 }
 
 need_tools() {
@@ -141,7 +141,9 @@ in_ns() { # in_ns PID CMD...: runs CMD in that holder's network namespace
 }
 
 build_lan() { # build_lan HOSTS
-  local hosts=$1 n mac_host mac_port
+  local hosts=$1 n mac_host mac_port err
+  err=$(unshare -n -m --propagation private true 2>&1) ||
+    die "$EXIT_NO_LAN" "cannot make network namespaces here: unshare -n -m: ${err:-failed}"
   start_holder "$HOLD_SECONDS" 0
   SWITCH_PID=$HOLDER_PID
   for ((n = 1; n <= hosts; n++)); do
@@ -413,6 +415,7 @@ cmd_check() {
   elif out=$(cmd_loss 1 1 2>&1) && cmd_loss 1 0 >/dev/null 2>&1; then
     echo "loss: netem (no --udp)"
   else
+    out=${out##*$'\n'} # the last line says why
     echo "loss: unavailable (${out#lan: })"
   fi
 }
@@ -423,6 +426,6 @@ case "${1:-}" in
   exec) shift; cmd_exec "$@" ;;
   loss) shift; cmd_loss "$@" ;;
   check) shift; cmd_check "$@" ;;
-  -h | --help | help) usage ;;
+  -h | --help | help) usage 0 ;;
   *) echo "lan: unknown command '${1:-}'" >&2; usage ;;
 esac

@@ -64,6 +64,9 @@ export interface AddResult {
 
 const REFRESH_POINTS = [0.8, 0.85, 0.9, 0.95];
 
+/** Longest TTL honoured, s: a hostile or broken sender cannot pin records for longer (and timers stay in range). */
+export const MAX_TTL = 86_400;
+
 /**
  * A record cache driven by an injected {@linkcode Clock}.
  *
@@ -116,8 +119,9 @@ export class RecordCache {
    * @param source Sender address.
    * @returns What happened.
    */
-  add(record: MdnsRecord, source: string): AddResult {
-    if (this.#closed) return { fresh: false, goodbye: record.ttl === 0 };
+  add(received: MdnsRecord, source: string): AddResult {
+    if (this.#closed) return { fresh: false, goodbye: received.ttl === 0 };
+    const record = received.ttl > MAX_TTL ? { ...received, ttl: MAX_TTL } : received;
     const now = this.#clock.now();
     const key = recordKey(record);
     const existing = this.#entries.get(key);

@@ -61,7 +61,9 @@ export interface LanExit {
   code: number | null;
   /** Signal that ended it, if any. */
   signal: string | null;
+  /** Everything it wrote to standard output. */
   stdout: string;
+  /** Everything it wrote to standard error. */
   stderr: string;
 }
 
@@ -79,6 +81,7 @@ export interface LanSpawnOptions {
 export interface LanProcess {
   /** Host number it runs on (0 for the outer namespace). */
   readonly host: number;
+  /** The program and its arguments as spawned. */
   readonly argv: readonly string[];
   /** Its PID, or undefined when it could not be started. */
   readonly pid: number | undefined;
@@ -165,6 +168,7 @@ export interface Lan {
    * @param host 1-based host number
    * @param argv the program and its arguments
    * @param timeoutMs how long it may take (then it is killed and this rejects)
+   * @param options environment, working directory, stdin
    * @returns how it ended
    */
   run(host: number, argv: readonly string[], timeoutMs: number, options?: LanSpawnOptions): Promise<LanExit>;
@@ -637,22 +641,26 @@ export function processAlive(pid: number): boolean {
 interface Probe {
   lan: string | false;
   loss: string | false;
+  udpLoss: string | false;
 }
 
 /** Asks `scripts/lan.sh check` (a real one-host LAN) what works here. */
 function probe(): Probe {
-  if (socketSkip) return { lan: socketSkip, loss: socketSkip };
+  if (socketSkip) return { lan: socketSkip, loss: socketSkip, udpLoss: socketSkip };
   const r = spawnSync("bash", [LAN_SH, "check"], { cwd: ROOT, encoding: "utf8", timeout: 20_000 });
   const stderr = tail(String(r.stderr ?? ""), 500);
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : stderr || `exit ${r.status}`;
-    return { lan: `multi-host LAN unavailable here: ${why}`, loss: "multi-host LAN unavailable here" };
+    const lan = `multi-host LAN unavailable here: ${why}`;
+    return { lan, loss: lan, udpLoss: lan };
   }
-  const lossLine = String(r.stdout).split("\n").find((l) => l.startsWith("loss: ")) ?? "loss: unavailable (no answer)";
-  const loss = lossLine === "loss: nft" || lossLine.startsWith("loss: netem")
-    ? false
-    : `packet loss unavailable here: ${lossLine.slice("loss: ".length)}`;
-  return { lan: false, loss };
+  const answer = String(r.stdout).split("\n").find((l) => l.startsWith("loss: "))?.slice("loss: ".length) ?? "";
+  if (answer === "nft") return { lan: false, loss: false, udpLoss: false };
+  if (answer.startsWith("netem")) {
+    return { lan: false, loss: false, udpLoss: "UDP-only packet loss needs nftables (only tc netem works here)" };
+  }
+  const why = /^unavailable \((.*)\)$/.exec(answer)?.[1] ?? `packet loss unavailable here (lan.sh check: ${answer})`;
+  return { lan: false, loss: why, udpLoss: why };
 }
 
 const required = process.env.PEERLINK_REQUIRE_LAN === "1";
@@ -666,6 +674,9 @@ export const lanSkip: string | false = required ? false : probed.lan;
 
 /** `false` when {@link Lan.setLoss} works here (nftables or netem), else why not. */
 export const lossSkip: string | false = required ? false : probed.loss;
+
+/** `false` when {@link Lan.setLoss} with `udpOnly` works here (nftables), else why not. */
+export const udpLossSkip: string | false = required ? false : probed.udpLoss;
 
 /** Why the LAN probe failed (even when PEERLINK_REQUIRE_LAN=1 hides it from lanSkip), or false. */
 export const lanProblem: string | false = probed.lan;

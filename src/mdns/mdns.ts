@@ -1,0 +1,423 @@
+/**
+ * The `Mdns` facade: one transport, responder, querier and cache working together.
+ * See `mod.ts` for the public documentation.
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../clock.ts";
+import { createLogger, type Logger } from "../log.ts";
+import type { SocketRuntime } from "../net.ts";
+import { type BrowseContext, type BrowseHandlers, Browser, Resolution, type Watcher } from "./browser.ts";
+import { RecordCache } from "./cache.ts";
+import { MdnsStateError } from "./errors.ts";
+import type { ServiceInstance } from "./instance.ts";
+import type { MdnsInterface } from "./interfaces.ts";
+import { nameKey, serviceTypeName, validateLabel } from "./names.ts";
+import { encodeMessage, type MdnsMessage } from "./packet.ts";
+import { Querier } from "./querier.ts";
+import type { MdnsRecord } from "./records.ts";
+import { type MdnsOutput, type PublishOptions, type Registration, Responder } from "./responder.ts";
+import { normalizeService, type ServiceDescription } from "./service.ts";
+import { MdnsTransport, type Received, type TransportStats } from "./transport.ts";
+
+/** Options of {@linkcode Mdns}. */
+export interface MdnsOptions {
+  /** Socket runtime (an adapter from `runtimes/`, or a `MemoryNetwork` host in tests). */
+  runtime: SocketRuntime;
+  /** Time source (default: the system clock). */
+  clock?: Clock;
+  /** Diagnostics (default: a quiet `[mdns]` logger). */
+  logger?: Logger;
+  /** Interface names or addresses to use (default: every multicast-capable one, else loopback). */
+  interfaces?: readonly string[];
+  /** Random numbers in [0, 1) (default `Math.random`); tests pass a seeded one. */
+  random?: () => number;
+  /** Host name for our A/AAAA records, e.g. `"kitchen-pi.local"` (default: random `pl-xxxxxxxx.local`, unique per process). */
+  hostName?: string;
+  /** UDP port (default 5353). */
+  port?: number;
+  /** How often to re-read the interface list, ms (default 3000; 0 disables). */
+  pollIntervalMs?: number;
+  /** Cap of the interval between repeated browse queries, ms (default 60 minutes, RFC 6762 5.2). */
+  maxQueryIntervalMs?: number;
+}
+
+/** What to publish: a service plus rename policy and callbacks. */
+export interface PublishRequest extends ServiceDescription, PublishOptions {}
+
+/** A published service. */
+export interface Published {
+  /** Current instance label (changes when renamed after a conflict). */
+  readonly instance: string;
+  /** Current full name. */
+  readonly fullName: string;
+  /** Service type, e.g. `"_peerlink._tcp.local"`. */
+  readonly type: string;
+  /** Withdraws it with goodbye records. */
+  unpublish(): Promise<void>;
+}
+
+/** Counters for diagnostics. */
+export interface MdnsStats {
+  /** Socket counters: received, accepted, dropped by reason, sent, send errors. */
+  transport: TransportStats;
+  /** Records cached. */
+  cacheSize: number;
+  /** Query packets sent. */
+  queriesSent: number;
+  /** Full names currently published. */
+  published: string[];
+}
+
+/** Options of {@linkcode Mdns.resolve}. */
+export interface ResolveOptions {
+  /** Give up after this many ms (default 3000). */
+  timeout?: number;
+  /** Cancels the resolution. */
+  signal?: AbortSignal;
+}
+
+function randomHostName(random: () => number): string {
+  return `pl-${Math.floor(random() * 0xffffffff).toString(16).padStart(8, "0")}.local`;
+}
+
+/**
+ * An mDNS/DNS-SD responder and querier on one socket. See `mod.ts` for an example.
+ */
+export class Mdns {
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #random: () => number;
+  readonly #transport: MdnsTransport;
+  readonly #cache: RecordCache;
+  readonly #querier: Querier;
+  readonly #responder: Responder;
+  readonly #watchers = new Set<Watcher>();
+  readonly #ctx: BrowseContext;
+  #state: "new" | "starting" | "running" | "stopped" = "new";
+  #refreshQueued = false;
+  /** Settles pending resolve()/verify() calls when stopping. */
+  readonly #onStop = new Set<() => void>();
+
+  /**
+   * @param options Runtime and optional clock, logger, interfaces, randomness, host name, port.
+   */
+  constructor(options: MdnsOptions) {
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? createLogger("mdns");
+    this.#random = options.random ?? Math.random;
+    if (options.hostName !== undefined) validateLabel(options.hostName.replace(/\.local\.?$/i, ""), "host name");
+    const hostName = options.hostName
+      ? `${options.hostName.replace(/\.local\.?$/i, "")}.local`
+      : randomHostName(this.#random);
+    this.#transport = new MdnsTransport({
+      runtime: options.runtime,
+      clock: this.#clock,
+      logger: this.#logger,
+      interfaces: options.interfaces,
+      port: options.port,
+      pollIntervalMs: options.pollIntervalMs,
+      onMessage: (r) => this.#onMessage(r),
+      onInterfacesChanged: (added, removed) => this.#onInterfacesChanged(added, removed),
+    });
+    const output: MdnsOutput = {
+      interfaces: () => this.#transport.interfaces,
+      multicast: (m, iface) => this.#encode(m, (bytes) => this.#transport.multicast(bytes, iface)),
+      unicast: (m, address, port) => this.#encode(m, (bytes) => this.#transport.unicast(bytes, address, port)),
+    };
+    this.#cache = new RecordCache({
+      clock: this.#clock,
+      random: this.#random,
+      onExpire: () => this.#queueRefresh(),
+      onRefresh: (e) => {
+        if (this.#interested(e.record)) this.#querier.queryOnce(e.record.name, e.record.type);
+      },
+    });
+    this.#querier = new Querier({
+      clock: this.#clock,
+      random: this.#random,
+      cache: this.#cache,
+      output,
+      maxIntervalMs: options.maxQueryIntervalMs,
+    });
+    this.#responder = new Responder({
+      clock: this.#clock,
+      random: this.#random,
+      logger: this.#logger,
+      output,
+      hostName,
+      hostNameFixed: options.hostName !== undefined,
+    });
+    this.#ctx = {
+      cache: this.#cache,
+      querier: this.#querier,
+      interfaces: () => this.#transport.interfaces,
+      toEpoch: (ms) => Date.now() - (this.#clock.now() - ms),
+      logger: this.#logger,
+    };
+  }
+
+  /** The host name our address records use. */
+  get hostName(): string {
+    return this.#responder.hostName;
+  }
+
+  /** The interfaces in use. */
+  get interfaces(): readonly MdnsInterface[] {
+    return this.#transport.interfaces;
+  }
+
+  /** Counters for diagnostics. */
+  get stats(): MdnsStats {
+    return {
+      transport: structuredClone(this.#transport.stats),
+      cacheSize: this.#cache.size,
+      queriesSent: this.#querier.sent,
+      published: this.#responder.registrations.map((r) => r.fullName),
+    };
+  }
+
+  /**
+   * Binds the mDNS socket and joins the group on the chosen interfaces.
+   *
+   * @throws NetError when the socket cannot be bound.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== "new") throw new MdnsStateError("Mdns.start(): already started (or stopped). Create a new Mdns.");
+    this.#state = "starting";
+    try {
+      await this.#transport.start();
+    } catch (err) {
+      this.#state = "stopped";
+      this.#querier.stop();
+      this.#cache.close();
+      await this.#transport.stop();
+      throw err;
+    }
+    this.#state = "running";
+  }
+
+  /**
+   * Sends goodbyes for everything published, stops browsing and closes the socket.
+   * Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.#state === "stopped") return;
+    this.#state = "stopped";
+    for (const cleanup of [...this.#onStop]) cleanup();
+    this.#onStop.clear();
+    for (const w of [...this.#watchers]) if (w instanceof Browser) w.stop();
+    this.#watchers.clear();
+    await this.#responder.stop();
+    this.#querier.stop();
+    this.#cache.close();
+    await this.#transport.stop();
+  }
+
+  #assertRunning(what: string): void {
+    if (this.#state !== "running") {
+      throw new MdnsStateError(
+        `Mdns.${what}: mDNS is ${this.#state === "stopped" ? "stopped" : "not started"}. Call start() first.`,
+      );
+    }
+  }
+
+  /**
+   * Publishes a service: probes its name, then announces it.
+   *
+   * @param request Instance, type, port, TXT, subtypes, and rename policy.
+   * @returns The published service, after probing and the first announcement.
+   * @throws NameConflictError when the name is in use and `allowRename` is not set;
+   *   NameError/TxtError for invalid input.
+   */
+  async publish(request: PublishRequest): Promise<Published> {
+    this.#assertRunning("publish()");
+    const service = normalizeService(request);
+    const reg: Registration = await this.#responder.publish(service, request);
+    const responder = this.#responder;
+    return {
+      get instance() {
+        return reg.service.instance;
+      },
+      get fullName() {
+        return reg.fullName;
+      },
+      type: service.type,
+      unpublish: () => responder.unpublish(reg),
+    };
+  }
+
+  /**
+   * Browses a service type (or subtype, `"_printer._sub._http._tcp"`).
+   *
+   * @param type The type.
+   * @param handlers `onUp`, `onDown`, `onUpdate`.
+   * @returns The browser; call `stop()` to end it.
+   */
+  browse(type: string, handlers: BrowseHandlers = {}): Browser {
+    this.#assertRunning("browse()");
+    const browser = new Browser(this.#ctx, type, handlers, (b) => this.#watchers.delete(b));
+    this.#watchers.add(browser);
+    queueMicrotask(() => browser.refresh("expired")); // instances already cached
+    return browser;
+  }
+
+  /**
+   * Resolves one instance by name.
+   *
+   * @param instance Instance label, e.g. `"Worker"`.
+   * @param type Service type, e.g. `"_peerlink._tcp"`.
+   * @param options Timeout (default 3000 ms) and abort signal.
+   * @returns The instance.
+   * @throws Error naming the instance when it does not answer in time.
+   */
+  resolve(instance: string, type: string, options: ResolveOptions = {}): Promise<ServiceInstance> {
+    this.#assertRunning("resolve()");
+    validateLabel(instance, "instance name");
+    const fullName = `${instance}.${serviceTypeName(type)}`;
+    const timeout = options.timeout ?? 3000;
+    return new Promise((resolve, reject) => {
+      let finished = false;
+      const finish = (fn: () => void) => {
+        if (finished) return;
+        finished = true;
+        this.#clock.clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        this.#onStop.delete(onStop);
+        resolution.stop();
+        this.#watchers.delete(resolution);
+        fn();
+      };
+      const onStop = () => finish(() => reject(new MdnsStateError(`mDNS stopped while resolving "${fullName}".`)));
+      this.#onStop.add(onStop);
+      const resolution = new Resolution(this.#ctx, fullName, (i) => finish(() => resolve(i)));
+      const onAbort = () => finish(() => reject(options.signal?.reason ?? new Error("aborted")));
+      const timer = this.#clock.setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new Error(
+                `mDNS: could not resolve "${fullName}" within ${timeout} ms: no complete answer (SRV, TXT and an address). Is it running on this network?`,
+              ),
+            )
+          ),
+        timeout,
+      );
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener("abort", onAbort);
+      this.#watchers.add(resolution);
+      resolution.refresh();
+    });
+  }
+
+  /**
+   * Checks that an instance still answers (RFC 6762 10.5): queries its SRV and TXT twice,
+   * one second apart, without known answers. If nothing arrives within `timeoutMs`, its
+   * records are flushed from the cache and browsers report it down with reason `"expired"`.
+   *
+   * @param fullName Instance full name.
+   * @param timeoutMs How long to wait for an answer (default 2000).
+   * @returns True when it answered.
+   */
+  verify(fullName: string, timeoutMs = 2000): Promise<boolean> {
+    this.#assertRunning("verify()");
+    const started = this.#clock.now();
+    const ask = () => {
+      if (this.#state !== "running") return;
+      this.#querier.queryOnce(fullName, "SRV", false);
+      this.#querier.queryOnce(fullName, "TXT", false);
+    };
+    ask();
+    return new Promise((resolve) => {
+      const again = this.#clock.setTimeout(ask, Math.min(1000, timeoutMs / 2));
+      const onStop = () => {
+        this.#clock.clearTimeout(again);
+        this.#clock.clearTimeout(deadline);
+        resolve(false);
+      };
+      this.#onStop.add(onStop);
+      const deadline = this.#clock.setTimeout(() => {
+        this.#onStop.delete(onStop);
+        this.#clock.clearTimeout(again);
+        if (this.#state !== "running") return resolve(false);
+        const entries = [...this.#cache.find(fullName, "SRV"), ...this.#cache.find(fullName, "TXT")];
+        if (entries.some((e) => e.receivedAt >= started && e.ending === undefined)) return resolve(true);
+        for (const e of entries) this.#cache.expireSoon(e, 0, "unanswered");
+        resolve(false);
+      }, timeoutMs);
+    });
+  }
+
+  async #encode(message: MdnsMessage, send: (bytes: Uint8Array) => Promise<void>): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeMessage(message);
+    } catch (err) {
+      this.#logger.error(`mDNS: could not encode a message: ${String(err)}`);
+      return;
+    }
+    await send(bytes);
+  }
+
+  #onMessage(r: Received): void {
+    if (this.#state !== "running") return;
+    if (r.message.response) {
+      this.#responder.handleResponse(r);
+      this.#ingest(r);
+    } else {
+      this.#responder.handleQuery(r);
+      this.#querier.observeQuery(r.message);
+    }
+  }
+
+  #interested(record: MdnsRecord): boolean {
+    if (record.type === "A" || record.type === "AAAA") return this.#srvTargets().has(nameKey(record.name));
+    for (const w of this.#watchers) if (w.interested(record)) return true;
+    return false;
+  }
+
+  #srvTargets(): Set<string> {
+    const targets = new Set<string>();
+    for (const e of this.#cache.entries()) {
+      if (e.record.type === "SRV") targets.add(nameKey(e.record.data.target));
+    }
+    return targets;
+  }
+
+  #ingest(r: Received): void {
+    if (this.#watchers.size === 0) return;
+    const records = [...r.message.answers, ...r.message.additionals];
+    let changed = false;
+    let goodbye = false;
+    const add = (rec: MdnsRecord) => {
+      const res = this.#cache.add(rec, r.address);
+      changed ||= res.entry !== undefined;
+      goodbye ||= res.goodbye && res.entry !== undefined;
+    };
+    for (const rec of records) {
+      if (rec.type !== "A" && rec.type !== "AAAA" && this.#interested(rec)) add(rec);
+    }
+    const targets = this.#srvTargets();
+    for (const rec of records) {
+      if ((rec.type === "A" || rec.type === "AAAA") && targets.has(nameKey(rec.name))) add(rec);
+    }
+    if (!changed) return;
+    for (const w of [...this.#watchers]) w.refresh(goodbye ? "goodbye" : "expired");
+  }
+
+  #queueRefresh(): void {
+    if (this.#refreshQueued) return;
+    this.#refreshQueued = true;
+    queueMicrotask(() => {
+      this.#refreshQueued = false;
+      if (this.#state !== "running") return;
+      for (const w of [...this.#watchers]) w.refresh("expired");
+    });
+  }
+
+  #onInterfacesChanged(added: MdnsInterface[], removed: MdnsInterface[]): void {
+    if (this.#state !== "running") return;
+    this.#responder.interfacesChanged(added, removed);
+    if (added.length) this.#querier.restart();
+  }
+}

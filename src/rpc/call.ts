@@ -1,0 +1,156 @@
+/**
+ * One outgoing call in flight: its promise, its deadline, its cancellation, and the cleanup
+ * that must run however it ends. Whatever settles a call (reply, timeout, abort, stop,
+ * connection loss) goes through {@linkcode PendingCall.settle}, which runs every registered
+ * cleanup exactly once: timers are cleared, listeners removed, map entries deleted.
+ *
+ * @module
+ */
+import type { WireTransport } from "../errors.ts";
+import { PeerTimeoutError } from "../errors.ts";
+import type { PeerCapabilities } from "../wire/capabilities.ts";
+import type { TimerSet } from "./timers.ts";
+
+/** Where to reach a peer's RPC server. Discovery supplies these. */
+export interface RpcPeer {
+  /** Peer's node name. */
+  name: string;
+  /** Numeric address. */
+  address: string;
+  /** UDP port of its RPC socket. */
+  udpPort: number;
+  /** TCP port of its RPC server. */
+  tcpPort: number;
+  /** Wire extensions it advertised; none (Python PeerLink 1.2) when missing. */
+  capabilities?: Readonly<PeerCapabilities>;
+}
+
+/**
+ * The error a cancelled call rejects with: the signal's reason when it is an Error (by default
+ * a `DOMException` named `"AbortError"`), else a new `AbortError`.
+ *
+ * @param signal The aborted signal.
+ * @param what What was cancelled, for the message.
+ * @returns The error.
+ *
+ * @example
+ * ```ts
+ * import { abortError } from "./call.ts";
+ * const controller = new AbortController();
+ * controller.abort();
+ * console.log(abortError(controller.signal, "call").name); // "AbortError"
+ * ```
+ */
+export function abortError(signal: AbortSignal, what: string): Error {
+  const reason = signal.reason;
+  if (reason instanceof Error && reason.name === "AbortError") return reason;
+  const error = new DOMException(`${what} was aborted`, "AbortError");
+  if (reason !== undefined) Object.defineProperty(error, "cause", { value: reason });
+  return error;
+}
+
+/**
+ * A call waiting for its reply.
+ *
+ * @example
+ * ```ts
+ * import { systemClock } from "../clock.ts";
+ * import { PendingCall } from "./call.ts";
+ * import { TimerSet } from "./timers.ts";
+ * const timers = new TimerSet(systemClock);
+ * const call = new PendingCall({ id: "1", peer: { name: "B", address: "10.0.0.2", udpPort: 1, tcpPort: 2 }, fn: "f", timeoutMs: 50, timers });
+ * call.settle({ ok: true, value: 42 });
+ * console.log(await call.promise, timers.size); // 42 0
+ * ```
+ */
+export class PendingCall {
+  /** Call id (a UUID). */
+  readonly id: string;
+  /** Target. */
+  readonly peer: RpcPeer;
+  /** Function name. */
+  readonly fn: string;
+  /** The deadline, as given. */
+  readonly timeoutMs: number;
+  /** Start time on the clock. */
+  readonly startedAt: number;
+  /** Transport currently carrying the call. */
+  transport: WireTransport = "udp";
+  /** Settles with the reply's result or the failure. */
+  readonly promise: Promise<unknown>;
+  #settled = false;
+  #resolve!: (value: unknown) => void;
+  #reject!: (error: unknown) => void;
+  readonly #cleanups: Array<() => void> = [];
+
+  /**
+   * Creates the call and arms its deadline and cancellation.
+   *
+   * @param options Id, target, function, timeout, timers, optional abort signal.
+   */
+  constructor(
+    options: { id: string; peer: RpcPeer; fn: string; timeoutMs: number; timers: TimerSet; signal?: AbortSignal },
+  ) {
+    this.id = options.id;
+    this.peer = options.peer;
+    this.fn = options.fn;
+    this.timeoutMs = options.timeoutMs;
+    this.startedAt = options.timers.clock.now();
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    const timers = options.timers;
+    const deadline = timers.set(() => {
+      this.settle({
+        ok: false,
+        error: new PeerTimeoutError({
+          peer: this.peer.name,
+          function: this.fn,
+          timeoutMs: this.timeoutMs,
+          transport: this.transport,
+        }),
+      });
+    }, this.timeoutMs);
+    this.onSettle(() => timers.clear(deadline));
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => this.settle({ ok: false, error: abortError(signal, `call '${this.fn}' on '${this.peer.name}'`) });
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.onSettle(() => signal.removeEventListener("abort", onAbort));
+    }
+  }
+
+  /** Whether the call has ended. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Milliseconds left before the deadline (0 when past). */
+  remaining(now: number): number {
+    return Math.max(0, this.startedAt + this.timeoutMs - now);
+  }
+
+  /**
+   * Registers cleanup to run when the call ends (at once if it already has).
+   *
+   * @param cleanup Cleanup function; must not throw.
+   */
+  onSettle(cleanup: () => void): void {
+    if (this.#settled) cleanup();
+    else this.#cleanups.push(cleanup);
+  }
+
+  /**
+   * Ends the call. Later calls are ignored.
+   *
+   * @param outcome The result or the error.
+   */
+  settle(outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+    if (outcome.ok) this.#resolve(outcome.value);
+    else this.#reject(outcome.error);
+  }
+}

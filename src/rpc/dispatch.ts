@@ -1,0 +1,271 @@
+/**
+ * Handler registry and invocation: finds the handler of a request, runs it with the caller as
+ * {@linkcode currentPeer}, and turns its outcome into a reply message.
+ *
+ * Lookup is in a `Map`, so `__proto__`, `constructor`, `prototype`, `hasOwnProperty`,
+ * `toString` and every other name that was not registered answer "no such function" and never
+ * reach inherited code.
+ *
+ * @module
+ */
+import { MAX_NAME_LENGTH, MAX_NESTING_DEPTH } from "../constants.ts";
+import type { Logger } from "../log.ts";
+import { OutgoingMessage } from "../wire/codec.ts";
+import type { RequestMessage } from "../wire/messages.ts";
+import { type CallerInfo, runWithCurrentPeer } from "./context.ts";
+
+/** A registered function. Receives the call's positional args, then its kwargs object when the caller sent any. */
+// deno-lint-ignore no-explicit-any
+export type Handler = (...args: any[]) => unknown;
+
+/** Name of the built-in liveness handler (Python compatible). */
+export const PING_FUNCTION = "__ping__";
+
+/** Remote error type for a function that is not registered. */
+export const NO_SUCH_FUNCTION = "NoSuchFunction";
+
+/** Remote error type for a call refused because too many handlers are running. */
+export const BUSY_ERROR = "BusyError";
+
+/**
+ * Registered functions by name.
+ *
+ * @example
+ * ```ts
+ * import { HandlerRegistry } from "./dispatch.ts";
+ * const handlers = new HandlerRegistry()
+ *   .register("add", (a: number, b: number) => a + b)
+ *   .register("echo", (x: unknown) => x);
+ * console.log(handlers.names()); // ["add", "echo"]
+ * console.log(handlers.get("constructor")); // undefined
+ * ```
+ */
+export class HandlerRegistry {
+  readonly #handlers = new Map<string, Handler>();
+
+  /**
+   * Builds a registry from a record of functions (own enumerable properties only), a `Map`, or
+   * another registry (shared, not copied, so later registrations are seen).
+   *
+   * @param handlers The handlers.
+   * @returns A registry.
+   */
+  static from(handlers?: HandlerRegistry | ReadonlyMap<string, Handler> | Readonly<Record<string, Handler>>): HandlerRegistry {
+    if (handlers instanceof HandlerRegistry) return handlers;
+    const registry = new HandlerRegistry();
+    if (handlers instanceof Map) {
+      for (const [name, fn] of handlers) registry.register(name, fn);
+    } else if (handlers) {
+      for (const name of Object.keys(handlers)) registry.register(name, (handlers as Record<string, Handler>)[name]);
+    }
+    return registry;
+  }
+
+  /**
+   * Registers (or replaces) a function.
+   *
+   * @param name Function name callers use (1-256 characters).
+   * @param fn The function; may be async.
+   * @returns This registry, for chaining.
+   * @throws {TypeError} When `name` or `fn` is invalid.
+   */
+  register(name: string, fn: Handler): this {
+    if (typeof name !== "string" || name.length === 0 || name.length > MAX_NAME_LENGTH) {
+      throw new TypeError(`register(): the name must be a string of 1-${MAX_NAME_LENGTH} characters, got ${String(name)}`);
+    }
+    if (typeof fn !== "function") {
+      throw new TypeError(`register(${JSON.stringify(name)}): the handler must be a function, got ${typeof fn}`);
+    }
+    this.#handlers.set(name, fn);
+    return this;
+  }
+
+  /**
+   * Removes a function.
+   *
+   * @param name Function name.
+   * @returns Whether it was registered.
+   */
+  unregister(name: string): boolean {
+    return this.#handlers.delete(name);
+  }
+
+  /**
+   * The function registered under `name`.
+   *
+   * @param name Function name.
+   * @returns The handler, or `undefined`.
+   */
+  get(name: string): Handler | undefined {
+    return this.#handlers.get(name);
+  }
+
+  /**
+   * Registered names, in registration order.
+   *
+   * @returns The names.
+   */
+  names(): string[] {
+    return [...this.#handlers.keys()];
+  }
+}
+
+/**
+ * The built-in `__ping__` handler's answer, as Python PeerLink 1.2 gives it: `{ ok: true, ts }`
+ * with `ts` in seconds since the Unix epoch.
+ *
+ * @returns The ping reply.
+ *
+ * @example
+ * ```ts
+ * import { pingReply } from "./dispatch.ts";
+ * console.log(pingReply().ok); // true
+ * ```
+ */
+export function pingReply(): { ok: true; ts: number } {
+  return { ok: true, ts: Date.now() / 1000 };
+}
+
+/**
+ * The type name a thrown value is reported under: the error's `name` when it says more than
+ * `"Error"`, else its class name (so `class QuotaExceeded extends Error {}` reports
+ * `QuotaExceeded`), else `"Error"`.
+ *
+ * @param error What the handler threw.
+ * @returns A type name.
+ *
+ * @example
+ * ```ts
+ * import { errorTypeName } from "./dispatch.ts";
+ * console.log(errorTypeName(new RangeError("x"))); // "RangeError"
+ * ```
+ */
+export function errorTypeName(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name && error.name !== "Error") return error.name;
+    const ctor = (error as { constructor?: { name?: unknown } }).constructor;
+    if (ctor && typeof ctor.name === "string" && ctor.name) return ctor.name;
+  }
+  return "Error";
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return "(unprintable error)";
+  }
+}
+
+/** Outcome counters of a {@linkcode Dispatcher}. */
+export interface DispatchStats {
+  /** Handlers started. */
+  invocations: number;
+  /** Handlers that threw or returned an unsendable value. */
+  failures: number;
+  /** Calls of unregistered functions. */
+  unknownFunctions: number;
+  /** Calls refused because `maxConcurrentHandlers` were running. */
+  busy: number;
+  /** Handlers running now. */
+  running: number;
+}
+
+/**
+ * Runs handlers for requests.
+ *
+ * @example
+ * ```ts
+ * import { Dispatcher, HandlerRegistry } from "./dispatch.ts";
+ * const dispatcher = new Dispatcher({ node: "Host", registry: new HandlerRegistry().register("add", (a, b) => a + b) });
+ * const reply = await dispatcher.dispatch(
+ *   { type: "request", id: "1", src: "A", dst: "Host", rpc: "add", args: [1, 2], kwargs: {} },
+ *   { name: "A", address: "10.0.0.1", port: 50000, transport: "udp" },
+ * );
+ * console.log(reply.message); // { type: "response", id: "1", result: 3 }
+ * ```
+ */
+export class Dispatcher {
+  readonly #node: string;
+  readonly #registry: HandlerRegistry;
+  readonly #logger?: Logger;
+  readonly #maxDepth: number;
+  readonly #maxConcurrent: number;
+  readonly #stats: DispatchStats = { invocations: 0, failures: 0, unknownFunctions: 0, busy: 0, running: 0 };
+
+  /**
+   * @param options Node name (for messages), registry, logger, nesting limit and concurrency limit.
+   */
+  constructor(
+    options: { node: string; registry: HandlerRegistry; logger?: Logger; maxDepth?: number; maxConcurrent?: number },
+  ) {
+    this.#node = options.node;
+    this.#registry = options.registry;
+    this.#logger = options.logger;
+    this.#maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
+    this.#maxConcurrent = options.maxConcurrent ?? Infinity;
+  }
+
+  /** The registry requests are looked up in. */
+  get registry(): HandlerRegistry {
+    return this.#registry;
+  }
+
+  /**
+   * A snapshot of the counters.
+   *
+   * @returns Counters.
+   */
+  stats(): DispatchStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Runs the handler of `request` and returns the reply to send. Never rejects: every failure
+   * becomes an error reply.
+   *
+   * @param request A validated request.
+   * @param caller Who called, exposed to the handler as `currentPeer()`.
+   * @returns The reply.
+   */
+  async dispatch(request: RequestMessage, caller: CallerInfo): Promise<OutgoingMessage> {
+    const name = request.rpc;
+    const handler = name === PING_FUNCTION && !this.#registry.get(name) ? pingReply : this.#registry.get(name);
+    if (!handler) {
+      this.#stats.unknownFunctions++;
+      return OutgoingMessage.error(request.id, {
+        type: NO_SUCH_FUNCTION,
+        message: `No such function '${name}' registered on '${this.#node}'.`,
+      });
+    }
+    if (this.#stats.running >= this.#maxConcurrent) {
+      this.#stats.busy++;
+      return OutgoingMessage.error(request.id, {
+        type: BUSY_ERROR,
+        message: `'${this.#node}' is busy: ${this.#stats.running} calls running (maxConcurrentHandlers). Retry later.`,
+      });
+    }
+    const args = Object.keys(request.kwargs).length > 0 ? [...request.args, request.kwargs] : request.args;
+    this.#stats.invocations++;
+    this.#stats.running++;
+    let result: unknown;
+    try {
+      result = await runWithCurrentPeer(caller, () => handler(...args));
+    } catch (error) {
+      this.#stats.failures++;
+      this.#logger?.debug(`handler '${name}' failed for ${caller.name}: ${errorTypeName(error)}: ${errorText(error)}`);
+      return OutgoingMessage.error(request.id, { type: errorTypeName(error), message: errorText(error) });
+    } finally {
+      this.#stats.running--;
+    }
+    try {
+      return OutgoingMessage.response(request.id, result, this.#maxDepth);
+    } catch (error) {
+      this.#stats.failures++;
+      const message = `handler '${name}' returned a value that cannot be sent: ${errorText(error)}`;
+      this.#logger?.warn(message);
+      return OutgoingMessage.error(request.id, { type: "TypeError", message });
+    }
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * {@linkcode RpcEndpoint}: the RPC engine of a PeerLink node, without discovery. It binds one
+ * UDP socket and one TCP listener, serves the registered handlers on both, and calls peers
+ * whose endpoints the caller supplies (the PeerLink node takes them from mDNS).
+ *
+ * Written only against `SocketRuntime`, `Clock` and `Logger`, so it runs on real sockets and
+ * on the in-memory network alike.
+ *
+ * Security hooks (an authenticated-encryption envelope) plug in where bytes enter and leave:
+ * `UdpRpc.#send` / `UdpRpc.#onDatagram` and the frame reads and writes of `tcp_server.ts` and
+ * `tcp_client.ts`; every limit lives in {@linkcode RpcLimits}.
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../clock.ts";
+import { RPC_TIMEOUT } from "../constants.ts";
+import { NodeNotStarted, NodeStopped, PayloadTooLarge, PortInUseError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { NetError, type SocketRuntime } from "../net.ts";
+import type { Transport } from "../options.ts";
+import { NO_CAPABILITIES } from "../wire/capabilities.ts";
+import { OutgoingMessage } from "../wire/codec.ts";
+import { PLX_VERSION } from "../wire/messages.ts";
+import { abortError, PendingCall, type RpcPeer } from "./call.ts";
+import { type DispatchStats, Dispatcher, type Handler, HandlerRegistry } from "./dispatch.ts";
+import { resolveLimits, type RpcLimits } from "./limits.ts";
+import { ReplyCache } from "./reply_cache.ts";
+import { RequestProcessor, type ServeStats } from "./server.ts";
+import { TcpClient, type TcpClientStats } from "./tcp_client.ts";
+import { TcpServer, type TcpServerStats } from "./tcp_server.ts";
+import { TimerSet } from "./timers.ts";
+import { UdpRpc, type UdpStats } from "./udp.ts";
+
+export type { RpcPeer } from "./call.ts";
+
+/** Options of {@linkcode RpcEndpoint}. */
+export interface RpcEndpointOptions {
+  /** Socket adapter (a runtime from `runtimes/`, or an in-memory host). */
+  runtime: SocketRuntime;
+  /** This node's name: the `src` of its requests. */
+  name: string;
+  /** UDP port to bind; 0 (default) lets the OS choose. */
+  udpPort?: number;
+  /** TCP port to listen on; 0 (default) lets the OS choose. */
+  tcpPort?: number;
+  /**
+   * When a given port is busy: `false` (default) makes `start()` reject with
+   * `PortInUseError`; `true` binds an OS-chosen port instead and logs a warning (for derived
+   * ports, which discovery advertises). Per transport with `{ udp, tcp }`.
+   */
+  portFallback?: boolean | { udp?: boolean; tcp?: boolean };
+  /** Local address to bind (default `"0.0.0.0"`). */
+  address?: string;
+  /** Handlers to serve: a registry (shared, so later registrations count), a Map or a record. */
+  handlers?: HandlerRegistry | ReadonlyMap<string, Handler> | Readonly<Record<string, Handler>>;
+  /** Limits and timings; defaults from `constants.ts`. */
+  limits?: Partial<RpcLimits>;
+  /** Default call timeout in ms (default `RPC_TIMEOUT`). */
+  timeout?: number;
+  /** Time source (default the system clock). */
+  clock?: Clock;
+  /** Diagnostics. */
+  logger?: Logger;
+}
+
+/** Options of one {@linkcode RpcEndpoint.call}. */
+export interface RpcCallOptions {
+  /** `"auto"` (default): UDP when the request fits a datagram, else TCP. `"udp"`, `"tcp"`: forced. */
+  transport?: Transport;
+  /** Milliseconds before the call fails with `PeerTimeoutError` (default: the endpoint's). */
+  timeout?: number;
+  /** Cancels the call: it rejects at once with an `AbortError`. */
+  signal?: AbortSignal;
+  /** Keyword arguments, for Python handlers. */
+  kwargs?: Record<string, unknown>;
+}
+
+/** Bound ports. */
+export interface RpcPorts {
+  /** UDP port. */
+  udpPort: number;
+  /** TCP port. */
+  tcpPort: number;
+}
+
+/** Counters of an {@linkcode RpcEndpoint}; socket counters restart with each `start()`. */
+export interface RpcStats {
+  /** Calls waiting for a reply now. */
+  pendingCalls: number;
+  /** Timers of this endpoint alive now (deadlines, retransmissions, idle checks). */
+  timers: number;
+  /** Outgoing calls since construction. */
+  calls: { started: number; succeeded: number; failed: number; udp: number; tcp: number; retriedOverTcp: number };
+  /** UDP socket. */
+  udp: UdpStats;
+  /** TCP server. */
+  tcpServer: TcpServerStats;
+  /** TCP client. */
+  tcpClient: TcpClientStats;
+  /** Serving: duplicates, too-large replies. */
+  serve: ServeStats;
+  /** Handlers. */
+  handlers: DispatchStats;
+  /** At-most-once reply cache. */
+  replyCache: { entries: number; bytes: number };
+}
+
+interface Running {
+  udp: UdpRpc;
+  tcpServer: TcpServer;
+  tcpClient: TcpClient;
+  ports: RpcPorts;
+}
+
+const EMPTY_UDP: UdpStats = { sent: 0, received: 0, retransmits: 0, malformed: 0, unmatched: 0, sendErrors: 0 };
+const EMPTY_TCP_SERVER: TcpServerStats = {
+  accepted: 0,
+  open: 0,
+  requests: 0,
+  oversizeFrames: 0,
+  malformed: 0,
+  idleClosed: 0,
+};
+const EMPTY_TCP_CLIENT: TcpClientStats = { connects: 0, connectFailures: 0, pooled: 0, oneShot: 0, resent: 0, unmatched: 0 };
+
+/**
+ * Serves handlers over UDP and TCP and calls peers, given their endpoints.
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork } from "../testing/memory_net.ts";
+ * import { RpcEndpoint } from "./endpoint.ts";
+ * import { LOCAL_CAPABILITIES } from "../wire/capabilities.ts";
+ *
+ * const network = new MemoryNetwork();
+ * const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host", handlers: { add: (a, b) => a + b } });
+ * const worker = new RpcEndpoint({ runtime: network.host("10.0.0.1"), name: "Worker" });
+ * const { udpPort, tcpPort } = await host.start();
+ * await worker.start();
+ * const peer = { name: "Host", address: "10.0.0.2", udpPort, tcpPort, capabilities: LOCAL_CAPABILITIES };
+ * console.log(await worker.call(peer, "add", [1, 2])); // 3
+ * await worker.stop();
+ * await host.stop();
+ * await network.close();
+ * ```
+ */
+export class RpcEndpoint {
+  /** This node's name. */
+  readonly name: string;
+  /** The handlers served; register more at any time. */
+  readonly handlers: HandlerRegistry;
+  /** Effective limits. */
+  readonly limits: Readonly<RpcLimits>;
+  readonly #runtime: SocketRuntime;
+  readonly #timers: TimerSet;
+  readonly #logger?: Logger;
+  readonly #options: RpcEndpointOptions;
+  readonly #defaultTimeout: number;
+  readonly #dispatcher: Dispatcher;
+  readonly #cache: ReplyCache;
+  readonly #processor: RequestProcessor;
+  readonly #pending = new Map<string, PendingCall>();
+  readonly #outgoing = new Map<string, OutgoingMessage>();
+  readonly #calls = { started: 0, succeeded: 0, failed: 0, udp: 0, tcp: 0, retriedOverTcp: 0 };
+  #running: Running | undefined;
+  #starting: Promise<RpcPorts> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  /**
+   * Creates a stopped endpoint; {@linkcode RpcEndpoint.start} binds it.
+   *
+   * @param options Runtime, name, ports, handlers, limits, clock, logger.
+   */
+  constructor(options: RpcEndpointOptions) {
+    if (typeof options.name !== "string" || options.name.length === 0) {
+      throw new TypeError("RpcEndpoint: name must be a non-empty string");
+    }
+    this.name = options.name;
+    this.#options = options;
+    this.#runtime = options.runtime;
+    this.#logger = options.logger;
+    this.limits = Object.freeze(resolveLimits(options.limits));
+    this.#defaultTimeout = checkTimeout(options.timeout ?? RPC_TIMEOUT, "timeout");
+    this.#timers = new TimerSet(options.clock ?? systemClock);
+    this.handlers = HandlerRegistry.from(options.handlers);
+    this.#dispatcher = new Dispatcher({
+      node: this.name,
+      registry: this.handlers,
+      logger: this.#logger,
+      maxDepth: this.limits.maxDepth,
+      maxConcurrent: this.limits.maxConcurrentHandlers,
+    });
+    this.#cache = new ReplyCache({
+      clock: this.#timers.clock,
+      ttl: this.limits.replyCacheTtl,
+      maxEntries: this.limits.replyCacheEntries,
+      maxBytes: this.limits.replyCacheBytes,
+    });
+    this.#processor = new RequestProcessor({
+      dispatcher: this.#dispatcher,
+      cache: this.#cache,
+      limits: this.limits,
+      logger: this.#logger,
+    });
+  }
+
+  /** Bound ports while started, else `undefined`. */
+  get ports(): RpcPorts | undefined {
+    return this.#running ? { ...this.#running.ports } : undefined;
+  }
+
+  /** Whether the endpoint is started (and not stopping). */
+  get started(): boolean {
+    return this.#running !== undefined && this.#stopping === undefined;
+  }
+
+  /**
+   * Binds UDP and TCP. A busy port rejects with {@linkcode PortInUseError} naming it, unless
+   * `portFallback` allows an OS-chosen port. Calling it again while started returns the ports.
+   *
+   * @returns The bound ports.
+   */
+  start(): Promise<RpcPorts> {
+    if (this.#stopping) return this.#stopping.then(() => this.start());
+    if (this.#running) return Promise.resolve({ ...this.#running.ports });
+    return this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
+  }
+
+  async #start(): Promise<RpcPorts> {
+    const address = this.#options.address ?? "0.0.0.0";
+    const common = { runtime: this.#runtime, timers: this.#timers, limits: this.limits, logger: this.#logger };
+    const udp = new UdpRpc({
+      ...common,
+      processor: this.#processor,
+      onRetryOverTcp: (call) => this.#retryOverTcp(call),
+    });
+    const tcpServer = new TcpServer({ ...common, processor: this.#processor });
+    const udpPort = await this.#bind("udp", this.#options.udpPort ?? 0, (port) => udp.bind(address, port));
+    let tcpPort: number;
+    try {
+      tcpPort = await this.#bind("tcp", this.#options.tcpPort ?? 0, (port) => tcpServer.listen(address, port));
+    } catch (error) {
+      await udp.close();
+      throw error;
+    }
+    const ports = { udpPort, tcpPort };
+    this.#running = { udp, tcpServer, tcpClient: new TcpClient(common), ports };
+    this.#logger?.debug(`RPC '${this.name}' serving on UDP ${udpPort} and TCP ${tcpPort}`);
+    return { ...ports };
+  }
+
+  async #bind(transport: "udp" | "tcp", port: number, bind: (port: number) => Promise<number>): Promise<number> {
+    try {
+      return await bind(port);
+    } catch (cause) {
+      if (!(cause instanceof NetError) || cause.code !== "ADDR_IN_USE" || port === 0) throw cause;
+      const fallback = this.#options.portFallback;
+      const allowed = typeof fallback === "object" ? fallback[transport] : fallback;
+      if (!allowed) throw new PortInUseError({ node: this.name, transport, port, cause });
+      const chosen = await bind(0);
+      this.#logger?.warn(
+        `${transport.toUpperCase()} port ${port} is busy; using port ${chosen} instead (discovery advertises it)`,
+      );
+      return chosen;
+    }
+  }
+
+  /**
+   * Calls `fn` on `peer`. Rejects with `PeerTimeoutError` (names peer, function and time),
+   * `RemoteError` (the handler failed there), `PayloadTooLarge` (before anything is sent),
+   * `PeerConnectionError`, `BusyError`, `NodeStopped`, an `AbortError`, or a `TypeError` for
+   * arguments JSON cannot carry (naming the path, e.g. `args[1].foo`).
+   *
+   * @param peer Where the peer's RPC server is, and what it understands.
+   * @param fn Function name.
+   * @param args Positional arguments.
+   * @param options Transport, timeout, signal, kwargs.
+   * @returns What the remote handler returned.
+   */
+  async call(peer: RpcPeer, fn: string, args: readonly unknown[] = [], options: RpcCallOptions = {}): Promise<unknown> {
+    const running = this.#running;
+    if (!running || this.#stopping) throw this.#stopping ? new NodeStopped(this.name) : new NodeNotStarted(this.name);
+    if (typeof fn !== "string" || fn.length === 0) throw new TypeError("call(): the function name must be a non-empty string");
+    if (!Array.isArray(args)) throw new TypeError("call(): args must be an array of positional arguments");
+    const timeout = options.timeout === undefined ? this.#defaultTimeout : checkTimeout(options.timeout, "timeout");
+    const transport = options.transport ?? "auto";
+    if (transport !== "auto" && transport !== "udp" && transport !== "tcp") {
+      throw new TypeError(`call(): transport must be "auto", "udp" or "tcp", got ${JSON.stringify(transport)}`);
+    }
+    const signal = options.signal;
+    if (signal?.aborted) throw abortError(signal, `call '${fn}' on '${peer.name}'`);
+    const capabilities = peer.capabilities ?? NO_CAPABILITIES;
+    const extended = capabilities.persist || capabilities.binary || capabilities.dedupe;
+    const id = crypto.randomUUID();
+    const message = OutgoingMessage.request({
+      id,
+      src: this.name,
+      dst: peer.name,
+      rpc: fn,
+      args: args as unknown[],
+      kwargs: options.kwargs ?? {},
+      plx: extended ? PLX_VERSION : undefined,
+    }, this.limits.maxDepth);
+
+    // Choose the transport and encode before registering anything, so a refusal leaks nothing.
+    const maxDatagram = this.limits.maxDatagramBytes;
+    let datagram: Uint8Array | undefined;
+    if (transport !== "tcp" && message.minDatagramBytes <= maxDatagram) {
+      datagram = message.datagram();
+      if (datagram.length > maxDatagram) datagram = undefined;
+    }
+    if (transport === "udp" && !datagram) throw PayloadTooLarge.udp(message.datagram().length, maxDatagram);
+    const frame = datagram ? undefined : message.frame(capabilities.binary, this.limits.maxFrameBytes);
+
+    const call = new PendingCall({ id, peer, fn, timeoutMs: timeout, timers: this.#timers, signal });
+    this.#calls.started++;
+    this.#pending.set(id, call);
+    call.onSettle(() => {
+      this.#pending.delete(id);
+      this.#outgoing.delete(id);
+    });
+    call.promise.then(() => this.#calls.succeeded++, () => this.#calls.failed++);
+    if (datagram) {
+      this.#calls.udp++;
+      this.#outgoing.set(id, message);
+      running.udp.call(call, datagram);
+    } else {
+      this.#calls.tcp++;
+      running.tcpClient.send(call, frame!);
+    }
+    return await call.promise;
+  }
+
+  #retryOverTcp(call: PendingCall): void {
+    const message = this.#outgoing.get(call.id);
+    const running = this.#running;
+    if (!message || !running || call.settled) return;
+    this.#calls.retriedOverTcp++;
+    try {
+      running.tcpClient.send(call, message.frame(call.peer.capabilities?.binary ?? false, this.limits.maxFrameBytes));
+    } catch (error) {
+      call.settle({ ok: false, error });
+    }
+  }
+
+  /**
+   * Stops serving and calling: pending calls reject with {@linkcode NodeStopped}, sockets and
+   * connections close, timers are cancelled. Idempotent; `start()` may be called again after.
+   *
+   * @returns Resolves when everything is closed.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    if (this.#starting) return this.#starting.then(() => this.stop(), () => undefined);
+    const running = this.#running;
+    if (!running) return Promise.resolve();
+    this.#stopping = (async () => {
+      const stopped = new NodeStopped(this.name);
+      for (const call of [...this.#pending.values()]) call.settle({ ok: false, error: stopped });
+      await Promise.allSettled([running.udp.close(), running.tcpServer.close(), running.tcpClient.close()]);
+      this.#timers.clearAll();
+      this.#cache.clear();
+      this.#running = undefined;
+      this.#logger?.debug(`RPC '${this.name}' stopped`);
+    })().finally(() => (this.#stopping = undefined));
+    return this.#stopping;
+  }
+
+  /** Stops the endpoint (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /**
+   * A snapshot of the counters.
+   *
+   * @returns Counters.
+   */
+  stats(): RpcStats {
+    const running = this.#running;
+    return {
+      pendingCalls: this.#pending.size,
+      timers: this.#timers.size,
+      calls: { ...this.#calls },
+      udp: running?.udp.stats() ?? { ...EMPTY_UDP },
+      tcpServer: running?.tcpServer.stats() ?? { ...EMPTY_TCP_SERVER },
+      tcpClient: running?.tcpClient.stats() ?? { ...EMPTY_TCP_CLIENT },
+      serve: this.#processor.stats(),
+      handlers: this.#dispatcher.stats(),
+      replyCache: { entries: this.#cache.size, bytes: this.#cache.bytes },
+    };
+  }
+}
+
+function checkTimeout(value: number, what: string): number {
+  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`${what} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,148 @@
+/**
+ * The serving side shared by UDP and TCP: at-most-once execution through the reply cache,
+ * dispatch, and rendering of the reply for the transport it goes back on.
+ *
+ * UDP: the reply datagram is remembered for `replyCacheTtl`, and a duplicate request gets it
+ * again (or nothing while the handler still runs: the reply goes out when it is ready). A
+ * reply too large for a datagram is kept too, and the caller is told instead: a PeerLink-TS
+ * caller (request with `"plx"`) receives `{"type":"error",...,"retry":"tcp"}` and sends the
+ * same request (same id) over TCP, which is answered from the cache without running the
+ * handler again; a Python caller receives a `PayloadTooLarge` error that says to use TCP.
+ *
+ * TCP: a request whose id is remembered (the TCP fetch above, or a duplicate still running)
+ * is answered from the cache; otherwise the handler runs and nothing is remembered afterwards,
+ * because TCP delivers the reply reliably.
+ *
+ * @module
+ */
+import { PayloadTooLarge } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { OutgoingMessage } from "../wire/codec.ts";
+import type { RequestMessage } from "../wire/messages.ts";
+import type { CallerInfo } from "./context.ts";
+import type { Dispatcher } from "./dispatch.ts";
+import type { RpcLimits } from "./limits.ts";
+import { type ReplyCache, replyCacheKey } from "./reply_cache.ts";
+
+/** Remote error type telling a caller that its reply did not fit a datagram. */
+export const REPLY_TOO_LARGE = "PayloadTooLarge";
+
+/** Counters of a {@linkcode RequestProcessor}. */
+export interface ServeStats {
+  /** Duplicate requests answered from the reply cache (or ignored while running). */
+  duplicates: number;
+  /** Replies too large for a datagram. */
+  repliesTooLargeForUdp: number;
+  /** Replies fetched over TCP after a `retry: "tcp"` hint. */
+  fetchedOverTcp: number;
+  /** Replies too large even for TCP, replaced by an error. */
+  repliesTooLargeForTcp: number;
+}
+
+/**
+ * Serves validated requests.
+ *
+ * @example
+ * ```ts ignore
+ * const processor = new RequestProcessor({ dispatcher, cache, limits });
+ * const datagram = await processor.serveDatagram(request, caller); // bytes to send back, or undefined
+ * ```
+ */
+export class RequestProcessor {
+  readonly #dispatcher: Dispatcher;
+  readonly #cache: ReplyCache;
+  readonly #limits: RpcLimits;
+  readonly #logger?: Logger;
+  readonly #stats: ServeStats = { duplicates: 0, repliesTooLargeForUdp: 0, fetchedOverTcp: 0, repliesTooLargeForTcp: 0 };
+
+  /**
+   * @param options Dispatcher, reply cache, limits and logger.
+   */
+  constructor(options: { dispatcher: Dispatcher; cache: ReplyCache; limits: RpcLimits; logger?: Logger }) {
+    this.#dispatcher = options.dispatcher;
+    this.#cache = options.cache;
+    this.#limits = options.limits;
+    this.#logger = options.logger;
+  }
+
+  /**
+   * A snapshot of the counters.
+   *
+   * @returns Counters.
+   */
+  stats(): ServeStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Serves a request that arrived in a datagram.
+   *
+   * @param request The request.
+   * @param caller Who sent it.
+   * @returns The datagram to send back, or `undefined` to stay silent (duplicate of a call still running).
+   */
+  async serveDatagram(request: RequestMessage, caller: CallerInfo): Promise<Uint8Array | undefined> {
+    const key = replyCacheKey(request.src, request.id);
+    const known = this.#cache.get(key);
+    if (known) {
+      this.#stats.duplicates++;
+      return known.state === "done" ? known.datagram : undefined;
+    }
+    const entry = this.#cache.begin(key);
+    const reply = await this.#dispatcher.dispatch(request, caller);
+    const max = this.#limits.maxDatagramBytes;
+    if (reply.minDatagramBytes <= max) {
+      const datagram = reply.datagram();
+      if (datagram.length <= max) {
+        this.#cache.complete(entry, reply, true, datagram, datagram.length);
+        return datagram;
+      }
+    }
+    this.#stats.repliesTooLargeForUdp++;
+    const size = Math.max(reply.minDatagramBytes, max + 1);
+    const hint = request.plx !== undefined
+      ? OutgoingMessage.error(request.id, {
+        type: REPLY_TOO_LARGE,
+        message: `the reply is too large for UDP (at least ${size} bytes > ${max}); fetch it over TCP with the same id`,
+      }, "tcp")
+      : OutgoingMessage.error(request.id, {
+        type: REPLY_TOO_LARGE,
+        message:
+          `the reply to '${request.rpc}' is too large for a UDP datagram (at least ${size} bytes > MAX_SAFE_UDP_PAYLOAD (${max})). Call it over TCP (transport="tcp").`,
+      });
+    const datagram = hint.datagram();
+    this.#cache.complete(entry, reply, true, datagram, datagram.length + reply.binaryBytes + 1024);
+    return datagram;
+  }
+
+  /**
+   * Serves a request that arrived in a TCP frame.
+   *
+   * @param request The request.
+   * @param caller Who sent it.
+   * @returns Frame parts of the reply (`writeFrame` format).
+   */
+  async serveFrame(request: RequestMessage, caller: CallerInfo): Promise<Uint8Array[]> {
+    const key = replyCacheKey(request.src, request.id);
+    const known = this.#cache.get(key);
+    let reply: OutgoingMessage;
+    if (known) {
+      this.#stats.fetchedOverTcp++;
+      reply = known.state === "done" && known.reply ? known.reply : await this.#cache.wait(known);
+    } else {
+      const entry = this.#cache.begin(key);
+      reply = await this.#dispatcher.dispatch(request, caller);
+      this.#cache.complete(entry, reply, false);
+    }
+    const binary = request.plx !== undefined;
+    try {
+      return reply.frame(binary, this.#limits.maxFrameBytes);
+    } catch (error) {
+      if (!(error instanceof PayloadTooLarge)) throw error;
+      this.#stats.repliesTooLargeForTcp++;
+      const message = `the reply to '${request.rpc}' is too large: ${error.message}`;
+      this.#logger?.warn(`${message} (caller ${caller.name})`);
+      return OutgoingMessage.error(request.id, { type: REPLY_TOO_LARGE, message }).frame(false, this.#limits.maxFrameBytes);
+    }
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The calling side of TCP.
+ *
+ * Toward a peer that advertises `persist` (PeerLink-TS) every call shares one pooled
+ * connection per peer endpoint: requests are written as they come (pipelined) and replies are
+ * matched by id. The connection closes after `clientIdleTimeout` without calls; when it breaks
+ * it leaves the pool at once, so the next call opens a new one, and a call whose request could
+ * not be written on a connection that turned out dead is sent once more on a fresh connection.
+ * Calls whose requests were already written when the connection broke fail with
+ * `PeerConnectionError` (code `CONNECTION_LOST`): they may have run.
+ *
+ * Toward any other peer (Python PeerLink 1.2) each call opens its own connection, writes one
+ * frame, reads one reply frame and closes, as Python's own client does.
+ *
+ * @module
+ */
+import { PeerConnectionError, ProtocolError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { formatEndpoint, NetError, type SocketRuntime, type StreamConnection } from "../net.ts";
+import { maxWireFrame } from "../wire/binary_frame.ts";
+import { decodeFrame } from "../wire/codec.ts";
+import { FrameReader, FrameWriter, writeFrame } from "../wire/frames.ts";
+import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
+import type { PendingCall, RpcPeer } from "./call.ts";
+import type { RpcLimits } from "./limits.ts";
+import { settleWithReply } from "./replies.ts";
+import type { TimerSet } from "./timers.ts";
+
+/** TCP client counters. */
+export interface TcpClientStats {
+  /** Connections opened (pooled and one-shot). */
+  connects: number;
+  /** Connection attempts that failed. */
+  connectFailures: number;
+  /** Pooled connections open now. */
+  pooled: number;
+  /** One-shot connections open now. */
+  oneShot: number;
+  /** Requests re-sent on a fresh connection after a write failed on a dead pooled one. */
+  resent: number;
+  /** Replies that matched no waiting call. */
+  unmatched: number;
+}
+
+/** What a {@linkcode TcpClient} needs. */
+export interface TcpClientOptions {
+  /** Socket adapter. */
+  runtime: SocketRuntime;
+  /** Timers (counted). */
+  timers: TimerSet;
+  /** Limits. */
+  limits: RpcLimits;
+  /** Diagnostics. */
+  logger?: Logger;
+}
+
+function replyOf(body: Uint8Array, limits: RpcLimits, peer: RpcPeer): ResponseMessage | ErrorMessage {
+  let message;
+  try {
+    message = decodeFrame(body, limits.maxFrameBytes, limits.maxDepth);
+  } catch (cause) {
+    throw new ProtocolError(`'${peer.name}' sent a TCP reply that is not a valid PeerLink message`, { cause });
+  }
+  if (message.type === "request") {
+    throw new ProtocolError(`'${peer.name}' sent a request where a reply was expected`);
+  }
+  return message;
+}
+
+/**
+ * Sends calls over TCP.
+ *
+ * @example
+ * ```ts ignore
+ * const client = new TcpClient({ runtime, timers, limits });
+ * client.send(call, outgoing.frame(call.peer.capabilities?.binary ?? false, limits.maxFrameBytes));
+ * await call.promise;
+ * await client.close();
+ * ```
+ */
+export class TcpClient {
+  readonly #options: TcpClientOptions;
+  readonly #pool = new Map<string, PooledConnection>();
+  readonly #oneShot = new Set<StreamConnection>();
+  readonly #stats = { connects: 0, connectFailures: 0, resent: 0, unmatched: 0 };
+  #closed = false;
+
+  /**
+   * @param options Runtime, timers, limits and logger.
+   */
+  constructor(options: TcpClientOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * A snapshot of the counters.
+   *
+   * @returns Counters.
+   */
+  stats(): TcpClientStats {
+    return { ...this.#stats, pooled: this.#pool.size, oneShot: this.#oneShot.size };
+  }
+
+  /**
+   * Sends a call's request frame; the call settles with the reply or a failure.
+   *
+   * @param call The call (armed with its deadline).
+   * @param parts The request frame (`writeFrame` format), already checked against the limits.
+   */
+  send(call: PendingCall, parts: Uint8Array[]): void {
+    call.transport = "tcp";
+    if (this.#closed) return;
+    if (call.peer.capabilities?.persist) this.#pooled(call.peer).enqueue(call, parts, true);
+    else this.#sendOneShot(call, parts);
+  }
+
+  /** Closes every connection. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const closing: Promise<void>[] = [];
+    for (const pooled of this.#pool.values()) closing.push(pooled.close());
+    for (const connection of this.#oneShot) closing.push(connection.close());
+    this.#pool.clear();
+    this.#oneShot.clear();
+    await Promise.allSettled(closing);
+  }
+
+  /** @internal Opens a connection with the call's deadline as an upper bound. */
+  async connect(peer: RpcPeer, timeoutMs: number): Promise<StreamConnection> {
+    this.#stats.connects++;
+    try {
+      return await this.#options.runtime.connect({ address: peer.address, port: peer.tcpPort, timeoutMs });
+    } catch (cause) {
+      this.#stats.connectFailures++;
+      throw new PeerConnectionError({ peer: peer.name, address: peer.address, port: peer.tcpPort, lost: false, cause });
+    }
+  }
+
+  /** @internal */
+  get options(): TcpClientOptions {
+    return this.#options;
+  }
+
+  /** @internal Called by a pooled connection when it leaves service. */
+  forget(key: string, pooled: PooledConnection): void {
+    if (this.#pool.get(key) === pooled) this.#pool.delete(key);
+  }
+
+  /** @internal Re-sends a call whose write failed on a dead pooled connection. */
+  resend(call: PendingCall, parts: Uint8Array[]): void {
+    this.#stats.resent++;
+    if (this.#closed) return;
+    this.#pooled(call.peer).enqueue(call, parts, false);
+  }
+
+  /** @internal */
+  unmatched(): void {
+    this.#stats.unmatched++;
+  }
+
+  #pooled(peer: RpcPeer): PooledConnection {
+    const key = `${peer.address}|${peer.tcpPort}`;
+    let pooled = this.#pool.get(key);
+    if (!pooled || pooled.broken) {
+      pooled = new PooledConnection(this, key, peer);
+      this.#pool.set(key, pooled);
+    }
+    return pooled;
+  }
+
+  #sendOneShot(call: PendingCall, parts: Uint8Array[]): void {
+    const { limits, timers } = this.#options;
+    const peer = call.peer;
+    const run = async () => {
+      const connection = await this.connect(peer, Math.min(limits.connectTimeout, call.remaining(timers.clock.now())));
+      if (this.#closed || call.settled) {
+        await connection.close();
+        return;
+      }
+      this.#oneShot.add(connection);
+      call.onSettle(() => {
+        this.#oneShot.delete(connection);
+        connection.close().catch(() => {});
+      });
+      const wireLimit = maxWireFrame(limits.maxFrameBytes);
+      await writeFrame(connection, parts, wireLimit);
+      const reader = new FrameReader(wireLimit);
+      while (!call.settled) {
+        const chunk = await connection.read();
+        if (chunk === null) {
+          throw new PeerConnectionError({
+            peer: peer.name,
+            address: peer.address,
+            port: peer.tcpPort,
+            lost: true,
+            function: call.fn,
+          });
+        }
+        const frames = reader.push(chunk);
+        if (frames.length > 0) {
+          const reply = replyOf(frames[0], limits, peer);
+          if (reply.id !== call.id) throw new ProtocolError(`'${peer.name}' answered a different call id over TCP`);
+          settleWithReply(call, reply);
+        }
+      }
+    };
+    run().catch((error) => {
+      if (call.settled) return;
+      const failure = error instanceof NetError
+        ? new PeerConnectionError({
+          peer: peer.name,
+          address: peer.address,
+          port: peer.tcpPort,
+          lost: true,
+          function: call.fn,
+          cause: error,
+        })
+        : error;
+      call.settle({ ok: false, error: failure });
+    });
+  }
+}
+
+/** One persistent connection to a peer, shared by many calls. */
+class PooledConnection {
+  readonly #client: TcpClient;
+  readonly #key: string;
+  readonly #peer: RpcPeer;
+  readonly #waiting = new Map<string, PendingCall>();
+  readonly #opening: Promise<StreamConnection>;
+  #writer: FrameWriter | undefined;
+  #connection: StreamConnection | undefined;
+  #idleTimer: ReturnType<TimerSet["set"]> | undefined;
+  #broken = false;
+
+  constructor(client: TcpClient, key: string, peer: RpcPeer) {
+    this.#client = client;
+    this.#key = key;
+    this.#peer = peer;
+    const { limits } = client.options;
+    this.#opening = client.connect(peer, limits.connectTimeout);
+    this.#opening.then((connection) => {
+      if (this.#broken) {
+        connection.close().catch(() => {});
+        return;
+      }
+      this.#connection = connection;
+      this.#writer = new FrameWriter(connection, maxWireFrame(limits.maxFrameBytes));
+      this.#readLoop(connection).catch((error) => this.#fail(error));
+    }, (error) => this.#fail(error));
+  }
+
+  /** True once the connection failed or closed; the pool then opens a new one. */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  enqueue(call: PendingCall, parts: Uint8Array[], mayResend: boolean): void {
+    const { timers } = this.#client.options;
+    this.#waiting.set(call.id, call);
+    timers.clear(this.#idleTimer);
+    this.#idleTimer = undefined;
+    call.onSettle(() => {
+      if (this.#waiting.get(call.id) === call) this.#waiting.delete(call.id);
+      if (this.#waiting.size === 0 && !this.#broken) this.#armIdle();
+    });
+    const reused = this.#connection !== undefined;
+    this.#opening.then(() => {
+      if (call.settled) return;
+      if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
+      return this.#writer.write(parts);
+    }).catch((error) => {
+      if (call.settled) return;
+      if (this.#waiting.get(call.id) === call) this.#waiting.delete(call.id);
+      if (mayResend && reused && error instanceof NetError) {
+        // The pooled connection was dead before we noticed: the request never left, send it on a fresh one.
+        this.#markBroken();
+        this.#client.resend(call, parts);
+        return;
+      }
+      call.settle({ ok: false, error: this.#asCallError(error, call) });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#markBroken();
+    const connection = this.#connection ?? await this.#opening.catch(() => undefined);
+    await connection?.close();
+  }
+
+  async #readLoop(connection: StreamConnection): Promise<void> {
+    const { limits } = this.#client.options;
+    const reader = new FrameReader(maxWireFrame(limits.maxFrameBytes));
+    for (;;) {
+      const chunk = await connection.read();
+      if (chunk === null) {
+        this.#fail(undefined);
+        return;
+      }
+      for (const body of reader.push(chunk)) {
+        const reply = replyOf(body, limits, this.#peer);
+        const call = this.#waiting.get(reply.id);
+        if (call) settleWithReply(call, reply);
+        else this.#client.unmatched();
+      }
+    }
+  }
+
+  #armIdle(): void {
+    const { timers, limits } = this.#client.options;
+    timers.clear(this.#idleTimer);
+    this.#idleTimer = timers.set(() => {
+      this.#idleTimer = undefined;
+      if (this.#waiting.size === 0) {
+        this.#client.options.logger?.debug(`closing idle TCP connection to '${this.#peer.name}'`);
+        this.close().catch(() => {});
+      }
+    }, limits.clientIdleTimeout);
+  }
+
+  #markBroken(): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#client.forget(this.#key, this);
+    this.#client.options.timers.clear(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  #fail(error: unknown): void {
+    const quiet = this.#broken && this.#waiting.size === 0; // our own close() ending the read loop
+    this.#markBroken();
+    this.#connection?.close().catch(() => {});
+    if (!quiet && error !== undefined && !(error instanceof PeerConnectionError)) {
+      const where = formatEndpoint(this.#peer.address, this.#peer.tcpPort);
+      this.#client.options.logger?.debug(`TCP connection to ${where} failed: ${(error as Error)?.message}`);
+    }
+    for (const call of [...this.#waiting.values()]) call.settle({ ok: false, error: this.#asCallError(error, call) });
+    this.#waiting.clear();
+  }
+
+  #asCallError(error: unknown, call: PendingCall): unknown {
+    if (error instanceof PeerConnectionError || error instanceof ProtocolError) return error;
+    return new PeerConnectionError({
+      peer: this.#peer.name,
+      address: this.#peer.address,
+      port: this.#peer.tcpPort,
+      lost: true,
+      function: call.fn,
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,120 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MemoryNetwork } from "../src/testing/memory_net.ts";
+import { FakeClock } from "../src/testing/fake_clock.ts";
+import { RpcEndpoint, type RpcEndpointOptions, type RpcPeer } from "../src/rpc/endpoint.ts";
+import { currentPeer } from "../src/rpc/context.ts";
+import { LOCAL_CAPABILITIES, NO_CAPABILITIES } from "../src/wire/capabilities.ts";
+import {
+  NodeNotStarted,
+  NodeStopped,
+  PayloadTooLarge,
+  PeerLinkError,
+  PeerTimeoutError,
+  PortInUseError,
+  RemoteError,
+} from "../src/errors.ts";
+
+interface Pair {
+  network: MemoryNetwork;
+  clock?: FakeClock;
+  host: RpcEndpoint;
+  worker: RpcEndpoint;
+  /** How the worker reaches the host. */
+  peer: RpcPeer;
+  close(): Promise<void>;
+}
+
+/** Two started endpoints on an in-memory LAN: "Worker" (10.0.0.1) calls "Host" (10.0.0.2). */
+async function pair(
+  hostOptions: Partial<RpcEndpointOptions> = {},
+  options: { fake?: boolean; loss?: number; python?: boolean } = {},
+): Promise<Pair> {
+  const clock = options.fake ? new FakeClock() : undefined;
+  const network = new MemoryNetwork({ seed: 42, loss: options.loss ?? 0, clock });
+  const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host", clock, ...hostOptions });
+  const worker = new RpcEndpoint({ runtime: network.host("10.0.0.1"), name: "Worker", clock });
+  const { udpPort, tcpPort } = await host.start();
+  await worker.start();
+  const capabilities = options.python ? NO_CAPABILITIES : LOCAL_CAPABILITIES;
+  const peer = { name: "Host", address: "10.0.0.2", udpPort, tcpPort, capabilities };
+  return {
+    network,
+    clock,
+    host,
+    worker,
+    peer,
+    async close() {
+      await worker.stop();
+      await host.stop();
+      await network.close();
+    },
+  };
+}
+
+test("RpcEndpoint: a call round-trips over udp, tcp and auto", async () => {
+  const t = await pair({ handlers: { add: (a: number, b: number) => a + b } });
+  try {
+    for (const transport of ["udp", "tcp", "auto"] as const) {
+      assert.equal(await t.worker.call(t.peer, "add", [2, 3], { transport }), 5, transport);
+    }
+    const stats = t.worker.stats();
+    assert.equal(stats.calls.udp, 2);
+    assert.equal(stats.calls.tcp, 1);
+    assert.equal(stats.pendingCalls, 0);
+    assert.equal(t.host.stats().handlers.invocations, 3);
+  } finally {
+    await t.close();
+  }
+});
+
+test("RpcEndpoint: currentPeer() names the caller inside handlers, across awaits", async () => {
+  const t = await pair({
+    handlers: {
+      who: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        const caller = currentPeer();
+        return [caller?.name, caller?.address, caller?.transport];
+      },
+    },
+  });
+  try {
+    assert.deepEqual(await t.worker.call(t.peer, "who", [], { transport: "udp" }), ["Worker", "10.0.0.1", "udp"]);
+    assert.deepEqual(await t.worker.call(t.peer, "who", [], { transport: "tcp" }), ["Worker", "10.0.0.1", "tcp"]);
+    assert.equal(currentPeer(), undefined);
+  } finally {
+    await t.close();
+  }
+});
+
+test("RpcEndpoint: a handler's throw reaches the caller as RemoteError with its fields", async () => {
+  class QuotaExceeded extends Error {}
+  const t = await pair({
+    handlers: {
+      fail: () => {
+        throw new RangeError("value out of range");
+      },
+      quota: async () => {
+        await Promise.resolve();
+        throw new QuotaExceeded("over quota");
+      },
+    },
+  });
+  try {
+    for (const transport of ["udp", "tcp"] as const) {
+      await assert.rejects(t.worker.call(t.peer, "fail", [], { transport }), (err: unknown) => {
+        assert.ok(err instanceof RemoteError);
+        assert.ok(err instanceof PeerLinkError);
+        assert.equal(err.remoteType, "RangeError");
+        assert.equal(err.remoteMessage, "value out of range");
+        assert.equal(err.peer, "Host");
+        assert.equal(err.function, "fail");
+        assert.equal(err.message, "'fail' on 'Host' failed: RangeError: value out of range");
+        return true;
+      });
+    }
+    await assert.rejects(t.worker.call(t.peer, "quota", []), { name: "RemoteError", remoteType: "QuotaExceeded" });
+  } finally {
+    await t.close();
+  }
+});
