@@ -20,14 +20,18 @@
  *   https://bun.sh/reference/bun/TCPSocketConnectOptions.
  *
  * Bun limits, measured on Bun 1.4.5 (Linux) and worked around or documented here:
- * - `Bun.udpSocket` has no documented reuse option. Its undocumented `flags` field (the
- *   one Bun's own `node:dgram` passes, see LIBUS_SOCKET_REUSE_PORT in
- *   https://github.com/oven-sh/bun/blob/main/src/js/node/dgram.ts) sets SO_REUSEPORT only,
- *   never SO_REUSEADDR. On Linux a port is shared only between sockets that all set the
- *   same option, so a Bun socket shares 5353 with Avahi, Python zeroconf and other
- *   SO_REUSEPORT users, but not with a socket that set SO_REUSEADDR alone.
+ * - `Bun.udpSocket` has no documented reuse option. Its undocumented `flags` field is the
+ *   one Bun's own `node:dgram` passes (LISTEN_REUSE_ADDR = 16, LISTEN_REUSE_PORT = 4,
+ *   SOCKET_IPV6_ONLY = 8, as in Bun 1.4's built-in dgram module; SO_REUSEADDR became
+ *   opt-in with https://github.com/oven-sh/bun/pull/27246). `reuseAddress` sets both
+ *   SO_REUSEADDR and SO_REUSEPORT, as Avahi and Python zeroconf do. Linux admits a new
+ *   socket to a bound port only if, against every holder, both set SO_REUSEADDR or both
+ *   set SO_REUSEPORT; setting both shares 5353 with either kind (Node's `reuseAddr` and
+ *   Deno's `reuseAddress` set SO_REUSEADDR only, checked by binding them side by side).
  * - The UDP `error` handler gets `(error)` alone (the typings say `(socket, error)`), and
- *   without one an ICMP port-unreachable for an earlier send crashes the process.
+ *   without one an ICMP port-unreachable for an earlier send crashes the process. Bun
+ *   also sets IP_RECVERR, so such an error can instead fail the next `send()` (to any
+ *   destination) without sending it; send() retries past it (STALE_SEND_ERRORS).
  * - `Bun.connect` cannot be cancelled: it takes no AbortSignal and hands out no socket
  *   before `open`. A connect that hits `timeoutMs` rejects with `TIMED_OUT` on time, but
  *   the kernel keeps retrying the SYN in the background (Linux: about 2 minutes) and that
@@ -146,9 +150,19 @@ interface BunNet {
 
 // ---------------------------------------------------------------------------------------
 
-/** uSockets option bits accepted by `Bun.udpSocket({ flags })` (values from Bun's dgram.ts). */
-const LIBUS_SOCKET_REUSE_PORT = 4;
-const LIBUS_SOCKET_IPV6_ONLY = 8;
+/** Option bits of `Bun.udpSocket({ flags })`, as Bun 1.4's built-in `node:dgram` passes them. */
+const LISTEN_REUSE_PORT = 4;
+const SOCKET_IPV6_ONLY = 8;
+const LISTEN_REUSE_ADDR = 16;
+
+/**
+ * Errors the kernel parks on a UDP socket when an ICMP reply answers an earlier datagram
+ * (Bun turns on IP_RECVERR). The next send() reports that old error and sends nothing,
+ * even to another, healthy destination; sending again works. Measured on Bun 1.4.5.
+ */
+const STALE_SEND_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN"]);
+/** Extra attempts after a stale error; a real error for this destination repeats and is reported. */
+const STALE_SEND_RETRIES = 2;
 
 /** How long a datagram may wait for socket buffer space before its send() gives up. */
 const SEND_STALL_MS = 2_000;
@@ -257,7 +271,7 @@ class BunDatagramSocket implements DatagramSocket {
     if (this.#closed) return Promise.reject(closedError("UDP send to", address, port));
     if (this.#waiting.length === 0) {
       try {
-        if (this.#socket.send(data, port, address)) return Promise.resolve();
+        if (this.#sendNow(data, address, port)) return Promise.resolve();
       } catch (error) {
         return Promise.reject(toNetError(error, "UDP send to", address, port));
       }
@@ -288,7 +302,7 @@ class BunDatagramSocket implements DatagramSocket {
       const head = this.#waiting[0];
       let sent: boolean;
       try {
-        sent = this.#socket.send(head.data, head.port, head.address);
+        sent = this.#sendNow(head.data, head.address, head.port);
       } catch (error) {
         this.#waiting.shift();
         head.reject(toNetError(error, "UDP send to", head.address, head.port));
@@ -312,6 +326,19 @@ class BunDatagramSocket implements DatagramSocket {
       }
     }
     if (this.#waiting.length > 0) this.#armRetry();
+  }
+
+  /** One Bun send(), retried past errors that belong to earlier datagrams (see STALE_SEND_ERRORS). */
+  #sendNow(data: Uint8Array, address: string, port: number): boolean {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return this.#socket.send(data, port, address);
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (attempt >= STALE_SEND_RETRIES || typeof code !== "string" || !STALE_SEND_ERRORS.has(code)) throw error;
+        log.debug(`UDP send to ${formatEndpoint(address, port)}: ${code} left by an earlier datagram; sending again`);
+      }
+    }
   }
 
   #armRetry(): void {
@@ -404,9 +431,10 @@ async function bindDatagram(
   const family = addressFamily(address);
   // Handlers exist before the wrapper does; they find it through this holder.
   const holder: { socket?: BunDatagramSocket } = {};
-  let flags = options.reuseAddress ? LIBUS_SOCKET_REUSE_PORT : 0;
+  // Both reuse options, so the port is shared with SO_REUSEADDR and SO_REUSEPORT holders alike.
+  let flags = options.reuseAddress ? LISTEN_REUSE_ADDR | LISTEN_REUSE_PORT : 0;
   // An IPv6 socket carries IPv6 only, so an IPv4 and an IPv6 socket can both hold 5353.
-  if (family === "IPv6") flags |= LIBUS_SOCKET_IPV6_ONLY;
+  if (family === "IPv6") flags |= SOCKET_IPV6_ONLY;
   let socket: BunUdpSocket;
   try {
     socket = await bun.udpSocket({

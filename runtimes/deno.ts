@@ -81,6 +81,7 @@ interface DenoTcpConn {
   write(p: Uint8Array): Promise<number>;
   closeWrite(): Promise<void>;
   close(): void;
+  setNoDelay?(noDelay?: boolean): void;
 }
 
 interface DenoTcpListener {
@@ -584,6 +585,8 @@ class DenoStreamConnection implements StreamConnection {
 
   constructor(conn: DenoTcpConn) {
     this.#conn = conn;
+    // RPC frames are written whole: Nagle would only add latency (same as the Bun and Node adapters).
+    conn.setNoDelay?.(true);
     this.localAddress = toNetAddr(conn.localAddr);
     this.remoteAddress = toNetAddr(conn.remoteAddr);
   }

@@ -217,6 +217,8 @@ class NodeStreamConnection implements StreamConnection {
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
+    // RPC frames are written whole: Nagle would only add latency (same as the Bun and Deno adapters).
+    socket.setNoDelay(true);
     this.localAddress = netAddr(socket.localAddress, socket.localPort);
     this.remoteAddress = netAddr(socket.remoteAddress, socket.remotePort);
     this.#closeEvent = new Promise((resolve) => socket.once("close", () => resolve()));

@@ -59,6 +59,8 @@ export class PeerLinkError extends Error {
   readonly code: PeerLinkErrorCode;
 
   /**
+   * Creates a {@linkcode PeerLinkError}.
+   *
    * @param message What happened and what to do.
    * @param code Stable reason code (default `"OTHER"`).
    * @param options Underlying cause, if any.
@@ -88,6 +90,8 @@ export class PeerNotFound extends PeerLinkError {
   readonly known: readonly string[];
 
   /**
+   * Creates a {@linkcode PeerNotFound}.
+   *
    * @param peer The name that was asked for.
    * @param known Names of the peers known at the time.
    */
@@ -133,12 +137,16 @@ export class PeerTimeoutError extends PeerLinkError {
   readonly transport?: WireTransport;
 
   /**
+   * Creates a {@linkcode PeerTimeoutError}.
+   *
    * @param details The peer, function, time waited and transport.
    */
   constructor(details: { peer: string; function: string; timeoutMs: number; transport?: WireTransport }) {
     const via = details.transport ? ` (${details.transport})` : "";
     super(
-      `Call ${pythonString(details.function)} on ${pythonString(details.peer)} timed out after ${details.timeoutMs} ms${via}. ` +
+      `Call ${pythonString(details.function)} on ${
+        pythonString(details.peer)
+      } timed out after ${details.timeoutMs} ms${via}. ` +
         `Check that the peer is running and reachable; for a slow handler pass a longer timeout.`,
       "TIMEOUT",
     );
@@ -172,11 +180,15 @@ export class RemoteError extends PeerLinkError {
   readonly remoteMessage: string;
 
   /**
+   * Creates a {@linkcode RemoteError}.
+   *
    * @param details The peer, the function and the remote error's type and message.
    */
   constructor(details: { peer: string; function: string; remoteType: string; remoteMessage: string }) {
     super(
-      `${pythonString(details.function)} on ${pythonString(details.peer)} failed: ${details.remoteType}: ${details.remoteMessage}`,
+      `${pythonString(details.function)} on ${
+        pythonString(details.peer)
+      } failed: ${details.remoteType}: ${details.remoteMessage}`,
       "REMOTE_ERROR",
     );
     this.name = "RemoteError";
@@ -293,6 +305,8 @@ export class BusyError extends PeerLinkError {
   readonly function?: string;
 
   /**
+   * Creates a {@linkcode BusyError}.
+   *
    * @param message What limit was hit and what to do.
    * @param details The peer and function involved.
    */
@@ -318,11 +332,15 @@ export class NodeStopped extends PeerLinkError {
   readonly node: string;
 
   /**
+   * Creates a {@linkcode NodeStopped}.
+   *
    * @param node The stopped node's name.
    */
   constructor(node: string) {
     super(
-      `node stopped: ${pythonString(node)} is shut down, so the call was cancelled. Start the node again to make calls.`,
+      `node stopped: ${
+        pythonString(node)
+      } is shut down, so the call was cancelled. Start the node again to make calls.`,
       "NODE_STOPPED",
     );
     this.name = "NodeStopped";
@@ -344,6 +362,8 @@ export class NodeNotStarted extends PeerLinkError {
   readonly node: string;
 
   /**
+   * Creates a {@linkcode NodeNotStarted}.
+   *
    * @param node The node's name.
    */
   constructor(node: string) {
@@ -372,6 +392,8 @@ export class PortInUseError extends PeerLinkError {
   readonly port: number;
 
   /**
+   * Creates a {@linkcode PortInUseError}.
+   *
    * @param details Node name, transport and port; `cause` is the socket error.
    */
   constructor(details: { node: string; transport: WireTransport; port: number; cause?: unknown }) {
@@ -409,6 +431,8 @@ export class PeerConnectionError extends PeerLinkError {
   readonly port: number;
 
   /**
+   * Creates a {@linkcode PeerConnectionError}.
+   *
    * @param details Peer, endpoint, whether an open connection was lost (`true`) or could not be
    *   opened (`false`), optional function name and the socket error as `cause`.
    */
@@ -445,6 +469,8 @@ export class PeerConnectionError extends PeerLinkError {
  */
 export class ProtocolError extends PeerLinkError {
   /**
+   * Creates a {@linkcode ProtocolError}.
+   *
    * @param message What was wrong.
    * @param options Underlying cause.
    */
@@ -473,6 +499,8 @@ export class BadMessage extends PeerLinkError {
   requestId?: string;
 
   /**
+   * Creates a {@linkcode BadMessage}.
+   *
    * @param message What was wrong, e.g. `request.id must be a non-empty string`.
    * @param options Underlying cause.
    */

@@ -7,8 +7,11 @@
  */
 import type { Logger } from "./log.ts";
 
-/** Maps event names to listener argument tuples. */
-export type EventMap = Record<string, unknown[]>;
+/** Maps event names to listener argument tuples, e.g. `{ "peer-up": [peer: PeerInfo] }`. */
+export type EventMap<E> = { [K in keyof E]: unknown[] };
+
+/** How listeners are stored: their argument types are checked by {@linkcode Emitter.on}. */
+type Listener = (...args: unknown[]) => unknown;
 
 /**
  * Typed listener registry.
@@ -22,8 +25,8 @@ export type EventMap = Record<string, unknown[]>;
  * off();
  * ```
  */
-export class Emitter<E extends EventMap> {
-  #listeners = new Map<keyof E, Set<(...args: never[]) => void>>();
+export class Emitter<E extends EventMap<E>> {
+  #listeners = new Map<keyof E, Set<Listener>>();
   #logger?: Logger;
 
   /** @param logger Where a throwing listener is reported (default: `console.error`). */
@@ -41,7 +44,7 @@ export class Emitter<E extends EventMap> {
   on<K extends keyof E>(event: K, fn: (...args: E[K]) => void): () => void {
     let set = this.#listeners.get(event);
     if (!set) this.#listeners.set(event, set = new Set());
-    const entry = fn as (...args: never[]) => void;
+    const entry = fn as unknown as Listener;
     set.add(entry);
     return () => void set.delete(entry);
   }
@@ -53,7 +56,7 @@ export class Emitter<E extends EventMap> {
    * @param fn The listener.
    */
   off<K extends keyof E>(event: K, fn: (...args: E[K]) => void): void {
-    this.#listeners.get(event)?.delete(fn as (...args: never[]) => void);
+    this.#listeners.get(event)?.delete(fn as unknown as Listener);
   }
 
   /**
@@ -68,7 +71,7 @@ export class Emitter<E extends EventMap> {
     if (!set) return;
     for (const fn of [...set]) {
       try {
-        const out = (fn as (...a: E[K]) => unknown)(...args) as { catch?: unknown } | undefined;
+        const out = fn(...args) as { catch?: unknown } | undefined;
         if (out && typeof out.catch === "function") {
           (out as Promise<unknown>).catch((err) => this.#report(event, err));
         }

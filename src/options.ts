@@ -3,9 +3,10 @@
  *
  * @module
  */
+import type { RuntimeOption } from "../runtimes/auto.ts";
 import type { Clock } from "./clock.ts";
+import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./discovery.ts";
 import type { Logger } from "./log.ts";
-import type { SocketRuntime } from "./net.ts";
 
 /**
  * How a call travels. `"auto"` (the default) uses UDP when the encoded request fits
@@ -64,10 +65,52 @@ export interface PeerLinkOptions {
   logger?: Logger;
   /** Turn on debug lines for this node. Default: on when the environment has `PEERLINK_DEBUG=1`. */
   verbose?: boolean;
-  /** Socket adapter. Default `autoRuntime()` (picks Deno, Bun or Node). Tests pass an in-memory host. */
-  runtime?: SocketRuntime;
+  /**
+   * Socket adapter: `"auto"` (default: Deno, Bun or Node, whichever runs), `"deno"`, `"bun"`,
+   * `"node"`, or a `SocketRuntime` object (tests pass a `MemoryNetwork` host).
+   */
+  runtime?: RuntimeOption;
   /** Time source. Default: the system clock. Tests pass a fake clock. */
   clock?: Clock;
+  /**
+   * Advanced: replaces mDNS discovery, e.g. with a static peer list on a network that blocks
+   * multicast. Called by each `start()` with what the node would publish; the default creates a
+   * `Discovery` (mDNS/DNS-SD).
+   */
+  discovery?: (options: DiscoveryOptions) => PeerDiscovery;
+}
+
+/**
+ * What a node needs from discovery (the mDNS `Discovery` class implements it): publish this
+ * node, keep the peer list, report peers coming and going.
+ */
+export interface PeerDiscovery {
+  /** The published name (differs from the requested one only after an allowed rename). */
+  readonly name: string;
+  /** Publishes and starts browsing; rejects on a name conflict. */
+  start(): Promise<void>;
+  /** Withdraws the publication (goodbye) and stops browsing. Idempotent. */
+  stop(): Promise<void>;
+  /** Known peers now, without this node. */
+  peers(): PeerInfo[];
+  /** The peer with exactly this name. */
+  resolve(name: string): PeerInfo | undefined;
+  /** Resolves once `count` peers are known; rejects on timeout or abort. */
+  waitForPeers(count: number, options?: { timeout?: number; signal?: AbortSignal }): Promise<PeerInfo[]>;
+  /** Peer arrived. */
+  on(event: "peer-up", fn: (peer: PeerInfo) => void): () => void;
+  /** Peer left. */
+  on(event: "peer-down", fn: (peer: PeerInfo, reason: PeerDownReason) => void): () => void;
+  /** A call to this peer failed in a way that suggests it is gone: check on it now. */
+  reportUnreachable(name: string): void;
+}
+
+/** Listener signatures of `node.on(event, listener)`. */
+export interface PeerLinkEvents {
+  /** A peer appeared (or re-appeared with a new instance, address or port). */
+  "peer-up": [peer: PeerInfo];
+  /** A peer left: `"goodbye"` (it stopped), `"expired"` (silent too long), `"replaced"` (it restarted). */
+  "peer-down": [peer: PeerInfo, reason: PeerDownReason];
 }
 
 /** Options of one call (`node.call(peer, fn, args, options)`). */

@@ -280,7 +280,7 @@ test("resolve() returns a complete instance, and rejects with a clear message on
     await p;
     const node = await lan.node(1);
     const r = node.resolve("Peer", "_peerlink._tcp");
-    await lan.advance(500);
+    await lan.advance(2000); // the peer's last announcement was just now: its rate limit may defer the answer by 1 s
     const instance = await r;
     assert.equal(instance.port, 7000);
     assert.deepEqual(instance.addresses, ["10.0.0.2"]);

@@ -21,7 +21,18 @@ const request = (rpc: string, args: unknown[] = [], kwargs: Record<string, unkno
 test("dispatch answers 'no such function' for prototype names and unregistered functions", async () => {
   const registry = HandlerRegistry.from({ add: (a: number, b: number) => a + b });
   const dispatcher = new Dispatcher({ node: "Host", registry });
-  for (const name of ["__proto__", "constructor", "prototype", "hasOwnProperty", "toString", "valueOf", "__defineGetter__", "missing"]) {
+  for (
+    const name of [
+      "__proto__",
+      "constructor",
+      "prototype",
+      "hasOwnProperty",
+      "toString",
+      "valueOf",
+      "__defineGetter__",
+      "missing",
+    ]
+  ) {
     const reply = await dispatcher.dispatch(request(name), caller);
     assert.deepEqual(reply.message, {
       type: "error",
@@ -83,11 +94,16 @@ test("kwargs reach the handler as a trailing object; none means no extra argumen
 test("the built-in __ping__ answers like Python, unless a handler replaces it", async () => {
   const registry = new HandlerRegistry();
   const dispatcher = new Dispatcher({ node: "Host", registry });
-  const reply = (await dispatcher.dispatch(request("__ping__"), caller)).message as { result: { ok: boolean; ts: number } };
+  const reply = (await dispatcher.dispatch(request("__ping__"), caller)).message as {
+    result: { ok: boolean; ts: number };
+  };
   assert.equal(reply.result.ok, true);
   assert.ok(Math.abs(reply.result.ts - Date.now() / 1000) < 60);
   registry.register("__ping__", () => "custom");
-  assert.equal(((await dispatcher.dispatch(request("__ping__"), caller)).message as { result: string }).result, "custom");
+  assert.equal(
+    ((await dispatcher.dispatch(request("__ping__"), caller)).message as { result: string }).result,
+    "custom",
+  );
 });
 
 test("a handler returning an unsendable value yields a TypeError reply naming the path", async () => {
@@ -95,9 +111,14 @@ test("a handler returning an unsendable value yields a TypeError reply naming th
     node: "Host",
     registry: new HandlerRegistry().register("f", () => ({ ok: 1, bad: () => 0 })),
   });
-  const reply = (await dispatcher.dispatch(request("f"), caller)).message as { error: { type: string; message: string } };
+  const reply = (await dispatcher.dispatch(request("f"), caller)).message as {
+    error: { type: string; message: string };
+  };
   assert.equal(reply.error.type, "TypeError");
-  assert.match(reply.error.message, /handler 'f' returned a value that cannot be sent: Cannot send result\.bad: a function/);
+  assert.match(
+    reply.error.message,
+    /handler 'f' returned a value that cannot be sent: Cannot send result\.bad: a function/,
+  );
 });
 
 test("errorTypeName() reports names, subclass names and non-errors", () => {
@@ -147,7 +168,7 @@ test("handlers beyond maxConcurrentHandlers are refused with BusyError", async (
       return true;
     });
     release();
-    assert.equal(await first, undefined);
+    assert.equal(await first, null, "undefined travels as JSON null");
     assert.equal(host.stats().handlers.busy, 1);
   } finally {
     await worker.stop();

@@ -5,15 +5,7 @@ import { FakeClock } from "../src/testing/fake_clock.ts";
 import { RpcEndpoint, type RpcEndpointOptions, type RpcPeer } from "../src/rpc/endpoint.ts";
 import { currentPeer } from "../src/rpc/context.ts";
 import { LOCAL_CAPABILITIES, NO_CAPABILITIES } from "../src/wire/capabilities.ts";
-import {
-  NodeNotStarted,
-  NodeStopped,
-  PayloadTooLarge,
-  PeerLinkError,
-  PeerTimeoutError,
-  PortInUseError,
-  RemoteError,
-} from "../src/errors.ts";
+import { PeerLinkError, RemoteError } from "../src/errors.ts";
 
 interface Pair {
   network: MemoryNetwork;
@@ -117,4 +109,44 @@ test("RpcEndpoint: a handler's throw reaches the caller as RemoteError with its 
   } finally {
     await t.close();
   }
+});
+
+test("RpcEndpoint: the built-in __ping__ answers { ok: true, ts } over both transports", async () => {
+  const t = await pair();
+  try {
+    for (const transport of ["udp", "tcp"] as const) {
+      const reply = await t.worker.call(t.peer, "__ping__", [], { transport }) as { ok: boolean; ts: number };
+      assert.equal(reply.ok, true);
+      assert.equal(typeof reply.ts, "number");
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+test("RpcEndpoint: handlers registered after start() are served", async () => {
+  const t = await pair();
+  try {
+    await assert.rejects(t.worker.call(t.peer, "late", []), { name: "RemoteError", remoteType: "NoSuchFunction" });
+    t.host.handlers.register("late", () => "here now");
+    assert.equal(await t.worker.call(t.peer, "late", []), "here now");
+  } finally {
+    await t.close();
+  }
+});
+
+test("RpcEndpoint: await using stops the endpoint", async () => {
+  const network = new MemoryNetwork({ seed: 1 });
+  const runtime = network.host("10.0.0.1");
+  let port: number;
+  {
+    await using endpoint = new RpcEndpoint({ runtime, name: "Scoped" });
+    port = (await endpoint.start()).udpPort;
+    assert.equal(endpoint.started, true);
+  }
+  // The port is free again: binding it works.
+  const again = new RpcEndpoint({ runtime, name: "Again", udpPort: port });
+  await again.start();
+  await again.stop();
+  await network.close();
 });

@@ -36,7 +36,10 @@ test("Python-style one-shot TCP client: one request, one plain JSON reply, then 
   const host = new RpcEndpoint({
     runtime: network.host("10.0.0.2"),
     name: "Host",
-    handlers: { add: (a: number, b: number, kw?: { scale?: number }) => (a + b) * (kw?.scale ?? 1), raw: () => new Uint8Array([1, 2, 255]) },
+    handlers: {
+      add: (a: number, b: number, kw?: { scale?: number }) => (a + b) * (kw?.scale ?? 1),
+      raw: () => new Uint8Array([1, 2, 255]),
+    },
   });
   const { tcpPort } = await host.start();
   const py = network.host("10.0.0.9");
@@ -51,9 +54,17 @@ test("Python-style one-shot TCP client: one request, one plain JSON reply, then 
     await conn.close();
 
     const second = await py.connect({ address: "10.0.0.2", port: tcpPort });
-    await second.write(pyFrame('{"type": "request", "id": "r2", "src": "PyNode", "dst": "Host", "rpc": "raw", "args": [], "kwargs": {}}'));
+    await second.write(
+      pyFrame(
+        '{"type": "request", "id": "r2", "src": "PyNode", "dst": "Host", "rpc": "raw", "args": [], "kwargs": {}}',
+      ),
+    );
     const { json: bytesReply } = await readOneFrame(second);
-    assert.deepEqual(bytesReply, { type: "response", id: "r2", result: { __bytes__: "AQL/" } }, "binary as base64 for Python");
+    assert.deepEqual(
+      bytesReply,
+      { type: "response", id: "r2", result: { __bytes__: "AQL/" } },
+      "binary as base64 for Python",
+    );
     await second.closeWrite();
     assert.equal(await second.read(), null, "the server closes after the client's end of stream");
     await second.close();
@@ -71,7 +82,9 @@ test("Python-style client sending an unknown function gets Python's error shape"
   const { tcpPort } = await host.start();
   try {
     const conn = await network.host("10.0.0.9").connect({ address: "10.0.0.2", port: tcpPort });
-    await conn.write(pyFrame('{"type": "request", "id": "x", "src": "Py", "dst": "Host", "rpc": "nope", "args": [], "kwargs": {}}'));
+    await conn.write(
+      pyFrame('{"type": "request", "id": "x", "src": "Py", "dst": "Host", "rpc": "nope", "args": [], "kwargs": {}}'),
+    );
     const { json } = await readOneFrame(conn);
     assert.deepEqual(json, {
       type: "error",

@@ -122,7 +122,10 @@ test("TCP: a header claiming 3 GiB closes that connection, and the node keeps se
     assert.equal(await t.worker.call(t.peer, "ping", [], { transport: "tcp" }), "pong");
     assert.equal(t.host.stats().tcpServer.oversizeFrames, 1);
     assert.ok(
-      logger.lines.some((l) => /^warn: closing TCP connection from 10\.0\.0\.66:\d+: TCP receive: frame header announces 3221225472 bytes/.test(l)),
+      logger.lines.some((l) =>
+        /^warn: closing TCP connection from 10\.0\.0\.66:\d+: TCP receive: frame header announces 3221225472 bytes/
+          .test(l)
+      ),
       logger.lines.join("\n"),
     );
   } finally {
@@ -250,7 +253,16 @@ test("TCP: a persistent client may pipeline hand-written frames; replies come ba
   const conn = await t.network.host("10.0.0.7").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
   try {
     const frames = [1, 2, 3].map((i) =>
-      JSON.stringify({ type: "request", id: `p${i}`, src: "Raw", dst: "Host", rpc: "add", args: [i, i], kwargs: {}, plx: 1 })
+      JSON.stringify({
+        type: "request",
+        id: `p${i}`,
+        src: "Raw",
+        dst: "Host",
+        rpc: "add",
+        args: [i, i],
+        kwargs: {},
+        plx: 1,
+      })
     ).map((json) => {
       const body = new TextEncoder().encode(json);
       const frame = new Uint8Array(4 + body.length);

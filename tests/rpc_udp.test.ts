@@ -95,7 +95,15 @@ test("UDP: a duplicate request is answered from the reply cache without running 
   const replies: Datagram[] = [];
   const raw = await t.network.host("10.0.0.3").bindDatagram({ address: "0.0.0.0", port: 0 }, (d) => replies.push(d));
   try {
-    const request = encode({ type: "request", id: "dup-1", src: "Raw", dst: "Host", rpc: "add", args: [1, 2], kwargs: {} });
+    const request = encode({
+      type: "request",
+      id: "dup-1",
+      src: "Raw",
+      dst: "Host",
+      rpc: "add",
+      args: [1, 2],
+      kwargs: {},
+    });
     await raw.send(request, "10.0.0.2", t.peer.udpPort);
     await t.clock.advance(0);
     await raw.send(request, "10.0.0.2", t.peer.udpPort);
@@ -106,13 +114,21 @@ test("UDP: a duplicate request is answered from the reply cache without running 
     assert.equal(invocations, 1);
     assert.equal(t.host.stats().serve.duplicates, 1);
     // Another caller may use the same id: the key is (src, id).
-    await raw.send(encode({ type: "request", id: "dup-1", src: "Other", dst: "Host", rpc: "add", args: [5, 5], kwargs: {} }), "10.0.0.2", t.peer.udpPort);
+    await raw.send(
+      encode({ type: "request", id: "dup-1", src: "Other", dst: "Host", rpc: "add", args: [5, 5], kwargs: {} }),
+      "10.0.0.2",
+      t.peer.udpPort,
+    );
     await t.clock.advance(0);
     assert.equal(decode(replies[2].data).result, 10);
     assert.equal(invocations, 2);
     // After the cache lifetime the id is forgotten.
     await t.clock.advance(t.host.limits.replyCacheTtl + 1);
-    await raw.send(encode({ type: "request", id: "late", src: "Raw", dst: "Host", rpc: "add", args: [0, 0], kwargs: {} }), "10.0.0.2", t.peer.udpPort);
+    await raw.send(
+      encode({ type: "request", id: "late", src: "Raw", dst: "Host", rpc: "add", args: [0, 0], kwargs: {} }),
+      "10.0.0.2",
+      t.peer.udpPort,
+    );
     await t.clock.advance(0);
     assert.equal(t.host.stats().replyCache.entries, 1, "the expired entries were swept");
   } finally {
@@ -244,7 +260,15 @@ test("UDP: malformed datagrams are dropped and counted; readable bad requests ge
       encode([1, 2, 3]),
       encode({ type: "request", id: 1, rpc: "f" }),
       encode({ type: "request", id: "bad-args", src: "R", dst: "Host", rpc: "f", args: {}, kwargs: {} }),
-      encode({ type: "request", id: "proto", src: "R", dst: "Host", rpc: "f", args: [{ ["__proto__"]: 1 }], kwargs: {} })
+      encode({
+        type: "request",
+        id: "proto",
+        src: "R",
+        dst: "Host",
+        rpc: "f",
+        args: [{ ["__proto__"]: 1 }],
+        kwargs: {},
+      })
         .map((b) => b),
     ];
     // JSON.stringify drops a literal __proto__ member; write that one by hand.
@@ -283,6 +307,32 @@ test("UDP: remote errors over UDP carry type and message", async () => {
   try {
     const call = t.worker.call(t.peer, "boom", []);
     await assert.rejects(call, (err: unknown) => err instanceof RemoteError && err.remoteType === "TypeError");
+  } finally {
+    await t.close();
+  }
+});
+
+test("UDP: a burst of calls to one peer keeps at most udpWindow in flight, the rest wait their turn", async () => {
+  let running = 0;
+  let most = 0;
+  const t = await pair({
+    handlers: {
+      work: async (i: number) => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        return i;
+      },
+    },
+  });
+  try {
+    const calls = Array.from({ length: 300 }, (_, i) => t.worker.call(t.peer, "work", [i], { transport: "udp" }));
+    const results = await settleAll(t.clock, calls, 1);
+    assert.ok(results.every((r, i) => r.status === "fulfilled" && r.value === i));
+    assert.equal(most, t.worker.limits.udpWindow);
+    const stats = t.worker.stats().udp;
+    assert.equal(stats.queued, 300 - t.worker.limits.udpWindow);
+    assert.equal(t.worker.stats().pendingCalls, 0);
   } finally {
     await t.close();
   }

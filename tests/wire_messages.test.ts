@@ -140,7 +140,7 @@ test("mutated messages only ever fail with BadMessage", () => {
       const op = random();
       if (op < 0.4) bytes[at] = Math.floor(random() * 256);
       else if (op < 0.7) bytes.splice(at, 1);
-      else bytes.splice(at, 0, "{}[]\":,\\0a_".charCodeAt(Math.floor(random() * 13)));
+      else bytes.splice(at, 0, '{}[]":,\\0a_'.charCodeAt(Math.floor(random() * 13)));
     }
     try {
       const msg = decodeDatagram(new Uint8Array(bytes));

@@ -39,7 +39,10 @@ test("ValueEncoder refuses cycles, NaN, Map, Set and non-Uint8Array binary", () 
   assert.match(sendError([{ x: Infinity }]), /args\[0\]\.x: Infinity/);
   assert.match(sendError([new Map()]), /args\[0\]: a Map cannot be carried by JSON/);
   assert.match(sendError([new Set([1])]), /args\[0\]: a Set cannot/);
-  assert.match(sendError([new Float32Array(2)]), /args\[0\]: Float32Array is not supported; send binary data as a Uint8Array/);
+  assert.match(
+    sendError([new Float32Array(2)]),
+    /args\[0\]: Float32Array is not supported; send binary data as a Uint8Array/,
+  );
   assert.match(sendError([new ArrayBuffer(2)]), /ArrayBuffer is not supported/);
 });
 

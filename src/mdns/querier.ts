@@ -62,6 +62,7 @@ export class Querier {
   readonly #asked = new Map<string, Asked>();
   readonly #batch = new Map<string, Outgoing>();
   #batchTimer: TimerId | undefined;
+  #firstAt: number | undefined;
   readonly #timers = new Set<TimerId>();
   #stopped = false;
   /** Queries sent (packets), for stats. */
@@ -93,7 +94,7 @@ export class Querier {
     } else {
       a = { question: { name, type, qu: false }, refs: 1, interval: 1000, nextAt: 0 };
       this.#asked.set(key, a);
-      this.#scheduleAsked(a, 20 + this.#o.random() * 100);
+      this.#scheduleAsked(a, this.#firstDelay());
     }
     let released = false;
     return () => {
@@ -104,6 +105,16 @@ export class Querier {
       if (cur.timer !== undefined) this.#clear(cur.timer);
       this.#asked.delete(key);
     };
+  }
+
+  /**
+   * Delay of a new question's first query: 20-120 ms (RFC 6762 5.2), shared with other
+   * questions asked meanwhile so they travel in one packet.
+   */
+  #firstDelay(): number {
+    const now = this.#o.clock.now();
+    if (this.#firstAt === undefined || this.#firstAt < now) this.#firstAt = now + 20 + this.#o.random() * 100;
+    return this.#firstAt - now;
   }
 
   /** True while a question is being asked. */
@@ -138,7 +149,7 @@ export class Querier {
   restart(): void {
     for (const a of this.#asked.values()) {
       a.interval = 1000;
-      this.#scheduleAsked(a, 20 + this.#o.random() * 100);
+      this.#scheduleAsked(a, this.#firstDelay());
     }
   }
 

@@ -73,7 +73,7 @@ export interface PublishOptions {
 }
 
 /** Delays of the announcements after probing, ms (RFC 6762 8.3: at least two, one second apart, doubling). */
-export const ANNOUNCE_DELAYS_MS = [0, 1000, 3000];
+export const ANNOUNCE_DELAYS_MS = [0, 1000, 3000, 7000, 15000, 31000];
 /** Minimum time between two multicasts of one record on one interface, ms (RFC 6762 6.2). */
 export const RATE_LIMIT_MS = 1000;
 /** The same for probe defence, ms. */

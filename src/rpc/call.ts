@@ -11,6 +11,13 @@ import { PeerTimeoutError } from "../errors.ts";
 import type { PeerCapabilities } from "../wire/capabilities.ts";
 import type { TimerSet } from "./timers.ts";
 
+/**
+ * How a call travels: `"auto"` picks UDP when the encoded request fits a datagram
+ * (`MAX_SAFE_UDP_PAYLOAD`), else TCP; `"udp"` and `"tcp"` force one (same as the public
+ * `Transport` option type).
+ */
+export type RpcTransport = "auto" | "udp" | "tcp";
+
 /** Where to reach a peer's RPC server. Discovery supplies these. */
 export interface RpcPeer {
   /** Peer's node name. */
@@ -115,7 +122,8 @@ export class PendingCall {
     this.onSettle(() => timers.clear(deadline));
     const signal = options.signal;
     if (signal) {
-      const onAbort = () => this.settle({ ok: false, error: abortError(signal, `call '${this.fn}' on '${this.peer.name}'`) });
+      const onAbort = () =>
+        this.settle({ ok: false, error: abortError(signal, `call '${this.fn}' on '${this.peer.name}'`) });
       signal.addEventListener("abort", onAbort, { once: true });
       this.onSettle(() => signal.removeEventListener("abort", onAbort));
     }

@@ -50,7 +50,9 @@ export class HandlerRegistry {
    * @param handlers The handlers.
    * @returns A registry.
    */
-  static from(handlers?: HandlerRegistry | ReadonlyMap<string, Handler> | Readonly<Record<string, Handler>>): HandlerRegistry {
+  static from(
+    handlers?: HandlerRegistry | ReadonlyMap<string, Handler> | Readonly<Record<string, Handler>>,
+  ): HandlerRegistry {
     if (handlers instanceof HandlerRegistry) return handlers;
     const registry = new HandlerRegistry();
     if (handlers instanceof Map) {
@@ -71,7 +73,9 @@ export class HandlerRegistry {
    */
   register(name: string, fn: Handler): this {
     if (typeof name !== "string" || name.length === 0 || name.length > MAX_NAME_LENGTH) {
-      throw new TypeError(`register(): the name must be a string of 1-${MAX_NAME_LENGTH} characters, got ${String(name)}`);
+      throw new TypeError(
+        `register(): the name must be a string of 1-${MAX_NAME_LENGTH} characters, got ${String(name)}`,
+      );
     }
     if (typeof fn !== "function") {
       throw new TypeError(`register(${JSON.stringify(name)}): the handler must be a function, got ${typeof fn}`);
@@ -149,6 +153,10 @@ export function errorTypeName(error: unknown): string {
   return "Error";
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
 function errorText(error: unknown): string {
   if (error instanceof Error) return error.message;
   try {
@@ -195,6 +203,8 @@ export class Dispatcher {
   readonly #stats: DispatchStats = { invocations: 0, failures: 0, unknownFunctions: 0, busy: 0, running: 0 };
 
   /**
+   * Creates a {@linkcode Dispatcher}.
+   *
    * @param options Node name (for messages), registry, logger, nesting limit and concurrency limit.
    */
   constructor(
@@ -248,16 +258,23 @@ export class Dispatcher {
     }
     const args = Object.keys(request.kwargs).length > 0 ? [...request.args, request.kwargs] : request.args;
     this.#stats.invocations++;
-    this.#stats.running++;
     let result: unknown;
     try {
-      result = await runWithCurrentPeer(caller, () => handler(...args));
+      result = runWithCurrentPeer(caller, () => handler(...args));
+      if (isThenable(result)) {
+        // Only handlers that are actually waiting count as running: a burst of synchronous
+        // calls never looks like overload.
+        this.#stats.running++;
+        try {
+          result = await result;
+        } finally {
+          this.#stats.running--;
+        }
+      }
     } catch (error) {
       this.#stats.failures++;
       this.#logger?.debug(`handler '${name}' failed for ${caller.name}: ${errorTypeName(error)}: ${errorText(error)}`);
       return OutgoingMessage.error(request.id, { type: errorTypeName(error), message: errorText(error) });
-    } finally {
-      this.#stats.running--;
     }
     try {
       return OutgoingMessage.response(request.id, result, this.#maxDepth);

@@ -17,12 +17,11 @@ import { RPC_TIMEOUT } from "../constants.ts";
 import { NodeNotStarted, NodeStopped, PayloadTooLarge, PortInUseError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { NetError, type SocketRuntime } from "../net.ts";
-import type { Transport } from "../options.ts";
 import { NO_CAPABILITIES } from "../wire/capabilities.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import { PLX_VERSION } from "../wire/messages.ts";
-import { abortError, PendingCall, type RpcPeer } from "./call.ts";
-import { type DispatchStats, Dispatcher, type Handler, HandlerRegistry } from "./dispatch.ts";
+import { abortError, PendingCall, type RpcPeer, type RpcTransport } from "./call.ts";
+import { Dispatcher, type DispatchStats, type Handler, HandlerRegistry } from "./dispatch.ts";
 import { resolveLimits, type RpcLimits } from "./limits.ts";
 import { ReplyCache } from "./reply_cache.ts";
 import { RequestProcessor, type ServeStats } from "./server.ts";
@@ -31,7 +30,7 @@ import { TcpServer, type TcpServerStats } from "./tcp_server.ts";
 import { TimerSet } from "./timers.ts";
 import { UdpRpc, type UdpStats } from "./udp.ts";
 
-export type { RpcPeer } from "./call.ts";
+export type { RpcPeer, RpcTransport } from "./call.ts";
 
 /** Options of {@linkcode RpcEndpoint}. */
 export interface RpcEndpointOptions {
@@ -66,7 +65,7 @@ export interface RpcEndpointOptions {
 /** Options of one {@linkcode RpcEndpoint.call}. */
 export interface RpcCallOptions {
   /** `"auto"` (default): UDP when the request fits a datagram, else TCP. `"udp"`, `"tcp"`: forced. */
-  transport?: Transport;
+  transport?: RpcTransport;
   /** Milliseconds before the call fails with `PeerTimeoutError` (default: the endpoint's). */
   timeout?: number;
   /** Cancels the call: it rejects at once with an `AbortError`. */
@@ -112,7 +111,15 @@ interface Running {
   ports: RpcPorts;
 }
 
-const EMPTY_UDP: UdpStats = { sent: 0, received: 0, retransmits: 0, malformed: 0, unmatched: 0, sendErrors: 0 };
+const EMPTY_UDP: UdpStats = {
+  sent: 0,
+  received: 0,
+  retransmits: 0,
+  malformed: 0,
+  unmatched: 0,
+  sendErrors: 0,
+  queued: 0,
+};
 const EMPTY_TCP_SERVER: TcpServerStats = {
   accepted: 0,
   open: 0,
@@ -121,7 +128,14 @@ const EMPTY_TCP_SERVER: TcpServerStats = {
   malformed: 0,
   idleClosed: 0,
 };
-const EMPTY_TCP_CLIENT: TcpClientStats = { connects: 0, connectFailures: 0, pooled: 0, oneShot: 0, resent: 0, unmatched: 0 };
+const EMPTY_TCP_CLIENT: TcpClientStats = {
+  connects: 0,
+  connectFailures: 0,
+  pooled: 0,
+  oneShot: 0,
+  resent: 0,
+  unmatched: 0,
+};
 
 /**
  * Serves handlers over UDP and TCP and calls peers, given their endpoints.
@@ -280,7 +294,9 @@ export class RpcEndpoint {
   async call(peer: RpcPeer, fn: string, args: readonly unknown[] = [], options: RpcCallOptions = {}): Promise<unknown> {
     const running = this.#running;
     if (!running || this.#stopping) throw this.#stopping ? new NodeStopped(this.name) : new NodeNotStarted(this.name);
-    if (typeof fn !== "string" || fn.length === 0) throw new TypeError("call(): the function name must be a non-empty string");
+    if (typeof fn !== "string" || fn.length === 0) {
+      throw new TypeError("call(): the function name must be a non-empty string");
+    }
     if (!Array.isArray(args)) throw new TypeError("call(): args must be an array of positional arguments");
     const timeout = options.timeout === undefined ? this.#defaultTimeout : checkTimeout(options.timeout, "timeout");
     const transport = options.transport ?? "auto";

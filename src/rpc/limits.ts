@@ -45,6 +45,8 @@ export interface RpcLimits {
   retryMaxInterval: number;
   /** No retransmissions after this long into a call (default 30 s). */
   retryWindow: number;
+  /** UDP calls in flight per peer; more wait their turn (default 64). */
+  udpWindow: number;
   /** TCP connect timeout (default 5 s; the call's own deadline applies too). */
   connectTimeout: number;
   /** Pooled client connections close after this long unused (default 15 s). */
@@ -74,6 +76,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   retryBackoff: UDP_RETRY_BACKOFF,
   retryMaxInterval: UDP_RETRY_MAX_INTERVAL,
   retryWindow: UDP_RETRY_WINDOW,
+  udpWindow: 64,
   connectTimeout: CONNECT_TIMEOUT,
   clientIdleTimeout: TCP_CLIENT_IDLE_TIMEOUT,
   serverIdleTimeout: TCP_SERVER_IDLE_TIMEOUT,

@@ -70,6 +70,8 @@ export class ReplyCache {
   #bytes = 0;
 
   /**
+   * Creates a {@linkcode ReplyCache}.
+   *
    * @param options Clock, entry lifetime, and the count and byte bounds.
    */
   constructor(options: { clock: Clock; ttl: number; maxEntries: number; maxBytes: number }) {
@@ -144,7 +146,7 @@ export class ReplyCache {
     } else {
       this.#remove(entry);
     }
-    if (waiters) for (const wake of waiters) wake(reply);
+    if (waiters) { for (const wake of waiters) wake(reply); }
   }
 
   /**

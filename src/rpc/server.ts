@@ -53,9 +53,16 @@ export class RequestProcessor {
   readonly #cache: ReplyCache;
   readonly #limits: RpcLimits;
   readonly #logger?: Logger;
-  readonly #stats: ServeStats = { duplicates: 0, repliesTooLargeForUdp: 0, fetchedOverTcp: 0, repliesTooLargeForTcp: 0 };
+  readonly #stats: ServeStats = {
+    duplicates: 0,
+    repliesTooLargeForUdp: 0,
+    fetchedOverTcp: 0,
+    repliesTooLargeForTcp: 0,
+  };
 
   /**
+   * Creates a {@linkcode RequestProcessor}.
+   *
    * @param options Dispatcher, reply cache, limits and logger.
    */
   constructor(options: { dispatcher: Dispatcher; cache: ReplyCache; limits: RpcLimits; logger?: Logger }) {
@@ -142,7 +149,10 @@ export class RequestProcessor {
       this.#stats.repliesTooLargeForTcp++;
       const message = `the reply to '${request.rpc}' is too large: ${error.message}`;
       this.#logger?.warn(`${message} (caller ${caller.name})`);
-      return OutgoingMessage.error(request.id, { type: REPLY_TOO_LARGE, message }).frame(false, this.#limits.maxFrameBytes);
+      return OutgoingMessage.error(request.id, { type: REPLY_TOO_LARGE, message }).frame(
+        false,
+        this.#limits.maxFrameBytes,
+      );
     }
   }
 }

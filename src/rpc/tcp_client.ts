@@ -83,13 +83,28 @@ export class TcpClient {
   readonly #pool = new Map<string, PooledConnection>();
   readonly #oneShot = new Set<StreamConnection>();
   readonly #stats = { connects: 0, connectFailures: 0, resent: 0, unmatched: 0 };
+  readonly #context: PoolContext;
   #closed = false;
 
   /**
+   * Creates a {@linkcode TcpClient}.
+   *
    * @param options Runtime, timers, limits and logger.
    */
   constructor(options: TcpClientOptions) {
     this.#options = options;
+    this.#context = {
+      options,
+      connect: (peer, timeoutMs) => this.#connect(peer, timeoutMs),
+      forget: (key, pooled) => {
+        if (this.#pool.get(key) === pooled) this.#pool.delete(key);
+      },
+      resend: (call, parts) => {
+        this.#stats.resent++;
+        if (!this.#closed) this.#pooled(call.peer).enqueue(call, parts, false);
+      },
+      unmatched: () => void this.#stats.unmatched++,
+    };
   }
 
   /**
@@ -125,8 +140,8 @@ export class TcpClient {
     await Promise.allSettled(closing);
   }
 
-  /** @internal Opens a connection with the call's deadline as an upper bound. */
-  async connect(peer: RpcPeer, timeoutMs: number): Promise<StreamConnection> {
+  /** Opens a connection; failures become {@linkcode PeerConnectionError}. */
+  async #connect(peer: RpcPeer, timeoutMs: number): Promise<StreamConnection> {
     this.#stats.connects++;
     try {
       return await this.#options.runtime.connect({ address: peer.address, port: peer.tcpPort, timeoutMs });
@@ -136,33 +151,11 @@ export class TcpClient {
     }
   }
 
-  /** @internal */
-  get options(): TcpClientOptions {
-    return this.#options;
-  }
-
-  /** @internal Called by a pooled connection when it leaves service. */
-  forget(key: string, pooled: PooledConnection): void {
-    if (this.#pool.get(key) === pooled) this.#pool.delete(key);
-  }
-
-  /** @internal Re-sends a call whose write failed on a dead pooled connection. */
-  resend(call: PendingCall, parts: Uint8Array[]): void {
-    this.#stats.resent++;
-    if (this.#closed) return;
-    this.#pooled(call.peer).enqueue(call, parts, false);
-  }
-
-  /** @internal */
-  unmatched(): void {
-    this.#stats.unmatched++;
-  }
-
   #pooled(peer: RpcPeer): PooledConnection {
     const key = `${peer.address}|${peer.tcpPort}`;
     let pooled = this.#pool.get(key);
     if (!pooled || pooled.broken) {
-      pooled = new PooledConnection(this, key, peer);
+      pooled = new PooledConnection(this.#context, key, peer);
       this.#pool.set(key, pooled);
     }
     return pooled;
@@ -172,7 +165,7 @@ export class TcpClient {
     const { limits, timers } = this.#options;
     const peer = call.peer;
     const run = async () => {
-      const connection = await this.connect(peer, Math.min(limits.connectTimeout, call.remaining(timers.clock.now())));
+      const connection = await this.#connect(peer, Math.min(limits.connectTimeout, call.remaining(timers.clock.now())));
       if (this.#closed || call.settled) {
         await connection.close();
         return;
@@ -221,9 +214,21 @@ export class TcpClient {
   }
 }
 
+/** What a pooled connection needs from its {@linkcode TcpClient}. */
+interface PoolContext {
+  readonly options: TcpClientOptions;
+  connect(peer: RpcPeer, timeoutMs: number): Promise<StreamConnection>;
+  /** Removes a connection that left service from the pool. */
+  forget(key: string, pooled: PooledConnection): void;
+  /** Sends a call again on a fresh connection (its write failed on a dead one). */
+  resend(call: PendingCall, parts: Uint8Array[]): void;
+  /** Counts a reply that matched no call. */
+  unmatched(): void;
+}
+
 /** One persistent connection to a peer, shared by many calls. */
 class PooledConnection {
-  readonly #client: TcpClient;
+  readonly #client: PoolContext;
   readonly #key: string;
   readonly #peer: RpcPeer;
   readonly #waiting = new Map<string, PendingCall>();
@@ -233,7 +238,7 @@ class PooledConnection {
   #idleTimer: ReturnType<TimerSet["set"]> | undefined;
   #broken = false;
 
-  constructor(client: TcpClient, key: string, peer: RpcPeer) {
+  constructor(client: PoolContext, key: string, peer: RpcPeer) {
     this.#client = client;
     this.#key = key;
     this.#peer = peer;

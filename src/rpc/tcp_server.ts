@@ -70,11 +70,20 @@ export interface TcpServerOptions {
 export class TcpServer {
   readonly #options: TcpServerOptions;
   readonly #connections = new Set<StreamConnection>();
-  readonly #stats: TcpServerStats = { accepted: 0, open: 0, requests: 0, oversizeFrames: 0, malformed: 0, idleClosed: 0 };
+  readonly #stats: TcpServerStats = {
+    accepted: 0,
+    open: 0,
+    requests: 0,
+    oversizeFrames: 0,
+    malformed: 0,
+    idleClosed: 0,
+  };
   #listener: StreamListener | undefined;
   #closed = false;
 
   /**
+   * Creates a {@linkcode TcpServer}.
+   *
    * @param options Runtime, timers, limits, request processor and logger.
    */
   constructor(options: TcpServerOptions) {

@@ -24,10 +24,13 @@ export type TimerHandle = { readonly id: TimerId } | undefined;
  * ```
  */
 export class TimerSet {
+  /** The clock timers run on. */
   readonly clock: Clock;
   readonly #live = new Set<{ id: TimerId }>();
 
   /**
+   * Creates a {@linkcode TimerSet}.
+   *
    * @param clock Time source.
    */
   constructor(clock: Clock) {

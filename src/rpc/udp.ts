@@ -2,9 +2,10 @@
  * RPC over one UDP socket: both serving requests and making calls.
  *
  * Calls: the request goes out as one datagram; a peer that advertises `dedupe` (at-most-once
- * execution) gets the same datagram again after `retryInitial` ms, then at growing intervals
- * (`retryBackoff`, capped at `retryMaxInterval`) until the reply arrives, the call's deadline
- * passes, or `retryWindow` is over. A Python 1.2 peer gets exactly one datagram, as its own
+ * execution) gets the same datagram again after the peer's retransmission timeout (from its
+ * measured round-trip times, see `rtt.ts`; between `retryInitial` and `retryMaxInterval`),
+ * then at growing intervals (`retryBackoff`, capped at `retryMaxInterval`) until the reply
+ * arrives, the call's deadline passes, or `retryWindow` is over. A Python 1.2 peer gets exactly one datagram, as its own
  * client sends, because it would run the handler once per copy. Replies are matched by id.
  *
  * Serving: see `server.ts` (reply cache, too-large replies). Datagrams that are not valid
@@ -22,7 +23,30 @@ import type { PendingCall } from "./call.ts";
 import type { RpcLimits } from "./limits.ts";
 import { settleWithReply } from "./replies.ts";
 import type { RequestProcessor } from "./server.ts";
+import { RttEstimator } from "./rtt.ts";
 import type { TimerSet } from "./timers.ts";
+
+/** A call waiting for its UDP reply. */
+interface Flight {
+  readonly call: PendingCall;
+  /** When the first copy was sent. */
+  readonly sentAt: number;
+  /** Whether a copy was re-sent (then the reply gives no RTT sample: Karn's rule). */
+  retransmitted: boolean;
+  /** RTT estimator and window key of the peer. */
+  readonly peerKey: string;
+  /** Ends the flight: stops retransmitting, frees the window slot. Idempotent. */
+  readonly release: () => void;
+  /** Whether {@linkcode Flight.release} ran. */
+  released: boolean;
+}
+
+/** Calls in flight to one peer, and the ones waiting for a slot. */
+interface PeerWindow {
+  inFlight: number;
+  /** Starters of waiting calls, in arrival order. */
+  queue: Set<() => void>;
+}
 
 /** UDP counters. */
 export interface UdpStats {
@@ -38,6 +62,8 @@ export interface UdpStats {
   unmatched: number;
   /** Sends that failed at the socket. */
   sendErrors: number;
+  /** Calls that waited for a slot in the peer's window. */
+  queued: number;
 }
 
 /** What a {@linkcode UdpRpc} needs. */
@@ -68,16 +94,29 @@ export interface UdpRpcOptions {
  */
 export class UdpRpc {
   readonly #options: UdpRpcOptions;
-  readonly #waiting = new Map<string, PendingCall>();
-  readonly #stats: UdpStats = { sent: 0, received: 0, retransmits: 0, malformed: 0, unmatched: 0, sendErrors: 0 };
+  readonly #waiting = new Map<string, Flight>();
+  readonly #rtt: RttEstimator;
+  readonly #windows = new Map<string, PeerWindow>();
+  readonly #stats: UdpStats = {
+    sent: 0,
+    received: 0,
+    retransmits: 0,
+    malformed: 0,
+    unmatched: 0,
+    sendErrors: 0,
+    queued: 0,
+  };
   #socket: DatagramSocket | undefined;
   #closed = false;
 
   /**
+   * Creates a {@linkcode UdpRpc}.
+   *
    * @param options Runtime, timers, limits, request processor and the TCP fallback hook.
    */
   constructor(options: UdpRpcOptions) {
     this.#options = options;
+    this.#rtt = new RttEstimator(options.limits.retryInitial, options.limits.retryMaxInterval);
   }
 
   /** The bound port, once bound. */
@@ -113,32 +152,68 @@ export class UdpRpc {
 
   /**
    * Sends a call's request and waits for the reply, retransmitting if the peer deduplicates.
-   * The call settles through its own promise; its cleanup stops the retransmissions.
+   * At most `udpWindow` calls per peer are in flight; later ones wait their turn (within their
+   * own deadline), so a burst of calls does not overflow the peer's socket buffer. The call
+   * settles through its own promise; its cleanup stops the retransmissions.
    *
    * @param call The call (already armed with its deadline).
    * @param datagram The encoded request (at most `maxDatagramBytes`).
    */
   call(call: PendingCall, datagram: Uint8Array): void {
+    const peerKey = formatEndpoint(call.peer.address, call.peer.udpPort);
+    call.transport = "udp";
+    let window = this.#windows.get(peerKey);
+    if (!window) this.#windows.set(peerKey, window = { inFlight: 0, queue: new Set() });
+    if (window.inFlight < this.#options.limits.udpWindow) {
+      this.#launch(call, datagram, peerKey, window);
+      return;
+    }
+    const start = () => this.#launch(call, datagram, peerKey, window);
+    window.queue.add(start);
+    this.#stats.queued++;
+    call.onSettle(() => window.queue.delete(start));
+  }
+
+  #launch(call: PendingCall, datagram: Uint8Array, peerKey: string, window: PeerWindow): void {
     const { timers, limits } = this.#options;
     const { address, udpPort } = call.peer;
-    call.transport = "udp";
-    this.#waiting.set(call.id, call);
+    window.inFlight++;
     let retransmit: ReturnType<TimerSet["set"]> | undefined;
-    call.onSettle(() => {
-      if (this.#waiting.get(call.id) === call) this.#waiting.delete(call.id);
-      timers.clear(retransmit);
-    });
+    const flight: Flight = {
+      call,
+      sentAt: timers.clock.now(),
+      retransmitted: false,
+      peerKey,
+      release: () => {
+        if (flight.released) return;
+        flight.released = true;
+        if (this.#waiting.get(call.id) === flight) this.#waiting.delete(call.id);
+        timers.clear(retransmit);
+        window.inFlight--;
+        const next = window.queue.values().next();
+        if (!next.done) {
+          window.queue.delete(next.value);
+          next.value();
+        } else if (window.inFlight === 0 && this.#windows.get(peerKey) === window) {
+          this.#windows.delete(peerKey);
+        }
+      },
+      released: false,
+    };
+    this.#waiting.set(call.id, flight);
+    call.onSettle(flight.release);
     this.#send(datagram, address, udpPort);
     if (!call.peer.capabilities?.dedupe) return;
     const windowEnd = call.startedAt + limits.retryWindow;
-    let interval = limits.retryInitial;
+    let interval = this.#rtt.timeout(peerKey);
     const schedule = () => {
       const now = timers.clock.now();
       if (now + interval >= windowEnd || call.remaining(now) <= interval) return;
       retransmit = timers.set(() => {
         retransmit = undefined;
-        if (call.settled || call.transport !== "udp") return;
+        if (flight.released) return;
         this.#stats.retransmits++;
+        flight.retransmitted = true;
         this.#send(datagram, address, udpPort);
         interval = Math.min(interval * limits.retryBackoff, limits.retryMaxInterval);
         schedule();
@@ -194,13 +269,15 @@ export class UdpRpc {
   }
 
   #onReply(reply: ResponseMessage | ErrorMessage): void {
-    const call = this.#waiting.get(reply.id);
-    if (!call) {
+    const flight = this.#waiting.get(reply.id);
+    if (!flight) {
       this.#stats.unmatched++;
       return;
     }
+    const call = flight.call;
+    if (!flight.retransmitted) this.#rtt.sample(flight.peerKey, this.#options.timers.clock.now() - flight.sentAt);
     if (reply.type === "error" && reply.retry === "tcp") {
-      this.#waiting.delete(call.id);
+      flight.release();
       call.transport = "tcp";
       this.#options.onRetryOverTcp(call);
       return;

@@ -24,8 +24,8 @@ import {
   type ErrorMessage,
   parseMessage,
   type RemoteErrorInfo,
-  type RequestMessage,
   requestIdOf,
+  type RequestMessage,
   type RpcMessage,
 } from "./messages.ts";
 import { ValueEncoder, withBinaryMode } from "./values.ts";
@@ -185,7 +185,9 @@ export class OutgoingMessage {
     first[base + 1] = BINARY_FRAME_VERSION;
     writeFrameHeader(first, base + 2, jsonLength);
     writeFrameHeader(first, base + 6, count);
-    for (let i = 0; i < count; i++) writeFrameHeader(first, base + BINARY_FRAME_FIXED_HEADER + 4 * i, this.binaries[i].length);
+    for (let i = 0; i < count; i++) {
+      writeFrameHeader(first, base + BINARY_FRAME_FIXED_HEADER + 4 * i, this.binaries[i].length);
+    }
     return [first, ...this.binaries];
   }
 

@@ -83,6 +83,8 @@ export class FrameReader {
   #failed: PayloadTooLarge | undefined;
 
   /**
+   * Creates a {@linkcode FrameReader}.
+   *
    * @param maxFrame Largest frame body accepted, in bytes.
    */
   constructor(maxFrame: number) {
@@ -210,6 +212,8 @@ export class FrameWriter {
   #queued = 0;
 
   /**
+   * Creates a {@linkcode FrameWriter}.
+   *
    * @param connection Connection to write to.
    * @param maxFrame Largest frame body allowed.
    */

@@ -142,7 +142,11 @@ export function parseMessage(
   if (!isRecord(error) || typeof error.type !== "string" || typeof error.message !== "string") {
     throw new BadMessage('error.error must be {"type": <string>, "message": <string>}');
   }
-  const message: ErrorMessage = { type, id, error: { type: error.type.slice(0, MAX_NAME_LENGTH), message: error.message } };
+  const message: ErrorMessage = {
+    type,
+    id,
+    error: { type: error.type.slice(0, MAX_NAME_LENGTH), message: error.message },
+  };
   if (raw.retry === "tcp") message.retry = "tcp";
   return message;
 }

@@ -92,6 +92,8 @@ export class BinaryRef {
   readonly index: number;
 
   /**
+   * Creates a {@linkcode BinaryRef}.
+   *
    * @param bytes The bytes.
    * @param index Segment number within the message.
    */
@@ -144,6 +146,8 @@ export class ValueEncoder {
   #root = "";
 
   /**
+   * Creates a {@linkcode ValueEncoder}.
+   *
    * @param maxDepth Deepest nesting accepted (default {@linkcode MAX_NESTING_DEPTH}).
    */
   constructor(maxDepth: number = MAX_NESTING_DEPTH) {
@@ -270,11 +274,7 @@ export class ValueEncoder {
   #fail(reason: string): never {
     let path = this.#root;
     for (const part of this.#path) {
-      path += typeof part === "number"
-        ? `[${part}]`
-        : IDENTIFIER.test(part)
-        ? `.${part}`
-        : `[${JSON.stringify(part)}]`;
+      path += typeof part === "number" ? `[${part}]` : IDENTIFIER.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
     }
     throw new TypeError(`Cannot send ${path}: ${reason}.`);
   }

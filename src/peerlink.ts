@@ -1,0 +1,580 @@
+/**
+ * {@linkcode PeerLink}: a named node on the LAN. It publishes itself and finds peers with
+ * mDNS/DNS-SD (`Discovery`), serves its registered functions over UDP and TCP and calls its
+ * peers' functions (`RpcEndpoint`), by name, through typed proxies, or all at once.
+ *
+ * @module
+ */
+import { type RuntimeOption, resolveRuntime } from "../runtimes/auto.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { DISCOVERY_WAIT, RPC_TIMEOUT } from "./constants.ts";
+import { deriveRealm, derivePort } from "./derive.ts";
+import { Discovery, type DiscoveryOptions, type PeerDownReason, type PeerInfo } from "./discovery.ts";
+import { NodeNotStarted, NodeStopped, PeerConnectionError, PeerNotFound, PeerTimeoutError } from "./errors.ts";
+import { Emitter } from "./events.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { validateLabel } from "./mdns/names.ts";
+import type {
+  CallOptions,
+  CallResult,
+  PeerDiscovery,
+  PeerLinkEvents,
+  PeerLinkOptions,
+  PeerOptions,
+  WaitForPeersOptions,
+} from "./options.ts";
+import { createPeerProxy, type RemoteApi } from "./proxy.ts";
+import { type Handler, HandlerRegistry } from "./rpc/dispatch.ts";
+import { RpcEndpoint, type RpcPeer, type RpcStats } from "./rpc/endpoint.ts";
+import { CAPABILITIES_TXT_KEY, formatCapabilities, LOCAL_CAPABILITIES, parseCapabilities } from "./wire/capabilities.ts";
+
+/** The target name that makes {@linkcode PeerLink.call} fan out to every known peer. */
+export const ALL_PEERS = "ALL";
+
+/** Python-style lifecycle callback for a peer that appeared. */
+export type PeerUpCallback = (name: string, address: string, udpPort: number, tcpPort: number) => void;
+/** Python-style lifecycle callback for a peer that left. */
+export type PeerDownCallback = (name: string, reason: PeerDownReason) => void;
+
+type State = "new" | "starting" | "started" | "stopping";
+
+interface Running {
+  rpc: RpcEndpoint;
+  discovery: PeerDiscovery;
+  unsubscribe: (() => void)[];
+  /** Aborted on stop: ends `waitForPeers()` and fan-outs in flight. */
+  stopped: AbortController;
+}
+
+/**
+ * A PeerLink node.
+ *
+ * @example
+ * ```ts
+ * import { PeerLink } from "./peerlink.ts";
+ *
+ * interface HostApi { add(a: number, b: number): number }
+ * await using node = await new PeerLink("Worker").register("echo", (x: unknown) => x).start();
+ * await node.waitForPeers(1, { timeout: 3000 });
+ * const host = node.peer<HostApi>("Host");
+ * console.log(await host.add(1, 2)); // 3
+ * for (const r of await node.call("ALL", "status")) console.log(r.peer, r.ok ? r.value : r.error.message);
+ * ```
+ */
+export class PeerLink {
+  readonly #requestedName: string;
+  readonly #options: PeerLinkOptions;
+  readonly #realm: string;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #timeout: number;
+  readonly #handlers = new HandlerRegistry();
+  readonly #events: Emitter<PeerLinkEvents>;
+  #state: State = "new";
+  #running: Running | undefined;
+  #starting: Promise<this> | undefined;
+  #stopping: Promise<void> | undefined;
+  #lifecycle: (() => void)[] = [];
+  #removeSignalHandlers: (() => void) | undefined;
+
+  /**
+   * Creates a stopped node; nothing touches the network until {@linkcode PeerLink.start}.
+   *
+   * @param name This node's name on the LAN (1-63 bytes of UTF-8, no dots; `"ALL"` is reserved).
+   *   Peers call it by exactly this name.
+   * @param options See {@linkcode PeerLinkOptions}.
+   * @throws {TypeError} For an invalid name or contradictory options.
+   */
+  constructor(name: string, options: PeerLinkOptions = {}) {
+    checkNodeName(name);
+    if (options.realm !== undefined && options.secret !== undefined) {
+      throw new TypeError(
+        "PeerLink: give either realm or secret, not both (a secret derives the realm: deriveRealm(secret))",
+      );
+    }
+    if (options.realm !== undefined && typeof options.realm !== "string") {
+      throw new TypeError(`PeerLink: realm must be a string, got ${typeof options.realm}`);
+    }
+    checkPort(options.port, "port");
+    checkPort(options.tcpPort, "tcpPort");
+    this.#timeout = options.timeout ?? RPC_TIMEOUT;
+    if (!(this.#timeout > 0) || !Number.isFinite(this.#timeout)) {
+      throw new RangeError(`PeerLink: timeout must be a positive number of milliseconds, got ${options.timeout}`);
+    }
+    this.#requestedName = name;
+    this.#options = { ...options };
+    this.#realm = options.secret !== undefined ? deriveRealm(options.secret) : options.realm ?? "";
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? createLogger(`peerlink ${name}`, { verbose: options.verbose });
+    this.#events = new Emitter<PeerLinkEvents>(this.#logger);
+  }
+
+  /** This node's name (after `start()`, the published one, which differs only after an allowed rename). */
+  get name(): string {
+    return this.#running?.discovery.name ?? this.#requestedName;
+  }
+
+  /** The realm (`""` for none): the `realm` option, or `deriveRealm(secret)`. */
+  get realm(): string {
+    return this.#realm;
+  }
+
+  /** Whether the node is started and not stopping. */
+  get started(): boolean {
+    return this.#state === "started";
+  }
+
+  /** The bound ports while started (the real ones, after any fallback), else `undefined`. */
+  get ports(): { udpPort: number; tcpPort: number } | undefined {
+    return this.#state === "started" ? this.#running?.rpc.ports : undefined;
+  }
+
+  /**
+   * Registers functions peers can call: `register("add", fn)`, or several at once with
+   * `register({ add, sub })`. Works before and after `start()`; a second registration of a
+   * name replaces the first. Handlers receive the positional arguments, then a kwargs object
+   * when a (Python) caller sent keyword arguments; `currentPeer()` tells who called.
+   *
+   * @param name Function name (1-256 characters), or a record of name → function.
+   * @param fn The function (may be async) when `name` is a string.
+   * @returns This node, for chaining.
+   * @throws {TypeError} For an invalid name or a non-function.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "./peerlink.ts";
+   * const node = new PeerLink("Calc")
+   *   .register("add", (a: number, b: number) => a + b)
+   *   .register({ neg: (a: number) => -a });
+   * ```
+   */
+  register(name: string, fn: Handler): this;
+  register(handlers: Readonly<Record<string, Handler>>): this;
+  register(name: string | Readonly<Record<string, Handler>>, fn?: Handler): this {
+    if (typeof name === "object" && name !== null) {
+      for (const key of Object.keys(name)) this.#handlers.register(key, name[key]);
+    } else {
+      this.#handlers.register(name, fn as Handler);
+    }
+    return this;
+  }
+
+  /**
+   * Removes a registered function; later calls to it answer "no such function".
+   *
+   * @param name Function name.
+   * @returns Whether it was registered.
+   */
+  unregister(name: string): boolean {
+    return this.#handlers.unregister(name);
+  }
+
+  /** Names of the registered functions (the built-in `__ping__` is always answered too). */
+  functions(): string[] {
+    return this.#handlers.names();
+  }
+
+  /**
+   * Binds the RPC ports, publishes the node and starts discovering peers. Calling it while
+   * starting or started returns the same node; after `stop()` it starts the node again.
+   *
+   * Rejects with `PortInUseError` when an explicit `port`/`tcpPort` is busy (a busy derived
+   * port falls back to an OS-chosen one with a warning), and with a name-conflict error when
+   * another node on the LAN has this name (unless `allowRename`).
+   *
+   * @returns This node, for `await using node = await new PeerLink("X").start()`.
+   */
+  start(): Promise<this> {
+    if (this.#state === "started") return Promise.resolve(this);
+    if (this.#state === "stopping") return this.#stopping!.then(() => this.start());
+    return this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
+  }
+
+  async #start(): Promise<this> {
+    this.#state = "starting";
+    try {
+      this.#running = await this.#bringUp();
+      this.#state = "started";
+      const ports = this.#running.rpc.ports!;
+      this.#logger.debug(
+        `started as '${this.name}'${this.#realm ? ` in realm ${this.#realm}` : ""}: UDP ${ports.udpPort}, TCP ${ports.tcpPort}`,
+      );
+      return this;
+    } catch (error) {
+      this.#state = "new";
+      throw error;
+    }
+  }
+
+  async #bringUp(): Promise<Running> {
+    const options = this.#options;
+    const runtime = resolveRuntime(options.runtime as RuntimeOption | undefined);
+    const name = this.#requestedName;
+    const rpcFor = (nodeName: string, udpPort: number, tcpPort: number, fallback: boolean) =>
+      new RpcEndpoint({
+        runtime,
+        name: nodeName,
+        udpPort,
+        tcpPort,
+        portFallback: fallback && { udp: options.port === undefined, tcp: options.tcpPort === undefined },
+        handlers: this.#handlers,
+        timeout: this.#timeout,
+        clock: this.#clock,
+        logger: this.#logger,
+        limits: options.maxFrameBytes === undefined ? undefined : { maxFrameBytes: options.maxFrameBytes },
+      });
+    let rpc = rpcFor(
+      name,
+      options.port ?? derivePort(name, this.#realm),
+      options.tcpPort ?? derivePort(name, this.#realm, "tcp"),
+      true,
+    );
+    const { udpPort, tcpPort } = await rpc.start();
+    const discoveryOptions: DiscoveryOptions = {
+      runtime,
+      clock: this.#clock,
+      logger: this.#logger,
+      name,
+      realm: this.#realm || undefined,
+      udpPort,
+      tcpPort,
+      instanceId: crypto.randomUUID(),
+      txt: { [CAPABILITIES_TXT_KEY]: formatCapabilities(LOCAL_CAPABILITIES) },
+      interfaces: options.interfaces,
+      allowRename: options.allowRename,
+    };
+    const discovery = (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
+    const unsubscribe = [
+      discovery.on("peer-up", (peer) => this.#events.emit("peer-up", peer)),
+      discovery.on("peer-down", (peer, reason) => this.#events.emit("peer-down", peer, reason)),
+    ];
+    try {
+      await discovery.start();
+      if (discovery.name !== name) {
+        // Renamed after a conflict: requests must carry the published name as their `src`.
+        this.#logger.warn(`the name '${name}' is taken on this network; using '${discovery.name}'`);
+        await rpc.stop();
+        rpc = rpcFor(discovery.name, udpPort, tcpPort, false);
+        await rpc.start();
+      }
+    } catch (error) {
+      for (const off of unsubscribe) off();
+      await Promise.allSettled([discovery.stop(), rpc.stop()]);
+      throw error;
+    }
+    return { rpc, discovery, unsubscribe, stopped: new AbortController() };
+  }
+
+  /**
+   * Stops the node: pending calls reject with `NodeStopped` ("node stopped"), a goodbye tells
+   * peers at once, sockets and timers close. Idempotent; safe to call while starting.
+   *
+   * @returns Resolves when everything is closed.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    if (this.#starting) return this.#starting.then(() => this.stop(), () => undefined);
+    const running = this.#running;
+    if (this.#state !== "started" || !running) return Promise.resolve();
+    this.#state = "stopping";
+    this.#removeSignalHandlers?.();
+    this.#stopping = (async () => {
+      running.stopped.abort(new NodeStopped(this.name));
+      for (const off of running.unsubscribe) off();
+      const [discovery, rpc] = await Promise.allSettled([running.discovery.stop(), running.rpc.stop()]);
+      for (const outcome of [discovery, rpc]) {
+        if (outcome.status === "rejected") this.#logger.warn(`while stopping: ${describe(outcome.reason)}`);
+      }
+      this.#logger.debug("stopped");
+    })().finally(() => {
+      this.#running = undefined;
+      this.#state = "new";
+      this.#stopping = undefined;
+    });
+    return this.#stopping;
+  }
+
+  /** Stops the node at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /**
+   * Calls `fn` on one peer, or on every known peer with target `"ALL"`.
+   *
+   * One peer: resolves with the handler's result; rejects with `PeerNotFound` (listing the
+   * known peers) at once when no peer has exactly this name, `RemoteError` when the handler
+   * threw, `PeerTimeoutError`, `PayloadTooLarge`, `NodeStopped`, an `AbortError`, or a
+   * `TypeError` for arguments JSON cannot carry.
+   *
+   * `"ALL"`: resolves with one {@linkcode CallResult} per peer (in parallel, in peer name
+   * order) and never rejects because one peer failed.
+   *
+   * @param target Peer name (exact), or `"ALL"`.
+   * @param fn Function name.
+   * @param args Positional arguments.
+   * @param options Transport, timeout, signal, kwargs.
+   * @returns The result, or the fan-out results.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "./peerlink.ts";
+   * const node = await new PeerLink("Worker").start();
+   * const sum = await node.call<number>("Host", "add", [1, 2]);
+   * const big = await node.call("Host", "upload", [new Uint8Array(1 << 20)], { transport: "tcp", timeout: 10_000 });
+   * const all = await node.call("ALL", "status");
+   * await node.stop();
+   * ```
+   */
+  call<R = unknown>(target: typeof ALL_PEERS, fn: string, args?: readonly unknown[], options?: CallOptions): Promise<CallResult<R>[]>;
+  call<R = unknown>(target: string, fn: string, args?: readonly unknown[], options?: CallOptions): Promise<R>;
+  async call(target: string, fn: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<unknown> {
+    const running = this.#require();
+    if (typeof target !== "string" || target.length === 0) {
+      throw new TypeError("call(): the target must be a peer name or \"ALL\"");
+    }
+    if (target === ALL_PEERS) return await this.#fanOut(running, fn, args, options);
+    return await this.#callOne(running, target, fn, args, options);
+  }
+
+  async #callOne(
+    running: Running,
+    target: string,
+    fn: string,
+    args: readonly unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
+    const info = running.discovery.resolve(target);
+    if (!info) throw new PeerNotFound(target, this.#knownNames(running));
+    try {
+      return await running.rpc.call(toRpcPeer(info), fn, args, options);
+    } catch (error) {
+      if (suggestsUnreachable(error)) running.discovery.reportUnreachable(target);
+      throw error;
+    }
+  }
+
+  async #fanOut(running: Running, fn: string, args: readonly unknown[], options: CallOptions): Promise<CallResult[]> {
+    const peers = running.discovery.peers().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return await Promise.all(peers.map(async (peer): Promise<CallResult> => {
+      const started = this.#clock.now();
+      try {
+        const value = await this.#callOne(running, peer.name, fn, args, options);
+        return { peer: peer.name, ok: true, value, elapsedMs: this.#clock.now() - started };
+      } catch (error) {
+        const reason = error instanceof Error ? error : new Error(String(error));
+        return { peer: peer.name, ok: false, error: reason, elapsedMs: this.#clock.now() - started };
+      }
+    }));
+  }
+
+  /**
+   * A proxy for calling one peer's functions as methods: `await node.peer("Host").add(1, 2)`.
+   * With a type argument the methods are typed (`node.peer<HostApi>("Host")`); without, any
+   * name is allowed. `isAlive()` pings the peer. The proxy checks that the peer is known now
+   * and looks it up again on every call.
+   *
+   * @param name Peer name (exact).
+   * @param options Transport, timeout and signal for every call through this proxy.
+   * @returns The proxy.
+   * @throws {PeerNotFound} At once when no peer has exactly this name (lists the known peers).
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "./peerlink.ts";
+   * interface HostApi { add(a: number, b: number): number; getMap(): Promise<Uint8Array> }
+   * const node = await new PeerLink("Worker").start();
+   * const host = node.peer<HostApi>("Host");
+   * const sum: number = await host.add(1, 2);
+   * const map = await node.peer<HostApi>("Host", { transport: "tcp", timeout: 2000 }).getMap();
+   * await node.stop();
+   * ```
+   */
+  peer<T = Record<string, Handler>>(name: string, options: PeerOptions = {}): RemoteApi<T> {
+    const running = this.#require();
+    if (!running.discovery.resolve(name)) throw new PeerNotFound(name, this.#knownNames(running));
+    const bound: CallOptions = { transport: options.transport, timeout: options.timeout, signal: options.signal };
+    return createPeerProxy<T>((fn, args) => this.call(name, fn, args, bound), name);
+  }
+
+  /**
+   * The known peers now (a snapshot; this node is never in it): name, address, UDP and TCP
+   * ports, `lastSeen`, `instanceId` and what the peer advertised.
+   *
+   * @returns The peers, sorted by name; empty when not started.
+   */
+  peers(): PeerInfo[] {
+    const peers = this.#state === "started" ? this.#running?.discovery.peers() ?? [] : [];
+    return peers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Waits until at least `count` peers are known.
+   *
+   * @param count How many peers to wait for.
+   * @param options `timeout` in ms (default `DISCOVERY_WAIT`, 3000) and `signal`.
+   * @returns The known peers.
+   * @throws When the time runs out first (the error says how many were found), on abort, or
+   *   with `NodeStopped` when the node stops meanwhile.
+   */
+  async waitForPeers(count: number, options: WaitForPeersOptions = {}): Promise<PeerInfo[]> {
+    const running = this.#require();
+    const signals = [running.stopped.signal, ...(options.signal ? [options.signal] : [])];
+    try {
+      return await running.discovery.waitForPeers(count, {
+        timeout: options.timeout ?? DISCOVERY_WAIT,
+        signal: AbortSignal.any(signals),
+      });
+    } catch (error) {
+      if (running.stopped.signal.aborted && !options.signal?.aborted) throw new NodeStopped(this.name);
+      throw error;
+    }
+  }
+
+  /**
+   * Listens for peers coming and going. Listeners added before `start()` see every peer.
+   *
+   * @param event `"peer-up"` or `"peer-down"`.
+   * @param listener Gets the peer (and for `peer-down` the reason: `goodbye`, `expired`, `replaced`).
+   * @returns A function that removes the listener.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "./peerlink.ts";
+   * const node = new PeerLink("Watcher");
+   * node.on("peer-up", (p) => console.log(`${p.name} up at ${p.address}`));
+   * node.on("peer-down", (p, reason) => console.log(`${p.name} down (${reason})`));
+   * ```
+   */
+  on<K extends keyof PeerLinkEvents>(event: K, listener: (...args: PeerLinkEvents[K]) => void): () => void {
+    if (event !== "peer-up" && event !== "peer-down") {
+      throw new TypeError(`on(): unknown event ${JSON.stringify(event)}; use "peer-up" or "peer-down"`);
+    }
+    return this.#events.on(event, listener);
+  }
+
+  /**
+   * Removes a listener added with {@linkcode PeerLink.on}.
+   *
+   * @param event Event name.
+   * @param listener The listener.
+   */
+  off<K extends keyof PeerLinkEvents>(event: K, listener: (...args: PeerLinkEvents[K]) => void): void {
+    this.#events.off(event, listener);
+  }
+
+  /**
+   * Python-style lifecycle callbacks; replaces the ones set before (pass nothing to clear).
+   *
+   * @param onUp `(name, address, udpPort, tcpPort)` when a peer appears.
+   * @param onDown `(name, reason)` when a peer leaves.
+   * @returns This node.
+   */
+  setPeerLifecycle(onUp?: PeerUpCallback, onDown?: PeerDownCallback): this {
+    for (const off of this.#lifecycle) off();
+    this.#lifecycle = [];
+    if (onUp) this.#lifecycle.push(this.on("peer-up", (p) => onUp(p.name, p.address, p.udpPort, p.tcpPort)));
+    if (onDown) this.#lifecycle.push(this.on("peer-down", (p, reason) => onDown(p.name, reason)));
+    return this;
+  }
+
+  /**
+   * Stops the node (with goodbye, so peers see it leave at once) when the process gets
+   * SIGINT or SIGTERM, then exits with 130 or 143 unless `exit: false`.
+   *
+   * @param options `exit: false` only stops the node and leaves the process running.
+   * @returns A function that removes the signal handlers (stop() removes them too).
+   */
+  stopOnSignals(options: { exit?: boolean } = {}): () => void {
+    this.#removeSignalHandlers?.();
+    const proc = (globalThis as { process?: SignalProcess }).process;
+    if (!proc || typeof proc.on !== "function") return () => {};
+    const handlers = SIGNALS.map(([signal, code]) => {
+      const handler = () => {
+        remove();
+        this.stop().finally(() => {
+          if (options.exit !== false) proc.exit(code);
+        });
+      };
+      proc.on(signal, handler);
+      return [signal, handler] as const;
+    });
+    const remove = () => {
+      for (const [signal, handler] of handlers) proc.off(signal, handler);
+      if (this.#removeSignalHandlers === remove) this.#removeSignalHandlers = undefined;
+    };
+    this.#removeSignalHandlers = remove;
+    return remove;
+  }
+
+  /**
+   * Counters of the RPC engine (pending calls, timers, calls per transport, sockets), for
+   * diagnostics and tests.
+   *
+   * @returns The counters, or `undefined` when not started.
+   */
+  stats(): RpcStats | undefined {
+    return this.#running?.rpc.stats();
+  }
+
+  #require(): Running {
+    if (this.#state === "stopping") throw new NodeStopped(this.name);
+    if (this.#state !== "started" || !this.#running) throw new NodeNotStarted(this.name);
+    return this.#running;
+  }
+
+  #knownNames(running: Running): string[] {
+    return running.discovery.peers().map((p) => p.name).sort();
+  }
+}
+
+const SIGNALS = [["SIGINT", 130], ["SIGTERM", 143]] as const;
+
+interface SignalProcess {
+  on(signal: string, fn: () => void): void;
+  off(signal: string, fn: () => void): void;
+  exit(code: number): void;
+}
+
+/** The RPC engine's view of a discovered peer. */
+function toRpcPeer(info: PeerInfo): RpcPeer {
+  const advertised = info.txt?.[CAPABILITIES_TXT_KEY];
+  return {
+    name: info.name,
+    address: info.address,
+    udpPort: info.udpPort,
+    tcpPort: info.tcpPort,
+    capabilities: parseCapabilities(advertised),
+  };
+}
+
+/** Failures after which discovery should check whether the peer is still there. */
+function suggestsUnreachable(error: unknown): boolean {
+  return error instanceof PeerTimeoutError ||
+    (error instanceof PeerConnectionError && error.code === "CONNECTION_FAILED");
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function checkNodeName(name: unknown): asserts name is string {
+  if (typeof name !== "string") {
+    throw new TypeError(`PeerLink: the node name must be a string, got ${typeof name}`);
+  }
+  try {
+    validateLabel(name, "node name");
+  } catch (error) {
+    throw new TypeError(`PeerLink: ${(error as Error).message} (the name is published as one mDNS label)`);
+  }
+  if (name === ALL_PEERS) {
+    throw new TypeError(`PeerLink: "${ALL_PEERS}" is reserved (call("ALL", ...) fans out to every peer)`);
+  }
+}
+
+function checkPort(port: unknown, what: string): void {
+  if (port === undefined) return;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`PeerLink: ${what} must be an integer 0-65535, got ${String(port)}`);
+  }
+}

@@ -1,0 +1,134 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Lan, memoryLogger } from "./mdns_harness.ts";
+import { Mdns, type ServiceInstance } from "../src/mdns/mod.ts";
+import { interfaceFor, selectInterfaces } from "../src/mdns/interfaces.ts";
+import type { NetworkInterface, SocketRuntime } from "../src/net.ts";
+import { mulberry32 } from "../src/testing/prng.ts";
+
+const eth0: NetworkInterface = {
+  name: "eth0",
+  addresses: [{ address: "192.168.1.7", family: "IPv4", netmask: "255.255.255.0" }],
+  internal: false,
+  multicast: true,
+};
+const wlan0: NetworkInterface = {
+  name: "wlan0",
+  addresses: [
+    { address: "10.1.0.9", family: "IPv4", netmask: "255.255.0.0" },
+    { address: "fe80::1", family: "IPv6", netmask: "ffff:ffff:ffff:ffff::", scopeId: 3 },
+  ],
+  internal: false,
+  multicast: true,
+};
+const lo: NetworkInterface = {
+  name: "lo",
+  addresses: [{ address: "127.0.0.1", family: "IPv4", netmask: "255.0.0.0" }],
+  internal: true,
+  multicast: false,
+};
+const tun: NetworkInterface = { ...eth0, name: "tun0", multicast: false, addresses: [{ ...eth0.addresses[0], address: "10.8.0.2" }] };
+
+test("selectInterfaces(): every multicast-capable external interface by default, loopback when there is none", () => {
+  assert.deepEqual(selectInterfaces([lo, eth0, wlan0, tun]).map((i) => i.name), ["eth0", "wlan0"]);
+  assert.deepEqual(selectInterfaces([lo, tun]).map((i) => i.name), ["lo"]);
+  assert.deepEqual(selectInterfaces([lo, eth0, wlan0], ["wlan0"]).map((i) => i.name), ["wlan0"]);
+  assert.deepEqual(selectInterfaces([lo, eth0, wlan0], ["192.168.1.7"]).map((i) => i.name), ["eth0"]);
+  assert.deepEqual(selectInterfaces([lo, eth0], ["nope"]), []);
+  assert.equal(selectInterfaces([wlan0])[0].addresses.length, 2, "IPv6 addresses kept for AAAA records");
+});
+
+test("interfaceFor(): a source belongs to the interface whose subnet contains it; others are off-link", () => {
+  const chosen = selectInterfaces([lo, eth0, wlan0]);
+  assert.equal(interfaceFor("192.168.1.20", chosen)?.name, "eth0");
+  assert.equal(interfaceFor("10.1.200.3", chosen)?.name, "wlan0");
+  assert.equal(interfaceFor("fe80::abcd", chosen)?.name, "wlan0");
+  assert.equal(interfaceFor("::ffff:192.168.1.20", chosen)?.name, "eth0");
+  assert.equal(interfaceFor("192.168.2.1", chosen), undefined);
+  assert.equal(interfaceFor("8.8.8.8", chosen), undefined);
+});
+
+/** A memory host whose interface list the test controls. */
+function switchable(inner: SocketRuntime, present: () => boolean): SocketRuntime {
+  return {
+    name: inner.name,
+    bindDatagram: (o, cb) => inner.bindDatagram(o, cb),
+    listen: (o, cb) => inner.listen(o, cb),
+    connect: (o) => inner.connect(o),
+    networkInterfaces: () => (present() ? inner.networkInterfaces().filter((i) => !i.internal) : []),
+  };
+}
+
+test("an interface that appears is joined and announced on; one that vanishes is left, without crashing", async () => {
+  const lan = new Lan();
+  try {
+    let up = false;
+    const logger = memoryLogger();
+    const a = new Mdns({
+      runtime: switchable(lan.host(1), () => up),
+      clock: lan.clock,
+      random: mulberry32(5),
+      logger,
+      pollIntervalMs: 1000,
+    });
+    await a.start();
+    lan.nodes.push(a);
+    assert.deepEqual(a.interfaces, []);
+    assert.ok(logger.lines.some((l) => /no usable interface/.test(l)));
+    const pub = a.publish({ instance: "Roamer", type: "_peerlink._tcp", port: 7000 });
+    await lan.advance(2000);
+    await pub; // probing on no interface succeeds trivially
+    const b = await lan.node(2);
+    const seen: string[] = [];
+    b.browse("_peerlink._tcp", {
+      onUp: (i: ServiceInstance) => seen.push(`up ${i.addresses[0]}`),
+      onDown: (_i, reason) => seen.push(`down ${reason}`),
+    });
+    await lan.advance(3000);
+    assert.deepEqual(seen, [], "nothing visible while the interface is down");
+    up = true; // WiFi connects
+    await lan.advance(1500);
+    assert.deepEqual(a.interfaces.map((i) => i.address), ["10.0.0.1"]);
+    assert.deepEqual(seen, ["up 10.0.0.1"], "announced on the new interface");
+    up = false; // WiFi drops
+    await lan.advance(1500);
+    assert.deepEqual(a.interfaces, []);
+    const before = a.stats.transport.received;
+    await lan.advance(10_000);
+    assert.equal(a.stats.transport.received, before, "no longer a member of the group");
+    up = true; // and comes back
+    await lan.advance(1500);
+    assert.equal(a.interfaces.length, 1);
+  } finally {
+    await lan.close();
+  }
+});
+
+test("a querier re-asks at once when an interface appears", async () => {
+  const lan = new Lan();
+  try {
+    const peer = await lan.node(2);
+    const pub = peer.publish({ instance: "Early", type: "_peerlink._tcp", port: 7000 });
+    await lan.advance(5000);
+    await pub;
+    let up = false;
+    const node = new Mdns({
+      runtime: switchable(lan.host(1), () => up),
+      clock: lan.clock,
+      random: mulberry32(9),
+      logger: memoryLogger(),
+      pollIntervalMs: 1000,
+      maxQueryIntervalMs: 3_600_000,
+    });
+    await node.start();
+    lan.nodes.push(node);
+    const seen: string[] = [];
+    node.browse("_peerlink._tcp", { onUp: (i) => seen.push(i.name) });
+    await lan.advance(60_000); // the query interval has grown to 32 s and more
+    up = true;
+    await lan.advance(1200);
+    assert.deepEqual(seen, ["Early"]);
+  } finally {
+    await lan.close();
+  }
+});

@@ -1,0 +1,202 @@
+/**
+ * Test helpers for the PeerLink node: an in-process directory that stands in for mDNS
+ * discovery (instant, deterministic, and it records `reportUnreachable`), and helpers that
+ * start nodes on a `MemoryNetwork`.
+ */
+import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "../src/discovery.ts";
+import type { PeerDiscovery } from "../src/options.ts";
+import { PeerLink } from "../src/peerlink.ts";
+import type { PeerLinkOptions } from "../src/options.ts";
+import { MemoryNetwork } from "../src/testing/memory_net.ts";
+import { PeerTimeoutError } from "../src/errors.ts";
+
+type UpListener = (peer: PeerInfo) => void;
+type DownListener = (peer: PeerInfo, reason: PeerDownReason) => void;
+
+/** One published node in a {@linkcode Directory}. */
+class DirectoryEntry implements PeerDiscovery {
+  readonly name: string;
+  readonly options: DiscoveryOptions;
+  readonly #directory: Directory;
+  readonly up = new Set<UpListener>();
+  readonly down = new Set<DownListener>();
+  readonly waiters = new Set<() => void>();
+  started = false;
+
+  constructor(directory: Directory, options: DiscoveryOptions) {
+    this.#directory = directory;
+    this.options = options;
+    this.name = options.name;
+  }
+
+  info(address: string): PeerInfo {
+    return {
+      name: this.name,
+      address,
+      udpPort: this.options.udpPort,
+      tcpPort: this.options.tcpPort,
+      lastSeen: Date.now(),
+      instanceId: this.options.instanceId,
+      capabilities: [],
+      txt: { ...this.options.txt },
+    };
+  }
+
+  start(): Promise<void> {
+    return this.#directory.publish(this);
+  }
+
+  stop(): Promise<void> {
+    this.#directory.withdraw(this, "goodbye");
+    return Promise.resolve();
+  }
+
+  peers(): PeerInfo[] {
+    return this.#directory.visibleTo(this);
+  }
+
+  resolve(name: string): PeerInfo | undefined {
+    return this.peers().find((p) => p.name === name);
+  }
+
+  waitForPeers(count: number, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<PeerInfo[]> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.peers().length >= count) finish(() => resolve(this.peers()));
+      };
+      const timer = setTimeout(() => {
+        const found = this.peers().map((p) => p.name);
+        finish(() => reject(new PeerTimeoutError({ peer: `${count} peers (found ${found.length})`, function: "waitForPeers", timeoutMs: options.timeout ?? 3000 })));
+      }, options.timeout ?? 3000);
+      const onAbort = () => finish(() => reject(options.signal!.reason));
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        options.signal?.removeEventListener("abort", onAbort);
+        settle();
+      };
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener("abort", onAbort);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  on(event: "peer-up", fn: UpListener): () => void;
+  on(event: "peer-down", fn: DownListener): () => void;
+  on(event: "peer-up" | "peer-down", fn: UpListener | DownListener): () => void {
+    const set = (event === "peer-up" ? this.up : this.down) as Set<UpListener | DownListener>;
+    set.add(fn);
+    return () => void set.delete(fn);
+  }
+
+  reportUnreachable(name: string): void {
+    this.#directory.unreachable.push({ reporter: this.name, peer: name });
+  }
+}
+
+/**
+ * A shared in-process stand-in for mDNS: nodes that use its {@linkcode Directory.factory}
+ * see each other (within a realm) as soon as they start.
+ */
+export class Directory {
+  readonly #entries = new Map<string, { entry: DirectoryEntry; address: string }>();
+  /** Every `reportUnreachable(name)` call, in order. */
+  readonly unreachable: { reporter: string; peer: string }[] = [];
+  /** Names that `start()` refuses as taken, to test conflicts. */
+  readonly taken = new Set<string>();
+
+  /**
+   * The `discovery` option for a node whose sockets live at `address`.
+   *
+   * @param address The node's address as peers should dial it.
+   * @returns A discovery factory.
+   */
+  factory(address: string): (options: DiscoveryOptions) => PeerDiscovery {
+    return (options) => {
+      const entry = new DirectoryEntry(this, options);
+      this.#pendingAddress.set(entry, address);
+      return entry;
+    };
+  }
+
+  readonly #pendingAddress = new Map<DirectoryEntry, string>();
+
+  publish(entry: DirectoryEntry): Promise<void> {
+    if (this.taken.has(entry.name) || this.#entries.has(entry.name)) {
+      return Promise.reject(new Error(`NameConflict: '${entry.name}' is already published on this network`));
+    }
+    const address = this.#pendingAddress.get(entry)!;
+    this.#entries.set(entry.name, { entry, address });
+    entry.started = true;
+    for (const other of this.#visible(entry)) {
+      for (const fn of other.entry.up) fn(entry.info(address));
+      for (const fn of entry.up) fn(other.entry.info(other.address));
+      for (const check of other.entry.waiters) check();
+    }
+    for (const check of entry.waiters) check();
+    return Promise.resolve();
+  }
+
+  withdraw(entry: DirectoryEntry, reason: PeerDownReason): void {
+    const mine = this.#entries.get(entry.name);
+    if (!mine || mine.entry !== entry) return;
+    this.#entries.delete(entry.name);
+    entry.started = false;
+    for (const other of this.#visible(entry)) {
+      for (const fn of other.entry.down) fn(entry.info(mine.address), reason);
+    }
+  }
+
+  /** The peers `entry` sees: every other published node of its realm. */
+  visibleTo(entry: DirectoryEntry): PeerInfo[] {
+    return this.#visible(entry).map((e) => e.entry.info(e.address));
+  }
+
+  #visible(entry: DirectoryEntry) {
+    return [...this.#entries.values()].filter((e) =>
+      e.entry !== entry && (e.entry.options.realm ?? "") === (entry.options.realm ?? "")
+    );
+  }
+}
+
+/** A started-node fixture on a `MemoryNetwork` with directory discovery. */
+export interface Lan {
+  network: MemoryNetwork;
+  directory: Directory;
+  /** Creates (not starts) a node at `10.0.0.<n>`. */
+  node(name: string, options?: PeerLinkOptions): PeerLink;
+  /** Stops every node made here, then the network. */
+  close(): Promise<void>;
+}
+
+/**
+ * An in-memory LAN whose nodes discover each other through a {@linkcode Directory}.
+ *
+ * @param seed Network seed.
+ * @returns The fixture.
+ */
+export function memoryLan(seed = 1): Lan {
+  const network = new MemoryNetwork({ seed });
+  const directory = new Directory();
+  const nodes: PeerLink[] = [];
+  let next = 1;
+  return {
+    network,
+    directory,
+    node(name, options = {}) {
+      const address = `10.0.0.${next++}`;
+      const node = new PeerLink(name, {
+        runtime: network.host(address),
+        discovery: directory.factory(address),
+        ...options,
+      });
+      nodes.push(node);
+      return node;
+    },
+    async close() {
+      await Promise.allSettled(nodes.map((n) => n.stop()));
+      await network.close();
+    },
+  };
+}
