@@ -109,8 +109,6 @@ enable-wide-area=no
 publish-hinfo=no
 publish-workstation=no
 publish-addresses=yes
-publish-aaaa-on-ipv4=no
-publish-a-on-ipv6=no
 
 [reflector]
 enable-reflector=no

@@ -29,7 +29,11 @@ export class Emitter<E extends EventMap<E>> {
   #listeners = new Map<keyof E, Set<Listener>>();
   #logger?: Logger;
 
-  /** @param logger Where a throwing listener is reported (default: `console.error`). */
+  /**
+   * Creates an {@linkcode Emitter} without listeners.
+   *
+   * @param logger Where a throwing listener is reported (default: `console.error`).
+   */
   constructor(logger?: Logger) {
     this.#logger = logger;
   }

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { type RuntimeOption, resolveRuntime } from "../runtimes/auto.ts";
+import { resolveRuntime, type RuntimeOption } from "../runtimes/auto.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DISCOVERY_WAIT, RPC_TIMEOUT } from "./constants.ts";
-import { deriveRealm, derivePort } from "./derive.ts";
+import { derivePort, deriveRealm } from "./derive.ts";
 import { Discovery, type DiscoveryOptions, type PeerDownReason, type PeerInfo } from "./discovery.ts";
 import { NodeNotStarted, NodeStopped, PeerConnectionError, PeerNotFound, PeerTimeoutError } from "./errors.ts";
 import { Emitter } from "./events.ts";
@@ -26,7 +26,12 @@ import type {
 import { createPeerProxy, type RemoteApi } from "./proxy.ts";
 import { type Handler, HandlerRegistry } from "./rpc/dispatch.ts";
 import { RpcEndpoint, type RpcPeer, type RpcStats } from "./rpc/endpoint.ts";
-import { CAPABILITIES_TXT_KEY, formatCapabilities, LOCAL_CAPABILITIES, parseCapabilities } from "./wire/capabilities.ts";
+import {
+  CAPABILITIES_TXT_KEY,
+  formatCapabilities,
+  LOCAL_CAPABILITIES,
+  parseCapabilities,
+} from "./wire/capabilities.ts";
 
 /** The target name that makes {@linkcode PeerLink.call} fan out to every known peer. */
 export const ALL_PEERS = "ALL";
@@ -78,7 +83,7 @@ export class PeerLink {
   #removeSignalHandlers: (() => void) | undefined;
 
   /**
-   * Creates a stopped node; nothing touches the network until {@linkcode PeerLink.start}.
+   * Creates a {@linkcode PeerLink} node, stopped: nothing touches the network until {@linkcode PeerLink.start}.
    *
    * @param name This node's name on the LAN (1-63 bytes of UTF-8, no dots; `"ALL"` is reserved).
    *   Peers call it by exactly this name.
@@ -149,6 +154,12 @@ export class PeerLink {
    * ```
    */
   register(name: string, fn: Handler): this;
+  /**
+   * Registers several functions at once, by name.
+   *
+   * @param handlers A record of name → function.
+   * @returns This node, for chaining.
+   */
   register(handlers: Readonly<Record<string, Handler>>): this;
   register(name: string | Readonly<Record<string, Handler>>, fn?: Handler): this {
     if (typeof name === "object" && name !== null) {
@@ -197,7 +208,9 @@ export class PeerLink {
       this.#state = "started";
       const ports = this.#running.rpc.ports!;
       this.#logger.debug(
-        `started as '${this.name}'${this.#realm ? ` in realm ${this.#realm}` : ""}: UDP ${ports.udpPort}, TCP ${ports.tcpPort}`,
+        `started as '${this.name}'${
+          this.#realm ? ` in realm ${this.#realm}` : ""
+        }: UDP ${ports.udpPort}, TCP ${ports.tcpPort}`,
       );
       return this;
     } catch (error) {
@@ -326,12 +339,26 @@ export class PeerLink {
    * await node.stop();
    * ```
    */
-  call<R = unknown>(target: typeof ALL_PEERS, fn: string, args?: readonly unknown[], options?: CallOptions): Promise<CallResult<R>[]>;
+  call<R = unknown>(
+    target: typeof ALL_PEERS,
+    fn: string,
+    args?: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<CallResult<R>[]>;
+  /**
+   * Calls `fn` on the peer named exactly `target`.
+   *
+   * @param target Peer name.
+   * @param fn Function name.
+   * @param args Positional arguments.
+   * @param options Transport, timeout, signal, kwargs.
+   * @returns What the remote handler returned.
+   */
   call<R = unknown>(target: string, fn: string, args?: readonly unknown[], options?: CallOptions): Promise<R>;
   async call(target: string, fn: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<unknown> {
     const running = this.#require();
     if (typeof target !== "string" || target.length === 0) {
-      throw new TypeError("call(): the target must be a peer name or \"ALL\"");
+      throw new TypeError('call(): the target must be a peer name or "ALL"');
     }
     if (target === ALL_PEERS) return await this.#fanOut(running, fn, args, options);
     return await this.#callOne(running, target, fn, args, options);

@@ -64,8 +64,9 @@ export type UntypedRemoteFunction = <R = unknown>(...args: unknown[]) => Promise
 export type RemoteFunction<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>>
   : never;
 
+/** Any function type; the members of an API type that become remote functions. */
 // deno-lint-ignore no-explicit-any
-type AnyFunction = (...args: any[]) => unknown;
+export type AnyFunction = (...args: any[]) => unknown;
 
 /** The function members of `T`, each turned into its remote form. */
 export type TypedRemoteApi<T> = {

@@ -44,6 +44,8 @@ export class SwarmStartError extends PeerLinkError {
   readonly tcpPort: number;
 
   /**
+   * Creates a {@linkcode SwarmStartError}.
+   *
    * @param details Node, ports, and the original error as `cause`.
    */
   constructor(details: { node: string; udpPort: number; tcpPort: number; cause: unknown }) {
@@ -100,7 +102,7 @@ export class SwarmNode extends PeerLink {
   readonly #tcpPort: number;
 
   /**
-   * Creates the node and registers its handlers; nothing is bound until `start()`.
+   * Creates a {@linkcode SwarmNode} and registers its handlers; nothing is bound until `start()`.
    *
    * @param name Node name.
    * @param options PeerLink options plus `handlers`, `waitForPeers`, `waitTimeout`.

@@ -31,11 +31,11 @@ test("RecordCache expires a record at its TTL", async () => {
   cache.close();
 });
 
-test("RecordCache fires refresh points at 80, 85, 90 and 95% of the TTL", async () => {
+test("RecordCache fires refresh points at 80, 85, 90 and 95% of the TTL, and a last one at 97.5%", async () => {
   const { clock, cache, refreshed } = setup();
   cache.add(a("10.0.0.1", 100), "10.0.0.1");
   await clock.advance(100_000);
-  assert.deepEqual(refreshed.map(([, t]) => t), [80_000, 85_000, 90_000, 95_000]);
+  assert.deepEqual(refreshed.map(([, t]) => t), [80_000, 85_000, 90_000, 95_000, 97_500]);
   cache.close();
 });
 
@@ -44,8 +44,8 @@ test("RecordCache adds up to 2% jitter to refresh points", async () => {
   cache.add(a("10.0.0.1", 100), "10.0.0.1");
   await clock.advance(100_000);
   const times = refreshed.map(([, t]) => t);
-  assert.equal(times.length, 4);
-  for (const [i, p] of [0.8, 0.85, 0.9, 0.95].entries()) {
+  assert.equal(times.length, 5);
+  for (const [i, p] of [0.8, 0.85, 0.9, 0.95, 0.975].entries()) {
     assert.ok(times[i] > p * 100_000 + 1900 && times[i] <= (p + 0.02) * 100_000, `point ${i}: ${times[i]}`);
   }
   cache.close();
@@ -142,4 +142,25 @@ test("RecordCache bounds entries per record set and in total", () => {
   assert.equal(cache.size, 50);
   cache.close();
   assert.equal(clock.pending(), 0, "close() cancels the timer");
+});
+
+test("RecordCache gives the records of one packet the same refresh times (one query refreshes them all)", async () => {
+  const clock = new FakeClock();
+  let n = 0;
+  const refreshed: Array<[string, number]> = [];
+  const cache = new RecordCache({
+    clock,
+    random: () => (n++ % 7) / 7,
+    onRefresh: (e) => refreshed.push([e.record.type, clock.now()]),
+  });
+  cache.add(a("10.0.0.1", 100), "10.0.0.9");
+  cache.add({ name: "x._t._tcp.local", type: "TXT", ttl: 100, flush: true, data: [] }, "10.0.0.9");
+  await clock.advance(1);
+  cache.add(a("10.0.0.2", 100), "10.0.0.9"); // another packet: its own jitter
+  await clock.advance(100_000);
+  const byTime = new Map<number, string[]>();
+  for (const [type, t] of refreshed) byTime.set(t, [...(byTime.get(t) ?? []), type]);
+  const firstTimes = [...byTime.entries()].filter(([, types]) => types.length === 2);
+  assert.equal(firstTimes.length, 5, "A and TXT of the first packet refresh together at every point");
+  cache.close();
 });

@@ -7,6 +7,8 @@ import { encodeMessage } from "../src/mdns/packet.ts";
 
 const TYPE = "_peerlink._tcp.local";
 const FULL = `Worker.${TYPE}`;
+/** Long enough after publishing for all six announcements (the last at 31 s) to be over. */
+const SETTLE = 40_000;
 
 function isProbe(c: Captured): boolean {
   return !c.message.response && c.message.authorities.length > 0;
@@ -48,16 +50,15 @@ test("probing: three probes 250 ms apart after a 0-250 ms delay, proposed record
   }
 });
 
-test("announcing: three unsolicited responses (0, 1, 3 s) with flush bits on unique records and RFC TTLs", async () => {
+test("announcing: unsolicited responses 1 s apart, then doubling (0, 1, 3, 7, 15, 31 s), flush bits on unique records, RFC TTLs", async () => {
   const lan = new Lan();
   try {
     const sniffer = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(5000);
+    await lan.advance(60_000);
     const announcements = sniffer.responses();
-    assert.equal(announcements.length, 3);
-    assert.equal(announcements[1].at - announcements[0].at, 1000);
-    assert.equal(announcements[2].at - announcements[1].at, 2000);
+    assert.equal(announcements.length, 6);
+    assert.deepEqual(announcements.slice(1).map((c, i) => c.at - announcements[i].at), [1000, 2000, 4000, 8000, 16000]);
     for (const a of announcements) {
       const byType = new Map(a.message.answers.map((r) => [`${r.type} ${r.name}`, r]));
       const ptr = byType.get(`PTR ${TYPE}`)!;
@@ -113,7 +114,7 @@ test("allowRename picks \"Name (2)\", then \"Name (3)\"", async () => {
     assert.equal((await p2).instance, "Worker (2)");
     const c = await lan.node(3);
     const p3 = c.publish({ instance: "Worker", type: "_peerlink._tcp", port: 5003, allowRename: true });
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     assert.equal((await p3).instance, "Worker (3)");
     assert.deepEqual(names, ["Worker (2)"]);
   } finally {
@@ -192,7 +193,7 @@ test("a conflict after announcing sends the name back to probing, and a defended
       allowRename: true,
       onNameChange: (n) => names.push(n),
     });
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     await p;
     sniffer.clear();
     const theirs: MdnsRecord = {
@@ -224,7 +225,7 @@ test("a late conflict without allowRename withdraws the service and reports it t
     const errors: Error[] = [];
     const node = await lan.node(1);
     const p = node.publish({ instance: "Worker", type: "_peerlink._tcp", port: 5001, onConflict: (e) => errors.push(e) });
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     await p;
     const theirs: MdnsRecord = {
       name: FULL,
@@ -251,7 +252,7 @@ test("goodbye: unpublish() sends every record with TTL 0", async () => {
   try {
     const sniffer = await lan.sniffer(9);
     const { published: pub } = await published(lan, 1);
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     sniffer.clear();
     await pub.unpublish();
     await lan.advance(0);
@@ -269,7 +270,7 @@ test("answers: unique records at once, shared (PTR) after 20-120 ms", async () =
   try {
     const sniffer = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     sniffer.clear();
     await sniffer.send(query([{ name: FULL, type: "SRV" }]));
     await lan.advance(0);
@@ -297,7 +298,7 @@ test("QU questions are answered by unicast when the record was multicast recentl
   try {
     const sniffer = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(4000); // last announcement at ~3 s: within a quarter of the 120 s TTL
+    await lan.advance(SETTLE); // last announcement ~8 s ago: within a quarter of the 120 s TTL
     sniffer.clear();
     const direct = await lan.sniffer(8, 5353);
     await direct.send(query([{ name: FULL, type: "SRV", qu: true }]));
@@ -319,7 +320,7 @@ test("legacy unicast queries get a unicast reply with the ID echoed, the questio
   try {
     const watcher = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     watcher.clear();
     const legacy = await lan.sniffer(8, 0);
     await legacy.send(query([{ name: FULL, type: "SRV" }], { id: 0x1234 }), "10.0.0.1", 5353);
@@ -345,7 +346,7 @@ test("known-answer suppression: a PTR the querier knows with at least half its T
   try {
     const sniffer = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     const ptr = (ttl: number): MdnsRecord => ({ name: TYPE, type: "PTR", ttl, flush: false, data: FULL });
     sniffer.clear();
     await sniffer.send(query([{ name: TYPE, type: "PTR" }], { answers: [ptr(4000)] }));
@@ -364,7 +365,7 @@ test("known answers continued after a TC query are honoured; the answer waits 40
   try {
     const sniffer = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     sniffer.clear();
     const ptr: MdnsRecord = { name: TYPE, type: "PTR", ttl: 4500, flush: false, data: FULL };
     const t0 = lan.clock.now();
@@ -388,7 +389,7 @@ test("rate limit: a record is multicast at most once per second per interface; a
   try {
     const sniffer = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     sniffer.clear();
     await sniffer.send(query([{ name: FULL, type: "SRV" }]));
     await lan.advance(0);
@@ -411,7 +412,9 @@ test("probe defence: a probe for our name is answered at once despite a recent m
   try {
     const sniffer = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(3300); // last announcement at 3 s: 300 ms ago
+    await lan.advance(SETTLE);
+    await sniffer.send(query([{ name: FULL, type: "SRV" }])); // makes the SRV multicast now
+    await lan.advance(300);
     sniffer.clear();
     const srv: MdnsRecord = {
       name: FULL,
@@ -434,7 +437,7 @@ test("duplicate answer suppression: a shared answer another host just sent is no
   try {
     const sniffer = await lan.sniffer(9);
     await published(lan, 1);
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     sniffer.clear();
     await sniffer.send(query([{ name: TYPE, type: "PTR" }]));
     await lan.advance(5);
@@ -488,7 +491,7 @@ test("_services._dns-sd._udp.local enumeration is answered with each published t
     const node = await lan.node(1);
     const a = node.publish({ instance: "A", type: "_peerlink._tcp", port: 1 });
     const b = node.publish({ instance: "B", type: "_http._tcp", port: 2 });
-    await lan.advance(5000);
+    await lan.advance(SETTLE);
     await Promise.all([a, b]);
     sniffer.clear();
     await sniffer.send(query([{ name: "_services._dns-sd._udp.local", type: "PTR" }]));

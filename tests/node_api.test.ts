@@ -55,7 +55,10 @@ test("PeerLink: register() is chainable before and after start()", async () => {
     const a = await lan.node("A").start();
     assert.equal(await a.call("B", "one"), 1);
     assert.equal(await a.call("B", "two"), 2);
-    await assert.rejects(a.call("B", "three"), (e: unknown) => e instanceof RemoteError && e.remoteType === "NoSuchFunction");
+    await assert.rejects(
+      a.call("B", "three"),
+      (e: unknown) => e instanceof RemoteError && e.remoteType === "NoSuchFunction",
+    );
     assert.equal(b.register("three", () => 3), b);
     assert.equal(await a.call("B", "three"), 3);
     assert.deepEqual(b.functions(), ["one", "two", "three"]);
@@ -111,7 +114,10 @@ test("PeerLink: awaiting or returning a node's proxy sends nothing", async () =>
     const proxy = a.peer("B");
     const awaited = await proxy;
     assert.equal(awaited, proxy);
-    const make = async () => a.peer("B");
+    const make = async () => {
+      await null;
+      return a.peer("B");
+    };
     assert.equal(typeof (await make()).anything, "function");
     JSON.stringify(proxy);
     assert.equal(calls, 0);
@@ -221,7 +227,9 @@ test("PeerLink: currentPeer() names the caller across awaits and timers", async 
     await lan.node("B").register("who", async () => {
       const before = currentPeer();
       await new Promise((r) => setTimeout(r, 5));
-      const afterTimer = await new Promise<ReturnType<typeof currentPeer>>((r) => setTimeout(() => r(currentPeer()), 1));
+      const afterTimer = await new Promise<ReturnType<typeof currentPeer>>((r) =>
+        setTimeout(() => r(currentPeer()), 1)
+      );
       return [before?.name, before?.address, before?.transport, afterTimer?.name];
     }).start();
     assert.equal(currentPeer(), undefined);
@@ -243,7 +251,10 @@ test("PeerLink: stop() rejects pending calls with 'node stopped' and is idempote
     await new Promise((r) => setTimeout(r, 20));
     const first = a.stop();
     const second = a.stop();
-    await assert.rejects(pending, (e: unknown) => e instanceof NodeStopped && /node stopped/.test((e as Error).message));
+    await assert.rejects(
+      pending,
+      (e: unknown) => e instanceof NodeStopped && /node stopped/.test((e as Error).message),
+    );
     await Promise.all([first, second]);
     await a.stop();
     assert.equal(a.started, false);

@@ -66,7 +66,15 @@ class DirectoryEntry implements PeerDiscovery {
       };
       const timer = setTimeout(() => {
         const found = this.peers().map((p) => p.name);
-        finish(() => reject(new PeerTimeoutError({ peer: `${count} peers (found ${found.length})`, function: "waitForPeers", timeoutMs: options.timeout ?? 3000 })));
+        finish(() =>
+          reject(
+            new PeerTimeoutError({
+              peer: `${count} peers (found ${found.length})`,
+              function: "waitForPeers",
+              timeoutMs: options.timeout ?? 3000,
+            }),
+          )
+        );
       }, options.timeout ?? 3000);
       const onAbort = () => finish(() => reject(options.signal!.reason));
       const finish = (settle: () => void) => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Directory } from "./node_harness.ts";
 import type { DiscoveryOptions } from "../src/discovery.ts";
 import { PeerLink } from "../src/peerlink.ts";
-import { deriveRealm, derivePort } from "../src/derive.ts";
+import { derivePort, deriveRealm } from "../src/derive.ts";
 import { PortInUseError } from "../src/errors.ts";
 import { debugFromEnv, type Logger } from "../src/log.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
@@ -162,7 +162,11 @@ test("logging: quiet by default, verbose lines carry the node's prefix once per 
   const directory = new Directory();
   const make = (name: string, address: string, verbose?: boolean) =>
     new PeerLink(name, { runtime: network.host(address), discovery: directory.factory(address), verbose });
-  console.error = console.warn = console.log = console.info = capture;
+  console.error =
+    console.warn =
+    console.log =
+    console.info =
+      capture;
   try {
     if (!debugFromEnv()) {
       const quiet = await make("Quiet", "10.0.0.9").start();

@@ -7,6 +7,7 @@ import { LOCAL_CAPABILITIES } from "../src/wire/capabilities.ts";
 import { PayloadTooLarge, PeerConnectionError, RemoteError } from "../src/errors.ts";
 import { FrameReader, writeFrameHeader } from "../src/wire/frames.ts";
 import type { Logger } from "../src/log.ts";
+import { NetError, type SocketRuntime } from "../src/net.ts";
 
 const MiB = 1024 * 1024;
 
@@ -284,5 +285,49 @@ test("TCP: a persistent client may pipeline hand-written frames; replies come ba
   } finally {
     await conn.close();
     await t.close();
+  }
+});
+
+test("TCP: a request whose write fails on a dead pooled connection is re-sent on a fresh one", async () => {
+  const network = new MemoryNetwork({ seed: 3 });
+  const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host", handlers: { f: (n: number) => n } });
+  const { udpPort, tcpPort } = await host.start();
+  // A runtime whose connections can be "killed": writes then fail, and reads never report it.
+  const real = network.host("10.0.0.1");
+  const killers: Array<() => void> = [];
+  const runtime: SocketRuntime = {
+    name: "killable",
+    networkInterfaces: () => real.networkInterfaces(),
+    bindDatagram: (options, onMessage) => real.bindDatagram(options, onMessage),
+    listen: (options, onConnection) => real.listen(options, onConnection),
+    async connect(options) {
+      const conn = await real.connect(options);
+      let dead = false;
+      killers.push(() => (dead = true));
+      return {
+        localAddress: conn.localAddress,
+        remoteAddress: conn.remoteAddress,
+        read: () => conn.read(),
+        write: (data) => dead ? Promise.reject(new NetError("CONNECTION_RESET", "reset")) : conn.write(data),
+        closeWrite: () => conn.closeWrite(),
+        close: () => conn.close(),
+      };
+    },
+  };
+  const worker = new RpcEndpoint({ runtime, name: "Worker" });
+  await worker.start();
+  const peer = { name: "Host", address: "10.0.0.2", udpPort, tcpPort, capabilities: LOCAL_CAPABILITIES };
+  try {
+    assert.equal(await worker.call(peer, "f", [1], { transport: "tcp" }), 1);
+    killers[0]();
+    assert.equal(await worker.call(peer, "f", [2], { transport: "tcp" }), 2);
+    const stats = worker.stats().tcpClient;
+    assert.equal(stats.resent, 1);
+    assert.equal(stats.connects, 2);
+    assert.equal(host.stats().handlers.invocations, 2);
+  } finally {
+    await worker.stop();
+    await host.stop();
+    await network.close();
   }
 });

@@ -62,7 +62,7 @@ export interface AddResult {
   goodbye: boolean;
 }
 
-const REFRESH_POINTS = [0.8, 0.85, 0.9, 0.95];
+const REFRESH_POINTS = [0.8, 0.85, 0.9, 0.95, 0.975];
 
 /** Longest TTL honoured, s: a hostile or broken sender cannot pin records for longer (and timers stay in range). */
 export const MAX_TTL = 86_400;
@@ -92,6 +92,7 @@ export class RecordCache {
   #timer: TimerId | undefined;
   #timerAt = Infinity;
   #closed = false;
+  #lastJitter: { source: string; at: number; values: number[] } | undefined;
 
   /**
    * @param options Clock, callbacks and bounds.
@@ -136,7 +137,8 @@ export class RecordCache {
     }
     if (record.flush) this.#flushOthers(record, key, now);
     const ttlMs = record.ttl * 1000;
-    const refreshAt = REFRESH_POINTS.map((p) => now + ttlMs * (p + this.#random() * 0.02));
+    const jitter = this.#jitterFor(source, now);
+    const refreshAt = REFRESH_POINTS.map((p, i) => now + ttlMs * (p + jitter[i]));
     const fresh = !existing || existing.ending !== undefined;
     if (existing) this.#unlink(existing);
     const entry: CacheEntry = {
@@ -151,6 +153,18 @@ export class RecordCache {
     this.#insert(entry);
     this.#schedule();
     return { entry, fresh, goodbye: false };
+  }
+
+  /**
+   * Refresh jitter (up to 2% of the TTL per point) shared by the records of one packet, so
+   * their refresh queries go out together and one answer refreshes them all.
+   */
+  #jitterFor(source: string, now: number): number[] {
+    const last = this.#lastJitter;
+    if (last && last.source === source && last.at === now) return last.values;
+    const values = REFRESH_POINTS.map(() => this.#random() * 0.02);
+    this.#lastJitter = { source, at: now, values };
+    return values;
   }
 
   #insert(entry: CacheEntry): void {
