@@ -254,3 +254,177 @@ export const MAX_NAME_LENGTH = 256;
  * ```
  */
 export const MAX_BINARY_SEGMENTS = 65_536;
+
+/**
+ * Replay window of sealed messages (nodes with a secret), in milliseconds: a message stamped
+ * further than this from the receiver's wall clock is dropped, so nodes' clocks must agree
+ * within it (NTP keeps them within milliseconds).
+ *
+ * @example
+ * ```ts
+ * import { REPLAY_WINDOW } from "./constants.ts";
+ * console.log(REPLAY_WINDOW); // 30000
+ * ```
+ */
+export const REPLAY_WINDOW = 30_000;
+
+/**
+ * Most nonces of sealed messages a node remembers to refuse replays (about 100 bytes each).
+ * Beyond it the oldest are forgotten and the accepted window shrinks instead (see
+ * `src/security/replay.ts`).
+ *
+ * @example
+ * ```ts
+ * import { REPLAY_CACHE_MAX_ENTRIES } from "./constants.ts";
+ * console.log(REPLAY_CACHE_MAX_ENTRIES); // 100000
+ * ```
+ */
+export const REPLAY_CACHE_MAX_ENTRIES = 100_000;
+
+/**
+ * Most handlers running at once on a node; further calls are answered with `BusyError`.
+ *
+ * @example
+ * ```ts
+ * import { MAX_CONCURRENT_HANDLERS } from "./constants.ts";
+ * console.log(MAX_CONCURRENT_HANDLERS); // 1024
+ * ```
+ */
+export const MAX_CONCURRENT_HANDLERS = 1024;
+
+/**
+ * Most handlers running at once for one caller address; further calls from it are answered
+ * with `BusyError`, so one peer cannot take every handler slot.
+ *
+ * @example
+ * ```ts
+ * import { MAX_HANDLERS_PER_CALLER } from "./constants.ts";
+ * console.log(MAX_HANDLERS_PER_CALLER); // 256
+ * ```
+ */
+export const MAX_HANDLERS_PER_CALLER = 256;
+
+/**
+ * Most calls a node has pending toward one peer; a further `call()` fails at once with
+ * `BusyError` instead of queueing without bound.
+ *
+ * @example
+ * ```ts
+ * import { MAX_PENDING_CALLS_PER_PEER } from "./constants.ts";
+ * console.log(MAX_PENDING_CALLS_PER_PEER); // 4096
+ * ```
+ */
+export const MAX_PENDING_CALLS_PER_PEER = 4096;
+
+/**
+ * Most accepted TCP connections open at once. At the limit a new connection first displaces
+ * the longest-idle connection that has nothing in flight; if none can go, it is refused with
+ * a `BusyError` frame.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TCP_CONNECTIONS } from "./constants.ts";
+ * console.log(MAX_TCP_CONNECTIONS); // 256
+ * ```
+ */
+export const MAX_TCP_CONNECTIONS = 256;
+
+/**
+ * Most accepted TCP connections open at once from one source address (same rules as
+ * {@linkcode MAX_TCP_CONNECTIONS}).
+ *
+ * @example
+ * ```ts
+ * import { MAX_TCP_CONNECTIONS_PER_SOURCE } from "./constants.ts";
+ * console.log(MAX_TCP_CONNECTIONS_PER_SOURCE); // 64
+ * ```
+ */
+export const MAX_TCP_CONNECTIONS_PER_SOURCE = 64;
+
+/**
+ * Time a TCP client has to send a complete frame, in milliseconds: from accepting the
+ * connection to its first frame, and from the first byte of any frame to its last (plus the
+ * frame's size at {@linkcode TCP_MIN_READ_RATE}). Silent or trickling clients are closed.
+ *
+ * @example
+ * ```ts
+ * import { TCP_READ_TIMEOUT } from "./constants.ts";
+ * console.log(TCP_READ_TIMEOUT); // 10000
+ * ```
+ */
+export const TCP_READ_TIMEOUT = 10_000;
+
+/**
+ * Slowest transfer rate a large TCP frame is given time for, in bytes per second (64 KiB/s:
+ * a 4 MiB frame gets {@linkcode TCP_READ_TIMEOUT} plus 64 s).
+ *
+ * @example
+ * ```ts
+ * import { TCP_MIN_READ_RATE } from "./constants.ts";
+ * console.log(TCP_MIN_READ_RATE); // 65536
+ * ```
+ */
+export const TCP_MIN_READ_RATE = 64 * 1024;
+
+/**
+ * Time a reply frame may wait to be accepted by a TCP connection, in milliseconds; a client
+ * that stops reading its replies is closed after it.
+ *
+ * @example
+ * ```ts
+ * import { TCP_WRITE_TIMEOUT } from "./constants.ts";
+ * console.log(TCP_WRITE_TIMEOUT); // 30000
+ * ```
+ */
+export const TCP_WRITE_TIMEOUT = 30_000;
+
+/**
+ * Most bytes of partly received TCP frames a node holds over all its connections. Above it,
+ * connections with an unfinished frame pause reading until memory is freed (their read
+ * deadline keeps running).
+ *
+ * @example
+ * ```ts
+ * import { MAX_BUFFERED_BYTES } from "./constants.ts";
+ * console.log(MAX_BUFFERED_BYTES / 2 ** 20, "MiB"); // 64 MiB
+ * ```
+ */
+export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Most requests of one TCP connection being served at once (running or with the reply not yet
+ * written); the server reads no further frames from it until one finishes.
+ *
+ * @example
+ * ```ts
+ * import { MAX_REQUESTS_PER_CONNECTION } from "./constants.ts";
+ * console.log(MAX_REQUESTS_PER_CONNECTION); // 128
+ * ```
+ */
+export const MAX_REQUESTS_PER_CONNECTION = 128;
+
+/**
+ * Largest factor by which a UDP reply may exceed its request when the caller is not
+ * authenticated (any caller of a node without a secret). A larger reply is fetched over TCP
+ * instead (PeerLink-TS callers do it by themselves; Python callers are told to use TCP), so a
+ * spoofed small request cannot reflect a large datagram at a victim.
+ *
+ * @example
+ * ```ts
+ * import { MAX_UDP_AMPLIFICATION } from "./constants.ts";
+ * console.log(MAX_UDP_AMPLIFICATION); // 3
+ * ```
+ */
+export const MAX_UDP_AMPLIFICATION = 3;
+
+/**
+ * Most sealed datagrams being verified at once; more are dropped unverified (a flood of forged
+ * datagrams cannot queue unbounded crypto work).
+ *
+ * @example
+ * ```ts
+ * import { MAX_PENDING_VERIFICATIONS } from "./constants.ts";
+ * console.log(MAX_PENDING_VERIFICATIONS); // 1024
+ * ```
+ */
+export const MAX_PENDING_VERIFICATIONS = 1024;

@@ -21,6 +21,7 @@ export type PeerLinkErrorCode =
   | "CONNECTION_LOST"
   | "PROTOCOL_ERROR"
   | "BAD_MESSAGE"
+  | "INSECURE_PEER"
   | "OTHER";
 
 /** Transport a call or a failure happened on. */
@@ -507,5 +508,35 @@ export class BadMessage extends PeerLinkError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, "BAD_MESSAGE", options);
     this.name = "BadMessage";
+  }
+}
+
+/**
+ * A node with a secret was asked to talk to a peer that has none (it announced no proof, such
+ * as a Python PeerLink 1.2 node), and `allowInsecurePeers` is off. Nothing was sent.
+ *
+ * @example
+ * ```ts
+ * import { InsecurePeerError } from "./errors.ts";
+ * console.log(new InsecurePeerError("PyNode").code); // "INSECURE_PEER"
+ * ```
+ */
+export class InsecurePeerError extends PeerLinkError {
+  /** The peer without a secret. */
+  readonly peer: string;
+
+  /**
+   * Creates an {@linkcode InsecurePeerError}.
+   *
+   * @param peer The peer's name.
+   */
+  constructor(peer: string) {
+    super(
+      `'${peer}' has no secret (it announced no proof) and this node only talks sealed. ` +
+        `Give '${peer}' the same secret, or set allowInsecurePeers: true to call it in plaintext (anyone on the LAN can then read and forge those calls).`,
+      "INSECURE_PEER",
+    );
+    this.name = "InsecurePeerError";
+    this.peer = peer;
   }
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { resolveRuntime, type RuntimeOption } from "../runtimes/auto.ts";
+import { detectRuntime, resolveRuntime, type RuntimeOption } from "../runtimes/auto.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DISCOVERY_WAIT, RPC_TIMEOUT } from "./constants.ts";
 import { derivePort, deriveRealm } from "./derive.ts";
@@ -32,6 +32,7 @@ import {
   LOCAL_CAPABILITIES,
   parseCapabilities,
 } from "./wire/capabilities.ts";
+import { VERSION } from "./version.ts";
 
 /** The target name that makes {@linkcode PeerLink.call} fan out to every known peer. */
 export const ALL_PEERS = "ALL";
@@ -252,7 +253,8 @@ export class PeerLink {
       udpPort,
       tcpPort,
       instanceId: crypto.randomUUID(),
-      txt: { [CAPABILITIES_TXT_KEY]: formatCapabilities(LOCAL_CAPABILITIES) },
+      // Python peers ignore these keys; `peerlink discover` shows runtime and version.
+      txt: { [CAPABILITIES_TXT_KEY]: formatCapabilities(LOCAL_CAPABILITIES), rt: detectRuntime(), ver: VERSION },
       interfaces: options.interfaces,
       allowRename: options.allowRename,
     };
@@ -340,7 +342,7 @@ export class PeerLink {
    * ```
    */
   call<R = unknown>(
-    target: typeof ALL_PEERS,
+    target: "ALL",
     fn: string,
     args?: readonly unknown[],
     options?: CallOptions,

@@ -4,8 +4,18 @@
  * from it, that tarball installed into an empty folder without network, and a helper to run
  * programs with a bounded time. Each step runs at most once per test process.
  */
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFile, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +28,8 @@ export const BIN: string = join(ROOT, "node_modules", ".bin");
 export const SYSTEM_NODE: string = process.env.PEERLINK_SYSTEM_NODE ?? "/usr/bin/node";
 /** The npm that comes with {@linkcode SYSTEM_NODE}. */
 export const SYSTEM_NPM: string = join(dirname(SYSTEM_NODE), "npm");
+/** The npx that comes with {@linkcode SYSTEM_NODE}. */
+export const SYSTEM_NPX: string = join(dirname(SYSTEM_NODE), "npx");
 /** PATH for the packaging steps: the system Node first, never node_modules/.bin. */
 export const SYSTEM_PATH: string = [...new Set([dirname(SYSTEM_NODE), "/usr/local/bin", "/usr/bin", "/bin"])].join(":");
 
@@ -119,7 +131,9 @@ export function stagedRepository(): string {
   const copy = join(work(), "repo");
   mkdirSync(copy);
   for (const entry of readdirSync(ROOT)) {
-    if (!NOT_COPIED.has(entry) && !entry.endsWith(".tgz")) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    if (!NOT_COPIED.has(entry) && !entry.endsWith(".tgz")) {
+      cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    }
   }
   symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
   stagedRepo = copy;
@@ -181,7 +195,9 @@ export function installedPackage(): { dir: string; source: InstallSource } {
   const deps = join(work(), "deps");
   mkdirSync(deps);
   for (const folder of runtimeDependencyFolders()) {
-    mustRun(SYSTEM_NPM, ["pack", "--ignore-scripts", "--pack-destination", deps, folder], { env: { PATH: SYSTEM_PATH } });
+    mustRun(SYSTEM_NPM, ["pack", "--ignore-scripts", "--pack-destination", deps, folder], {
+      env: { PATH: SYSTEM_PATH },
+    });
   }
   writeConsumerManifest(dir);
   const fromTarballs = install([tarball, ...readdirSync(deps).map((f) => join(deps, f))]);
@@ -210,7 +226,106 @@ function runtimeDependencyFolders(): string[] {
     };
     for (const dep of Object.keys(manifest.dependencies ?? {})) visit(dep);
   };
-  const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+  const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    dependencies?: Record<string, string>;
+  };
   for (const dep of Object.keys(root.dependencies ?? {})) visit(dep);
   return [...found];
+}
+
+/** A program running in the background, started by {@linkcode startProcess}. */
+export interface BackgroundProcess {
+  /** Everything it printed so far, stdout and stderr interleaved. */
+  output(): string;
+  /** Resolves once its output matches `pattern`; rejects after `timeoutMs` or if it exits first. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
+  /** Sends `signal` and resolves with the exit code; kills it after `timeoutMs`. */
+  stop(signal: NodeJS.Signals, timeoutMs: number): Promise<number | null>;
+}
+
+/**
+ * Starts a program without blocking the event loop, so the test can talk to it meanwhile.
+ *
+ * @param command The program.
+ * @param args Its arguments.
+ * @param options Working directory and extra environment.
+ * @returns A handle to wait on its output and stop it.
+ */
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): BackgroundProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let text = "";
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    child.on("close", (code) => resolve(exitCode = code));
+    child.on("error", (error) => {
+      text += `\n[spawn error: ${error.message}]`;
+      resolve(exitCode = -1);
+    });
+  });
+  child.stdout!.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
+  child.stderr!.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
+  return {
+    output: () => text,
+    async waitFor(pattern, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(text)) {
+        if (exitCode !== undefined) {
+          throw new Error(`${command} exited (${exitCode}) before printing ${pattern}:\n${text}`);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`${command} did not print ${pattern} within ${timeoutMs} ms:\n${text}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+    async stop(signal, timeoutMs) {
+      if (exitCode !== undefined) return exitCode;
+      child.kill(signal);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const killed = new Promise<null>((resolve) => {
+        timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          resolve(null);
+        }, timeoutMs);
+      });
+      const code = await Promise.race([exited, killed]);
+      clearTimeout(timer);
+      await exited;
+      return code;
+    },
+  };
+}
+
+/**
+ * Runs a program to completion without blocking the event loop.
+ *
+ * @param command The program.
+ * @param args Its arguments.
+ * @param options Working directory, extra environment and time limit.
+ * @returns Exit status (`null` when killed at the time limit) and output.
+ */
+export function runAsync(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, NO_COLOR: "1", ...options.env },
+      timeout: options.timeoutMs ?? STEP_TIMEOUT_MS,
+      maxBuffer: 16 * 1024 * 1024,
+    }, (error, stdout, stderr) => {
+      const status = error ? (typeof error.code === "number" ? error.code : null) : 0;
+      resolve({ status, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
 }

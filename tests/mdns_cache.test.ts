@@ -133,10 +133,12 @@ test("RecordCache.expireSoon() brings expiry forward with the given reason", asy
   cache.close();
 });
 
-test("RecordCache bounds entries per record set and in total", () => {
+test("RecordCache bounds entries per record set, per sender and in total", () => {
   const clock = new FakeClock();
-  const cache = new RecordCache({ clock, maxEntries: 50, maxPerRrset: 8 });
+  const cache = new RecordCache({ clock, maxEntries: 50, maxPerRrset: 8, maxPerSource: 5 });
   for (let i = 0; i < 20; i++) cache.add(a(`10.0.0.${i}`, 120, false), "x");
+  assert.equal(cache.find("h.local", "A").length, 5, "one sender fills at most 5");
+  for (let i = 0; i < 20; i++) cache.add(a(`10.0.1.${i}`, 120, false), `y${i}`);
   assert.equal(cache.find("h.local", "A").length, 8);
   for (let i = 0; i < 100; i++) cache.add({ ...a("10.0.0.1"), name: `h${i}.local` }, "x");
   assert.equal(cache.size, 50);

@@ -71,12 +71,15 @@ function mutate(random: () => number, seed: Uint8Array): Uint8Array {
         bytes[at] = random() < 0.5 ? 0xff : 0x3f;
     }
   }
-  return Uint8Array.from(bytes.slice(0, 9100).map((b) => b & 0xff));
+  const out = new Uint8Array(Math.min(bytes.length, 9100));
+  for (let i = 0; i < out.length; i++) out[i] = bytes[i] & 0xff;
+  return out;
 }
 
 function randomPacket(random: () => number): Uint8Array {
   const length = Math.floor(random() * (random() < 0.9 ? 300 : 9100));
-  const bytes = Uint8Array.from({ length }, () => Math.floor(random() * 256));
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (random() * 256) | 0;
   if (length >= 12 && random() < 0.7) {
     bytes[2] &= 0x87; // opcode 0
     bytes[3] &= 0xf0; // rcode 0

@@ -5,6 +5,10 @@ import { Mdns, type ServiceInstance } from "../src/mdns/mod.ts";
 import { interfaceFor, selectInterfaces } from "../src/mdns/interfaces.ts";
 import type { NetworkInterface, SocketRuntime } from "../src/net.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
+import { FakeClock } from "../src/testing/fake_clock.ts";
+import { Responder } from "../src/mdns/responder.ts";
+import { normalizeService } from "../src/mdns/service.ts";
+import type { MdnsMessage } from "../src/mdns/packet.ts";
 
 const eth0: NetworkInterface = {
   name: "eth0",
@@ -27,7 +31,12 @@ const lo: NetworkInterface = {
   internal: true,
   multicast: false,
 };
-const tun: NetworkInterface = { ...eth0, name: "tun0", multicast: false, addresses: [{ ...eth0.addresses[0], address: "10.8.0.2" }] };
+const tun: NetworkInterface = {
+  ...eth0,
+  name: "tun0",
+  multicast: false,
+  addresses: [{ ...eth0.addresses[0], address: "10.8.0.2" }],
+};
 
 test("selectInterfaces(): every multicast-capable external interface by default, loopback when there is none", () => {
   assert.deepEqual(selectInterfaces([lo, eth0, wlan0, tun]).map((i) => i.name), ["eth0", "wlan0"]);
@@ -73,7 +82,8 @@ test("an interface that appears is joined and announced on; one that vanishes is
     });
     await a.start();
     lan.nodes.push(a);
-    assert.deepEqual(a.interfaces, []);
+    const addresses = () => a.interfaces.map((i) => i.address);
+    assert.deepEqual(addresses(), []);
     assert.ok(logger.lines.some((l) => /no usable interface/.test(l)));
     const pub = a.publish({ instance: "Roamer", type: "_peerlink._tcp", port: 7000 });
     await lan.advance(2000);
@@ -88,17 +98,17 @@ test("an interface that appears is joined and announced on; one that vanishes is
     assert.deepEqual(seen, [], "nothing visible while the interface is down");
     up = true; // WiFi connects
     await lan.advance(1500);
-    assert.deepEqual(a.interfaces.map((i) => i.address), ["10.0.0.1"]);
+    assert.deepEqual(addresses(), ["10.0.0.1"]);
     assert.deepEqual(seen, ["up 10.0.0.1"], "announced on the new interface");
     up = false; // WiFi drops
     await lan.advance(1500);
-    assert.deepEqual(a.interfaces, []);
+    assert.deepEqual(addresses(), []);
     const before = a.stats.transport.received;
     await lan.advance(10_000);
     assert.equal(a.stats.transport.received, before, "no longer a member of the group");
     up = true; // and comes back
     await lan.advance(1500);
-    assert.equal(a.interfaces.length, 1);
+    assert.deepEqual(addresses(), ["10.0.0.1"]);
   } finally {
     await lan.close();
   }
@@ -131,4 +141,52 @@ test("a querier re-asks at once when an interface appears", async () => {
   } finally {
     await lan.close();
   }
+});
+
+test("each interface is announced and answered with its own addresses", async () => {
+  const clock = new FakeClock();
+  const ifaces = selectInterfaces([lo, eth0, wlan0]);
+  const sent: Array<{ iface: string; message: MdnsMessage }> = [];
+  const responder = new Responder({
+    clock,
+    random: mulberry32(1),
+    logger: memoryLogger(),
+    hostName: "pl-test.local",
+    output: {
+      interfaces: () => ifaces,
+      multicast: (message, iface) => {
+        sent.push({ iface: iface.name, message });
+        return Promise.resolve();
+      },
+      unicast: () => Promise.resolve(),
+    },
+  });
+  const done = responder.publish(normalizeService({ instance: "Multi", type: "_peerlink._tcp", port: 1 }));
+  await clock.advance(1000);
+  await done;
+  const addressesOn = (name: string) =>
+    sent.filter((s) => s.iface === name && s.message.response).flatMap((s) => s.message.answers)
+      .filter((r) => r.type === "A" || r.type === "AAAA").map((r) => `${r.type} ${r.data}`);
+  assert.deepEqual([...new Set(addressesOn("eth0"))], ["A 192.168.1.7"]);
+  assert.deepEqual([...new Set(addressesOn("wlan0"))], ["A 10.1.0.9", "AAAA fe80::1"]);
+  await clock.advance(40_000);
+  sent.length = 0;
+  responder.handleQuery({
+    message: {
+      id: 0,
+      response: false,
+      questions: [{ name: "pl-test.local", type: "A", qu: false }],
+      answers: [],
+      authorities: [],
+      additionals: [],
+    },
+    address: "192.168.1.20",
+    port: 5353,
+    iface: ifaces[0],
+    legacy: false,
+  });
+  await clock.advance(200);
+  assert.deepEqual(sent.map((s) => s.iface), ["eth0"]);
+  assert.deepEqual(sent[0].message.answers.map((r) => r.data), ["192.168.1.7"]);
+  await responder.stop();
 });

@@ -13,7 +13,9 @@ async function swarm(lan: Lan, n: number, staggerMs: number) {
     const set = new Set<string>();
     seen.set(i, set);
     browsers.push(node.browse("_peerlink._tcp", { onUp: (s) => set.add(s.name) }));
-    published.push(node.publish({ instance: `Node${i}`, type: "_peerlink._tcp", port: 7000 + i, txt: { i: String(i) } }));
+    published.push(
+      node.publish({ instance: `Node${i}`, type: "_peerlink._tcp", port: 7000 + i, txt: { i: String(i) } }),
+    );
     await lan.advance(staggerMs);
   }
   return { seen, published, browsers };

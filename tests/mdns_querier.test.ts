@@ -78,7 +78,9 @@ test("browse queries list known answers with more than half their TTL left", asy
     const receivedAt = lan.clock.now();
     await lan.advance(7500);
     const queries = browseQueries(peer).filter((c) => c.at > receivedAt);
-    const ka = queries.map((c) => [c.at - receivedAt, c.message.answers.filter((r) => r.type === "PTR").map((r) => r.ttl)]);
+    const ka = queries.map((
+      c,
+    ) => [c.at - receivedAt, c.message.answers.filter((r) => r.type === "PTR").map((r) => r.ttl)]);
     // The 2nd query (~1 s later) lists the PTR with its remaining TTL; the 4th (~7 s later, 3 s left) does not.
     const second = ka.find(([dt]) => (dt as number) < 2000)!;
     assert.deepEqual(second[1], [9]);
@@ -102,7 +104,9 @@ test("refresh queries at 80, 85, 90, 95 (and 97.5)% of a record's TTL with 2% ji
     const t0 = lan.clock.now();
     assert.deepEqual(ev.log, ["up Peer 7000"]);
     await lan.advance(99_000);
-    const srvRefresh = peer.queries().filter((c) => c.message.questions.some((q) => q.type === "SRV" && q.name === FULL));
+    const srvRefresh = peer.queries().filter((c) =>
+      c.message.questions.some((q) => q.type === "SRV" && q.name === FULL)
+    );
     const pct = srvRefresh.map((c) => (c.at - t0) / 1000);
     assert.equal(pct.length, 5, `refresh at ${pct}`);
     [80, 85, 90, 95, 97.5].forEach((p, i) => assert.ok(pct[i] >= p && pct[i] <= p + 2.1, `${pct[i]} vs ${p}%`));

@@ -97,7 +97,7 @@ test("a name conflict while probing rejects publish() with NameConflictError", a
   }
 });
 
-test("allowRename picks \"Name (2)\", then \"Name (3)\"", async () => {
+test('allowRename picks "Name (2)", then "Name (3)"', async () => {
   const lan = new Lan();
   try {
     await published(lan, 1);
@@ -203,7 +203,14 @@ test("a conflict after announcing sends the name back to probing, and a defended
       flush: true,
       data: { priority: 0, weight: 0, port: 9, target: "other.local" },
     };
-    const conflictResponse = { id: 0, response: true, questions: [], answers: [theirs], authorities: [], additionals: [] };
+    const conflictResponse = {
+      id: 0,
+      response: true,
+      questions: [],
+      answers: [theirs],
+      authorities: [],
+      additionals: [],
+    };
     await sniffer.send(conflictResponse);
     await lan.advance(300);
     const reprobes = sniffer.received.filter((c) => isProbe(c) && c.message.questions[0].name === FULL);
@@ -224,7 +231,12 @@ test("a late conflict without allowRename withdraws the service and reports it t
     const sniffer = await lan.sniffer(9);
     const errors: Error[] = [];
     const node = await lan.node(1);
-    const p = node.publish({ instance: "Worker", type: "_peerlink._tcp", port: 5001, onConflict: (e) => errors.push(e) });
+    const p = node.publish({
+      instance: "Worker",
+      type: "_peerlink._tcp",
+      port: 5001,
+      onConflict: (e) => errors.push(e),
+    });
     await lan.advance(SETTLE);
     await p;
     const theirs: MdnsRecord = {

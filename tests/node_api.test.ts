@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import process from "node:process";
 import assert from "node:assert/strict";
 import { memoryLan } from "./node_harness.ts";
 import { PeerLink } from "../src/peerlink.ts";
@@ -474,6 +475,45 @@ test("PeerLink: values JSON cannot carry are refused at the caller with a TypeEr
     await assert.rejects(a.call("B", "f", [cycle]), TypeError);
     assert.equal(ran, 0);
     assert.equal(a.stats()!.pendingCalls, 0);
+  } finally {
+    await lan.close();
+  }
+});
+
+test("PeerLink: inherited names called explicitly answer 'no such function' and run nothing", async () => {
+  const lan = memoryLan();
+  try {
+    const a = await lan.node("A").start();
+    await lan.node("B").register("real", () => "ok").start();
+    for (const name of ["__proto__", "constructor", "prototype", "hasOwnProperty", "toString", "valueOf"]) {
+      await assert.rejects(
+        a.call("B", name, []),
+        (e: unknown) => e instanceof RemoteError && e.remoteType === "NoSuchFunction",
+        name,
+      );
+    }
+    assert.equal(await a.call("B", "real"), "ok");
+  } finally {
+    await lan.close();
+  }
+});
+
+test("PeerLink: stopOnSignals() installs SIGINT and SIGTERM handlers that stop() removes", async () => {
+  const lan = memoryLan();
+  try {
+    const node = await lan.node("A").start();
+    const before = [process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")];
+    const remove = node.stopOnSignals();
+    assert.deepEqual([process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")], [
+      before[0] + 1,
+      before[1] + 1,
+    ]);
+    node.stopOnSignals(); // calling again replaces, never stacks
+    assert.equal(process.listenerCount("SIGINT"), before[0] + 1);
+    await node.stop();
+    assert.deepEqual([process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")], before);
+    remove(); // harmless after stop
+    assert.equal(process.listenerCount("SIGTERM"), before[1]);
   } finally {
     await lan.close();
   }

@@ -4,7 +4,7 @@
  * Usage: `<runtime> tests/node_child_fixture.ts <childName> <parentName>` (inside the test's
  * network namespace). It starts, finds the parent by mDNS, calls the parent's `hello` over UDP
  * and TCP, prints one JSON line `{"ready":true,...}` on stdout, then serves until SIGTERM
- * (goodbye, exit 143). It exits by itself after 60 s so a broken test never leaves it behind.
+ * (goodbye, exit 143). Its `relay` function makes it call a third node, for child-to-child calls. It exits by itself after 60 s so a broken test never leaves it behind.
  */
 import { PeerLink } from "../src/peerlink.ts";
 import { currentPeer } from "../src/rpc/context.ts";
@@ -26,6 +26,13 @@ const node = new PeerLink(childName)
     await new Promise((r) => setTimeout(r, 2));
     const later = await new Promise<ReturnType<typeof currentPeer>>((r) => setTimeout(() => r(currentPeer()), 1));
     return { name: first?.name, transport: first?.transport, later: later?.name };
+  })
+  // Lets the test make this node call another one (child to child), once discovery has found it.
+  .register("relay", async (target: string, fn: string, args: unknown[], transport: "udp" | "tcp") => {
+    for (let i = 0; i < 100 && !node.peers().some((p) => p.name === target); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return await node.call(target, fn, args, { transport });
   });
 
 const deadline = setTimeout(() => {

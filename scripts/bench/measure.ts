@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { percentile } from "./stats.ts";
+import { median, percentile } from "./stats.ts";
 
 /** Latency of one series of sequential round trips, in milliseconds. */
 export interface LatencyResult {
@@ -41,7 +41,7 @@ export async function measureLatency(
     samples[i] = performance.now() - start;
   }
   const list = Array.from(samples);
-  return { median: percentile(list, 50), p99: percentile(list, 99), min: Math.min(...list), count };
+  return { median: median(list), p99: percentile(list, 99), min: Math.min(...list), count };
 }
 
 /** Throughput of one batch of operations. */
@@ -120,5 +120,5 @@ export async function measureTransfer(
     times.push(performance.now() - start);
   }
   const totalMs = times.reduce((a, b) => a + b, 0);
-  return { rate: (bytes * count) / 1e6 / (totalMs / 1000), count, medianMs: percentile(times, 50) };
+  return { rate: (bytes * count) / 1e6 / (totalMs / 1000), count, medianMs: median(times) };
 }

@@ -26,8 +26,10 @@ import { LOOPBACK, type RawTcpConnection, type RawTcpListener, type RawUdp } fro
 export interface RawServerPorts {
   /** UDP echo. */
   udpPort: number;
-  /** TCP echo. */
+  /** TCP echo, one write per reply. */
   tcpPort: number;
+  /** TCP echo answering all frames of a read in one write. */
+  tcpCoalescedPort: number;
   /** TCP upload sink. */
   uploadPort: number;
 }
@@ -56,20 +58,27 @@ export async function startRawServer(replyBytes: number): Promise<RawServer> {
     reply[3] = data[3];
     udp.send(reply, port, address);
   });
-  const echoScanners = new WeakMap<RawTcpConnection, { scanner: FrameScanner; ids: number[] }>();
-  const tcp = await sockets.listenTcp((connection, chunk) => {
-    let state = echoScanners.get(connection);
-    if (!state) {
-      const ids: number[] = [];
-      state = { ids, scanner: new FrameScanner((id) => ids.push(id)) };
-      echoScanners.set(connection, state);
-    }
-    state.scanner.push(chunk);
-    if (state.ids.length > 0) {
-      connection.write(buildReplies(state.ids, replyBytes));
-      state.ids.length = 0;
-    }
-  });
+  const echo = async (coalesce: boolean) => {
+    const scanners = new WeakMap<RawTcpConnection, { scanner: FrameScanner; ids: number[] }>();
+    return await sockets.listenTcp((connection, chunk) => {
+      let state = scanners.get(connection);
+      if (!state) {
+        const ids: number[] = [];
+        const scanner = new FrameScanner(
+          coalesce ? (id) => ids.push(id) : (id) => connection.write(buildReplies([id], replyBytes)),
+        );
+        state = { ids, scanner };
+        scanners.set(connection, state);
+      }
+      state.scanner.push(chunk);
+      if (state.ids.length > 0) {
+        connection.write(buildReplies(state.ids, replyBytes));
+        state.ids.length = 0;
+      }
+    });
+  };
+  const tcp = await echo(false);
+  const tcpCoalesced = await echo(true);
   const ACK = new Uint8Array([1]);
   const uploadScanners = new WeakMap<RawTcpConnection, FrameScanner>();
   const upload: RawTcpListener = await sockets.listenTcp((connection, chunk) => {
@@ -84,14 +93,19 @@ export async function startRawServer(replyBytes: number): Promise<RawServer> {
     api: sockets.api,
     udpPort: udp.port,
     tcpPort: tcp.port,
+    tcpCoalescedPort: tcpCoalesced.port,
     uploadPort: upload.port,
     close() {
       udp.close();
       tcp.close();
+      tcpCoalesced.close();
       upload.close();
     },
   };
 }
+
+/** How the throughput test sends: see {@linkcode RawClient.throughput}. */
+export type RawThroughputTransport = "udp" | "tcp" | "tcp-coalesced";
 
 /** Message sizes and where the server is. */
 export interface RawClientOptions extends RawServerPorts {
@@ -103,8 +117,17 @@ export interface RawClientOptions extends RawServerPorts {
 export interface RawClient {
   /** Sequential round trips. */
   latency(transport: "udp" | "tcp", count: number, warmup: number): Promise<LatencyResult>;
-  /** `total` round trips with `concurrency` in flight. */
-  throughput(transport: "udp" | "tcp", concurrency: number, total: number, warmup: number): Promise<ThroughputResult>;
+  /**
+   * `total` round trips with `concurrency` in flight. `"tcp"` writes each request and each
+   * reply on its own, as independent calls do; `"tcp-coalesced"` writes all requests (and the
+   * server all replies) that one read made due in a single write.
+   */
+  throughput(
+    transport: RawThroughputTransport,
+    concurrency: number,
+    total: number,
+    warmup: number,
+  ): Promise<ThroughputResult>;
   /** Uploads of `bytes` with a 1-byte ack. */
   upload(bytes: number, count: number, warmup: number): Promise<TransferResult>;
   /** Datagrams sent again after 500 ms without an answer (loss on loopback: should stay 0). */
@@ -143,8 +166,10 @@ export async function startRawClient(options: RawClientOptions): Promise<RawClie
   const sendUdp = (id: number) => udp.send(udpRequest(id), options.udpPort, LOOPBACK);
 
   const scanner = new FrameScanner((id) => onReply(id));
-  const tcp = await sockets.connectTcp(options.tcpPort, (_connection, chunk) => {
-    scanner.push(chunk);
+  const tcp = await sockets.connectTcp(options.tcpPort, (_connection, chunk) => scanner.push(chunk));
+  const coalescedScanner = new FrameScanner((id) => onReply(id));
+  const tcpCoalesced = await sockets.connectTcp(options.tcpCoalescedPort, (_connection, chunk) => {
+    coalescedScanner.push(chunk);
     afterChunk();
   });
   const template = new Uint8Array(requestBytes);
@@ -206,9 +231,23 @@ export async function startRawClient(options: RawClientOptions): Promise<RawClie
     new Promise<void>((resolve) => {
       let sent = 0;
       let done = 0;
+      const sendOne = () => {
+        sent++;
+        tcp.write(buildFrames(template, nextId++, 1));
+      };
+      onReply = () => {
+        if (++done === total) resolve();
+        else if (sent < total) sendOne();
+      };
+      for (let k = 0; k < Math.min(concurrency, total); k++) sendOne();
+    });
+  const tcpCoalescedBatch = (concurrency: number, total: number) =>
+    new Promise<void>((resolve) => {
+      let sent = 0;
+      let done = 0;
       let answered = 0;
       const send = (count: number) => {
-        tcp.write(buildFrames(template, nextId, count));
+        tcpCoalesced.write(buildFrames(template, nextId, count));
         nextId += count;
         sent += count;
       };
@@ -233,7 +272,7 @@ export async function startRawClient(options: RawClientOptions): Promise<RawClie
       return measureLatency(transport === "udp" ? udpRoundTrip : tcpRoundTrip, count, warmup);
     },
     async throughput(transport, concurrency, total, warmup) {
-      const batch = transport === "udp" ? udpBatch : tcpBatch;
+      const batch = transport === "udp" ? udpBatch : transport === "tcp" ? tcpBatch : tcpCoalescedBatch;
       if (warmup > 0) await batch(concurrency, warmup);
       const start = performance.now();
       await batch(concurrency, total);
@@ -257,6 +296,7 @@ export async function startRawClient(options: RawClientOptions): Promise<RawClie
       clearInterval(watchdog);
       udp.close();
       tcp.close();
+      tcpCoalesced.close();
       upload.close();
     },
   };

@@ -26,13 +26,22 @@ export function percentile(samples: readonly number[], p: number): number {
 }
 
 /**
- * The median (50th percentile, nearest rank) of samples.
+ * The median of samples: the middle value, or the mean of the two middle values.
  *
  * @param samples Values.
  * @returns The median, or `NaN` for no samples.
+ *
+ * @example
+ * ```ts
+ * import { median } from "./stats.ts";
+ * console.log(median([4, 1, 3, 2])); // 2.5
+ * ```
  */
 export function median(samples: readonly number[]): number {
-  return percentile(samples, 50);
+  if (samples.length === 0) return NaN;
+  const sorted = Float64Array.from(samples).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Summary of the values several repeats of one measurement gave. */

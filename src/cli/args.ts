@@ -62,7 +62,7 @@ export function parseCommandArgs(args: readonly string[], options: OptionSpecs, 
   const marked = args.map((arg) => (NEGATIVE_NUMBER.test(arg) ? MARK + arg : arg));
   const config: Record<string, { type: "boolean" | "string"; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(options)) {
-    config[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), multiple: spec.multiple };
+    config[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
   }
   const { tokens } = parseArgs({
     args: marked,
@@ -195,22 +195,24 @@ export function choiceOption<T extends string>(
 }
 
 /**
- * Levenshtein distance, for "did you mean" suggestions.
+ * Edit distance with transpositions (optimal string alignment), for "did you mean" suggestions:
+ * `pnig` is one edit from `ping`.
  *
  * @param a One word.
  * @param b Another.
- * @returns The number of single-character edits between them.
+ * @returns The number of single-character edits (insert, delete, substitute, swap neighbours).
  */
 export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    previous = current;
   }
-  return previous[b.length];
+  return d[a.length][b.length];
 }
 
 /**

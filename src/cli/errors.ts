@@ -76,6 +76,16 @@ export class CliFailure extends Error {
 }
 
 /**
+ * The exit code for a command ended by an interrupt: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
+ *
+ * @param signal The aborted interrupt signal (its reason is the signal name).
+ * @returns The exit code.
+ */
+export function interruptedExitCode(signal: AbortSignal): number {
+  return signal.reason === "SIGTERM" ? EXIT.TERMINATED : EXIT.INTERRUPTED;
+}
+
+/**
  * One line describing any error: `PeerTimeoutError: ...` for library errors, the bare message for
  * CLI errors, newlines folded so the line stays one line.
  *

@@ -17,7 +17,7 @@ import { discoverCommand } from "./commands/discover.ts";
 import { pingCommand } from "./commands/ping.ts";
 import { serveCommand } from "./commands/serve.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { CliFailure, describeError, EXIT, UsageError } from "./errors.ts";
+import { CliFailure, describeError, EXIT, interruptedExitCode, UsageError } from "./errors.ts";
 import { colorEnabled, createStyle } from "./format.ts";
 import { commandHelp, topLevelHelp } from "./help.ts";
 import { type CliIO, hookProcessSignals, printer, processIO } from "./io.ts";
@@ -98,7 +98,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       return await command.run(context, args);
     } catch (error) {
       // An abort caused by the user's interrupt is not an error worth a message.
-      if (context.signal.aborted && isAbort(error)) return interruptedExit(context.signal);
+      if (context.signal.aborted && isAbort(error)) return interruptedExitCode(context.signal);
       throw error;
     } finally {
       interrupts?.dispose();
@@ -113,16 +113,6 @@ function help(topic: string | undefined, out: ReturnType<typeof printer>, style:
   if (topic !== undefined && !command) throw new UsageError(`no help for '${topic}': not a command`);
   out.write(command ? commandHelp(command, style) : topLevelHelp(COMMANDS, style));
   return EXIT.OK;
-}
-
-/**
- * The exit code for a command ended by an interrupt: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
- *
- * @param signal The aborted interrupt signal.
- * @returns The exit code.
- */
-export function interruptedExit(signal: AbortSignal): number {
-  return signal.reason === "SIGTERM" ? EXIT.TERMINATED : EXIT.INTERRUPTED;
 }
 
 function isAbort(error: unknown): boolean {
@@ -143,7 +133,8 @@ function report(
   if (error instanceof UsageError) {
     const topic = error.command ?? commandName;
     const see = topic ? `peerlink ${topic} --help` : "peerlink --help";
-    err.line(`${prefix} ${error.message.replace(/\.$/, "")}. See '${see}'.`);
+    const message = /[.?!]$/.test(error.message) ? error.message : `${error.message}.`;
+    err.line(`${prefix} ${message} See '${see}'.`);
     return EXIT.USAGE;
   }
   err.line(`${prefix} ${describeError(error)}`);

@@ -15,9 +15,9 @@ import { listOption, type ParsedArgs, stringOption } from "./args.ts";
 import type { CommandContext } from "./command.ts";
 import { CliFailure, describeError, UsageError } from "./errors.ts";
 
-/** TXT key under which CLI-started nodes advertise their runtime (`deno`, `bun`, `node`). */
+/** TXT key under which CLI-started nodes advertise their runtime (`deno`, `bun`, `node`); `PeerInfo.runtime` reads it. */
 export const RUNTIME_TXT_KEY = "rt";
-/** TXT key under which CLI-started nodes advertise the PeerLink version. */
+/** TXT key under which CLI-started nodes advertise the PeerLink version; `PeerInfo.version` reads it. */
 export const VERSION_TXT_KEY = "ver";
 
 /**
@@ -136,7 +136,5 @@ export async function startNode(
  * @returns `"deno"`, `"bun"`, `"node"`, ... or `undefined`.
  */
 export function peerRuntime(peer: PeerInfo): string | undefined {
-  const txt = (peer as { txt?: Record<string, unknown> }).txt;
-  const value = txt?.[RUNTIME_TXT_KEY] ?? txt?.runtime;
-  return typeof value === "string" && value !== "" ? value : undefined;
+  return peer.runtime || peer.txt?.[RUNTIME_TXT_KEY] || undefined;
 }

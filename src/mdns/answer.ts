@@ -43,10 +43,12 @@ export function answerQuery(questions: MdnsQuestion[], owned: MdnsRecord[], know
   const known = new Map<string, MdnsRecord>();
   for (const k of knownAnswers) known.set(recordKey(k), k);
   const answerMap = new Map<string, MdnsRecord>();
+  const ownedNames = owned.map((r) => nameKey(r.name));
   for (const q of questions) {
-    for (const r of owned) {
-      if (answersQuestion(q, r) && !isKnown(r, known)) answerMap.set(recordKey(r), r);
-    }
+    const qk = nameKey(q.name);
+    owned.forEach((r, i) => {
+      if (ownedNames[i] === qk && answersQuestion(q, r) && !isKnown(r, known)) answerMap.set(recordKey(r), r);
+    });
   }
   const extra = new Map<string, MdnsRecord>();
   const add = (name: string, types: string[]) => {

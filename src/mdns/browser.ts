@@ -46,8 +46,11 @@ export interface BrowseContext {
 export interface Watcher {
   /** True when the cache should keep this received record for us. */
   interested(record: MdnsRecord): boolean;
-  /** The cache changed; `reason` is how records went away, if any did. */
-  refresh(reason: DownReason): void;
+  /**
+   * The cache changed; `reason` is how records went away, if any did. `touched` holds the
+   * name keys of instances and hosts whose records changed (undefined: anything may have).
+   */
+  refresh(reason: DownReason, touched?: ReadonlySet<string>): void;
 }
 
 /**
@@ -125,6 +128,10 @@ export class Browser implements Watcher {
   readonly #ctx: BrowseContext;
   readonly #handlers: BrowseHandlers;
   readonly #up = new Map<string, ServiceInstance>();
+  /** Per instance key: the questions it still needs (also marks instances assembled at least once). */
+  readonly #wanted = new Map<string, string[]>();
+  /** Per instance key: the name key of its SRV target host. */
+  readonly #hostOf = new Map<string, string>();
   readonly #resolution: ResolutionQuestions;
   readonly #release: () => void;
   readonly #onStop: (b: Browser) => void;
@@ -185,23 +192,31 @@ export class Browser implements Watcher {
   }
 
   /**
-   * Recomputes instances and fires events.
+   * Recomputes instances and fires events. Only instances whose own records or host records
+   * were touched are assembled again, so a packet costs little however many peers there are.
    *
    * @param reason Reason reported for instances that disappeared.
+   * @param touched Name keys of changed instances and hosts; undefined recomputes all.
    */
-  refresh(reason: DownReason): void {
+  refresh(reason: DownReason, touched?: ReadonlySet<string>): void {
     if (this.#stopped) return;
-    const wanted = new Set<string>();
     const names = this.#instanceNames();
     const events: Array<() => void> = [];
     for (const [key, fullName] of names) {
+      const host = this.#hostOf.get(key);
+      if (touched && this.#wanted.has(key) && !touched.has(key) && !(host && touched.has(host))) continue;
       const { instance, missing } = assembleInstance(
         this.#ctx.cache,
         fullName,
         this.#ctx.interfaces(),
         this.#ctx.toEpoch,
       );
+      const wanted = new Set<string>();
       wantedFor(fullName, missing, wanted);
+      this.#wanted.set(key, [...wanted]);
+      const target = instance?.host ?? missing.host;
+      if (target) this.#hostOf.set(key, nameKey(target));
+      else this.#hostOf.delete(key);
       const prev = this.#up.get(key);
       if (instance) {
         this.#up.set(key, instance);
@@ -219,7 +234,13 @@ export class Browser implements Watcher {
       this.#up.delete(key);
       events.push(() => this.#handlers.onDown?.(prev, reason));
     }
-    this.#resolution.sync(wanted);
+    for (const key of [...this.#wanted.keys()]) {
+      if (!names.has(key)) {
+        this.#wanted.delete(key);
+        this.#hostOf.delete(key);
+      }
+    }
+    this.#resolution.sync(new Set([...this.#wanted.values()].flat()));
     for (const e of events) safely(this.#ctx.logger, "browse", e);
   }
 

@@ -4,6 +4,10 @@
  * to 2% jitter), goodbyes (TTL 0) kept for one more second, and the cache-flush bit honoured
  * (other records of the set received more than one second earlier expire in one second).
  *
+ * Beyond RFC 6762 5.2, a last refresh point at 97.5% gives a record one more chance on a
+ * lossy link (at 30% loss it halves the records that expire although their host is alive);
+ * the records of one packet share their jitter, so one query and one answer refresh them all.
+ *
  * One timer serves the whole cache: it is always set for the earliest pending event.
  *
  * @module
@@ -32,8 +36,8 @@ export interface CacheEntry {
   refreshAt: number[];
   /** Set when its expiry was brought forward, saying why. */
   ending?: ExpireReason;
-  /** Address of the host that sent it last. */
-  source: string;
+  /** Address of the host that sent it. */
+  readonly source: string;
 }
 
 /** Options of {@linkcode RecordCache}. */
@@ -48,8 +52,10 @@ export interface RecordCacheOptions {
   onRefresh?: (entry: CacheEntry) => void;
   /** Most entries kept; beyond it the entries closest to expiry are evicted (default 4096). */
   maxEntries?: number;
-  /** Most entries per record set (default 64): bounds what one hostile sender can make us keep. */
+  /** Most entries per record set (default 1024: a large LAN's browse PTRs). */
   maxPerRrset?: number;
+  /** Most entries per record set from one sender (default 64): bounds what one hostile host can make us keep. */
+  maxPerSource?: number;
 }
 
 /** What {@linkcode RecordCache.add} did. */
@@ -86,9 +92,14 @@ export class RecordCache {
   readonly #onRefresh: (entry: CacheEntry) => void;
   readonly #maxEntries: number;
   readonly #maxPerRrset: number;
+  readonly #maxPerSource: number;
   readonly #entries = new Map<string, CacheEntry>();
   readonly #rrsets = new Map<string, Set<CacheEntry>>();
   readonly #byName = new Map<string, Set<CacheEntry>>();
+  /** Entries per `rrset|source`, for {@linkcode RecordCacheOptions.maxPerSource}. */
+  readonly #perSource = new Map<string, number>();
+  /** Cached SRV targets (name key -> count). */
+  readonly #targets = new Map<string, number>();
   #timer: TimerId | undefined;
   #timerAt = Infinity;
   #closed = false;
@@ -103,7 +114,8 @@ export class RecordCache {
     this.#onExpire = options.onExpire ?? (() => {});
     this.#onRefresh = options.onRefresh ?? (() => {});
     this.#maxEntries = options.maxEntries ?? 4096;
-    this.#maxPerRrset = options.maxPerRrset ?? 64;
+    this.#maxPerRrset = options.maxPerRrset ?? 1024;
+    this.#maxPerSource = options.maxPerSource ?? 64;
   }
 
   /** Number of entries. */
@@ -131,7 +143,6 @@ export class RecordCache {
       existing.expiresAt = Math.min(existing.expiresAt, now + 1000);
       existing.refreshAt = [];
       existing.ending = "goodbye";
-      existing.source = source;
       this.#schedule();
       return { entry: existing, fresh: false, goodbye: true };
     }
@@ -171,6 +182,11 @@ export class RecordCache {
     let set = this.#rrsets.get(entry.rrset);
     if (!set) this.#rrsets.set(entry.rrset, set = new Set());
     if (set.size >= this.#maxPerRrset) this.#evictFrom(set);
+    const sourceKey = `${entry.rrset}|${entry.source}`;
+    if ((this.#perSource.get(sourceKey) ?? 0) >= this.#maxPerSource) {
+      this.#evictFrom([...set].filter((e) => e.source === entry.source));
+    }
+    this.#perSource.set(sourceKey, (this.#perSource.get(sourceKey) ?? 0) + 1);
     if (this.#entries.size >= this.#maxEntries) this.#evictFrom(this.#entries.values());
     set.add(entry);
     this.#entries.set(entry.key, entry);
@@ -178,6 +194,20 @@ export class RecordCache {
     let named = this.#byName.get(nk);
     if (!named) this.#byName.set(nk, named = new Set());
     named.add(entry);
+    if (entry.record.type === "SRV") {
+      const target = nameKey(entry.record.data.target);
+      this.#targets.set(target, (this.#targets.get(target) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * True when some cached SRV record points at this host (its addresses are then worth keeping).
+   *
+   * @param host Host name.
+   * @returns Whether it is an SRV target.
+   */
+  isSrvTarget(host: string): boolean {
+    return this.#targets.has(nameKey(host));
   }
 
   #evictFrom(entries: Iterable<CacheEntry>): void {
@@ -273,6 +303,8 @@ export class RecordCache {
     this.#entries.clear();
     this.#rrsets.clear();
     this.#byName.clear();
+    this.#perSource.clear();
+    this.#targets.clear();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -286,6 +318,10 @@ export class RecordCache {
 
   #unlink(entry: CacheEntry): void {
     this.#entries.delete(entry.key);
+    const sourceKey = `${entry.rrset}|${entry.source}`;
+    const count = (this.#perSource.get(sourceKey) ?? 1) - 1;
+    if (count > 0) this.#perSource.set(sourceKey, count);
+    else this.#perSource.delete(sourceKey);
     const set = this.#rrsets.get(entry.rrset);
     set?.delete(entry);
     if (set && set.size === 0) this.#rrsets.delete(entry.rrset);
@@ -293,6 +329,12 @@ export class RecordCache {
     const named = this.#byName.get(nk);
     named?.delete(entry);
     if (named && named.size === 0) this.#byName.delete(nk);
+    if (entry.record.type === "SRV") {
+      const target = nameKey(entry.record.data.target);
+      const left = (this.#targets.get(target) ?? 1) - 1;
+      if (left > 0) this.#targets.set(target, left);
+      else this.#targets.delete(target);
+    }
   }
 
   #nextEvent(): number {

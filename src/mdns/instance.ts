@@ -93,7 +93,8 @@ export function assembleInstance(
     if (!v6 && interfaces.some((i) => sameSubnet(address, i.address, i.netmask))) return score;
     return score + (v6 && /^fe[89ab]/i.test(address) ? 20 : 10);
   };
-  const addresses = [...new Set(chosen.addrs.map((e) => e.record.data as string))].sort((a, b) => rank(a) - rank(b));
+  const ranked = [...new Set(chosen.addrs.map((e) => e.record.data as string))].map((a) => [rank(a), a] as const);
+  const addresses = ranked.sort((x, y) => x[0] - y[0]).map(([, a]) => a);
   const ptrs = parts ? cache.find(parts.type, "PTR").filter((e) => sameName(e.record.data as string, fullName)) : [];
   const lastSeen = Math.max(...[...srvs, ...txts, ...chosen.addrs, ...ptrs].map((e) => e.receivedAt));
   return {

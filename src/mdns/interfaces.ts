@@ -45,7 +45,13 @@ export function selectInterfaces(all: NetworkInterface[], wanted?: readonly stri
   }
   return chosen.map((i) => {
     const v4 = i.addresses.find((a) => a.family === "IPv4")!;
-    return { name: i.name, address: v4.address, netmask: v4.netmask, addresses: [...i.addresses], internal: i.internal };
+    return {
+      name: i.name,
+      address: v4.address,
+      netmask: v4.netmask,
+      addresses: [...i.addresses],
+      internal: i.internal,
+    };
   });
 }
 
@@ -75,15 +81,25 @@ export function diffInterfaces(
 }
 
 function ipv4ToInt(address: string): number | undefined {
-  const parts = address.split(".");
-  if (parts.length !== 4) return undefined;
   let n = 0;
-  for (const p of parts) {
-    const v = Number(p);
-    if (!/^\d{1,3}$/.test(p) || v > 255) return undefined;
-    n = n * 256 + v;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + (c - 48);
+      digits++;
+      if (part > 255) return undefined;
+    } else return undefined;
   }
-  return n;
+  if (dots !== 3 || digits === 0) return undefined;
+  return n * 256 + part;
 }
 
 /**

@@ -77,6 +77,11 @@ export interface ResolveOptions {
   signal?: AbortSignal;
 }
 
+/** The name key a change to `record` touches: the instance for PTR (its target), SRV and TXT; the host for addresses. */
+function touchedKey(record: MdnsRecord): string {
+  return nameKey(record.type === "PTR" ? record.data : record.name);
+}
+
 function randomHostName(random: () => number): string {
   return `pl-${Math.floor(random() * 0xffffffff).toString(16).padStart(8, "0")}.local`;
 }
@@ -96,6 +101,7 @@ export class Mdns {
   readonly #ctx: BrowseContext;
   #state: "new" | "starting" | "running" | "stopped" = "new";
   #refreshQueued = false;
+  readonly #expiredKeys = new Set<string>();
   /** Settles pending resolve()/verify() calls when stopping. */
   readonly #onStop = new Set<() => void>();
 
@@ -128,7 +134,7 @@ export class Mdns {
     this.#cache = new RecordCache({
       clock: this.#clock,
       random: this.#random,
-      onExpire: () => this.#queueRefresh(),
+      onExpire: (e) => this.#queueRefresh(e.record),
       onRefresh: (e) => {
         if (this.#interested(e.record)) this.#querier.queryOnce(e.record.name, e.record.type);
       },
@@ -148,11 +154,14 @@ export class Mdns {
       hostName,
       hostNameFixed: options.hostName !== undefined,
     });
+    const epochOffset = Date.now() - this.#clock.now();
     this.#ctx = {
       cache: this.#cache,
       querier: this.#querier,
       interfaces: () => this.#transport.interfaces,
-      toEpoch: (ms) => Date.now() - (this.#clock.now() - ms),
+      // Fixed once: with a fake clock, epoch times then advance with it; with the system
+      // clock, the drift between performance.now() and Date.now() is negligible.
+      toEpoch: (ms) => ms + epochOffset,
       logger: this.#logger,
     };
   }
@@ -183,7 +192,9 @@ export class Mdns {
    * @throws NetError when the socket cannot be bound.
    */
   async start(): Promise<void> {
-    if (this.#state !== "new") throw new MdnsStateError("Mdns.start(): already started (or stopped). Create a new Mdns.");
+    if (this.#state !== "new") {
+      throw new MdnsStateError("Mdns.start(): already started (or stopped). Create a new Mdns.");
+    }
     this.#state = "starting";
     try {
       await this.#transport.start();
@@ -371,47 +382,43 @@ export class Mdns {
   }
 
   #interested(record: MdnsRecord): boolean {
-    if (record.type === "A" || record.type === "AAAA") return this.#srvTargets().has(nameKey(record.name));
+    if (record.type === "A" || record.type === "AAAA") return this.#cache.isSrvTarget(record.name);
     for (const w of this.#watchers) if (w.interested(record)) return true;
     return false;
-  }
-
-  #srvTargets(): Set<string> {
-    const targets = new Set<string>();
-    for (const e of this.#cache.entries()) {
-      if (e.record.type === "SRV") targets.add(nameKey(e.record.data.target));
-    }
-    return targets;
   }
 
   #ingest(r: Received): void {
     if (this.#watchers.size === 0) return;
     const records = [...r.message.answers, ...r.message.additionals];
-    let changed = false;
     let goodbye = false;
+    const touched = new Set<string>();
     const add = (rec: MdnsRecord) => {
       const res = this.#cache.add(rec, r.address);
-      changed ||= res.entry !== undefined;
-      goodbye ||= res.goodbye && res.entry !== undefined;
+      if (res.entry === undefined) return;
+      goodbye ||= res.goodbye;
+      touched.add(touchedKey(rec));
     };
     for (const rec of records) {
       if (rec.type !== "A" && rec.type !== "AAAA" && this.#interested(rec)) add(rec);
     }
-    const targets = this.#srvTargets();
     for (const rec of records) {
-      if ((rec.type === "A" || rec.type === "AAAA") && targets.has(nameKey(rec.name))) add(rec);
+      if ((rec.type === "A" || rec.type === "AAAA") && this.#cache.isSrvTarget(rec.name)) add(rec);
     }
-    if (!changed) return;
-    for (const w of [...this.#watchers]) w.refresh(goodbye ? "goodbye" : "expired");
+    if (touched.size === 0) return;
+    for (const w of [...this.#watchers]) w.refresh(goodbye ? "goodbye" : "expired", touched);
   }
 
-  #queueRefresh(): void {
+  /** Batches the browsers' refresh after cache expiries (many records often expire together). */
+  #queueRefresh(record: MdnsRecord): void {
+    this.#expiredKeys.add(touchedKey(record));
     if (this.#refreshQueued) return;
     this.#refreshQueued = true;
     queueMicrotask(() => {
       this.#refreshQueued = false;
+      const touched = new Set(this.#expiredKeys);
+      this.#expiredKeys.clear();
       if (this.#state !== "running") return;
-      for (const w of [...this.#watchers]) w.refresh("expired");
+      for (const w of [...this.#watchers]) w.refresh("expired", touched);
     });
   }
 

@@ -6,12 +6,13 @@
  * What it does for you:
  * - Probing with simultaneous-probe tiebreaks; a name conflict rejects `publish()` with
  *   {@linkcode NameConflictError}, or renames to `"Name (2)"` with `allowRename`.
- * - Announcing (3 times: 0, 1, 3 s), goodbyes (TTL 0) on `unpublish()` and `stop()`.
+ * - Announcing six times (0, 1, 3, 7, 15, 31 s: RFC 6762 8.3 allows up to eight, doubling),
+ *   goodbyes (TTL 0) on `unpublish()` and `stop()`.
  * - Answers with the RFC timing, known-answer and duplicate-answer suppression, a per-record
  *   rate limit, packets split under 1440 bytes, QU and legacy unicast queries,
  *   `_services._dns-sd._udp.local` enumeration.
  * - Browsing with repeated queries at growing intervals (1, 2, 4... s), known-answer lists,
- *   duplicate question suppression, a cache with refresh queries at 80-95% of each TTL,
+ *   duplicate question suppression, a cache with refresh queries at 80-97.5% of each TTL,
  *   cache-flush handling and immediate "down" events on goodbye.
  * - One socket on `0.0.0.0:5353` shared with other processes (address reuse); every
  *   interface is joined and answered with its own addresses; interfaces that appear or
@@ -48,7 +49,7 @@
  * @module
  */
 export { Mdns } from "./mdns.ts";
-export type { MdnsOptions, MdnsStats, PublishRequest, Published, ResolveOptions } from "./mdns.ts";
+export type { MdnsOptions, MdnsStats, Published, PublishRequest, ResolveOptions } from "./mdns.ts";
 export type { BrowseHandlers, Browser, DownReason } from "./browser.ts";
 export type { ServiceInstance } from "./instance.ts";
 export type { ServiceDescription } from "./service.ts";

@@ -39,8 +39,16 @@ export function trimDot(name: string): string {
  * @returns Its canonical form for maps and equality.
  */
 export function nameKey(name: string): string {
-  return trimDot(name).replace(/[A-Z]+/g, (s) => s.toLowerCase());
+  let key = keys.get(name);
+  if (key === undefined) {
+    key = trimDot(name).replace(/[A-Z]+/g, (s) => s.toLowerCase());
+    if (keys.size >= 4096) keys.clear(); // bounded memo: hot names are re-added at once
+    keys.set(name, key);
+  }
+  return key;
 }
+
+const keys = new Map<string, string>();
 
 /**
  * True when two names are the same DNS name.
@@ -65,10 +73,14 @@ export function validateLabel(label: string, what = "label"): void {
   const bytes = encoder.encode(label).length;
   if (bytes === 0) throw new NameError(`${what} is empty. Use 1-63 bytes of UTF-8.`);
   if (bytes > 63) {
-    throw new NameError(`${what} ${JSON.stringify(label)} is ${bytes} bytes of UTF-8; DNS allows at most 63. Shorten it.`);
+    throw new NameError(
+      `${what} ${JSON.stringify(label)} is ${bytes} bytes of UTF-8; DNS allows at most 63. Shorten it.`,
+    );
   }
   if (label.includes(".")) {
-    throw new NameError(`${what} ${JSON.stringify(label)} contains a dot, which this mDNS layer cannot encode. Remove it.`);
+    throw new NameError(
+      `${what} ${JSON.stringify(label)} contains a dot, which this mDNS layer cannot encode. Remove it.`,
+    );
   }
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(label)) {
@@ -104,7 +116,9 @@ export function serviceTypeName(type: string): string {
   if (!/\.local$/i.test(t)) t += ".local";
   if (!/^_[^.]+\._(tcp|udp)\.local$/i.test(t)) {
     throw new NameError(
-      `service type ${JSON.stringify(type)} is not of the form "_service._tcp" or "_service._udp" (RFC 6763 section 7).`,
+      `service type ${
+        JSON.stringify(type)
+      } is not of the form "_service._tcp" or "_service._udp" (RFC 6763 section 7).`,
     );
   }
   validateName(t);

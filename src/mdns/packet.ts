@@ -94,7 +94,11 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
       const raw = walked.questions[i];
       const klass = raw.classRaw & 0x7fff;
       if (klass !== CLASS_IN && klass !== CLASS_ANY) return;
-      questions.push({ name: q.name, type: TYPE_NAMES[raw.type] ?? `TYPE${raw.type}`, qu: (raw.classRaw & 0x8000) !== 0 });
+      questions.push({
+        name: q.name,
+        type: TYPE_NAMES[raw.type] ?? `TYPE${raw.type}`,
+        qu: (raw.classRaw & 0x8000) !== 0,
+      });
     });
     const sections: MdnsRecord[][] = [[], [], []];
     const all = [...(decoded.answers ?? []), ...(decoded.authorities ?? []), ...(decoded.additionals ?? [])];
@@ -146,7 +150,11 @@ function toRecord(
     case "SRV": {
       const d = a.data as Partial<SrvData> | undefined;
       if (!d || typeof d.port !== "number" || typeof d.target !== "string") return undefined;
-      return { ...base, type: "SRV", data: { priority: d.priority ?? 0, weight: d.weight ?? 0, port: d.port, target: d.target } };
+      return {
+        ...base,
+        type: "SRV",
+        data: { priority: d.priority ?? 0, weight: d.weight ?? 0, port: d.port, target: d.target },
+      };
     }
     case "TXT": {
       if (!Array.isArray(a.data)) return undefined;

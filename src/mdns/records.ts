@@ -168,21 +168,38 @@ export function rdataBytes(record: MdnsRecord): Uint8Array {
       return Uint8Array.from(nameBytes(record.data));
     case "SRV": {
       const { priority, weight, port, target } = record.data;
-      return Uint8Array.from([priority >> 8, priority & 255, weight >> 8, weight & 255, port >> 8, port & 255, ...nameBytes(target)]);
+      return Uint8Array.from([
+        priority >> 8,
+        priority & 255,
+        weight >> 8,
+        weight & 255,
+        port >> 8,
+        port & 255,
+        ...nameBytes(target),
+      ]);
     }
     case "TXT": {
-      const out: number[] = [];
-      for (const s of record.data) out.push(s.length, ...s);
-      return Uint8Array.from(out);
+      let size = 0;
+      for (const s of record.data) size += 1 + s.length;
+      const out = new Uint8Array(size);
+      let at = 0;
+      for (const s of record.data) {
+        out[at++] = s.length;
+        out.set(s, at);
+        at += s.length;
+      }
+      return out;
     }
     case "OTHER":
       return record.data;
   }
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 function hex(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]];
   return s;
 }
 

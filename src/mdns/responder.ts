@@ -8,8 +8,9 @@
  * - A conflict while probing renames (`"Name (2)"`, `"Name (3)"`...) when allowed, else
  *   rejects `publish()` with {@linkcode NameConflictError}. A conflict after announcing sends
  *   the name back to probing (section 9).
- * - Announcing: three unsolicited responses at 0, 1 and 3 s, unique records with the
- *   cache-flush bit.
+ * - Announcing: six unsolicited responses at 0, 1, 3, 7, 15 and 31 s (at least two one second
+ *   apart, then doubling, section 8.3), unique records with the cache-flush bit. More than the
+ *   minimum so a peer on a lossy link still hears one.
  * - Answering: unique answers at once, answers with shared records (PTR) after 20-120 ms,
  *   queries with more known answers to come (TC) after 400-500 ms; known answers suppressed;
  *   duplicate answers seen from others suppressed (7.4); every record multicast at most once
@@ -25,7 +26,7 @@
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { answerQuery } from "./answer.ts";
-import { NameConflictError } from "./errors.ts";
+import { MdnsStateError, NameConflictError } from "./errors.ts";
 import type { MdnsInterface } from "./interfaces.ts";
 import { nameKey, validateLabel } from "./names.ts";
 import type { MdnsMessage } from "./packet.ts";
@@ -35,6 +36,7 @@ import { answers as answersQuestion, compareRecordSets, recordKey, SERVICES_ENUM
 import { hostRecords, instanceName, type NormalizedService, serviceRecords } from "./service.ts";
 import { packResponses } from "./split.ts";
 import type { Received } from "./transport.ts";
+import { encodeTxt, type TxtAttributes } from "./txt.ts";
 
 /** Where the responder and querier send. Implemented by the `Mdns` facade over the transport. */
 export interface MdnsOutput {
@@ -70,14 +72,18 @@ export interface PublishOptions {
   onNameChange?: (instance: string) => void;
   /** Called when a conflict after publication could not be resolved; the service is withdrawn. */
   onConflict?: (error: NameConflictError) => void;
+  /** TXT attributes for a new name after a rename (e.g. when the TXT repeats the name). */
+  txtFor?: (instance: string) => TxtAttributes;
 }
 
-/** Delays of the announcements after probing, ms (RFC 6762 8.3: at least two, one second apart, doubling). */
+/** Delays of the announcements after probing, ms (RFC 6762 8.3: at least two one second apart, up to eight, doubling). */
 export const ANNOUNCE_DELAYS_MS = [0, 1000, 3000, 7000, 15000, 31000];
 /** Minimum time between two multicasts of one record on one interface, ms (RFC 6762 6.2). */
 export const RATE_LIMIT_MS = 1000;
 /** The same for probe defence, ms. */
 export const DEFENCE_RATE_LIMIT_MS = 250;
+/** Most truncated queries held at once while their known answers arrive. */
+export const MAX_HELD_QUERIES = 256;
 /** TTL cap of legacy unicast answers, s (RFC 6762 6.7). */
 export const LEGACY_TTL = 10;
 
@@ -129,7 +135,8 @@ export class Registration {
     while (enc.encode(base + suffix).length > 63) base = base.slice(0, -1);
     const next = base + suffix;
     validateLabel(next, "instance name");
-    this.service = { ...this.service, instance: next };
+    const txt = this.options.txtFor ? encodeTxt(this.options.txtFor(next)) : this.service.txt;
+    this.service = { ...this.service, instance: next, txt };
     return next;
   }
 }
@@ -225,7 +232,7 @@ export class Responder {
     const announced = [...this.#registrations].filter((r) => r.state === "announced");
     for (const reg of [...this.#registrations]) {
       this.#withdraw(reg);
-      reg.settle?.reject(new Error("mDNS stopped before the service was published"));
+      reg.settle?.reject(new MdnsStateError(`mDNS stopped before "${reg.fullName}" was published.`));
     }
     this.#stopped = true;
     for (const t of this.#timers) this.#o.clock.clearTimeout(t);
@@ -289,7 +296,10 @@ export class Responder {
     for (const iface of this.#o.output.interfaces()) {
       const questions: MdnsQuestion[] = names.map((name) => ({ name, type: "ANY", qu: false }));
       const authorities = this.recordsOf(reg, iface).filter((r) => r.flush);
-      void this.#o.output.multicast({ id: 0, response: false, questions, answers: [], authorities, additionals: [] }, iface);
+      void this.#o.output.multicast(
+        { id: 0, response: false, questions, answers: [], authorities, additionals: [] },
+        iface,
+      );
     }
   }
 
@@ -337,8 +347,15 @@ export class Responder {
       return;
     }
     const error = new NameConflictError(name, holder);
+    let next: string | undefined;
     if (reg.allowRename && nameKey(name) === nameKey(reg.fullName)) {
-      const next = reg.rename();
+      try {
+        next = reg.rename();
+      } catch (err) {
+        this.#o.logger.error(`mDNS: cannot rename ${name}: ${String(err)}`);
+      }
+    }
+    if (next !== undefined) {
       this.#o.logger.info(`mDNS: ${name} is taken (by ${holder}); trying "${next}"`);
       try {
         reg.options.onNameChange?.(next);
@@ -453,7 +470,8 @@ export class Responder {
       held.known.push(...m.answers);
       return;
     }
-    if (m.truncated && !r.legacy && m.questions.length > 0) {
+    // Waiting for more known answers costs a timer per querier: bounded, beyond it answer at once.
+    if (m.truncated && !r.legacy && m.questions.length > 0 && (held || this.#held.size < MAX_HELD_QUERIES)) {
       if (held) {
         this.#o.clock.clearTimeout(held.timer);
         this.#timers.delete(held.timer);

@@ -88,7 +88,9 @@ export function encodeTxt(attributes: TxtAttributes): Uint8Array[] {
     }
     if (bytes.length > 255) {
       throw new TxtError(
-        `TXT entry ${JSON.stringify(key)} is ${bytes.length} bytes; each key=value string may be at most 255 bytes (RFC 6763 6.1). Shorten the value.`,
+        `TXT entry ${
+          JSON.stringify(key)
+        } is ${bytes.length} bytes; each key=value string may be at most 255 bytes (RFC 6763 6.1). Shorten the value.`,
       );
     }
     total += bytes.length + 1;

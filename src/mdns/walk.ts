@@ -47,8 +47,16 @@ export interface WalkResult {
   records: WalkedRecord[];
 }
 
-/** Thrown internally on malformed input; never escapes {@linkcode walkMessage}. */
-class Malformed extends Error {}
+/**
+ * Thrown internally on malformed input; never escapes {@linkcode walkMessage}. Not an Error
+ * subclass: hostile traffic would otherwise pay for a stack trace per packet.
+ */
+class Malformed {
+  readonly message: string;
+  constructor(message: string) {
+    this.message = message;
+  }
+}
 
 function u16(buf: Uint8Array, offset: number): number {
   if (offset + 2 > buf.length) throw new Malformed("truncated");

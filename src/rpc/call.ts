@@ -30,6 +30,12 @@ export interface RpcPeer {
   tcpPort: number;
   /** Wire extensions it advertised; none (Python PeerLink 1.2) when missing. */
   capabilities?: Readonly<PeerCapabilities>;
+  /**
+   * True when the peer has no secret (it announced no proof, e.g. Python PeerLink 1.2). A node
+   * with a secret calls such a peer in plaintext only with `allowInsecurePeers`, and refuses
+   * otherwise; a node without a secret ignores it.
+   */
+  insecure?: boolean;
 }
 
 /**
@@ -83,6 +89,8 @@ export class PendingCall {
   readonly startedAt: number;
   /** Transport currently carrying the call. */
   transport: WireTransport = "udp";
+  /** Whether the call travels sealed (the endpoint has a secret and the peer is not `insecure`). */
+  sealed = false;
   /** Settles with the reply's result or the failure. */
   readonly promise: Promise<unknown>;
   #settled = false;

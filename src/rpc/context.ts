@@ -18,6 +18,11 @@ export interface CallerInfo {
   port: number;
   /** Transport the request arrived on. */
   transport: "udp" | "tcp";
+  /**
+   * True when the request was sealed with this node's secret (so `name` is authenticated: only
+   * a node knowing the secret could send it); false or absent for plaintext requests.
+   */
+  authenticated?: boolean;
 }
 
 const storage = new AsyncLocalStorage<CallerInfo>();

@@ -176,6 +176,8 @@ export interface DispatchStats {
   unknownFunctions: number;
   /** Calls refused because `maxConcurrentHandlers` were running. */
   busy: number;
+  /** Calls refused because `maxHandlersPerCaller` were running for that caller's address. */
+  busyPerCaller: number;
   /** Handlers running now. */
   running: number;
 }
@@ -200,21 +202,40 @@ export class Dispatcher {
   readonly #logger?: Logger;
   readonly #maxDepth: number;
   readonly #maxConcurrent: number;
-  readonly #stats: DispatchStats = { invocations: 0, failures: 0, unknownFunctions: 0, busy: 0, running: 0 };
+  readonly #maxPerCaller: number;
+  /** Handlers waiting on a promise, per caller address. */
+  readonly #runningBy = new Map<string, number>();
+  readonly #stats: DispatchStats = {
+    invocations: 0,
+    failures: 0,
+    unknownFunctions: 0,
+    busy: 0,
+    busyPerCaller: 0,
+    running: 0,
+  };
 
   /**
    * Creates a {@linkcode Dispatcher}.
    *
-   * @param options Node name (for messages), registry, logger, nesting limit and concurrency limit.
+   * @param options Node name (for messages), registry, logger, nesting limit, and the
+   *   concurrency limits in all and per caller address.
    */
   constructor(
-    options: { node: string; registry: HandlerRegistry; logger?: Logger; maxDepth?: number; maxConcurrent?: number },
+    options: {
+      node: string;
+      registry: HandlerRegistry;
+      logger?: Logger;
+      maxDepth?: number;
+      maxConcurrent?: number;
+      maxPerCaller?: number;
+    },
   ) {
     this.#node = options.node;
     this.#registry = options.registry;
     this.#logger = options.logger;
     this.#maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
     this.#maxConcurrent = options.maxConcurrent ?? Infinity;
+    this.#maxPerCaller = options.maxPerCaller ?? Infinity;
   }
 
   /** The registry requests are looked up in. */
@@ -256,6 +277,16 @@ export class Dispatcher {
         message: `'${this.#node}' is busy: ${this.#stats.running} calls running (maxConcurrentHandlers). Retry later.`,
       });
     }
+    const callerKey = caller.address;
+    const byCaller = this.#runningBy.get(callerKey) ?? 0;
+    if (byCaller >= this.#maxPerCaller) {
+      this.#stats.busyPerCaller++;
+      return OutgoingMessage.error(request.id, {
+        type: BUSY_ERROR,
+        message:
+          `'${this.#node}' is busy: ${byCaller} calls from ${callerKey} running (maxHandlersPerCaller). Retry later.`,
+      });
+    }
     const args = Object.keys(request.kwargs).length > 0 ? [...request.args, request.kwargs] : request.args;
     this.#stats.invocations++;
     let result: unknown;
@@ -265,10 +296,14 @@ export class Dispatcher {
         // Only handlers that are actually waiting count as running: a burst of synchronous
         // calls never looks like overload.
         this.#stats.running++;
+        this.#runningBy.set(callerKey, (this.#runningBy.get(callerKey) ?? 0) + 1);
         try {
           result = await result;
         } finally {
           this.#stats.running--;
+          const left = (this.#runningBy.get(callerKey) ?? 1) - 1;
+          if (left > 0) this.#runningBy.set(callerKey, left);
+          else this.#runningBy.delete(callerKey);
         }
       }
     } catch (error) {

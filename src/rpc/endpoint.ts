@@ -6,23 +6,36 @@
  * Written only against `SocketRuntime`, `Clock` and `Logger`, so it runs on real sockets and
  * on the in-memory network alike.
  *
- * Security hooks (an authenticated-encryption envelope) plug in where bytes enter and leave:
- * `UdpRpc.#send` / `UdpRpc.#onDatagram` and the frame reads and writes of `tcp_server.ts` and
- * `tcp_client.ts`; every limit lives in {@linkcode RpcLimits}.
+ * With a `secret` (or pre-derived `keys`), every message is sealed (AES-256-GCM, fresh nonce,
+ * replay window; see `src/security/`) where bytes leave and enter: `UdpRpc.#send` /
+ * `UdpRpc.#onDatagram` and the frame reads and writes of `tcp_server.ts` and `tcp_client.ts`.
+ * Plaintext is then dropped unless `allowInsecurePeers` (see `policy.ts`). Every limit lives in
+ * {@linkcode RpcLimits}.
  *
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { RPC_TIMEOUT } from "../constants.ts";
-import { NodeNotStarted, NodeStopped, PayloadTooLarge, PortInUseError } from "../errors.ts";
+import {
+  BusyError,
+  InsecurePeerError,
+  NodeNotStarted,
+  NodeStopped,
+  PayloadTooLarge,
+  PortInUseError,
+} from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { NetError, type SocketRuntime } from "../net.ts";
+import { SecureChannel, type SecurityStats } from "../security/channel.ts";
+import { SEAL_MAX_SENDER_BYTES } from "../security/envelope.ts";
+import { deriveKeys, isSecurityKeys, type SecurityKeys } from "../security/keys.ts";
 import { NO_CAPABILITIES } from "../wire/capabilities.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import { PLX_VERSION } from "../wire/messages.ts";
 import { abortError, PendingCall, type RpcPeer, type RpcTransport } from "./call.ts";
 import { Dispatcher, type DispatchStats, type Handler, HandlerRegistry } from "./dispatch.ts";
 import { resolveLimits, type RpcLimits } from "./limits.ts";
+import { SecurityPolicy } from "./policy.ts";
 import { ReplyCache } from "./reply_cache.ts";
 import { RequestProcessor, type ServeStats } from "./server.ts";
 import { TcpClient, type TcpClientStats } from "./tcp_client.ts";
@@ -54,6 +67,21 @@ export interface RpcEndpointOptions {
   handlers?: HandlerRegistry | ReadonlyMap<string, Handler> | Readonly<Record<string, Handler>>;
   /** Limits and timings; defaults from `constants.ts`. */
   limits?: Partial<RpcLimits>;
+  /**
+   * Shared secret: every message is then sealed (authenticated and encrypted with keys derived
+   * from it; see `src/security/`), and messages that are not sealed with it are dropped and
+   * counted, never answered. Keys are derived in `start()`. Default: none, plaintext (anyone on
+   * the LAN can call this node).
+   */
+  secret?: string;
+  /** Keys from `deriveKeys(secret)`, when the caller derived them already (wins over `secret`). */
+  keys?: SecurityKeys;
+  /**
+   * With a secret: also serve plaintext requests (answered in plaintext) and allow calls to
+   * peers marked `insecure` (Python PeerLink 1.2, nodes without a secret). Those calls can be
+   * read and forged by anyone on the LAN. Default false.
+   */
+  allowInsecurePeers?: boolean;
   /** Default call timeout in ms (default `RPC_TIMEOUT`). */
   timeout?: number;
   /** Time source (default the system clock). */
@@ -89,7 +117,16 @@ export interface RpcStats {
   /** Timers of this endpoint alive now (deadlines, retransmissions, idle checks). */
   timers: number;
   /** Outgoing calls since construction. */
-  calls: { started: number; succeeded: number; failed: number; udp: number; tcp: number; retriedOverTcp: number };
+  calls: {
+    started: number;
+    succeeded: number;
+    failed: number;
+    udp: number;
+    tcp: number;
+    retriedOverTcp: number;
+    /** Calls refused at once because `maxPendingCallsPerPeer` were pending toward that peer. */
+    busy: number;
+  };
   /** UDP socket. */
   udp: UdpStats;
   /** TCP server. */
@@ -102,6 +139,8 @@ export interface RpcStats {
   handlers: DispatchStats;
   /** At-most-once reply cache. */
   replyCache: { entries: number; bytes: number };
+  /** Sealing and everything dropped for security reasons. */
+  security: SecurityStats;
 }
 
 interface Running {
@@ -127,6 +166,14 @@ const EMPTY_TCP_SERVER: TcpServerStats = {
   oversizeFrames: 0,
   malformed: 0,
   idleClosed: 0,
+  readTimeouts: 0,
+  writeTimeouts: 0,
+  evicted: 0,
+  refused: 0,
+  securityClosed: 0,
+  readPauses: 0,
+  bufferedBytes: 0,
+  peakBufferedBytes: 0,
 };
 const EMPTY_TCP_CLIENT: TcpClientStats = {
   connects: 0,
@@ -135,6 +182,7 @@ const EMPTY_TCP_CLIENT: TcpClientStats = {
   oneShot: 0,
   resent: 0,
   unmatched: 0,
+  refused: 0,
 };
 
 /**
@@ -175,7 +223,13 @@ export class RpcEndpoint {
   readonly #processor: RequestProcessor;
   readonly #pending = new Map<string, PendingCall>();
   readonly #outgoing = new Map<string, OutgoingMessage>();
-  readonly #calls = { started: 0, succeeded: 0, failed: 0, udp: 0, tcp: 0, retriedOverTcp: 0 };
+  readonly #calls = { started: 0, succeeded: 0, failed: 0, udp: 0, tcp: 0, retriedOverTcp: 0, busy: 0 };
+  /** Pending calls per peer (name and address). */
+  readonly #pendingByPeer = new Map<string, number>();
+  /** Whether a secret (or keys) was given. */
+  readonly #secured: boolean;
+  #keys: Promise<SecurityKeys> | undefined;
+  #policy: SecurityPolicy;
   #running: Running | undefined;
   #starting: Promise<RpcPorts> | undefined;
   #stopping: Promise<void> | undefined;
@@ -197,12 +251,26 @@ export class RpcEndpoint {
     this.#defaultTimeout = checkTimeout(options.timeout ?? RPC_TIMEOUT, "timeout");
     this.#timers = new TimerSet(options.clock ?? systemClock);
     this.handlers = HandlerRegistry.from(options.handlers);
+    if (options.keys !== undefined && !isSecurityKeys(options.keys)) {
+      throw new TypeError("RpcEndpoint: keys must come from deriveKeys(secret)");
+    }
+    if (options.keys === undefined && options.secret !== undefined) {
+      if (typeof options.secret !== "string" || options.secret.length === 0) {
+        throw new TypeError("RpcEndpoint: secret must be a non-empty string");
+      }
+    }
+    this.#secured = options.keys !== undefined || options.secret !== undefined;
+    if (this.#secured && new TextEncoder().encode(this.name).length > SEAL_MAX_SENDER_BYTES) {
+      throw new TypeError(`RpcEndpoint: with a secret the name must be at most ${SEAL_MAX_SENDER_BYTES} UTF-8 bytes`);
+    }
+    this.#policy = new SecurityPolicy(undefined, true);
     this.#dispatcher = new Dispatcher({
       node: this.name,
       registry: this.handlers,
       logger: this.#logger,
       maxDepth: this.limits.maxDepth,
       maxConcurrent: this.limits.maxConcurrentHandlers,
+      maxPerCaller: this.limits.maxHandlersPerCaller,
     });
     this.#cache = new ReplyCache({
       clock: this.#timers.clock,
@@ -223,6 +291,11 @@ export class RpcEndpoint {
     return this.#running ? { ...this.#running.ports } : undefined;
   }
 
+  /** Whether this endpoint seals its messages (a secret or keys were given). */
+  get secured(): boolean {
+    return this.#secured;
+  }
+
   /** Whether the endpoint is started (and not stopping). */
   get started(): boolean {
     return this.#running !== undefined && this.#stopping === undefined;
@@ -240,9 +313,36 @@ export class RpcEndpoint {
     return this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
   }
 
+  /** The security policy, created once (its replay cache outlives restarts). */
+  async #securityPolicy(): Promise<SecurityPolicy> {
+    if (!this.#secured || this.#policy.channel) return this.#policy;
+    const options = this.#options;
+    const keys = await (this.#keys ??= options.keys ? Promise.resolve(options.keys) : deriveKeys(options.secret!));
+    if (!this.#policy.channel) {
+      const channel = new SecureChannel({
+        keys,
+        name: this.name,
+        clock: this.#timers.clock,
+        replayWindow: this.limits.replayWindow,
+        replayCacheEntries: this.limits.replayCacheEntries,
+        logger: this.#logger,
+      });
+      this.#policy = new SecurityPolicy(channel, options.allowInsecurePeers === true);
+    }
+    return this.#policy;
+  }
+
   async #start(): Promise<RpcPorts> {
     const address = this.#options.address ?? "0.0.0.0";
-    const common = { runtime: this.#runtime, timers: this.#timers, limits: this.limits, logger: this.#logger };
+    const policy = await this.#securityPolicy();
+    const common = {
+      runtime: this.#runtime,
+      timers: this.#timers,
+      limits: this.limits,
+      logger: this.#logger,
+      policy,
+      name: this.name,
+    };
     const udp = new UdpRpc({
       ...common,
       processor: this.#processor,
@@ -282,8 +382,10 @@ export class RpcEndpoint {
   /**
    * Calls `fn` on `peer`. Rejects with `PeerTimeoutError` (names peer, function and time),
    * `RemoteError` (the handler failed there), `PayloadTooLarge` (before anything is sent),
-   * `PeerConnectionError`, `BusyError`, `NodeStopped`, an `AbortError`, or a `TypeError` for
-   * arguments JSON cannot carry (naming the path, e.g. `args[1].foo`).
+   * `PeerConnectionError`, `BusyError` (the peer is at a limit, or `maxPendingCallsPerPeer`
+   * calls to it are pending here), `InsecurePeerError` (this node has a secret, the peer is
+   * `insecure`, and `allowInsecurePeers` is off), `NodeStopped`, an `AbortError`, or a
+   * `TypeError` for arguments JSON cannot carry (naming the path, e.g. `args[1].foo`).
    *
    * @param peer Where the peer's RPC server is, and what it understands.
    * @param fn Function name.
@@ -305,6 +407,18 @@ export class RpcEndpoint {
     }
     const signal = options.signal;
     if (signal?.aborted) throw abortError(signal, `call '${fn}' on '${peer.name}'`);
+    const policy = this.#policy;
+    const sealed = policy.channel !== undefined && peer.insecure !== true;
+    if (policy.channel && !sealed && !policy.allowPlaintext) throw new InsecurePeerError(peer.name);
+    const peerKey = `${peer.name}\u0000${peer.address}`;
+    const pendingToPeer = this.#pendingByPeer.get(peerKey) ?? 0;
+    if (pendingToPeer >= this.limits.maxPendingCallsPerPeer) {
+      this.#calls.busy++;
+      throw new BusyError(
+        `call '${fn}' on '${peer.name}' refused: ${pendingToPeer} calls to it are pending (maxPendingCallsPerPeer). Await some first, or raise the limit.`,
+        { peer: peer.name, function: fn },
+      );
+    }
     const capabilities = peer.capabilities ?? NO_CAPABILITIES;
     const extended = capabilities.persist || capabilities.binary || capabilities.dedupe;
     const id = crypto.randomUUID();
@@ -319,21 +433,29 @@ export class RpcEndpoint {
     }, this.limits.maxDepth);
 
     // Choose the transport and encode before registering anything, so a refusal leaks nothing.
-    const maxDatagram = this.limits.maxDatagramBytes;
+    const maxDatagram = this.limits.maxDatagramBytes - (sealed ? policy.channel!.overhead : 0);
     let datagram: Uint8Array | undefined;
     if (transport !== "tcp" && message.minDatagramBytes <= maxDatagram) {
       datagram = message.datagram();
       if (datagram.length > maxDatagram) datagram = undefined;
     }
-    if (transport === "udp" && !datagram) throw PayloadTooLarge.udp(message.datagram().length, maxDatagram);
+    if (transport === "udp" && !datagram) {
+      const overhead = sealed ? policy.channel!.overhead : 0; // the envelope counts against the datagram limit
+      throw PayloadTooLarge.udp(message.datagram().length + overhead, this.limits.maxDatagramBytes);
+    }
     const frame = datagram ? undefined : message.frame(capabilities.binary, this.limits.maxFrameBytes);
 
     const call = new PendingCall({ id, peer, fn, timeoutMs: timeout, timers: this.#timers, signal });
+    call.sealed = sealed;
     this.#calls.started++;
     this.#pending.set(id, call);
+    this.#pendingByPeer.set(peerKey, pendingToPeer + 1);
     call.onSettle(() => {
       this.#pending.delete(id);
       this.#outgoing.delete(id);
+      const left = (this.#pendingByPeer.get(peerKey) ?? 1) - 1;
+      if (left > 0) this.#pendingByPeer.set(peerKey, left);
+      else this.#pendingByPeer.delete(peerKey);
     });
     call.promise.then(() => this.#calls.succeeded++, () => this.#calls.failed++);
     if (datagram) {
@@ -404,6 +526,7 @@ export class RpcEndpoint {
       serve: this.#processor.stats(),
       handlers: this.#dispatcher.stats(),
       replyCache: { entries: this.#cache.size, bytes: this.#cache.bytes },
+      security: this.#policy.stats(),
     };
   }
 }

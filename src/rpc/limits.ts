@@ -1,20 +1,47 @@
 /**
  * Tunables of the RPC engine, all with defaults from `constants.ts`. Each bound keeps memory or
- * work finite when a peer misbehaves; later limits (connections per source, read timeouts for
- * slow clients) slot in here.
+ * work finite when a peer misbehaves, and each is an option of `RpcEndpoint` (`limits`).
+ *
+ * What a hostile or broken peer can cost a node, with the defaults:
+ * - handlers: `maxConcurrentHandlers` running in all, `maxHandlersPerCaller` per caller address;
+ *   more calls are answered with `BusyError` at once;
+ * - outgoing calls: `maxPendingCallsPerPeer` per peer (then `BusyError` at the caller);
+ * - TCP: `maxConnections` open (`maxConnectionsPerSource` per address); a silent or trickling
+ *   client is closed after `readTimeout` (plus the frame size at `minReadRate`); a client
+ *   that does not read its replies after `writeTimeout`; partial frames hold at most
+ *   `maxBufferedBytes` in all (each connection at most one frame, `maxFrameBytes`), and a
+ *   connection has at most `maxRequestsPerConnection` requests in service;
+ * - UDP: unauthenticated replies are at most `maxUdpAmplification` times their request;
+ *   at most `maxPendingVerifications` sealed datagrams are being verified at once;
+ * - memory of past calls: the reply cache (`replyCache*`) and the replay cache
+ *   (`replayCacheEntries`).
  *
  * @module
  */
 import {
   CONNECT_TIMEOUT,
+  MAX_BUFFERED_BYTES,
+  MAX_CONCURRENT_HANDLERS,
+  MAX_HANDLERS_PER_CALLER,
   MAX_NESTING_DEPTH,
+  MAX_PENDING_CALLS_PER_PEER,
+  MAX_PENDING_VERIFICATIONS,
+  MAX_REQUESTS_PER_CONNECTION,
   MAX_SAFE_UDP_PAYLOAD,
+  MAX_TCP_CONNECTIONS,
+  MAX_TCP_CONNECTIONS_PER_SOURCE,
+  MAX_UDP_AMPLIFICATION,
+  REPLAY_CACHE_MAX_ENTRIES,
+  REPLAY_WINDOW,
   REPLY_CACHE_MAX_BYTES,
   REPLY_CACHE_MAX_ENTRIES,
   REPLY_CACHE_TTL,
   TCP_CLIENT_IDLE_TIMEOUT,
   TCP_MAX_FRAME,
+  TCP_MIN_READ_RATE,
+  TCP_READ_TIMEOUT,
   TCP_SERVER_IDLE_TIMEOUT,
+  TCP_WRITE_TIMEOUT,
   UDP_RETRY_BACKOFF,
   UDP_RETRY_INITIAL,
   UDP_RETRY_MAX_INTERVAL,
@@ -53,6 +80,32 @@ export interface RpcLimits {
   clientIdleTimeout: number;
   /** Accepted connections close after this long without requests (default 60 s). */
   serverIdleTimeout: number;
+  /** Handlers running at once for one caller address; more are answered with `BusyError` (default 256). */
+  maxHandlersPerCaller: number;
+  /** Calls pending toward one peer; a further `call()` fails at once with `BusyError` (default 4096). */
+  maxPendingCallsPerPeer: number;
+  /** Accepted TCP connections open at once (default 256). */
+  maxConnections: number;
+  /** Accepted TCP connections open at once from one address (default 64). */
+  maxConnectionsPerSource: number;
+  /** Time to send a complete frame, from accept or from a frame's first byte (default 10 s). */
+  readTimeout: number;
+  /** Bytes per second a large frame is given time for, on top of `readTimeout` (default 64 KiB/s). */
+  minReadRate: number;
+  /** Time a reply frame may wait to be written before the connection is closed (default 30 s). */
+  writeTimeout: number;
+  /** Bytes of partly received frames held over all connections (default 64 MiB). */
+  maxBufferedBytes: number;
+  /** Requests of one connection in service at once; reading pauses beyond (default 128). */
+  maxRequestsPerConnection: number;
+  /** Largest UDP reply, as a multiple of its request, to an unauthenticated caller (default 3; `Infinity` turns it off). */
+  maxUdpAmplification: number;
+  /** Sealed datagrams being verified at once; more are dropped (default 1024). */
+  maxPendingVerifications: number;
+  /** Replay window of sealed messages (default 30 s). */
+  replayWindow: number;
+  /** Nonces remembered against replays (default 100,000). */
+  replayCacheEntries: number;
 }
 
 /**
@@ -68,7 +121,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxDatagramBytes: MAX_SAFE_UDP_PAYLOAD,
   maxFrameBytes: TCP_MAX_FRAME,
   maxDepth: MAX_NESTING_DEPTH,
-  maxConcurrentHandlers: 1024,
+  maxConcurrentHandlers: MAX_CONCURRENT_HANDLERS,
   replyCacheTtl: REPLY_CACHE_TTL,
   replyCacheEntries: REPLY_CACHE_MAX_ENTRIES,
   replyCacheBytes: REPLY_CACHE_MAX_BYTES,
@@ -80,6 +133,19 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   connectTimeout: CONNECT_TIMEOUT,
   clientIdleTimeout: TCP_CLIENT_IDLE_TIMEOUT,
   serverIdleTimeout: TCP_SERVER_IDLE_TIMEOUT,
+  maxHandlersPerCaller: MAX_HANDLERS_PER_CALLER,
+  maxPendingCallsPerPeer: MAX_PENDING_CALLS_PER_PEER,
+  maxConnections: MAX_TCP_CONNECTIONS,
+  maxConnectionsPerSource: MAX_TCP_CONNECTIONS_PER_SOURCE,
+  readTimeout: TCP_READ_TIMEOUT,
+  minReadRate: TCP_MIN_READ_RATE,
+  writeTimeout: TCP_WRITE_TIMEOUT,
+  maxBufferedBytes: MAX_BUFFERED_BYTES,
+  maxRequestsPerConnection: MAX_REQUESTS_PER_CONNECTION,
+  maxUdpAmplification: MAX_UDP_AMPLIFICATION,
+  maxPendingVerifications: MAX_PENDING_VERIFICATIONS,
+  replayWindow: REPLAY_WINDOW,
+  replayCacheEntries: REPLAY_CACHE_MAX_ENTRIES,
 });
 
 /**

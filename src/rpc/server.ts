@@ -2,12 +2,16 @@
  * The serving side shared by UDP and TCP: at-most-once execution through the reply cache,
  * dispatch, and rendering of the reply for the transport it goes back on.
  *
- * UDP: the reply datagram is remembered for `replyCacheTtl`, and a duplicate request gets it
- * again (or nothing while the handler still runs: the reply goes out when it is ready). A
- * reply too large for a datagram is kept too, and the caller is told instead: a PeerLink-TS
- * caller (request with `"plx"`) receives `{"type":"error",...,"retry":"tcp"}` and sends the
- * same request (same id) over TCP, which is answered from the cache without running the
- * handler again; a Python caller receives a `PayloadTooLarge` error that says to use TCP.
+ * UDP: the reply is remembered for `replyCacheTtl`, and a duplicate request gets it again (or
+ * nothing while the handler still runs: the reply goes out when it is ready). Each request
+ * comes with the largest reply it may get: a datagram (minus the envelope, when sealed) for an
+ * authenticated caller, else at most `maxUdpAmplification` times the request, so a spoofed
+ * request cannot reflect a large datagram at a victim. A reply over that size is kept too,
+ * and the caller is told instead: a PeerLink-TS caller (request with `"plx"`) receives
+ * `{"type":"error",...,"retry":"tcp"}` and sends the same request (same id) over TCP, which
+ * is answered from the cache without running the handler again; a Python caller receives a
+ * `PayloadTooLarge` error that says to use TCP. When even that notice would be too large, the
+ * request is dropped (counted).
  *
  * TCP: a request whose id is remembered (the TCP fetch above, or a duplicate still running)
  * is answered from the cache; otherwise the handler runs and nothing is remembered afterwards,
@@ -22,7 +26,7 @@ import type { RequestMessage } from "../wire/messages.ts";
 import type { CallerInfo } from "./context.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { RpcLimits } from "./limits.ts";
-import { type ReplyCache, replyCacheKey } from "./reply_cache.ts";
+import { type CachedCall, type ReplyCache, replyCacheKey } from "./reply_cache.ts";
 
 /** Remote error type telling a caller that its reply did not fit a datagram. */
 export const REPLY_TOO_LARGE = "PayloadTooLarge";
@@ -33,6 +37,10 @@ export interface ServeStats {
   duplicates: number;
   /** Replies too large for a datagram. */
   repliesTooLargeForUdp: number;
+  /** Replies that fit a datagram but exceeded `maxUdpAmplification` times an unauthenticated request (sent as a TCP hint). */
+  amplificationLimited: number;
+  /** Requests left unanswered because even the "use TCP" notice exceeded the amplification bound. */
+  amplificationDropped: number;
   /** Replies fetched over TCP after a `retry: "tcp"` hint. */
   fetchedOverTcp: number;
   /** Replies too large even for TCP, replaced by an error. */
@@ -56,6 +64,8 @@ export class RequestProcessor {
   readonly #stats: ServeStats = {
     duplicates: 0,
     repliesTooLargeForUdp: 0,
+    amplificationLimited: 0,
+    amplificationDropped: 0,
     fetchedOverTcp: 0,
     repliesTooLargeForTcp: 0,
   };
@@ -86,40 +96,74 @@ export class RequestProcessor {
    *
    * @param request The request.
    * @param caller Who sent it.
-   * @returns The datagram to send back, or `undefined` to stay silent (duplicate of a call still running).
+   * @param maxReply Largest reply datagram this request may get (see the module notes);
+   *   default `maxDatagramBytes`.
+   * @returns The datagram to send back, or `undefined` to stay silent (duplicate of a call
+   *   still running, or no reply small enough).
    */
-  async serveDatagram(request: RequestMessage, caller: CallerInfo): Promise<Uint8Array | undefined> {
+  async serveDatagram(
+    request: RequestMessage,
+    caller: CallerInfo,
+    maxReply: number = this.#limits.maxDatagramBytes,
+  ): Promise<Uint8Array | undefined> {
     const key = replyCacheKey(request.src, request.id);
     const known = this.#cache.get(key);
     if (known) {
       this.#stats.duplicates++;
-      return known.state === "done" ? known.datagram : undefined;
+      return known.state === "done" ? this.#datagramFor(known, request, maxReply) : undefined;
     }
     const entry = this.#cache.begin(key);
     const reply = await this.#dispatcher.dispatch(request, caller);
     const max = this.#limits.maxDatagramBytes;
+    let datagram: Uint8Array | undefined;
+    let bytes: number;
     if (reply.minDatagramBytes <= max) {
-      const datagram = reply.datagram();
-      if (datagram.length <= max) {
-        this.#cache.complete(entry, reply, true, datagram, datagram.length);
-        return datagram;
-      }
+      datagram = reply.datagram();
+      bytes = datagram.length;
+      if (datagram.length > max) datagram = undefined;
+    } else {
+      bytes = reply.minDatagramBytes + 1024;
     }
-    this.#stats.repliesTooLargeForUdp++;
-    const size = Math.max(reply.minDatagramBytes, max + 1);
-    const hint = request.plx !== undefined
-      ? OutgoingMessage.error(request.id, {
-        type: REPLY_TOO_LARGE,
-        message: `the reply is too large for UDP (at least ${size} bytes > ${max}); fetch it over TCP with the same id`,
-      }, "tcp")
-      : OutgoingMessage.error(request.id, {
-        type: REPLY_TOO_LARGE,
-        message:
-          `the reply to '${request.rpc}' is too large for a UDP datagram (at least ${size} bytes > MAX_SAFE_UDP_PAYLOAD (${max})). Call it over TCP (transport="tcp").`,
-      });
-    const datagram = hint.datagram();
-    this.#cache.complete(entry, reply, true, datagram, datagram.length + reply.binaryBytes + 1024);
-    return datagram;
+    this.#cache.complete(entry, reply, true, datagram, bytes);
+    return this.#datagramFor(entry, request, maxReply);
+  }
+
+  /** The reply datagram when it fits `maxReply`, else a "fetch it over TCP" notice when that fits. */
+  #datagramFor(entry: CachedCall, request: RequestMessage, maxReply: number): Uint8Array | undefined {
+    const datagram = entry.datagram;
+    if (datagram && datagram.length <= maxReply) return datagram;
+    const max = this.#limits.maxDatagramBytes;
+    let hint: OutgoingMessage;
+    if (datagram) {
+      this.#stats.amplificationLimited++;
+      hint = request.plx !== undefined
+        ? OutgoingMessage.error(request.id, {
+          type: REPLY_TOO_LARGE,
+          message: `reply of ${datagram.length} bytes > ${maxReply} for this request; fetch it over TCP`,
+        }, "tcp")
+        : OutgoingMessage.error(request.id, {
+          type: REPLY_TOO_LARGE,
+          message:
+            `the reply to '${request.rpc}' (${datagram.length} bytes) is too large for UDP to an unauthenticated caller. Call it over TCP (transport="tcp").`,
+        });
+    } else {
+      this.#stats.repliesTooLargeForUdp++;
+      const size = Math.max(entry.reply?.minDatagramBytes ?? 0, max + 1);
+      hint = request.plx !== undefined
+        ? OutgoingMessage.error(request.id, {
+          type: REPLY_TOO_LARGE,
+          message: `the reply is too large for UDP (at least ${size} bytes > ${max}); fetch it over TCP with the same id`,
+        }, "tcp")
+        : OutgoingMessage.error(request.id, {
+          type: REPLY_TOO_LARGE,
+          message:
+            `the reply to '${request.rpc}' is too large for a UDP datagram (at least ${size} bytes > MAX_SAFE_UDP_PAYLOAD (${max})). Call it over TCP (transport="tcp").`,
+        });
+    }
+    const notice = hint.datagram();
+    if (notice.length <= maxReply) return notice;
+    this.#stats.amplificationDropped++;
+    return undefined;
   }
 
   /**

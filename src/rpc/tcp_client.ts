@@ -12,18 +12,27 @@
  * Toward any other peer (Python PeerLink 1.2) each call opens its own connection, writes one
  * frame, reads one reply frame and closes, as Python's own client does.
  *
+ * A sealed call's frame is sealed just before it is written (so a re-sent request gets a fresh
+ * nonce), and only a sealed reply from the peer called settles it. A server at its connection
+ * limit answers with one `BusyError` frame of id `"*"`: every call waiting on that connection
+ * then fails with `BusyError`.
+ *
  * @module
  */
 import { PeerConnectionError, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, NetError, type SocketRuntime, type StreamConnection } from "../net.ts";
+import { isSealed, SEAL_MAX_SENDER_BYTES, SealKind } from "../security/envelope.ts";
+import { envelopeOverhead } from "../security/envelope.ts";
 import { maxWireFrame } from "../wire/binary_frame.ts";
 import { decodeFrame } from "../wire/codec.ts";
 import { FrameReader, FrameWriter, writeFrame } from "../wire/frames.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
 import type { PendingCall, RpcPeer } from "./call.ts";
 import type { RpcLimits } from "./limits.ts";
+import type { SecurityPolicy } from "./policy.ts";
 import { settleWithReply } from "./replies.ts";
+import { CONNECTION_REFUSED_ID } from "./tcp_server.ts";
 import type { TimerSet } from "./timers.ts";
 
 /** TCP client counters. */
@@ -40,12 +49,16 @@ export interface TcpClientStats {
   resent: number;
   /** Replies that matched no waiting call. */
   unmatched: number;
+  /** Connections a server refused at its connection limit (their calls failed with `BusyError`). */
+  refused: number;
 }
 
 /** What a {@linkcode TcpClient} needs. */
 export interface TcpClientOptions {
   /** Socket adapter. */
   runtime: SocketRuntime;
+  /** Secret or not, plaintext allowed or not. */
+  policy: SecurityPolicy;
   /** Timers (counted). */
   timers: TimerSet;
   /** Limits. */
@@ -67,6 +80,62 @@ function replyOf(body: Uint8Array, limits: RpcLimits, peer: RpcPeer): ResponseMe
   return message;
 }
 
+/** A reply frame that passed the security checks, and whether it was sealed. */
+interface AcceptedReply {
+  reply: ResponseMessage | ErrorMessage;
+  sealed: boolean;
+}
+
+/**
+ * Opens (when sealed) and decodes a reply frame. Returns `undefined` for a frame to drop
+ * (counted in the security stats): one that fails verification, a sealed frame that is not a
+ * TCP reply from `peer`, or a sealed frame without a secret.
+ */
+async function acceptReply(
+  body: Uint8Array,
+  options: TcpClientOptions,
+  peer: RpcPeer,
+): Promise<AcceptedReply | undefined> {
+  const channel = options.policy.channel;
+  if (!isSealed(body)) return { reply: replyOf(body, options.limits, peer), sealed: false };
+  if (!channel) {
+    options.policy.sealedWithoutSecret();
+    return undefined;
+  }
+  const opened = await channel.open(body);
+  if (!opened) return undefined;
+  if (opened.kind !== SealKind.tcpReply || opened.sender !== peer.name) {
+    channel.drop("misdirected", `dropped a sealed TCP reply from '${opened.sender}' on the connection to '${peer.name}'`);
+    return undefined;
+  }
+  return { reply: replyOf(opened.plaintext, options.limits, peer), sealed: true };
+}
+
+/** Whether an accepted reply may settle `call`: sealed exactly when the call was. */
+function matches(call: PendingCall, accepted: AcceptedReply, options: TcpClientOptions): boolean {
+  if (call.sealed === accepted.sealed) return true;
+  options.policy.channel?.drop(
+    accepted.sealed ? "misdirected" : "plaintextDropped",
+    `dropped a ${accepted.sealed ? "sealed" : "plaintext"} TCP reply to the ${
+      call.sealed ? "sealed" : "plaintext"
+    } call '${call.fn}' on '${call.peer.name}'`,
+  );
+  return false;
+}
+
+/** Largest frame body a client reads or writes: the wire limit, plus the envelope when sealing. */
+function wireLimitOf(options: TcpClientOptions): number {
+  const sealing = options.policy.channel ? envelopeOverhead(SEAL_MAX_SENDER_BYTES) : 0;
+  return maxWireFrame(options.limits.maxFrameBytes) + sealing;
+}
+
+/** Seals a call's frame when the call is sealed. */
+function outgoingFrame(call: PendingCall, parts: Uint8Array[], options: TcpClientOptions): Promise<Uint8Array[]> {
+  const channel = options.policy.channel;
+  if (!call.sealed || !channel) return Promise.resolve(parts);
+  return channel.sealFrame(SealKind.tcpRequest, parts);
+}
+
 /**
  * Sends calls over TCP.
  *
@@ -82,7 +151,7 @@ export class TcpClient {
   readonly #options: TcpClientOptions;
   readonly #pool = new Map<string, PooledConnection>();
   readonly #oneShot = new Set<StreamConnection>();
-  readonly #stats = { connects: 0, connectFailures: 0, resent: 0, unmatched: 0 };
+  readonly #stats = { connects: 0, connectFailures: 0, resent: 0, unmatched: 0, refused: 0 };
   readonly #context: PoolContext;
   #closed = false;
 
@@ -104,6 +173,7 @@ export class TcpClient {
         if (!this.#closed) this.#pooled(call.peer).enqueue(call, parts, false);
       },
       unmatched: () => void this.#stats.unmatched++,
+      refused: () => void this.#stats.refused++,
     };
   }
 
@@ -175,8 +245,8 @@ export class TcpClient {
         this.#oneShot.delete(connection);
         connection.close().catch(() => {});
       });
-      const wireLimit = maxWireFrame(limits.maxFrameBytes);
-      await writeFrame(connection, parts, wireLimit);
+      const wireLimit = wireLimitOf(this.#options);
+      await writeFrame(connection, await outgoingFrame(call, parts, this.#options), wireLimit);
       const reader = new FrameReader(wireLimit);
       while (!call.settled) {
         const chunk = await connection.read();
@@ -189,11 +259,14 @@ export class TcpClient {
             function: call.fn,
           });
         }
-        const frames = reader.push(chunk);
-        if (frames.length > 0) {
-          const reply = replyOf(frames[0], limits, peer);
-          if (reply.id !== call.id) throw new ProtocolError(`'${peer.name}' answered a different call id over TCP`);
+        for (const body of reader.push(chunk)) {
+          const accepted = await acceptReply(body, this.#options, peer);
+          if (!accepted || !matches(call, accepted, this.#options)) continue;
+          const reply = accepted.reply;
+          if (reply.id === CONNECTION_REFUSED_ID && reply.type === "error") this.#stats.refused++;
+          else if (reply.id !== call.id) throw new ProtocolError(`'${peer.name}' answered a different call id over TCP`);
           settleWithReply(call, reply);
+          break;
         }
       }
     };
@@ -224,6 +297,8 @@ interface PoolContext {
   resend(call: PendingCall, parts: Uint8Array[]): void;
   /** Counts a reply that matched no call. */
   unmatched(): void;
+  /** Counts a connection the server refused. */
+  refused(): void;
 }
 
 /** One persistent connection to a peer, shared by many calls. */
@@ -250,7 +325,7 @@ class PooledConnection {
         return;
       }
       this.#connection = connection;
-      this.#writer = new FrameWriter(connection, maxWireFrame(limits.maxFrameBytes));
+      this.#writer = new FrameWriter(connection, wireLimitOf(client.options));
       this.#readLoop(connection).catch((error) => this.#fail(error));
     }, (error) => this.#fail(error));
   }
@@ -270,10 +345,13 @@ class PooledConnection {
       if (this.#waiting.size === 0 && !this.#broken) this.#armIdle();
     });
     const reused = this.#connection !== undefined;
-    this.#opening.then(() => {
+    this.#opening.then(async () => {
       if (call.settled) return;
       if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
-      return this.#writer.write(parts);
+      const frame = await outgoingFrame(call, parts, this.#client.options);
+      if (call.settled) return;
+      if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
+      return this.#writer.write(frame);
     }).catch((error) => {
       if (call.settled) return;
       if (this.#waiting.get(call.id) === call) this.#waiting.delete(call.id);
@@ -294,8 +372,8 @@ class PooledConnection {
   }
 
   async #readLoop(connection: StreamConnection): Promise<void> {
-    const { limits } = this.#client.options;
-    const reader = new FrameReader(maxWireFrame(limits.maxFrameBytes));
+    const options = this.#client.options;
+    const reader = new FrameReader(wireLimitOf(options));
     for (;;) {
       const chunk = await connection.read();
       if (chunk === null) {
@@ -303,10 +381,21 @@ class PooledConnection {
         return;
       }
       for (const body of reader.push(chunk)) {
-        const reply = replyOf(body, limits, this.#peer);
+        const accepted = await acceptReply(body, options, this.#peer);
+        if (!accepted) continue;
+        const reply = accepted.reply;
+        if (reply.id === CONNECTION_REFUSED_ID && reply.type === "error") {
+          // The server is at its connection limit: every call on this connection gets its answer.
+          this.#client.refused();
+          this.#markBroken();
+          for (const call of [...this.#waiting.values()]) {
+            if (matches(call, accepted, options)) settleWithReply(call, reply);
+          }
+          continue;
+        }
         const call = this.#waiting.get(reply.id);
-        if (call) settleWithReply(call, reply);
-        else this.#client.unmatched();
+        if (!call) this.#client.unmatched();
+        else if (matches(call, accepted, options)) settleWithReply(call, reply);
       }
     }
   }

@@ -13,19 +13,47 @@
  * A frame header above the limit closes that connection at once, with a logged reason and
  * without allocating the announced body; other connections are unaffected. A frame that is
  * not a valid request closes the connection too, unless the request id was readable: then the
- * caller gets a `BadMessage` error reply and the connection carries on.
+ * caller gets a `BadMessage` error reply and the connection carries on. With a secret, frames
+ * are sealed both ways; a frame that fails verification (or plaintext, when required) closes
+ * the connection unanswered.
+ *
+ * Limits (`limits.ts`), so that no client can exhaust the node or stall others:
+ * - at most `maxConnections` open (`maxConnectionsPerSource` per address): a new connection
+ *   over a limit displaces the connection that has nothing in service and was quiet longest
+ *   (connections that never sent a valid frame go first; with a secret, authenticated ones are
+ *   never displaced); if none can go, the newcomer gets one `BusyError` frame (id `"*"`) and
+ *   is closed, so its caller fails fast and clearly;
+ * - one watchdog timer per connection closes it when a frame is not complete `readTimeout`
+ *   (plus its size at `minReadRate`) after its first byte, when a new connection sends no
+ *   frame within `readTimeout` or later idles for `serverIdleTimeout`, or when a reply waits
+ *   longer than `writeTimeout` to be written (a client that does not read);
+ * - partial frames are held in buffers that grow with the bytes received (`FrameReader`), and
+ *   over `maxBufferedBytes` in all, connections with a partial frame stop reading until memory
+ *   is freed; a connection with `maxRequestsPerConnection` requests in service stops reading
+ *   until one is answered (backpressure through TCP).
  *
  * @module
  */
 import { BadMessage, PayloadTooLarge } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, type SocketRuntime, type StreamConnection, type StreamListener } from "../net.ts";
+import { type OpenedMessage } from "../security/channel.ts";
+import { isSealed, SEAL_MAX_SENDER_BYTES, SealKind } from "../security/envelope.ts";
+import { envelopeOverhead } from "../security/envelope.ts";
 import { maxWireFrame } from "../wire/binary_frame.ts";
 import { decodeFrame, OutgoingMessage } from "../wire/codec.ts";
-import { FrameReader, FrameWriter } from "../wire/frames.ts";
+import { FrameReader, FrameWriter, writeFrame } from "../wire/frames.ts";
 import type { RpcLimits } from "./limits.ts";
+import type { SecurityPolicy } from "./policy.ts";
+import { BUSY_ERROR } from "./dispatch.ts";
 import type { RequestProcessor } from "./server.ts";
-import type { TimerSet } from "./timers.ts";
+import type { TimerHandle, TimerSet } from "./timers.ts";
+
+/** Id of the error frame a refused connection receives: it answers whatever the client sent. */
+export const CONNECTION_REFUSED_ID = "*";
+
+/** How long a refused connection is given to receive its `BusyError` frame before it is closed. */
+const REFUSAL_GRACE_MS = 1000;
 
 /** TCP server counters. */
 export interface TcpServerStats {
@@ -39,14 +67,34 @@ export interface TcpServerStats {
   oversizeFrames: number;
   /** Frames that were not valid requests. */
   malformed: number;
-  /** Connections closed for idling. */
+  /** Connections closed for idling, or for sending nothing at all within `readTimeout`. */
   idleClosed: number;
+  /** Connections closed because a started frame was not completed in time (slow clients). */
+  readTimeouts: number;
+  /** Connections closed because a reply could not be written in time (clients that do not read). */
+  writeTimeouts: number;
+  /** Connections closed to make room for a new one at a connection limit. */
+  evicted: number;
+  /** New connections refused at a connection limit (sent a `BusyError` frame, then closed). */
+  refused: number;
+  /** Connections closed after a frame failed the security checks (see `stats().security`). */
+  securityClosed: number;
+  /** Times a connection stopped reading: too many requests in service, or the buffer budget. */
+  readPauses: number;
+  /** Bytes held now for partly received frames, over all connections. */
+  bufferedBytes: number;
+  /** Most bytes held at once for partly received frames since start. */
+  peakBufferedBytes: number;
 }
 
 /** What a {@linkcode TcpServer} needs. */
 export interface TcpServerOptions {
   /** Socket adapter. */
   runtime: SocketRuntime;
+  /** This node's name (a sealed request must be addressed to it). */
+  name: string;
+  /** Secret or not, plaintext allowed or not. */
+  policy: SecurityPolicy;
   /** Timers (counted). */
   timers: TimerSet;
   /** Limits. */
@@ -57,37 +105,81 @@ export interface TcpServerOptions {
   logger?: Logger;
 }
 
+/** State of one accepted connection. */
+interface Served {
+  readonly connection: StreamConnection;
+  readonly address: string;
+  readonly port: number;
+  /** `address:port`, for messages. */
+  readonly peer: string;
+  readonly reader: FrameReader;
+  readonly writer: FrameWriter;
+  readonly openedAt: number;
+  lastActivity: number;
+  /** When the frame being received started, while one is partly received. */
+  frameStartedAt: number | undefined;
+  /** Frames that decoded as requests. */
+  requests: number;
+  /** True once a sealed request verified on it. */
+  authenticated: boolean;
+  /** Requests in service: running, or reply not yet written. */
+  inFlight: number;
+  /** Reply frames queued or being written. */
+  pendingWrites: number;
+  /** Last time a write finished, or the queue became non-empty. */
+  writeProgressAt: number;
+  /** Bytes of this connection counted in the buffer budget. */
+  buffered: number;
+  ended: boolean;
+  closed: boolean;
+  watchdog: TimerHandle;
+  /** Resumes a paused read loop. */
+  wake: (() => void) | undefined;
+}
+
 /**
  * Accepts RPC connections.
  *
  * @example
  * ```ts ignore
- * const server = new TcpServer({ runtime, timers, limits, processor });
+ * const server = new TcpServer({ runtime, name, policy, timers, limits, processor });
  * const port = await server.listen("0.0.0.0", 0);
  * await server.close();
  * ```
  */
 export class TcpServer {
   readonly #options: TcpServerOptions;
-  readonly #connections = new Set<StreamConnection>();
-  readonly #stats: TcpServerStats = {
+  readonly #served = new Set<Served>();
+  readonly #perSource = new Map<string, number>();
+  readonly #refusing = new Set<StreamConnection>();
+  readonly #wireLimit: number;
+  readonly #stats: Omit<TcpServerStats, "open" | "bufferedBytes"> = {
     accepted: 0,
-    open: 0,
     requests: 0,
     oversizeFrames: 0,
     malformed: 0,
     idleClosed: 0,
+    readTimeouts: 0,
+    writeTimeouts: 0,
+    evicted: 0,
+    refused: 0,
+    securityClosed: 0,
+    readPauses: 0,
+    peakBufferedBytes: 0,
   };
+  #buffered = 0;
   #listener: StreamListener | undefined;
   #closed = false;
 
   /**
    * Creates a {@linkcode TcpServer}.
    *
-   * @param options Runtime, timers, limits, request processor and logger.
+   * @param options Runtime, name, security policy, timers, limits, request processor and logger.
    */
   constructor(options: TcpServerOptions) {
     this.#options = options;
+    const sealing = options.policy.channel ? envelopeOverhead(SEAL_MAX_SENDER_BYTES) : 0;
+    this.#wireLimit = maxWireFrame(options.limits.maxFrameBytes) + sealing;
   }
 
   /** The bound port, once listening. */
@@ -101,7 +193,7 @@ export class TcpServer {
    * @returns Counters.
    */
   stats(): TcpServerStats {
-    return { ...this.#stats, open: this.#connections.size };
+    return { ...this.#stats, open: this.#served.size, bufferedBytes: this.#buffered };
   }
 
   /**
@@ -112,19 +204,7 @@ export class TcpServer {
    * @returns The bound port.
    */
   async listen(address: string, port: number): Promise<number> {
-    this.#listener = await this.#options.runtime.listen({ address, port }, (connection) => {
-      if (this.#closed) {
-        connection.close().catch(() => {});
-        return;
-      }
-      this.#stats.accepted++;
-      this.#connections.add(connection);
-      this.#serve(connection).catch((error) => {
-        this.#options.logger?.error(`TCP connection ended with an error: ${(error as Error).message}`);
-        this.#connections.delete(connection);
-        connection.close().catch(() => {});
-      });
-    });
+    this.#listener = await this.#options.runtime.listen({ address, port }, (connection) => this.#accept(connection));
     return this.#listener.localAddress.port;
   }
 
@@ -135,60 +215,191 @@ export class TcpServer {
     this.#listener = undefined;
     const closing: Promise<void>[] = [];
     if (listener) closing.push(listener.close());
-    for (const connection of this.#connections) closing.push(connection.close());
-    this.#connections.clear();
+    for (const served of [...this.#served]) this.#close(served);
+    for (const connection of this.#refusing) closing.push(connection.close());
+    this.#refusing.clear();
     await Promise.allSettled(closing);
   }
 
-  async #serve(connection: StreamConnection): Promise<void> {
-    const { limits, timers, processor, logger } = this.#options;
+  #accept(connection: StreamConnection): void {
+    if (this.#closed) {
+      connection.close().catch(() => {});
+      return;
+    }
+    const { limits, timers, logger } = this.#options;
     const { address, port } = connection.remoteAddress;
-    const peer = formatEndpoint(address, port);
-    const wireLimit = maxWireFrame(limits.maxFrameBytes);
-    const reader = new FrameReader(wireLimit);
-    const writer = new FrameWriter(connection, wireLimit);
-    let inFlight = 0;
-    let ended = false;
-    let closed = false;
-    let lastActivity = timers.clock.now();
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      timers.clear(idleTimer);
-      this.#connections.delete(connection);
+    const fromSource = this.#perSource.get(address) ?? 0;
+    const sourceFull = fromSource >= limits.maxConnectionsPerSource;
+    if (sourceFull || this.#served.size >= limits.maxConnections) {
+      const victim = this.#victim(sourceFull ? address : undefined);
+      if (!victim) {
+        this.#refuse(connection, sourceFull ? `${fromSource} from ${address} (maxConnectionsPerSource)` : `${this.#served.size} (maxConnections)`);
+        return;
+      }
+      this.#stats.evicted++;
+      logger?.debug(`closing quiet TCP connection from ${victim.peer} to make room for ${formatEndpoint(address, port)}`);
+      this.#close(victim);
+    }
+    this.#stats.accepted++;
+    this.#perSource.set(address, (this.#perSource.get(address) ?? 0) + 1);
+    const now = timers.clock.now();
+    const served: Served = {
+      connection,
+      address,
+      port,
+      peer: formatEndpoint(address, port),
+      reader: new FrameReader(this.#wireLimit),
+      writer: new FrameWriter(connection, this.#wireLimit),
+      openedAt: now,
+      lastActivity: now,
+      frameStartedAt: undefined,
+      requests: 0,
+      authenticated: false,
+      inFlight: 0,
+      pendingWrites: 0,
+      writeProgressAt: now,
+      buffered: 0,
+      ended: false,
+      closed: false,
+      watchdog: undefined,
+      wake: undefined,
+    };
+    this.#served.add(served);
+    this.#armWatchdog(served);
+    this.#serve(served).catch((error) => {
+      logger?.error(`TCP connection from ${served.peer} ended with an error: ${(error as Error).message}`);
+      this.#close(served);
+    });
+  }
+
+  /**
+   * The connection to displace for a newcomer: nothing in service, lowest standing (no valid
+   * frame yet < valid frames < authenticated), quiet longest. Authenticated connections are
+   * never displaced.
+   */
+  #victim(source: string | undefined): Served | undefined {
+    let best: Served | undefined;
+    let bestRank = Infinity;
+    for (const served of this.#served) {
+      if (served.closed || served.authenticated || served.inFlight > 0 || served.pendingWrites > 0) continue;
+      if (source !== undefined && served.address !== source) continue;
+      const rank = (served.requests > 0 ? 1e15 : 0) + served.lastActivity;
+      if (rank < bestRank) {
+        best = served;
+        bestRank = rank;
+      }
+    }
+    return best;
+  }
+
+  /** Sends a refused connection one `BusyError` frame, then closes it (bounded in time). */
+  #refuse(connection: StreamConnection, why: string): void {
+    const { limits, timers, logger, policy } = this.#options;
+    this.#stats.refused++;
+    const peer = formatEndpoint(connection.remoteAddress.address, connection.remoteAddress.port);
+    logger?.debug(`refusing TCP connection from ${peer}: ${why} connections open`);
+    this.#refusing.add(connection);
+    const done = () => {
+      if (!this.#refusing.delete(connection)) return;
+      timers.clear(grace);
       connection.close().catch(() => {});
     };
-    // One timer per connection, re-armed for the remaining idle time instead of on every frame.
-    let idleTimer: ReturnType<TimerSet["set"]> | undefined;
-    const armIdle = (delay: number) => {
-      idleTimer = timers.set(() => {
-        idleTimer = undefined;
-        if (closed) return;
-        const idleFor = timers.clock.now() - lastActivity;
-        if (inFlight === 0 && idleFor >= limits.serverIdleTimeout) {
-          this.#stats.idleClosed++;
-          logger?.debug(`closing idle TCP connection from ${peer}`);
-          close();
-        } else {
-          armIdle(Math.max(1, limits.serverIdleTimeout - idleFor));
-        }
-      }, delay);
-    };
-    armIdle(limits.serverIdleTimeout);
+    const grace = timers.set(done, REFUSAL_GRACE_MS);
+    (async () => {
+      const message = `'${this.#options.name}' is busy: ${why} connections open. Retry later.`;
+      let frame = OutgoingMessage.error(CONNECTION_REFUSED_ID, { type: BUSY_ERROR, message }).frame(
+        false,
+        limits.maxFrameBytes,
+      );
+      if (policy.channel && policy.requireSealed) frame = await policy.channel.sealFrame(SealKind.tcpReply, frame);
+      await writeFrame(connection, frame, this.#wireLimit);
+      // Half-close and drain what the client sent, so that closing does not reset the
+      // connection before the client has read the refusal.
+      await connection.closeWrite();
+      while (this.#refusing.has(connection) && (await connection.read()) !== null);
+    })().catch(() => {}).finally(done);
+  }
 
-    const answer = (parts: Promise<Uint8Array[]>) => {
-      inFlight++;
-      parts.then((frame) => (closed ? undefined : writer.write(frame))).catch((error) => {
-        logger?.debug(`TCP reply to ${peer} failed: ${(error as Error).message}`);
-      }).finally(() => {
-        inFlight--;
-        lastActivity = timers.clock.now();
-        if (ended && inFlight === 0) close();
-      });
-    };
+  /** Closes a connection and releases everything it holds. Idempotent. */
+  #close(served: Served): void {
+    if (served.closed) return;
+    served.closed = true;
+    this.#options.timers.clear(served.watchdog);
+    served.watchdog = undefined;
+    this.#served.delete(served);
+    const left = (this.#perSource.get(served.address) ?? 1) - 1;
+    if (left > 0) this.#perSource.set(served.address, left);
+    else this.#perSource.delete(served.address);
+    this.#account(served, 0);
+    served.wake?.();
+    served.connection.close().catch(() => {});
+  }
 
+  /** Sets the bytes a connection holds in the buffer budget; wakes paused readers when memory was freed. */
+  #account(served: Served, bytes: number): void {
+    const delta = bytes - served.buffered;
+    if (delta === 0) return;
+    served.buffered = bytes;
+    this.#buffered += delta;
+    if (this.#buffered > this.#stats.peakBufferedBytes) this.#stats.peakBufferedBytes = this.#buffered;
+    if (delta < 0 && this.#buffered <= this.#options.limits.maxBufferedBytes) {
+      for (const other of this.#served) other.wake?.();
+    }
+  }
+
+  /** The watchdog: one timer per connection, at the next deadline (or sooner, to notice new ones). */
+  #armWatchdog(served: Served): void {
+    const { timers, limits } = this.#options;
+    const period = Math.max(1, Math.min(limits.readTimeout, limits.writeTimeout, limits.serverIdleTimeout) / 2);
+    const now = timers.clock.now();
+    const deadline = this.#deadline(served);
+    const delay = deadline ? Math.max(1, Math.min(deadline.at - now, period)) : period;
+    served.watchdog = timers.set(() => {
+      served.watchdog = undefined;
+      if (served.closed) return;
+      const due = this.#deadline(served);
+      if (due && timers.clock.now() >= due.at) {
+        this.#stats[due.counter]++;
+        this.#options.logger?.debug(`closing TCP connection from ${served.peer}: ${due.reason}`);
+        this.#close(served);
+        return;
+      }
+      this.#armWatchdog(served);
+    }, delay);
+  }
+
+  #deadline(served: Served): { at: number; counter: "readTimeouts" | "writeTimeouts" | "idleClosed"; reason: string } | undefined {
+    const { limits } = this.#options;
+    let best: { at: number; counter: "readTimeouts" | "writeTimeouts" | "idleClosed"; reason: string } | undefined;
+    const consider = (at: number, counter: "readTimeouts" | "writeTimeouts" | "idleClosed", reason: string) => {
+      if (!best || at < best.at) best = { at, counter, reason };
+    };
+    if (served.pendingWrites > 0) {
+      consider(served.writeProgressAt + limits.writeTimeout, "writeTimeouts", "the client does not read its replies");
+    }
+    if (!served.reader.idle) {
+      const expected = served.reader.expectedBytes ?? 0;
+      const allowance = limits.readTimeout + (expected / limits.minReadRate) * 1000;
+      consider((served.frameStartedAt ?? served.lastActivity) + allowance, "readTimeouts", "a frame arrived too slowly");
+    } else if (served.inFlight === 0 && !served.ended) {
+      if (served.requests === 0) consider(served.openedAt + limits.readTimeout, "idleClosed", "no request was sent");
+      consider(served.lastActivity + limits.serverIdleTimeout, "idleClosed", "idle");
+    }
+    return best;
+  }
+
+  async #serve(served: Served): Promise<void> {
+    const { limits, timers, logger } = this.#options;
+    const { connection, reader, peer } = served;
     try {
-      while (!closed) {
+      while (!served.closed) {
+        const overBudget = !reader.idle && this.#buffered > limits.maxBufferedBytes;
+        if (served.inFlight >= limits.maxRequestsPerConnection || overBudget) {
+          this.#stats.readPauses++;
+          await new Promise<void>((resolve) => (served.wake = resolve));
+          served.wake = undefined;
+          continue;
+        }
         let chunk: Uint8Array | null;
         try {
           chunk = await connection.read();
@@ -196,11 +407,12 @@ export class TcpServer {
           break; // reset, or closed by us
         }
         if (chunk === null) {
-          ended = true;
-          if (inFlight === 0) close();
+          served.ended = true;
           break;
         }
-        lastActivity = timers.clock.now();
+        const now = timers.clock.now();
+        served.lastActivity = now;
+        const wasIdle = reader.idle;
         let frames: readonly Uint8Array[];
         try {
           frames = reader.push(chunk);
@@ -210,35 +422,119 @@ export class TcpServer {
           logger?.warn(`closing TCP connection from ${peer}: ${error.message}`);
           break;
         }
+        if (reader.idle) served.frameStartedAt = undefined;
+        else if (wasIdle || frames.length > 0) served.frameStartedAt = now;
+        this.#account(served, reader.bufferedBytes);
         for (const body of frames) {
-          let message;
-          try {
-            message = decodeFrame(body, limits.maxFrameBytes, limits.maxDepth);
-          } catch (error) {
-            this.#stats.malformed++;
-            if (error instanceof BadMessage && error.requestId !== undefined) {
-              logger?.debug(`bad request from ${peer}: ${error.message}`);
-              const reply = OutgoingMessage.error(error.requestId, { type: "BadMessage", message: error.message });
-              answer(Promise.resolve(reply.frame(false, limits.maxFrameBytes)));
-              continue;
-            }
-            logger?.warn(`closing TCP connection from ${peer}: not a PeerLink request (${(error as Error).message})`);
-            closed || close();
+          if (!(await this.#onFrame(served, body))) {
+            this.#close(served);
             return;
           }
-          if (message.type !== "request") {
-            this.#stats.malformed++;
-            logger?.debug(`ignoring a ${message.type} message sent to the TCP server by ${peer}`);
-            continue;
-          }
-          this.#stats.requests++;
-          const caller = { name: message.src, address, port, transport: "tcp" as const };
-          answer(processor.serveFrame(message, caller));
+          if (served.closed) return;
         }
       }
     } finally {
-      // After end of stream, the last reply closes the connection (see answer()).
-      if (!ended || inFlight === 0) close();
+      // After end of stream, the last reply closes the connection (see #answer()).
+      if (!served.ended || served.inFlight === 0) this.#close(served);
     }
+  }
+
+  /** Handles one frame; false closes the connection. */
+  async #onFrame(served: Served, body: Uint8Array): Promise<boolean> {
+    const { limits, logger, policy, processor } = this.#options;
+    const channel = policy.channel;
+    let plaintext = body;
+    let sealed: OpenedMessage | undefined;
+    if (isSealed(body)) {
+      if (!channel) {
+        policy.sealedWithoutSecret();
+        this.#stats.securityClosed++;
+        logger?.debug(`closing TCP connection from ${served.peer}: it sends sealed frames and this node has no secret`);
+        return false;
+      }
+      sealed = await channel.open(body);
+      if (!sealed) {
+        this.#stats.securityClosed++;
+        return false;
+      }
+      if (sealed.kind !== SealKind.tcpRequest) {
+        channel.drop("misdirected", `closing TCP connection from ${served.peer}: a sealed frame that is not a TCP request`);
+        this.#stats.securityClosed++;
+        return false;
+      }
+      plaintext = sealed.plaintext;
+    } else if (policy.requireSealed) {
+      channel?.drop(
+        "plaintextDropped",
+        `closing TCP connection from ${served.peer}: a plaintext frame, and this node has a secret (allowInsecurePeers is off)`,
+      );
+      this.#stats.securityClosed++;
+      return false;
+    }
+    if (served.closed) return false;
+    let message;
+    try {
+      message = decodeFrame(plaintext, limits.maxFrameBytes, limits.maxDepth);
+    } catch (error) {
+      this.#stats.malformed++;
+      if (error instanceof BadMessage && error.requestId !== undefined) {
+        logger?.debug(`bad request from ${served.peer}: ${error.message}`);
+        const reply = OutgoingMessage.error(error.requestId, { type: "BadMessage", message: error.message });
+        this.#answer(served, Promise.resolve(reply.frame(false, limits.maxFrameBytes)), sealed !== undefined);
+        return true;
+      }
+      logger?.warn(`closing TCP connection from ${served.peer}: not a PeerLink request (${(error as Error).message})`);
+      return false;
+    }
+    if (message.type !== "request") {
+      this.#stats.malformed++;
+      logger?.debug(`ignoring a ${message.type} message sent to the TCP server by ${served.peer}`);
+      return true;
+    }
+    if (sealed && (message.src !== sealed.sender || message.dst !== this.#options.name)) {
+      channel?.drop(
+        "misdirected",
+        `closing TCP connection from ${served.peer}: a sealed request from '${message.src}' to '${message.dst}' sent by '${sealed.sender}'`,
+      );
+      this.#stats.securityClosed++;
+      return false;
+    }
+    if (sealed) served.authenticated = true;
+    served.requests++;
+    this.#stats.requests++;
+    const caller = {
+      name: message.src,
+      address: served.address,
+      port: served.port,
+      transport: "tcp" as const,
+      authenticated: sealed !== undefined,
+    };
+    this.#answer(served, processor.serveFrame(message, caller), sealed !== undefined);
+    return true;
+  }
+
+  /** Writes a reply when it is ready (sealed when the request was), within `writeTimeout`. */
+  #answer(served: Served, parts: Promise<Uint8Array[]>, seal: boolean): void {
+    const { timers, logger, policy } = this.#options;
+    served.inFlight++;
+    parts.then(async (frame) => {
+      if (served.closed) return;
+      const out = seal && policy.channel ? await policy.channel.sealFrame(SealKind.tcpReply, frame) : frame;
+      if (served.closed) return;
+      if (served.pendingWrites++ === 0) served.writeProgressAt = timers.clock.now();
+      try {
+        await served.writer.write(out);
+      } finally {
+        served.pendingWrites--;
+        served.writeProgressAt = timers.clock.now();
+      }
+    }).catch((error) => {
+      logger?.debug(`TCP reply to ${served.peer} failed: ${(error as Error).message}`);
+    }).finally(() => {
+      served.inFlight--;
+      served.lastActivity = timers.clock.now();
+      served.wake?.();
+      if (served.ended && served.inFlight === 0) this.#close(served);
+    });
   }
 }

@@ -18,6 +18,7 @@
  * @module
  */
 export { FakeClock } from "./fake_clock.ts";
+export type { Clock, TimerId } from "../clock.ts";
 export { MemoryNetwork } from "./memory_net.ts";
 export type {
   Impairments,

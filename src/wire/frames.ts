@@ -53,16 +53,20 @@ export function readUint32(source: Uint8Array, offset: number): number {
   return ((source[offset] << 24) >>> 0) + (source[offset + 1] << 16) + (source[offset + 2] << 8) + source[offset + 3];
 }
 
+/** First buffer size for a frame that arrives in pieces; it grows as bytes arrive. */
+const INITIAL_BODY_BUFFER = 16 * 1024;
+
 /**
  * Reassembles length-prefixed frames from the chunks a TCP connection delivers.
  *
  * - A header announcing more than `maxFrame` bytes throws {@linkcode PayloadTooLarge} as soon as
  *   its 4 bytes are in, before any body memory is allocated; the reader is then unusable and
  *   the connection should be closed.
- * - Each body is assembled with at most one copy: a frame lying wholly inside one chunk is
- *   returned as a view of that chunk (chunks are the reader's to keep, see `StreamConnection.read`);
- *   otherwise one buffer of the announced size is allocated and filled. No chunk list is kept,
- *   so reassembly is linear in the bytes received.
+ * - Memory follows the bytes that actually arrived, not the length a header announces: a frame
+ *   lying wholly inside one chunk is returned as a view of that chunk (chunks are the reader's
+ *   to keep, see `StreamConnection.read`); otherwise the body is collected in a buffer that
+ *   starts at 16 KiB and doubles (capped at the announced length) as bytes come, so a client
+ *   that announces 8 MiB and then trickles holds kilobytes, and reassembly stays linear.
  *
  * @example
  * ```ts
@@ -78,6 +82,8 @@ export class FrameReader {
   readonly maxFrame: number;
   readonly #header = new Uint8Array(TCP_FRAME_HEADER_SIZE);
   #headerFilled = 0;
+  /** Announced length of the frame being assembled, once its header is in. */
+  #expected: number | undefined;
   #body: Uint8Array | undefined;
   #bodyFilled = 0;
   #failed: PayloadTooLarge | undefined;
@@ -91,14 +97,24 @@ export class FrameReader {
     this.maxFrame = maxFrame;
   }
 
-  /** Bytes of an unfinished frame held so far (header bytes included). */
+  /** Bytes of an unfinished frame received so far (header bytes included). */
   get pendingBytes(): number {
-    return this.#headerFilled + this.#bodyFilled + (this.#body ? TCP_FRAME_HEADER_SIZE : 0);
+    return this.#headerFilled + this.#bodyFilled + (this.#expected !== undefined ? TCP_FRAME_HEADER_SIZE : 0);
+  }
+
+  /** Memory held for the unfinished frame: its body buffer, in bytes (0 when none). */
+  get bufferedBytes(): number {
+    return this.#body?.length ?? 0;
+  }
+
+  /** Body length announced by the unfinished frame's header, or `undefined` (no header yet). */
+  get expectedBytes(): number | undefined {
+    return this.#expected;
   }
 
   /** True when no partial frame is held (the stream is at a frame boundary). */
   get idle(): boolean {
-    return this.#headerFilled === 0 && this.#body === undefined;
+    return this.#headerFilled === 0 && this.#expected === undefined;
   }
 
   /**
@@ -114,14 +130,22 @@ export class FrameReader {
     let offset = 0;
     const end = chunk.length;
     while (offset < end) {
-      if (this.#body) {
-        const take = Math.min(this.#body.length - this.#bodyFilled, end - offset);
-        this.#body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
+      const expected = this.#expected;
+      if (expected !== undefined) {
+        const take = Math.min(expected - this.#bodyFilled, end - offset);
+        let body = this.#body!;
+        if (this.#bodyFilled + take > body.length) {
+          const grown = new Uint8Array(Math.min(expected, Math.max(2 * body.length, this.#bodyFilled + take)));
+          grown.set(body.subarray(0, this.#bodyFilled));
+          this.#body = body = grown;
+        }
+        body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
         this.#bodyFilled += take;
         offset += take;
-        if (this.#bodyFilled === this.#body.length) {
-          (frames ??= []).push(this.#body);
+        if (this.#bodyFilled === expected) {
+          (frames ??= []).push(body.length === expected ? body : body.subarray(0, expected));
           this.#body = undefined;
+          this.#expected = undefined;
           this.#bodyFilled = 0;
         }
         continue;
@@ -147,7 +171,8 @@ export class FrameReader {
         (frames ??= []).push(chunk.subarray(offset, offset + length));
         offset += length;
       } else {
-        this.#body = new Uint8Array(length);
+        this.#expected = length;
+        this.#body = new Uint8Array(Math.min(length, Math.max(INITIAL_BODY_BUFFER, end - offset)));
         this.#bodyFilled = 0;
       }
     }

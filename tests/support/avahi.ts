@@ -152,9 +152,10 @@ export interface AvahiHost {
   /**
    * Runs `avahi-browse -rtp TYPE` once on the host.
    * @param type service type, e.g. `"_peerlink._tcp"`
+   * @param timeoutS how long it may run, seconds (default 10)
    * @returns the parsed lines and the raw output
    */
-  browse(type: string): Promise<{ entries: AvahiBrowseEntry[]; stdout: string; stderr: string }>;
+  browse(type: string, timeoutS?: number): Promise<{ entries: AvahiBrowseEntry[]; stdout: string; stderr: string }>;
   /**
    * Repeats {@link browse} until a resolved (`=`) IPv4 entry for `instance` appears.
    * @param type service type
@@ -217,10 +218,14 @@ class RunningAvahi implements AvahiHost {
     return { DBUS_SYSTEM_BUS_ADDRESS: this.bus };
   }
 
-  async browse(type: string): Promise<{ entries: AvahiBrowseEntry[]; stdout: string; stderr: string }> {
+  async browse(type: string, timeoutS = CLIENT_TIMEOUT_S): Promise<{
+    entries: AvahiBrowseEntry[];
+    stdout: string;
+    stderr: string;
+  }> {
     // -k: raw type names (no service type database lookup); timeout bounds a stuck client.
-    const argv = ["timeout", "-k", "2", String(CLIENT_TIMEOUT_S), "avahi-browse", "-r", "-t", "-p", "-k", type];
-    const r = await this.#lan.run(this.host, argv, (CLIENT_TIMEOUT_S + 5) * 1000, { env: this.#env() });
+    const argv = ["timeout", "-k", "2", String(timeoutS), "avahi-browse", "-r", "-t", "-p", "-k", type];
+    const r = await this.#lan.run(this.host, argv, (timeoutS + 5) * 1000, { env: this.#env() });
     const entries = r.stdout.split("\n").map(parseBrowseLine).filter((e): e is AvahiBrowseEntry => e !== undefined);
     return { entries, stdout: r.stdout, stderr: r.stderr };
   }
@@ -230,7 +235,10 @@ class RunningAvahi implements AvahiHost {
     let last = { stdout: "", stderr: "" };
     let runs = 0;
     while (Date.now() < deadline) {
-      const result = await this.browse(type);
+      const result = await this.browse(
+        type,
+        Math.max(1, Math.min(CLIENT_TIMEOUT_S, Math.ceil((deadline - Date.now()) / 1000))),
+      );
       runs++;
       last = result;
       const found = result.entries.find((e) => e.kind === "=" && e.name === instance && e.protocol === "IPv4");
@@ -268,13 +276,13 @@ class RunningAvahi implements AvahiHost {
       String(port),
       ...txt,
     ];
-    const process = this.#lan.spawn(this.host, argv, { env: this.#env() });
+    const proc = this.#lan.spawn(this.host, argv, { env: this.#env() });
     const publication: AvahiPublication = {
-      process,
+      process: proc,
       established: async (timeoutMs: number) => {
         let line: string;
         try {
-          line = await process.waitForLine(/^Established under name '/, timeoutMs);
+          line = await proc.waitForLine(/^Established under name '/, timeoutMs);
         } catch (err) {
           throw new Error(
             `avahi-publish -s "${name}" ${type} on host ${this.host} was not established: ${
@@ -286,7 +294,7 @@ class RunningAvahi implements AvahiHost {
       },
       stop: async () => {
         this.#publications.delete(publication);
-        await process.stop();
+        await proc.stop();
       },
     };
     this.#publications.add(publication);

@@ -11,6 +11,9 @@
  * - `{"command":"browse","type":"_peerlink._tcp"}` prints `started`, then `up`/`update`/`down`.
  * - `{"command":"resolve","instance":"Svc","type":"_peerlink._tcp"}` prints `started`, then
  *   `resolved` or `error`.
+ * - `{"command":"discovery","instance":"Node","port":4000,"tcpPort":4001,"instanceId":"..."}`
+ *   runs a PeerLink node's discovery (`src/discovery.ts`; `secret` for a realm): prints
+ *   `published` (its name, service type) or `error`, then `peer-up`/`peer-down`.
  *
  * It then runs until standard input closes (spawn it with `stdin: true`), SIGTERM/SIGINT, or
  * `maxMs` (default 60 s); it stops mDNS (goodbyes for what it published), prints `stats` and
@@ -21,20 +24,28 @@
 import process from "node:process";
 import { autoRuntime } from "../../runtimes/auto.ts";
 import { Mdns, NameConflictError, type ServiceInstance, type TxtAttributes } from "../../src/mdns/mod.ts";
+import { Discovery, type PeerInfo, serviceTypeFor } from "../../src/discovery.ts";
+import { deriveRealm } from "../../src/derive.ts";
 
 /** What the peer is asked to do (the `AVAHI_PEER` environment variable, as JSON). */
 export interface PeerTask {
-  /** `publish` a service, `browse` a type, or `resolve` one instance. */
-  command: "publish" | "browse" | "resolve";
-  /** Service type, e.g. `"_peerlink._tcp"`. */
-  type: string;
-  /** Instance label (publish, resolve). */
+  /** `publish` a service, `browse` a type, `resolve` one instance, or run PeerLink `discovery`. */
+  command: "publish" | "browse" | "resolve" | "discovery";
+  /** Service type, e.g. `"_peerlink._tcp"` (not for discovery, which derives it). */
+  type?: string;
+  /** Instance label (publish, resolve); the node name (discovery). */
   instance?: string;
-  /** SRV port (publish). */
+  /** SRV port (publish); the UDP port (discovery). */
   port?: number;
-  /** TXT attributes (publish). */
+  /** TCP port (discovery). */
+  tcpPort?: number;
+  /** Instance id (discovery). */
+  instanceId?: string;
+  /** Shared secret: the node's realm is `deriveRealm(secret)` (discovery). */
+  secret?: string;
+  /** TXT attributes (publish); extra TXT attributes, strings only (discovery). */
   txt?: Record<string, string | true>;
-  /** Rename on conflict instead of failing (publish). */
+  /** Rename on conflict instead of failing (publish, discovery). */
   allowRename?: boolean;
   /** How long resolve() may take, ms (default 5000). */
   timeoutMs?: number;
@@ -94,10 +105,14 @@ function describeError(err: unknown): Record<string, unknown> {
 
 function parseTask(): PeerTask {
   const raw = process.env.AVAHI_PEER;
-  if (!raw) throw new Error("avahi_peer: set AVAHI_PEER to a JSON task (see the header of tests/support/avahi_peer.ts)");
+  if (!raw) {
+    throw new Error("avahi_peer: set AVAHI_PEER to a JSON task (see the header of tests/support/avahi_peer.ts)");
+  }
   const task = JSON.parse(raw) as PeerTask;
-  if (!["publish", "browse", "resolve"].includes(task.command)) {
-    throw new Error(`avahi_peer: unknown command ${JSON.stringify(task.command)} (publish, browse or resolve)`);
+  if (!["publish", "browse", "resolve", "discovery"].includes(task.command)) {
+    throw new Error(
+      `avahi_peer: unknown command ${JSON.stringify(task.command)} (publish, browse, resolve or discovery)`,
+    );
   }
   return task;
 }
@@ -126,9 +141,20 @@ function untilStopped(maxMs: number): Promise<string> {
   });
 }
 
-async function main(): Promise<void> {
-  const task = parseTask();
-  const stopped = untilStopped(task.maxMs ?? 60_000);
+/** Waits for `work` at most `ms` (a publish still probing when stopped). */
+async function settle(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([work, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
+}
+
+function printablePeer(p: PeerInfo): Record<string, unknown> {
+  return { ...p, txt: { ...p.txt } };
+}
+
+/** publish, browse, resolve: the general mDNS layer. */
+async function runMdns(task: PeerTask, stopped: Promise<string>): Promise<string> {
+  const type = task.type ?? "";
   const mdns = new Mdns({ runtime: autoRuntime(), interfaces: task.interfaces ?? ["pleth0"] });
   await mdns.start();
   emit("started", { hostName: mdns.hostName, interfaces: mdns.interfaces.map((i) => `${i.name}=${i.address}`) });
@@ -137,7 +163,7 @@ async function main(): Promise<void> {
       if (task.command === "publish") {
         const published = await mdns.publish({
           instance: task.instance ?? "",
-          type: task.type,
+          type,
           port: task.port ?? 0,
           txt: (task.txt ?? {}) as TxtAttributes,
           allowRename: task.allowRename === true,
@@ -146,13 +172,13 @@ async function main(): Promise<void> {
         });
         emit("published", { instance: published.instance, fullName: published.fullName, hostName: mdns.hostName });
       } else if (task.command === "browse") {
-        mdns.browse(task.type, {
+        mdns.browse(type, {
           onUp: (i) => emit("up", { instance: printable(i) }),
           onUpdate: (i) => emit("update", { instance: printable(i) }),
           onDown: (i, reason) => emit("down", { instance: printable(i), reason }),
         });
       } else {
-        const found = await mdns.resolve(task.instance ?? "", task.type, { timeout: task.timeoutMs ?? 5000 });
+        const found = await mdns.resolve(task.instance ?? "", type, { timeout: task.timeoutMs ?? 5000 });
         emit("resolved", { instance: printable(found) });
       }
     } catch (err) {
@@ -162,10 +188,44 @@ async function main(): Promise<void> {
   const why = await stopped;
   // stop() settles a pending resolve(); a publish still probing gets a moment to finish.
   await mdns.stop();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([work, new Promise((resolve) => timer = setTimeout(resolve, 2000))]);
-  clearTimeout(timer);
+  await settle(work, 2000);
   emit("stats", { stats: mdns.stats });
+  return why;
+}
+
+/** discovery: a PeerLink node's publication and peer list (src/discovery.ts). */
+async function runDiscovery(task: PeerTask, stopped: Promise<string>): Promise<string> {
+  const realm = deriveRealm(task.secret);
+  const txt: Record<string, string> = {};
+  for (const [k, v] of Object.entries(task.txt ?? {})) txt[k] = v === true ? "" : v;
+  const discovery = new Discovery({
+    runtime: autoRuntime(),
+    name: task.instance ?? "",
+    udpPort: task.port ?? 0,
+    tcpPort: task.tcpPort ?? task.port ?? 0,
+    instanceId: task.instanceId ?? "",
+    realm: realm || undefined,
+    txt,
+    interfaces: task.interfaces ?? ["pleth0"],
+    allowRename: task.allowRename === true,
+  });
+  discovery.on("peer-up", (peer) => emit("peer-up", { peer: printablePeer(peer) }));
+  discovery.on("peer-down", (peer, reason) => emit("peer-down", { peer: printablePeer(peer), reason }));
+  emit("started", { realm });
+  const work = discovery.start().then(
+    () => emit("published", { instance: discovery.name, type: serviceTypeFor(realm || undefined) }),
+    (err) => emit("error", describeError(err)),
+  );
+  const why = await stopped;
+  await discovery.stop();
+  await settle(work, 2000);
+  return why;
+}
+
+async function main(): Promise<void> {
+  const task = parseTask();
+  const stopped = untilStopped(task.maxMs ?? 60_000);
+  const why = task.command === "discovery" ? await runDiscovery(task, stopped) : await runMdns(task, stopped);
   emit("stopped", { why });
 }
 

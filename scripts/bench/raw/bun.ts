@@ -41,7 +41,9 @@ interface BunNet {
       error(...args: unknown[]): void;
     };
   }): Promise<BunUdpSocket>;
-  listen(options: { hostname: string; port: number; socket: BunTcpHandler }): { port: number; stop(all?: boolean): void };
+  listen(
+    options: { hostname: string; port: number; socket: BunTcpHandler },
+  ): { port: number; stop(all?: boolean): void };
   connect(options: { hostname: string; port: number; socket: BunTcpHandler }): Promise<BunTcpSocket>;
 }
 

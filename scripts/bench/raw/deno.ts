@@ -6,8 +6,8 @@
  * https://docs.deno.com/api/deno/~/Deno.DatagramConn, https://docs.deno.com/api/deno/~/Deno.TcpConn
  *
  * Deno's sockets are pull-based: one receive/read loop per socket. Writes go through a
- * per-connection queue drained by one writer (coalescing whatever queued up meanwhile into a
- * single `write()`), because a `Deno.Conn` must not have overlapping writes.
+ * per-connection queue drained by one writer, one `write()` per buffer (as PeerLink's Deno
+ * adapter does), so bytes of two buffers never interleave after a partial write.
  *
  * @module
  */
@@ -60,7 +60,7 @@ function deno(): DenoNet {
 function wrap(conn: DenoTcpConn, onData: TcpDataHandler, onClose?: () => void): RawTcpConnection {
   conn.setNoDelay(true);
   let closed = false;
-  let queue: Uint8Array[] = [];
+  const queue: Uint8Array[] = [];
   let writing = false;
   const close = () => {
     if (closed) return;
@@ -76,10 +76,9 @@ function wrap(conn: DenoTcpConn, onData: TcpDataHandler, onClose?: () => void): 
     writing = true;
     try {
       while (queue.length > 0 && !closed) {
-        const batch = queue.length === 1 ? queue[0] : concat(queue);
-        queue = [];
+        const next = queue.shift()!;
         let offset = 0;
-        while (offset < batch.length) offset += await conn.write(batch.subarray(offset));
+        while (offset < next.length) offset += await conn.write(next.subarray(offset));
       }
     } catch {
       close();
@@ -109,18 +108,6 @@ function wrap(conn: DenoTcpConn, onData: TcpDataHandler, onClose?: () => void): 
     close();
   })();
   return connection;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /**

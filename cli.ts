@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+/**
+ * The `peerlink` command line: `discover`, `ping`, `call`, `serve`, `demo`.
+ *
+ * ```sh
+ * deno run -A jsr:@peerlink/peerlink/cli discover
+ * npx peerlink ping NodeB --transport tcp
+ * bunx peerlink serve --name NodeB
+ * ```
+ *
+ * Run with `--help` for the commands, options and exit codes.
+ *
+ * @module
+ */
+import process from "node:process";
+import { flushStreams } from "./src/cli/io.ts";
+import { main } from "./src/cli/main.ts";
+
+const code = await main(process.argv.slice(2));
+// Exit explicitly (a lingering handle must not keep the command alive), but only after the
+// output reached the pipe: Node and Bun drop unflushed pipe writes on exit.
+await flushStreams([process.stdout, process.stderr]);
+process.exit(code);

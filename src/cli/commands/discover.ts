@@ -1,0 +1,149 @@
+/**
+ * `peerlink discover`: lists the nodes on the LAN, or watches them come and go.
+ *
+ * @module
+ */
+import type { PeerInfo } from "../../discovery.ts";
+import type { PeerLink } from "../../peerlink.ts";
+import { flag, type ParsedArgs, stringOption } from "../args.ts";
+import {
+  type CommandContext,
+  type CommandSpec,
+  HELP_OPTION,
+  NETWORK_OPTIONS,
+  VERBOSE_OPTION,
+  WAIT_OPTION,
+} from "../command.ts";
+import { formatMs, parseDuration } from "../duration.ts";
+import { CliFailure, EXIT, interruptedExitCode, UsageError } from "../errors.ts";
+import { plural } from "../format.ts";
+import { ephemeralName, networkOptions, peerRuntime, startNode } from "../node.ts";
+import { peerJson, peerLines, sleep } from "../peers.ts";
+
+const DEFAULT_WAIT_MS = 3000;
+
+/** The `discover` command. */
+export const discoverCommand: CommandSpec = {
+  name: "discover",
+  summary: "List the nodes on the LAN, or watch them come and go",
+  usage: ["peerlink discover [--wait 3s] [--realm R | --secret S] [--json] [--watch]"],
+  description: [
+    "Listens for PeerLink nodes (mDNS/DNS-SD) for --wait, then lists each with its address, UDP",
+    "and TCP ports, runtime and when it was last heard from. With --watch it prints every node",
+    "that appears or leaves until Ctrl-C (or for --wait, when given). Exits 1 when none was found.",
+  ].join("\n"),
+  options: {
+    ...WAIT_OPTION,
+    json: { type: "boolean", help: "Print one JSON object per line (per peer, or per event with --watch)." },
+    watch: { type: "boolean", help: "Stream peer-up / peer-down events until Ctrl-C." },
+    ...NETWORK_OPTIONS,
+    ...VERBOSE_OPTION,
+    ...HELP_OPTION,
+  },
+  examples: [
+    ["peerlink discover", "list the nodes found within 3 s"],
+    ["peerlink discover --wait 1s --json", "one JSON object per node, for scripts"],
+    ["peerlink discover --watch --secret lab", "follow the nodes of one realm until Ctrl-C"],
+  ],
+  run: runDiscover,
+};
+
+async function runDiscover(context: CommandContext, args: ParsedArgs): Promise<number> {
+  if (args.positionals.length) {
+    throw new UsageError(`'discover' takes no arguments (got '${args.positionals[0]}')`, "discover");
+  }
+  const waitText = stringOption(args, "wait");
+  const waitMs = waitText === undefined ? undefined : parseDuration(waitText, "--wait", true);
+  const json = flag(args, "json");
+  const options = networkOptions(args, "discover");
+  const started = performance.now();
+  if (flag(args, "watch")) return await watch(context, options, waitMs, json, started);
+
+  const node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true });
+  try {
+    const wait = waitMs ?? DEFAULT_WAIT_MS;
+    if (!json && context.err.isTTY) {
+      context.err.line(context.errStyle.dim(`Looking for peers for ${formatMs(wait)}${realmNote(node)}...`));
+    }
+    await sleep(wait, context.signal);
+    const peers = node.peers();
+    const elapsed = performance.now() - started;
+    const now = Date.now();
+    if (json) {
+      for (const peer of peers) context.out.line(JSON.stringify(peerJson(peer, now)));
+    } else if (peers.length) {
+      context.out.line(`Discovered ${plural(peers.length, "peer")} in ${formatMs(elapsed)}${realmNote(node)}:`);
+      for (const line of peerLines(peers, now, context.style)) context.out.line(line);
+    }
+    if (context.signal.aborted) return interruptedExitCode(context.signal);
+    if (peers.length === 0) {
+      throw new CliFailure(
+        `no peers found in ${formatMs(elapsed)}${realmNote(node)}. Start one with 'peerlink serve', ` +
+          "check --realm/--secret and --interface, or wait longer with --wait.",
+      );
+    }
+    return EXIT.OK;
+  } finally {
+    await node.stop();
+  }
+}
+
+/** `--watch`: events as they happen; a summary at the end. */
+async function watch(
+  context: CommandContext,
+  options: Awaited<ReturnType<typeof networkOptions>>,
+  waitMs: number | undefined,
+  json: boolean,
+  started: number,
+): Promise<number> {
+  const { out, style } = context;
+  let ups = 0;
+  let downs = 0;
+  const stamp = () => style.dim(`+${((performance.now() - started) / 1000).toFixed(1)}s`.padEnd(7));
+  const onUp = (peer: PeerInfo) => {
+    ups++;
+    if (json) {
+      out.line(JSON.stringify({ event: "peer-up", elapsedMs: elapsed(started), peer: peerJson(peer, Date.now()) }));
+    } else {
+      const where = `${peer.address}  udp ${peer.udpPort}  tcp ${peer.tcpPort}  ${peerRuntime(peer) ?? "?"}`;
+      out.line(`${stamp()} ${style.green("up  ")}  ${style.cyan(style.bold(peer.name))}  ${where}`);
+    }
+  };
+  const onDown = (peer: PeerInfo, reason: string) => {
+    downs++;
+    if (json) {
+      out.line(JSON.stringify({ event: "peer-down", elapsedMs: elapsed(started), reason, peer: peerJson(peer, Date.now()) }));
+    } else {
+      out.line(`${stamp()} ${style.yellow("down")}  ${style.cyan(style.bold(peer.name))}  (${reason})`);
+    }
+  };
+  let node: PeerLink | undefined;
+  try {
+    node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true }, (n) => {
+      n.on("peer-up", onUp);
+      n.on("peer-down", onDown);
+    });
+    if (!json) {
+      const until = waitMs === undefined ? "Ctrl-C to stop" : `for ${formatMs(waitMs)}, Ctrl-C to stop`;
+      context.err.line(context.errStyle.dim(`Watching for peers${realmNote(node)} (${until})...`));
+    }
+    await sleep(waitMs ?? Infinity, context.signal);
+  } finally {
+    await node?.stop();
+  }
+  if (!json) {
+    context.err.line(
+      context.errStyle.dim(`Watched for ${formatMs(performance.now() - started)}: ${ups} up, ${downs} down.`),
+    );
+  }
+  // Watching ends normally with Ctrl-C: that is success.
+  return EXIT.OK;
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+function realmNote(node: PeerLink): string {
+  return node.realm ? ` in realm ${node.realm}` : "";
+}

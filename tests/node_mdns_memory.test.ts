@@ -1,0 +1,148 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { PeerLink } from "../src/peerlink.ts";
+import type { PeerLinkOptions } from "../src/options.ts";
+import { currentPeer } from "../src/rpc/context.ts";
+import { PeerNotFound, PeerTimeoutError } from "../src/errors.ts";
+import { NameConflictError } from "../src/mdns/errors.ts";
+import { FakeClock } from "../src/testing/fake_clock.ts";
+import { MemoryNetwork } from "../src/testing/memory_net.ts";
+import type { Logger } from "../src/log.ts";
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** PeerLink nodes with the real mDNS discovery on an in-memory LAN, driven by a fake clock. */
+class World {
+  readonly clock = new FakeClock();
+  readonly network = new MemoryNetwork({ seed: 5, clock: this.clock });
+  readonly nodes: PeerLink[] = [];
+
+  node(address: string, name: string, options: PeerLinkOptions = {}): PeerLink {
+    const node = new PeerLink(name, {
+      runtime: this.network.host(address),
+      clock: this.clock,
+      logger: quiet,
+      ...options,
+    });
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Starts nodes together, letting mDNS probe (about 1 s) and announce. */
+  async start(...nodes: PeerLink[]): Promise<void> {
+    const started = Promise.allSettled(nodes.map((n) => n.start()));
+    await this.clock.advance(1500);
+    for (const outcome of await started) if (outcome.status === "rejected") throw outcome.reason;
+    await this.clock.advance(2000);
+  }
+
+  /** Runs `promise` while the fake clock advances in steps, up to `ms`. */
+  async during<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let settled = false;
+    const watched = promise.finally(() => (settled = true));
+    watched.catch(() => {});
+    for (let t = 0; t < ms && !settled; t += 50) await this.clock.advance(50);
+    return await watched;
+  }
+
+  async close(): Promise<void> {
+    const stopping = Promise.allSettled(this.nodes.map((n) => n.stop()));
+    await this.clock.advance(1000);
+    await stopping;
+    await this.network.close();
+  }
+}
+
+test("PeerLink over mDNS (memory): two nodes discover each other, call, fan out and see goodbye", async () => {
+  const w = new World();
+  try {
+    const a = w.node("10.0.0.1", "Alpha").register("add", (x: number, y: number) => x + y);
+    const b = w.node("10.0.0.2", "Beta").register("who", () => currentPeer()?.name);
+    const downs: string[] = [];
+    a.on("peer-down", (p, reason) => downs.push(`${p.name}:${reason}`));
+    await w.start(a, b);
+    assert.deepEqual(a.peers().map((p) => [p.name, p.address, p.udpPort, p.tcpPort]), [
+      ["Beta", "10.0.0.2", b.ports!.udpPort, b.ports!.tcpPort],
+    ]);
+    const seen = a.peers()[0];
+    assert.deepEqual(seen.capabilities, ["persist", "bin", "dedupe"]);
+    assert.ok(seen.runtime === "deno" || seen.runtime === "bun" || seen.runtime === "node");
+    assert.match(seen.version ?? "", /^\d+\.\d+\.\d+/);
+
+    assert.equal(await w.during(b.call("Alpha", "add", [1, 2], { transport: "udp" }), 1000), 3);
+    assert.equal(await w.during(b.call("Alpha", "add", [1, 2], { transport: "tcp" }), 1000), 3);
+    assert.equal(await w.during(b.peer("Alpha").add(5, 5), 1000), 10);
+    assert.equal(await w.during(a.call("Beta", "who"), 1000), "Alpha");
+    const fanOut = await w.during(a.call("ALL", "who"), 1000);
+    assert.deepEqual(fanOut.map((r) => [r.peer, r.ok]), [["Beta", true]]);
+
+    const stopping = b.stop();
+    await w.clock.advance(100);
+    await stopping;
+    assert.deepEqual(downs, ["Beta:goodbye"]);
+    assert.throws(() => a.peer("Beta"), PeerNotFound);
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): a peer that vanished is reported down soon after a failed call", async () => {
+  const w = new World();
+  try {
+    const a = w.node("10.0.0.1", "Alpha");
+    const b = w.node("10.0.0.2", "Beta");
+    const downs: string[] = [];
+    a.on("peer-down", (p, reason) => downs.push(`${p.name}:${reason}`));
+    await w.start(a, b);
+    w.network.detach("10.0.0.2");
+    const failed = await w.during(a.call("Beta", "__ping__", [], { timeout: 500 }).catch((e) => e), 1000);
+    assert.ok(failed instanceof PeerTimeoutError, String(failed));
+    await w.clock.advance(5000); // far below the 120 s record TTL
+    assert.deepEqual(downs, ["Beta:expired"]);
+    assert.deepEqual(a.peers(), []);
+  } finally {
+    w.network.attach("10.0.0.2");
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): nodes of different realms never see each other", async () => {
+  const w = new World();
+  try {
+    const x = w.node("10.0.0.1", "X", { secret: "kitchen" });
+    const y = w.node("10.0.0.2", "Y", { secret: "kitchen" });
+    const z = w.node("10.0.0.3", "Z", { secret: "garage" });
+    const open = w.node("10.0.0.4", "Open");
+    await w.start(x, y, z, open);
+    await w.clock.advance(3000);
+    assert.deepEqual(x.peers().map((p) => p.name), ["Y"]);
+    assert.deepEqual(y.peers().map((p) => p.name), ["X"]);
+    assert.deepEqual(z.peers(), []);
+    assert.deepEqual(open.peers(), []);
+    assert.throws(() => x.peer("Z"), PeerNotFound);
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): a taken name rejects start(); allowRename takes 'Name (2)' and is callable", async () => {
+  const w = new World();
+  try {
+    const first = w.node("10.0.0.1", "Dup").register("id", () => "first");
+    await w.start(first);
+    const second = w.node("10.0.0.2", "Dup");
+    await assert.rejects(w.start(second), NameConflictError);
+    assert.equal(second.started, false);
+    const renamed = w.node("10.0.0.3", "Dup", { allowRename: true }).register("id", () => "renamed");
+    const caller = w.node("10.0.0.4", "Caller").register("who", () => currentPeer()?.name);
+    await w.start(renamed, caller);
+    assert.equal(renamed.name, "Dup (2)");
+    assert.deepEqual(caller.peers().map((p) => p.name), ["Dup", "Dup (2)"]);
+    assert.equal(await w.during(caller.call("Dup (2)", "id"), 1000), "renamed");
+    assert.equal(await w.during(caller.call("Dup", "id"), 1000), "first");
+    // Requests from the renamed node carry its new name.
+    assert.equal(await w.during(renamed.call("Caller", "who"), 1000), "Dup (2)");
+  } finally {
+    await w.close();
+  }
+});
