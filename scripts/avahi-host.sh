@@ -202,9 +202,12 @@ cmd_daemon() {
   [[ "$max" =~ ^[0-9]+$ ]] && [ "$max" -ge 1 ] && [ "$max" -le 3600 ] ||
     die "$EXIT_USAGE" "daemon: --max-seconds must be 1..3600, got '$max'"
   need_tools
-  # Only ever on a LAN host: its sole link besides loopback is pleth0.
-  ip -o link show "$IFACE" >/dev/null 2>&1 ||
-    die "$EXIT_USAGE" "daemon: no $IFACE here: run this on a LAN host (scripts/lan.sh exec N -- $0 daemon ...)"
+  # Only ever on a LAN host, whose links are loopback and pleth0 and nothing else: Avahi must
+  # never announce on a real interface.
+  local links
+  links=$(ip -o link show 2>/dev/null | awk -F': ' '{ split($2, n, "@"); print n[1] }' | sort | tr '\n' ' ')
+  [ "$links" = "lo $IFACE " ] ||
+    die "$EXIT_USAGE" "daemon: refusing to run: this namespace's links are '${links% }', not just lo and $IFACE; run it on a LAN host (scripts/lan.sh exec N -- $0 daemon ...)"
   write_configs "$dir" "$name"
   exec unshare -m --propagation private "$SELF" --inside-daemon "$dir" "$name" "$max"
 }

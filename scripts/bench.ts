@@ -15,12 +15,13 @@
  * Options: `--quick` (seconds, rough numbers: proves it works), `--runtime deno,bun,node`,
  * `--scenario calls,discovery,fanout`, `--repeats N`, `--out FILE` (default
  * bench-results.json), `--layer node|engine` (engine: the RPC engine without discovery),
- * `--profile` (count wire traffic per call; slightly slower), `--runtime-flags="..."` (e.g.
+ * `--profile` (count wire traffic per call; slightly slower), `--cpu-profile DIR` (CPU
+ * profiles of the call workers on Node and Deno), `--runtime-flags="..."` (e.g.
  * `--cpu-prof` for Node workers), `--verbose` (worker output).
  *
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { arch, cpus, loadavg, networkInterfaces, platform, release } from "node:os";
 import { resolve } from "node:path";
 import process from "node:process";
@@ -48,6 +49,8 @@ const USAGE = `usage: bash scripts/netns.sh node_modules/.bin/node scripts/bench
   --out FILE              JSON results (default bench-results.json)
   --layer node|engine     PeerLink's public API (default) or its RPC engine alone
   --profile               count PeerLink's wire traffic per call (adds a little overhead)
+  --cpu-profile DIR       CPU profiles of the call workers (Node, Deno) into DIR; summarise one with
+                          node scripts/bench/profile_summary.ts DIR/deno-peerlink-client.cpuprofile
   --runtime-flags="..."   extra flags for every worker's runtime, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
                           with --runtime node (workers that exit cleanly write their profiles)
   --verbose               show the workers' output`;
@@ -102,6 +105,7 @@ async function main(): Promise<number> {
       profile: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       "runtime-flags": { type: "string", default: "" },
+      "cpu-profile": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -124,6 +128,7 @@ async function main(): Promise<number> {
     settings.repeats = repeats;
   }
   const outPath = resolve(ROOT, values.out!);
+  if (values["cpu-profile"] !== undefined) mkdirSync(resolve(values["cpu-profile"]), { recursive: true });
   const started = performance.now();
   const cpuList = cpus();
   const report: BenchReport = {
@@ -156,6 +161,7 @@ async function main(): Promise<number> {
       verbose: values.verbose!,
       runtimeFlags: values["runtime-flags"]!.split(" ").filter(Boolean),
       profile: values.profile!,
+      cpuProfileDir: values["cpu-profile"] === undefined ? undefined : resolve(values["cpu-profile"]),
       table,
       errors: [],
       apis: {},

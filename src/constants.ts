@@ -311,10 +311,10 @@ export const MAX_HANDLERS_PER_CALLER = 256;
  * @example
  * ```ts
  * import { MAX_PENDING_CALLS_PER_PEER } from "./constants.ts";
- * console.log(MAX_PENDING_CALLS_PER_PEER); // 4096
+ * console.log(MAX_PENDING_CALLS_PER_PEER); // 16384
  * ```
  */
-export const MAX_PENDING_CALLS_PER_PEER = 4096;
+export const MAX_PENDING_CALLS_PER_PEER = 16_384;
 
 /**
  * Most accepted TCP connections open at once. At the limit a new connection first displaces

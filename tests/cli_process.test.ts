@@ -50,9 +50,9 @@ test("cli process: discover lists a serve child (text and --json), which stops w
 }, async () => {
   await withNodes(async (start) => {
     const downs: [string, PeerDownReason, number][] = [];
-    const observer = await start(
-      new PeerLink("Observer").on("peer-down", (p, reason) => void downs.push([p.name, reason, Date.now()])),
-    );
+    const observer = new PeerLink("Observer");
+    observer.on("peer-down", (p, reason) => void downs.push([p.name, reason, Date.now()]));
+    await start(observer);
     const serve = startCli(["serve", "--name", "ServedNode", "--expose-demo"]);
     try {
       const banner = await serve.waitFor(/^Serving 'ServedNode' \((\w+) .*on UDP (\d+) and TCP (\d+)\n/m);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Lan, memoryLogger } from "./mdns_harness.ts";
+import { Lan, memoryLogger } from "./support/mdns_harness.ts";
 import { Discovery, type DiscoveryOptions, type PeerDownReason, type PeerInfo } from "../src/discovery.ts";
 import { NameConflictError } from "../src/mdns/mod.ts";
 import { decodeTxt } from "../src/mdns/txt.ts";

@@ -69,7 +69,7 @@ test("real sockets: a process killed with SIGKILL is reported down within second
 }, async () => {
   const watcher = discovery(`Survivor-${tag}`, 41021);
   const victim = `Victim-${tag}`;
-  const fixture = fileURLToPath(new URL("./discovery_child_fixture.ts", import.meta.url));
+  const fixture = fileURLToPath(new URL("./support/discovery_child_fixture.ts", import.meta.url));
   const args = runtimeName === "deno" ? ["run", "-A", fixture, victim] : [fixture, victim];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: process.env });
   let stdout = "";

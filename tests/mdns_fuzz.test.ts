@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Lan, query } from "./mdns_harness.ts";
+import { Lan, query } from "./support/mdns_harness.ts";
 import { decodeMessage, encodeMessage } from "../src/mdns/packet.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
 

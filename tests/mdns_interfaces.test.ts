@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Lan, memoryLogger } from "./mdns_harness.ts";
+import { Lan, memoryLogger } from "./support/mdns_harness.ts";
 import { Mdns, type ServiceInstance } from "../src/mdns/mod.ts";
 import { interfaceFor, selectInterfaces } from "../src/mdns/interfaces.ts";
 import type { NetworkInterface, SocketRuntime } from "../src/net.ts";

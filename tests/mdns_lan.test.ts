@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Lan } from "./mdns_harness.ts";
+import { Lan } from "./support/mdns_harness.ts";
 import type { Browser } from "../src/mdns/mod.ts";
 
 /** Starts `n` nodes that each publish `Node<i>` and browse; returns whom each node has seen come up. */

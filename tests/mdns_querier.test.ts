@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type Captured, Lan, query, Sniffer } from "./mdns_harness.ts";
+import { type Captured, Lan, query, Sniffer } from "./support/mdns_harness.ts";
 import type { MdnsMessage } from "../src/mdns/packet.ts";
 import type { MdnsRecord } from "../src/mdns/records.ts";
 import type { DownReason, ServiceInstance } from "../src/mdns/mod.ts";

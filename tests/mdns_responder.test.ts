@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type Captured, Lan, query } from "./mdns_harness.ts";
+import { type Captured, Lan, query } from "./support/mdns_harness.ts";
 import { NameConflictError } from "../src/mdns/mod.ts";
 import type { MdnsRecord } from "../src/mdns/records.ts";
 import { encodeMessage } from "../src/mdns/packet.ts";

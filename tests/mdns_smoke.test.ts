@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Lan } from "./mdns_harness.ts";
+import { Lan } from "./support/mdns_harness.ts";
 import type { ServiceInstance } from "../src/mdns/mod.ts";
 
 test("smoke: a service published on one host is found by a browser on another", async () => {

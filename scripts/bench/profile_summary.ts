@@ -33,7 +33,9 @@ const NOT_WORK = new Set(["(idle)", "(program)"]);
  * @param profile A parsed `.cpuprofile`.
  * @returns Busy sample count and per-function counts (keys "name file:line").
  */
-export function summarise(profile: CpuProfile): { busy: number; self: Map<string, number>; inclusive: Map<string, number> } {
+export function summarise(
+  profile: CpuProfile,
+): { busy: number; self: Map<string, number>; inclusive: Map<string, number> } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);

@@ -26,6 +26,8 @@ export interface RunContext {
   runtimeFlags: string[];
   /** Count wire traffic and collect engine counters. */
   profile: boolean;
+  /** Directory for CPU profiles of the call workers (Node and Deno), or undefined. */
+  cpuProfileDir?: string;
   /** Where results go. */
   table: MetricTable;
   /** Problems met. */
@@ -151,11 +153,12 @@ export async function runCalls(ctx: RunContext): Promise<void> {
   const { settings: s, table } = ctx;
   const sizes = peerLinkMessageSizes();
   const realm = `${ctx.realm}-calls`;
-  const plConfig = { layer: ctx.layer, realm, countWire: ctx.profile };
+  const cpu = ctx.cpuProfileDir === undefined ? {} : { cpuProfile: ctx.cpuProfileDir };
+  const plConfig = { layer: ctx.layer, realm, countWire: ctx.profile, ...cpu };
   ctx.log(`${ctx.runtime}: starting servers (raw, HTTP, PeerLink)`);
   const [rawServer, httpServer, plServer] = await Promise.all([
-    spawnOrNote(ctx, "raw-server", { replyBytes: sizes.replyBytes }),
-    spawnOrNote(ctx, "http-server", {}),
+    spawnOrNote(ctx, "raw-server", { replyBytes: sizes.replyBytes, ...cpu }),
+    spawnOrNote(ctx, "http-server", { ...cpu }),
     spawnOrNote(ctx, "peerlink-server", plConfig),
   ]);
   const clients: Partial<Record<Variant, Worker>> = {};
@@ -165,8 +168,10 @@ export async function runCalls(ctx: RunContext): Promise<void> {
     const [rawClient, httpClient, plClient] = await Promise.all([
       typeof rawServer === "string"
         ? rawServer
-        : spawnOrNote(ctx, "raw-client", { ...rawServer.ready, requestBytes: sizes.requestBytes }),
-      typeof httpServer === "string" ? httpServer : spawnOrNote(ctx, "http-client", { port: httpServer.ready.port }),
+        : spawnOrNote(ctx, "raw-client", { ...rawServer.ready, requestBytes: sizes.requestBytes, ...cpu }),
+      typeof httpServer === "string"
+        ? httpServer
+        : spawnOrNote(ctx, "http-client", { port: httpServer.ready.port, ...cpu }),
       typeof plServer === "string" ? plServer : spawnOrNote(ctx, "peerlink-client", { ...plConfig, ...plServer.ready }),
     ]);
     for (const w of [rawServer, httpServer, plServer, rawClient, httpClient, plClient]) {

@@ -191,8 +191,14 @@ function describe(error: unknown): string {
 async function main(): Promise<number> {
   const [name, json] = process.argv.slice(2);
   let current: Role;
+  let stopProfile: (() => Promise<string>) | undefined;
   try {
-    current = await role(name ?? "", JSON.parse(json ?? "{}") as Record<string, unknown>);
+    const config = JSON.parse(json ?? "{}") as Record<string, unknown>;
+    current = await role(name ?? "", config);
+    if (typeof config.cpuProfile === "string") {
+      const { startCpuProfile } = await import("./cpu_profile.ts");
+      stopProfile = await startCpuProfile(config.cpuProfile, `${currentRuntime()}-${name}`);
+    }
   } catch (error) {
     emit({ type: "fatal", message: describe(error) });
     return 1;
@@ -209,6 +215,7 @@ async function main(): Promise<number> {
     }
   }
   try {
+    if (stopProfile) emit({ type: "profile", path: await stopProfile() });
     await current.close();
   } catch (error) {
     emit({ type: "warning", message: `while closing: ${describe(error)}` });

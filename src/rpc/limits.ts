@@ -82,7 +82,7 @@ export interface RpcLimits {
   serverIdleTimeout: number;
   /** Handlers running at once for one caller address; more are answered with `BusyError` (default 256). */
   maxHandlersPerCaller: number;
-  /** Calls pending toward one peer; a further `call()` fails at once with `BusyError` (default 4096). */
+  /** Calls pending toward one peer; a further `call()` fails at once with `BusyError` (default 16,384). */
   maxPendingCallsPerPeer: number;
   /** Accepted TCP connections open at once (default 256). */
   maxConnections: number;

@@ -152,7 +152,8 @@ export class RequestProcessor {
       hint = request.plx !== undefined
         ? OutgoingMessage.error(request.id, {
           type: REPLY_TOO_LARGE,
-          message: `the reply is too large for UDP (at least ${size} bytes > ${max}); fetch it over TCP with the same id`,
+          message:
+            `the reply is too large for UDP (at least ${size} bytes > ${max}); fetch it over TCP with the same id`,
         }, "tcp")
         : OutgoingMessage.error(request.id, {
           type: REPLY_TOO_LARGE,

@@ -105,7 +105,10 @@ async function acceptReply(
   const opened = await channel.open(body);
   if (!opened) return undefined;
   if (opened.kind !== SealKind.tcpReply || opened.sender !== peer.name) {
-    channel.drop("misdirected", `dropped a sealed TCP reply from '${opened.sender}' on the connection to '${peer.name}'`);
+    channel.drop(
+      "misdirected",
+      `dropped a sealed TCP reply from '${opened.sender}' on the connection to '${peer.name}'`,
+    );
     return undefined;
   }
   return { reply: replyOf(opened.plaintext, options.limits, peer), sealed: true };
@@ -264,7 +267,9 @@ export class TcpClient {
           if (!accepted || !matches(call, accepted, this.#options)) continue;
           const reply = accepted.reply;
           if (reply.id === CONNECTION_REFUSED_ID && reply.type === "error") this.#stats.refused++;
-          else if (reply.id !== call.id) throw new ProtocolError(`'${peer.name}' answered a different call id over TCP`);
+          else if (reply.id !== call.id) {
+            throw new ProtocolError(`'${peer.name}' answered a different call id over TCP`);
+          }
           settleWithReply(call, reply);
           break;
         }

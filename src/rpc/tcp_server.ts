@@ -37,7 +37,7 @@
 import { BadMessage, PayloadTooLarge } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, type SocketRuntime, type StreamConnection, type StreamListener } from "../net.ts";
-import { type OpenedMessage } from "../security/channel.ts";
+import type { OpenedMessage } from "../security/channel.ts";
 import { isSealed, SEAL_MAX_SENDER_BYTES, SealKind } from "../security/envelope.ts";
 import { envelopeOverhead } from "../security/envelope.ts";
 import { maxWireFrame } from "../wire/binary_frame.ts";
@@ -233,11 +233,18 @@ export class TcpServer {
     if (sourceFull || this.#served.size >= limits.maxConnections) {
       const victim = this.#victim(sourceFull ? address : undefined);
       if (!victim) {
-        this.#refuse(connection, sourceFull ? `${fromSource} from ${address} (maxConnectionsPerSource)` : `${this.#served.size} (maxConnections)`);
+        this.#refuse(
+          connection,
+          sourceFull
+            ? `${fromSource} from ${address} (maxConnectionsPerSource)`
+            : `${this.#served.size} (maxConnections)`,
+        );
         return;
       }
       this.#stats.evicted++;
-      logger?.debug(`closing quiet TCP connection from ${victim.peer} to make room for ${formatEndpoint(address, port)}`);
+      logger?.debug(
+        `closing quiet TCP connection from ${victim.peer} to make room for ${formatEndpoint(address, port)}`,
+      );
       this.#close(victim);
     }
     this.#stats.accepted++;
@@ -368,7 +375,9 @@ export class TcpServer {
     }, delay);
   }
 
-  #deadline(served: Served): { at: number; counter: "readTimeouts" | "writeTimeouts" | "idleClosed"; reason: string } | undefined {
+  #deadline(
+    served: Served,
+  ): { at: number; counter: "readTimeouts" | "writeTimeouts" | "idleClosed"; reason: string } | undefined {
     const { limits } = this.#options;
     let best: { at: number; counter: "readTimeouts" | "writeTimeouts" | "idleClosed"; reason: string } | undefined;
     const consider = (at: number, counter: "readTimeouts" | "writeTimeouts" | "idleClosed", reason: string) => {
@@ -380,7 +389,11 @@ export class TcpServer {
     if (!served.reader.idle) {
       const expected = served.reader.expectedBytes ?? 0;
       const allowance = limits.readTimeout + (expected / limits.minReadRate) * 1000;
-      consider((served.frameStartedAt ?? served.lastActivity) + allowance, "readTimeouts", "a frame arrived too slowly");
+      consider(
+        (served.frameStartedAt ?? served.lastActivity) + allowance,
+        "readTimeouts",
+        "a frame arrived too slowly",
+      );
     } else if (served.inFlight === 0 && !served.ended) {
       if (served.requests === 0) consider(served.openedAt + limits.readTimeout, "idleClosed", "no request was sent");
       consider(served.lastActivity + limits.serverIdleTimeout, "idleClosed", "idle");
@@ -458,7 +471,10 @@ export class TcpServer {
         return false;
       }
       if (sealed.kind !== SealKind.tcpRequest) {
-        channel.drop("misdirected", `closing TCP connection from ${served.peer}: a sealed frame that is not a TCP request`);
+        channel.drop(
+          "misdirected",
+          `closing TCP connection from ${served.peer}: a sealed frame that is not a TCP request`,
+        );
         this.#stats.securityClosed++;
         return false;
       }

@@ -383,7 +383,10 @@ export class UdpRpc {
       // A plaintext reply to a sealed call (a forgery, since the peer seals), or a sealed one
       // from another node: not this call's answer.
       const reason = sealed ? "misdirected" : "plaintextDropped";
-      this.#options.policy.channel?.drop(reason, `dropped a reply to '${call.fn}' that is not sealed by '${call.peer.name}'`);
+      this.#options.policy.channel?.drop(
+        reason,
+        `dropped a reply to '${call.fn}' that is not sealed by '${call.peer.name}'`,
+      );
       return;
     }
     if (!flight.retransmitted) this.#rtt.sample(flight.peerKey, this.#options.timers.clock.now() - flight.sentAt);

@@ -8,6 +8,11 @@
  * a fake clock moves the replay window too, and nodes must keep their wall clocks within the
  * window of each other (NTP does; a device with a clock off by minutes cannot talk sealed).
  *
+ * Restarts: a new channel remembers no nonces, so it refuses everything stamped more than
+ * {@linkcode STARTUP_TOLERANCE} before it was created: messages captured before a restart
+ * cannot be replayed to the new process (a peer whose clock is behind by more than that can
+ * talk to it only once that much time has passed).
+ *
  * Cost: one Web Crypto call per message, with the `CryptoKey` derived once; the header is
  * built in place and reused as the associated data, and nonces come from a pooled
  * `getRandomValues` buffer. Messages that fail the cheap checks (layout, time, seen nonce)
@@ -25,7 +30,7 @@ import {
   SEAL_FIXED_HEADER,
   SEAL_MAX_SENDER_BYTES,
   SEAL_NONCE_BYTES,
-  SealKind,
+  type SealKind,
   writeEnvelopeHeader,
 } from "./envelope.ts";
 import type { SecurityKeys } from "./keys.ts";
@@ -99,6 +104,9 @@ export interface SecureChannelOptions {
 }
 
 const NONCE_POOL = 256;
+
+/** A new channel refuses messages stamped more than this before its creation (ms). */
+export const STARTUP_TOLERANCE = 2000;
 /** Warn about the same kind of drop at most this often (ms of the node's clock). */
 const WARN_INTERVAL = 60_000;
 
@@ -167,6 +175,7 @@ export class SecureChannel {
     this.#clock = options.clock;
     this.#wallOffset = Date.now() - options.clock.now();
     this.#guard = new ReplayGuard({ window: options.replayWindow, maxEntries: options.replayCacheEntries });
+    this.#guard.raiseFloor(this.wallNow() - STARTUP_TOLERANCE);
     this.#logger = options.logger;
   }
 
@@ -300,9 +309,9 @@ export class SecureChannel {
     const skew = Math.round((timestamp - this.wallNow()) / 1000);
     this.drop(
       "stale",
-      `dropped a message from '${sender}' stamped ${Math.abs(skew)} s ${
-        skew < 0 ? "ago" : "ahead"
-      } (replay window ${this.#guard.window / 1000} s): a replay, or its clock is off; sync the clocks (NTP)`,
+      `dropped a message from '${sender}' stamped ${Math.abs(skew)} s ${skew < 0 ? "ago" : "ahead"} (replay window ${
+        this.#guard.window / 1000
+      } s): a replay, or its clock is off; sync the clocks (NTP)`,
     );
   }
 

@@ -47,16 +47,18 @@ export const SEAL_NONCE_BYTES = 12;
 export const SEAL_MAX_SENDER_BYTES = 255;
 
 /** What a sealed message is; part of the authenticated header. */
-export const SealKind = Object.freeze({
-  /** A request in a UDP datagram. */
-  udpRequest: 1,
-  /** A reply in a UDP datagram. */
-  udpReply: 2,
-  /** A request in a TCP frame. */
-  tcpRequest: 3,
-  /** A reply in a TCP frame. */
-  tcpReply: 4,
-} as const);
+export const SealKind = Object.freeze(
+  {
+    /** A request in a UDP datagram. */
+    udpRequest: 1,
+    /** A reply in a UDP datagram. */
+    udpReply: 2,
+    /** A request in a TCP frame. */
+    tcpRequest: 3,
+    /** A reply in a TCP frame. */
+    tcpReply: 4,
+  } as const,
+);
 
 /** One of the {@linkcode SealKind} values. */
 export type SealKind = typeof SealKind[keyof typeof SealKind];
@@ -192,11 +194,12 @@ export function parseEnvelopeHeader(bytes: Uint8Array): EnvelopeHeader | string 
  * ```
  */
 export async function encryptEnvelope(key: CryptoKey, header: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
-  const iv = header.subarray(12, 24);
+  // Web Crypto copies its inputs at call time; the casts only widen TypeScript's ArrayBuffer view type.
+  const iv = header.subarray(12, 24) as BufferSource;
   const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: header, tagLength: 128 },
+    { name: "AES-GCM", iv, additionalData: header as BufferSource, tagLength: 128 },
     key,
-    plaintext,
+    plaintext as BufferSource,
   );
   return new Uint8Array(sealed);
 }
@@ -224,12 +227,12 @@ export async function decryptEnvelope(
     const plain = await crypto.subtle.decrypt(
       {
         name: "AES-GCM",
-        iv: bytes.subarray(12, 24),
-        additionalData: bytes.subarray(0, header.headerBytes),
+        iv: bytes.subarray(12, 24) as BufferSource,
+        additionalData: bytes.subarray(0, header.headerBytes) as BufferSource,
         tagLength: 128,
       },
       key,
-      bytes.subarray(header.headerBytes),
+      bytes.subarray(header.headerBytes) as BufferSource,
     );
     return new Uint8Array(plain);
   } catch {

@@ -55,7 +55,12 @@ export async function deriveKeys(secret: string): Promise<SecurityKeys> {
     throw new TypeError(`secret must be a non-empty string, got ${secret === "" ? "an empty string" : typeof secret}`);
   }
   const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-  const hkdf = (info: string) => ({ name: "HKDF", hash: "SHA-256", salt: encoder.encode(KEY_SALT), info: encoder.encode(info) });
+  const hkdf = (info: string) => ({
+    name: "HKDF",
+    hash: "SHA-256",
+    salt: encoder.encode(KEY_SALT),
+    info: encoder.encode(info),
+  });
   const [rpc, proof] = await Promise.all([
     crypto.subtle.deriveKey(hkdf(RPC_KEY_INFO), material, { name: "AES-GCM", length: 256 }, false, [
       "encrypt",

@@ -20,11 +20,11 @@ export { ReplayGuard, type ReplayVerdict } from "./replay.ts";
 export {
   acceptPeerWith,
   announcesProof,
-  peerProofStatus,
   type PeerProofStatus,
+  peerProofStatus,
   PROOF_TXT_KEY,
   type ProofPeer,
-  proofTxt,
   type ProofSubject,
+  proofTxt,
   verifyPeerProof,
 } from "./proof.ts";

@@ -47,7 +47,7 @@ export interface ProofPeer extends ProofSubject {
 /** How a peer's announcement relates to our secret. */
 export type PeerProofStatus = "proven" | "unproven" | "forged";
 
-function proofInput(subject: ProofSubject): Uint8Array {
+function proofInput(subject: ProofSubject): BufferSource {
   return encoder.encode(
     `${PROOF_LABEL}\n${subject.name}\n${subject.instanceId}\n${subject.udpPort}\n${subject.tcpPort}`,
   );
@@ -111,7 +111,7 @@ export async function peerProofStatus(keys: SecurityKeys, peer: ProofPeer): Prom
   const mac = typeof auth === "string" ? fromBase64url(auth) : undefined;
   if (!mac || typeof peer.name !== "string" || typeof peer.instanceId !== "string") return "forged";
   // crypto.subtle.verify compares in constant time.
-  const ok = await crypto.subtle.verify("HMAC", keys.proof, mac, proofInput(peer));
+  const ok = await crypto.subtle.verify("HMAC", keys.proof, mac as BufferSource, proofInput(peer));
   return ok ? "proven" : "forged";
 }
 

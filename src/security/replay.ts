@@ -83,6 +83,15 @@ export class ReplayGuard {
     return "ok";
   }
 
+  /**
+   * Refuses every message stamped at or before `timestamp` from now on.
+   *
+   * @param timestamp Wall-clock ms.
+   */
+  raiseFloor(timestamp: number): void {
+    this.#floor = Math.max(this.#floor, timestamp);
+  }
+
   /** Forgets everything (the floor stays, so nothing forgotten becomes replayable). */
   clear(): void {
     for (const timestamp of this.#seen.values()) this.#floor = Math.max(this.#floor, timestamp);

@@ -3,13 +3,13 @@
  * and a raw "sniffer" socket that sends crafted packets and records what it receives.
  * (Not a test file itself: the runner only picks `*.test.ts`.)
  */
-import { FakeClock } from "../src/testing/fake_clock.ts";
-import { type MemoryHost, MemoryNetwork } from "../src/testing/memory_net.ts";
-import { mulberry32 } from "../src/testing/prng.ts";
-import { Mdns, type MdnsOptions } from "../src/mdns/mod.ts";
-import { decodeMessage, encodeMessage, type MdnsMessage } from "../src/mdns/packet.ts";
-import type { Logger } from "../src/log.ts";
-import type { DatagramSocket } from "../src/net.ts";
+import { FakeClock } from "../../src/testing/fake_clock.ts";
+import { type MemoryHost, MemoryNetwork } from "../../src/testing/memory_net.ts";
+import { mulberry32 } from "../../src/testing/prng.ts";
+import { Mdns, type MdnsOptions } from "../../src/mdns/mod.ts";
+import { decodeMessage, encodeMessage, type MdnsMessage } from "../../src/mdns/packet.ts";
+import type { Logger } from "../../src/log.ts";
+import type { DatagramSocket } from "../../src/net.ts";
 
 /** A logger that keeps lines (and prints them when MDNS_TEST_DEBUG is set). */
 export function memoryLogger(lines: string[] = []): Logger & { lines: string[] } {

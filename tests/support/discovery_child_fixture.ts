@@ -2,8 +2,8 @@
  * Child process for tests/discovery_sockets.test.ts: publishes a Discovery named argv[2] over
  * real sockets, prints one JSON line `{"ready":true,...}` once started, then waits to be killed.
  */
-import { Discovery } from "../src/discovery.ts";
-import { autoRuntime } from "../runtimes/auto.ts";
+import { Discovery } from "../../src/discovery.ts";
+import { autoRuntime } from "../../runtimes/auto.ts";
 
 const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
 const name = args[0] ?? "Child";
