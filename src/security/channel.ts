@@ -99,6 +99,8 @@ export interface SecureChannelOptions {
   replayWindow: number;
   /** Most nonces remembered. */
   replayCacheEntries: number;
+  /** Wall-clock ms since the Unix epoch at creation (default `Date.now()`); tests move it. */
+  epoch?: number;
   /** Diagnostics. */
   logger?: Logger;
 }
@@ -173,7 +175,7 @@ export class SecureChannel {
     this.overhead = envelopeOverhead(this.#sender.length);
     this.#key = options.keys.rpc;
     this.#clock = options.clock;
-    this.#wallOffset = Date.now() - options.clock.now();
+    this.#wallOffset = (options.epoch ?? Date.now()) - options.clock.now();
     this.#guard = new ReplayGuard({ window: options.replayWindow, maxEntries: options.replayCacheEntries });
     this.#guard.raiseFloor(this.wallNow() - STARTUP_TOLERANCE);
     this.#logger = options.logger;
