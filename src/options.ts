@@ -35,10 +35,18 @@ export interface PeerLinkOptions {
    */
   realm?: string;
   /**
-   * Shared secret; the realm becomes `deriveRealm(secret)` (first 16 hex characters of
-   * `sha256("peerlink|" + secret)`), exactly as Python PeerLink 1.2 derives it.
+   * Shared secret. The realm becomes `deriveRealm(secret)` (first 16 hex characters of
+   * `sha256("peerlink|" + secret)`), exactly as Python PeerLink 1.2 derives it, and beyond
+   * Python: every RPC message is sealed (authenticated and encrypted with keys derived from
+   * the secret; replays dropped), and the node's announcement carries a proof, so peers accept
+   * only nodes that know the secret. Use a long random string.
    */
   secret?: string;
+  /**
+   * With a `secret`: also accept peers that have none (Python PeerLink 1.2 in the same realm)
+   * and talk to them in plaintext, which anyone on the LAN can read and forge. Default `false`.
+   */
+  allowInsecurePeers?: boolean;
   /**
    * UDP port for calls. Default `derivePort(name, realm)`, a stable port in 49152-65534;
    * when that one is busy the node binds an OS-chosen port instead and logs a warning

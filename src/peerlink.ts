@@ -10,6 +10,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { DISCOVERY_WAIT, RPC_TIMEOUT } from "./constants.ts";
 import { derivePort, deriveRealm } from "./derive.ts";
 import { Discovery, type DiscoveryOptions, type PeerDownReason, type PeerInfo } from "./discovery.ts";
+import type { SocketRuntime } from "./net.ts";
 import { NodeNotStarted, NodeStopped, PeerConnectionError, PeerNotFound, PeerTimeoutError } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -33,6 +34,8 @@ import {
   parseCapabilities,
 } from "./wire/capabilities.ts";
 import { VERSION } from "./version.ts";
+import { deriveKeys, type SecurityKeys } from "./security/keys.ts";
+import { acceptPeerWith, announcesProof, proofTxt } from "./security/proof.ts";
 
 /** The target name that makes {@linkcode PeerLink.call} fan out to every known peer. */
 export const ALL_PEERS = "ALL";
@@ -223,7 +226,8 @@ export class PeerLink {
   async #bringUp(): Promise<Running> {
     const options = this.#options;
     const runtime = resolveRuntime(options.runtime as RuntimeOption | undefined);
-    const name = this.#requestedName;
+    // An empty secret means none, as in Python PeerLink 1.2 (and deriveRealm("") is "").
+    const keys = options.secret ? await deriveKeys(options.secret) : undefined;
     const rpcFor = (nodeName: string, udpPort: number, tcpPort: number, fallback: boolean) =>
       new RpcEndpoint({
         runtime,
@@ -232,52 +236,80 @@ export class PeerLink {
         tcpPort,
         portFallback: fallback && { udp: options.port === undefined, tcp: options.tcpPort === undefined },
         handlers: this.#handlers,
+        keys,
+        allowInsecurePeers: options.allowInsecurePeers,
         timeout: this.#timeout,
         clock: this.#clock,
         logger: this.#logger,
         limits: options.maxFrameBytes === undefined ? undefined : { maxFrameBytes: options.maxFrameBytes },
       });
+    const requested = this.#requestedName;
     let rpc = rpcFor(
-      name,
-      options.port ?? derivePort(name, this.#realm),
-      options.tcpPort ?? derivePort(name, this.#realm, "tcp"),
+      requested,
+      options.port ?? derivePort(requested, this.#realm),
+      options.tcpPort ?? derivePort(requested, this.#realm, "tcp"),
       true,
     );
     const { udpPort, tcpPort } = await rpc.start();
-    const discoveryOptions: DiscoveryOptions = {
-      runtime,
-      clock: this.#clock,
-      logger: this.#logger,
-      name,
-      realm: this.#realm || undefined,
-      udpPort,
-      tcpPort,
-      instanceId: crypto.randomUUID(),
-      // Python peers ignore these keys; `peerlink discover` shows runtime and version.
-      txt: { [CAPABILITIES_TXT_KEY]: formatCapabilities(LOCAL_CAPABILITIES), rt: detectRuntime(), ver: VERSION },
-      interfaces: options.interfaces,
-      allowRename: options.allowRename,
-    };
-    const discovery = (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
-    const unsubscribe = [
-      discovery.on("peer-up", (peer) => this.#events.emit("peer-up", peer)),
-      discovery.on("peer-down", (peer, reason) => this.#events.emit("peer-down", peer, reason)),
-    ];
+    const instanceId = crypto.randomUUID();
+    let discovery: PeerDiscovery | undefined;
+    let unsubscribe: (() => void)[] = [];
     try {
-      await discovery.start();
-      if (discovery.name !== name) {
+      // With a secret the announcement carries a proof of the name, so a rename after a
+      // conflict publishes again under the new name with a fresh proof (bounded).
+      let name = requested;
+      for (let attempt = 0;; attempt++) {
+        discovery = await this.#discoveryFor(runtime, keys, { name, instanceId, udpPort, tcpPort });
+        unsubscribe = [
+          discovery.on("peer-up", (peer) => this.#events.emit("peer-up", peer)),
+          discovery.on("peer-down", (peer, reason) => this.#events.emit("peer-down", peer, reason)),
+        ];
+        await discovery.start();
+        if (discovery.name === name || !keys || attempt === 3) break;
+        for (const off of unsubscribe) off();
+        await discovery.stop();
+        name = discovery.name;
+      }
+      if (discovery.name !== requested) {
         // Renamed after a conflict: requests must carry the published name as their `src`.
-        this.#logger.warn(`the name '${name}' is taken on this network; using '${discovery.name}'`);
+        this.#logger.warn(`the name '${requested}' is taken on this network; using '${discovery.name}'`);
         await rpc.stop();
         rpc = rpcFor(discovery.name, udpPort, tcpPort, false);
         await rpc.start();
       }
     } catch (error) {
       for (const off of unsubscribe) off();
-      await Promise.allSettled([discovery.stop(), rpc.stop()]);
+      await Promise.allSettled([discovery?.stop(), rpc.stop()]);
       throw error;
     }
     return { rpc, discovery, unsubscribe, stopped: new AbortController() };
+  }
+
+  /** Creates the discovery that publishes `me` (with a proof of the secret, when there is one). */
+  async #discoveryFor(
+    runtime: SocketRuntime,
+    keys: SecurityKeys | undefined,
+    me: { name: string; instanceId: string; udpPort: number; tcpPort: number },
+  ): Promise<PeerDiscovery> {
+    const options = this.#options;
+    const discoveryOptions: DiscoveryOptions = {
+      runtime,
+      clock: this.#clock,
+      logger: this.#logger,
+      ...me,
+      realm: this.#realm || undefined,
+      txt: {
+        // Python peers ignore these keys; `peerlink discover` shows runtime and version.
+        [CAPABILITIES_TXT_KEY]: formatCapabilities(LOCAL_CAPABILITIES),
+        rt: detectRuntime(),
+        ver: VERSION,
+        ...(keys ? await proofTxt(keys, me) : {}),
+      },
+      acceptPeer: keys ? acceptPeerWith(keys, { allowInsecurePeers: options.allowInsecurePeers }) : undefined,
+      interfaces: options.interfaces,
+      allowRename: options.allowRename,
+    };
+    return (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
   }
 
   /**
@@ -574,6 +606,8 @@ function toRpcPeer(info: PeerInfo): RpcPeer {
     udpPort: info.udpPort,
     tcpPort: info.tcpPort,
     capabilities: parseCapabilities(advertised),
+    // No proof in its TXT: the peer has no secret (e.g. Python 1.2) and talks plaintext.
+    insecure: !announcesProof(info),
   };
 }
 

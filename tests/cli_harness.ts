@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { signalChild } from "../src/cli/launch.ts";
 import { main } from "../src/cli/main.ts";
 import type { PeerLinkOptions } from "../src/options.ts";
 import { runtimeName } from "./support/env.ts";
@@ -119,7 +120,7 @@ export function startCli(args: string[], env: Record<string, string> = {}, lifet
     for (const listener of listeners) listener();
   });
   child.stderr!.on("data", (chunk: string) => (err += chunk));
-  const killer = setTimeout(() => child.kill("SIGKILL"), lifetimeMs);
+  const killer = setTimeout(() => signalChild(child, "SIGKILL"), lifetimeMs);
   const exited = new Promise<number | string>((resolve) => {
     child.on("close", (code, signal) => {
       clearTimeout(killer);
@@ -155,8 +156,10 @@ export function startCli(args: string[], env: Record<string, string> = {}, lifet
       });
     },
     async stop(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const hard = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      // process.kill, not child.kill: Deno's node:child_process reports a child it killed as
+      // killed by the signal even when the child handled it and exited with its own code.
+      signalChild(child, signal);
+      const hard = setTimeout(() => signalChild(child, "SIGKILL"), 10_000);
       try {
         return await exited;
       } finally {

@@ -51,8 +51,14 @@ test("cli ping (memory): auto goes via udp, --transport tcp really uses TCP (ser
     const before = target.stats()!;
     const udp = await runMain(["ping", "NodeB", "-c", "2", "-i", "10ms"], { node: { runtime: lan.cliHost() } });
     assert.equal(udp.code, EXIT.OK, udp.stderr);
-    assert.match(udp.stdout, /^Ping → 'NodeB' OK {2}\(\d+\.\d ms via udp\)\nPing → 'NodeB' OK {2}\(\d+\.\d ms via udp\)\n/);
-    assert.match(udp.stdout, /--- 'NodeB': 2 sent, 2 ok, 0 failed; min\/median\/max [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms\n$/);
+    assert.match(
+      udp.stdout,
+      /^Ping → 'NodeB' OK {2}\(\d+\.\d ms via udp\)\nPing → 'NodeB' OK {2}\(\d+\.\d ms via udp\)\n/,
+    );
+    assert.match(
+      udp.stdout,
+      /--- 'NodeB': 2 sent, 2 ok, 0 failed; min\/median\/max [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms\n$/,
+    );
     const middle = target.stats()!;
     assert.ok(middle.udp.received >= before.udp.received + 2, "the pings arrived over UDP");
     assert.equal(middle.tcpServer.requests, before.tcpServer.requests, "no TCP request for a UDP ping");
@@ -93,8 +99,14 @@ test("cli ping (memory): a silent peer exits 1 after the timeout, saying it did 
       node: { runtime: lan.network.host(cli), discovery: lan.directory.factory(cli) },
     });
     assert.equal(result.code, EXIT.FAILURE);
-    assert.match(result.stdout, /^Ping → 'Quiet' FAILED {2}\(PeerTimeoutError: .*\)\n--- 'Quiet': 1 sent, 0 ok, 1 failed\n$/);
-    assert.match(result.stderr, /^peerlink: peer 'Quiet' did not answer over auto \(PeerTimeoutError: .*\)\. Known peers: Quiet\n$/);
+    assert.match(
+      result.stdout,
+      /^Ping → 'Quiet' FAILED {2}\(PeerTimeoutError: .*\)\n--- 'Quiet': 1 sent, 0 ok, 1 failed\n$/,
+    );
+    assert.match(
+      result.stderr,
+      /^peerlink: peer 'Quiet' did not answer over auto \(PeerTimeoutError: .*\)\. Known peers: Quiet\n$/,
+    );
     assert.ok(target.started);
   } finally {
     await lan.close();
@@ -133,7 +145,10 @@ test("cli call (memory): prints the result as JSON; a remote error is one line a
     assert.deepEqual(sum, { code: 0, stdout: "4\n", stderr: "" });
     const blob = await runMain(["call", "Calc", "blob"], { node: { runtime: lan.cliHost() } });
     assert.equal(blob.stdout, '{"$bytes":"AAEC"}\n');
-    const tty = await runMain(["call", "Calc", "add", "1", "2", "-t", "tcp"], { node: { runtime: lan.cliHost() }, isTTY: true });
+    const tty = await runMain(["call", "Calc", "add", "1", "2", "-t", "tcp"], {
+      node: { runtime: lan.cliHost() },
+      isTTY: true,
+    });
     assert.equal(tty.stdout, "3\n");
     assert.match(tty.stderr, /\(Calc\.add: [\d.]+ ms via tcp\)/);
     const failed = await runMain(["call", "Calc", "boom"], { node: { runtime: lan.cliHost() } });
@@ -182,8 +197,11 @@ test("cli discover (memory): bullets per peer with ports and age; --json parses;
     const lines = text.stdout.split("\n");
     assert.match(lines[0], /^Discovered 2 peers in [\d.]+ s:$/);
     const pa = a.ports!;
-    assert.match(lines[1], new RegExp(`^  • NodeA {4}10\\.0\\.0\\.\\d+  udp ${pa.udpPort}  tcp ${pa.tcpPort}  \\S+  \\d+s ago$`));
-    assert.match(lines[2], /^  • Worker1  10\.0\.0\.\d+/);
+    assert.match(
+      lines[1],
+      new RegExp(`^  • NodeA {4}10\\.0\\.0\\.\\d+  udp ${pa.udpPort}  tcp ${pa.tcpPort}  \\S+  \\d+s ago$`),
+    );
+    assert.match(lines[2], /^ {2}• Worker1 {2}10\.0\.0\.\d+/);
 
     const json = await runMain(["discover", "--wait", "1.5s", "--json"], { node: { runtime: lan.cliHost() } });
     const peers = json.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
@@ -275,7 +293,10 @@ test("cli demo --in-process (memory): discovery, UDP call, 1 MiB TCP call, fan-o
     assert.equal(result.code, EXIT.OK, result.stderr + result.stdout);
     assert.match(result.stdout, /Discovery {2}3 of 3 nodes in /);
     assert.match(result.stdout, /UDP call {3}Demo-local\d\.add\(2, 3\) = 5 .* via udp/);
-    assert.match(result.stdout, /TCP call {3}Demo-local\d\.checksum\(1\.0 MiB\) = sha256 [0-9a-f]{12}… intact .* via tcp/);
+    assert.match(
+      result.stdout,
+      /TCP call {3}Demo-local\d\.checksum\(1\.0 MiB\) = sha256 [0-9a-f]{12}… intact .* via tcp/,
+    );
     assert.match(result.stdout, /Fan-out {4}info on all 3 nodes/);
     assert.match(result.stdout, /Done in [\d.]+ \w+: discovery/);
   });

@@ -3,6 +3,7 @@
  * running the test, against nodes the test starts (a `serve` child or in-process nodes on
  * real sockets). Socket tests run only inside the private network namespace.
  */
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { PeerDownReason } from "../src/discovery.ts";
@@ -10,6 +11,8 @@ import { PeerLink } from "../src/peerlink.ts";
 import { VERSION } from "../src/version.ts";
 import { eventually, runCli, startCli } from "./cli_harness.ts";
 import { runtimeName, socketSkip } from "./support/env.ts";
+
+const ESC = "\x1b";
 
 /** Starts in-process nodes on real sockets; stops them all at the end. */
 async function withNodes(fn: (start: (node: PeerLink) => Promise<PeerLink>) => Promise<void>): Promise<void> {
@@ -38,11 +41,11 @@ test("cli process: --version, --help and a usage error (exit 2, one line)", asyn
 
 test("cli process: colours only when forced and never with NO_COLOR", async () => {
   const forced = await runCli(["--help"], { NO_COLOR: "", FORCE_COLOR: "1" });
-  assert.match(forced.stdout, /\x1b\[1mpeerlink\x1b\[22m/);
+  assert.ok(forced.stdout.includes(`${ESC}[1mpeerlink${ESC}[22m`), "bold when forced");
   const both = await runCli(["--help"], { NO_COLOR: "1", FORCE_COLOR: "1" });
-  assert.doesNotMatch(both.stdout, /\x1b\[/);
+  assert.ok(!both.stdout.includes(ESC), "NO_COLOR wins over FORCE_COLOR");
   const piped = await runCli(["--help"], { NO_COLOR: "", FORCE_COLOR: "" });
-  assert.doesNotMatch(piped.stdout, /\x1b\[/, "a pipe is not a terminal");
+  assert.ok(!piped.stdout.includes(ESC), "a pipe is not a terminal");
 });
 
 test("cli process: discover lists a serve child (text and --json), which stops with goodbye on SIGTERM", {
@@ -66,7 +69,7 @@ test("cli process: discover lists a serve child (text and --json), which stops w
         text.stdout,
         new RegExp(`^  • ServedNode +127\\.0\\.0\\.1 +udp ${udpPort} +tcp ${tcpPort} +${runtimeName} +\\d+s ago$`, "m"),
       );
-      assert.match(text.stdout, /^  • Observer +127\.0\.0\.1 /m);
+      assert.match(text.stdout, /^ {2}• Observer +127\.0\.0\.1 /m);
 
       const json = await runCli(["discover", "--wait", "1.5s", "--json"]);
       assert.equal(json.code, 0, json.stderr);
@@ -155,22 +158,26 @@ test("cli process: call prints JSON; call ALL prints one line per peer", { skip:
   });
 });
 
-test("cli process: discover --watch streams a node coming and going; Ctrl-C exits 0", { skip: socketSkip }, async () => {
-  await withNodes(async (start) => {
-    const watch = startCli(["discover", "--watch"]);
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const node = await start(new PeerLink("Visitor"));
-      await watch.waitFor(/^\+[\d.]+s +up +Visitor +127\.0\.0\.1 +udp \d+ +tcp \d+/m);
-      await node.stop();
-      await watch.waitFor(/^\+[\d.]+s +down +Visitor +\(goodbye\)$/m, 5000);
-      assert.equal(await watch.stop("SIGINT"), 0);
-      assert.match(watch.stderr(), /Watched for .*: \d+ up, \d+ down\./);
-    } finally {
-      await watch.stop();
-    }
-  });
-});
+test(
+  "cli process: discover --watch streams a node coming and going; Ctrl-C exits 0",
+  { skip: socketSkip },
+  async () => {
+    await withNodes(async (start) => {
+      const watch = startCli(["discover", "--watch"]);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const node = await start(new PeerLink("Visitor"));
+        await watch.waitFor(/^\+[\d.]+s +up +Visitor +127\.0\.0\.1 +udp \d+ +tcp \d+/m);
+        await node.stop();
+        await watch.waitFor(/^\+[\d.]+s +down +Visitor +\(goodbye\)$/m, 5000);
+        assert.equal(await watch.stop("SIGINT"), 0);
+        assert.match(watch.stderr(), /Watched for .*: \d+ up, \d+ down\./);
+      } finally {
+        await watch.stop();
+      }
+    });
+  },
+);
 
 test("cli process: demo runs a node per runtime and finishes in a few seconds", { skip: socketSkip }, async () => {
   const started = Date.now();
@@ -186,4 +193,22 @@ test("cli process: demo runs a node per runtime and finishes in a few seconds", 
   assert.match(demo.stdout, /Fan-out {4}info on all 3 nodes/);
   assert.match(demo.stdout, /^Done in /m);
   assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+});
+
+/** Whether a further private namespace can be made from here (nested user namespaces). */
+function nestedNamespaceSkip(): string | false {
+  if (socketSkip) return socketSkip;
+  const probe = spawnSync("unshare", ["-rn", "true"]);
+  return probe.status === 0 ? false : "cannot create a nested network namespace here";
+}
+
+test("cli process: demo outside a namespace re-runs itself under scripts/netns.sh", {
+  skip: nestedNamespaceSkip(),
+}, async () => {
+  // PEERLINK_NETNS unset: the demo must not trust the current network and isolates itself.
+  const demo = await runCli(["demo", "--in-process"], { PEERLINK_NETNS: "" }, 60_000);
+  assert.equal(demo.code, 0, demo.stdout + demo.stderr);
+  assert.match(demo.stdout, /^PeerLink demo: nodes on one machine, in a private network namespace, realm demo-/);
+  assert.match(demo.stdout, /Discovery {2}3 of 3 nodes in /);
+  assert.match(demo.stdout, /^Done in /m);
 });

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PeerLink } from "../src/peerlink.ts";
+import { Discovery } from "../src/discovery.ts";
+import { deriveRealm } from "../src/derive.ts";
 import type { PeerLinkOptions } from "../src/options.ts";
 import { currentPeer } from "../src/rpc/context.ts";
 import { PeerNotFound, PeerTimeoutError } from "../src/errors.ts";
@@ -142,6 +144,78 @@ test("PeerLink over mDNS (memory): a taken name rejects start(); allowRename tak
     assert.equal(await w.during(caller.call("Dup", "id"), 1000), "first");
     // Requests from the renamed node carry its new name.
     assert.equal(await w.during(renamed.call("Caller", "who"), 1000), "Dup (2)");
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): nodes with a secret seal their calls and prove their announcements", async () => {
+  const w = new World();
+  try {
+    const a = w.node("10.0.0.1", "A", { secret: "correct horse battery staple" }).register("f", () => "sealed");
+    const b = w.node("10.0.0.2", "B", { secret: "correct horse battery staple" });
+    await w.start(a, b);
+    assert.deepEqual(b.peers().map((p) => p.name), ["A"]);
+    assert.match(b.peers()[0].txt.auth ?? "", /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(await w.during(b.call("A", "f", [], { transport: "udp" }), 1000), "sealed");
+    assert.equal(await w.during(b.call("A", "f", [], { transport: "tcp" }), 1000), "sealed");
+    const security = b.stats()!.security;
+    assert.equal(security.enabled, true);
+    assert.ok(security.sealed >= 2 && security.opened >= 2, JSON.stringify(security));
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): a secret node ignores peers without a proof unless allowInsecurePeers", async () => {
+  const w = new World();
+  const secret = "kitchen-lan-secret";
+  try {
+    // A Python 1.2 node with the same secret: same service type (realm), no proof, plaintext RPC.
+    const python = w.node("10.0.0.1", "Py", { realm: deriveRealm(secret) }).register("f", () => "plain");
+    const strict = w.node("10.0.0.2", "Strict", { secret });
+    const lenient = w.node("10.0.0.3", "Lenient", { secret, allowInsecurePeers: true }).register("g", () => "ok");
+    await w.start(python, strict, lenient);
+    assert.deepEqual(strict.peers().map((p) => p.name), ["Lenient"]);
+    assert.deepEqual(lenient.peers().map((p) => p.name), ["Py", "Strict"]);
+    assert.throws(() => strict.peer("Py"), PeerNotFound);
+    assert.equal(await w.during(lenient.call("Py", "f"), 1000), "plain");
+    assert.equal(await w.during(python.call("Lenient", "g"), 1000), "ok");
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): an announcement with a forged proof is refused even with allowInsecurePeers", async () => {
+  const w = new World();
+  const secret = "garage-secret";
+  try {
+    const forger = w.node("10.0.0.1", "Forger", {
+      realm: deriveRealm(secret),
+      discovery: (o) => new Discovery({ ...o, txt: { ...o.txt, auth: "A".repeat(43) } }),
+    });
+    const victim = w.node("10.0.0.2", "Victim", { secret, allowInsecurePeers: true });
+    await w.start(forger, victim);
+    await w.clock.advance(2000);
+    assert.deepEqual(forger.peers().map((p) => p.name), ["Victim"]);
+    assert.deepEqual(victim.peers(), []);
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): a renamed node with a secret republishes a valid proof", async () => {
+  const w = new World();
+  const secret = "shared";
+  try {
+    const first = w.node("10.0.0.1", "Dup", { secret });
+    await w.start(first);
+    const second = w.node("10.0.0.2", "Dup", { secret, allowRename: true }).register("id", () => "second");
+    await w.start(second);
+    await w.clock.advance(3000);
+    assert.equal(second.name, "Dup (2)");
+    assert.deepEqual(first.peers().map((p) => p.name), ["Dup (2)"]);
+    assert.equal(await w.during(first.call("Dup (2)", "id"), 1000), "second");
   } finally {
     await w.close();
   }

@@ -133,7 +133,14 @@ test("a message stamped too far ahead is dropped as stale, and logged with a hin
   const warnings: string[] = [];
   const logger = { debug: () => {}, info: () => {}, warn: (m: string) => void warnings.push(m), error: () => {} };
   const a = new SecureChannel({ keys, name: "A", clock: future, replayWindow: 30_000, replayCacheEntries: 10 });
-  const b = new SecureChannel({ keys, name: "B", clock: new FakeClock(), replayWindow: 30_000, replayCacheEntries: 10, logger });
+  const b = new SecureChannel({
+    keys,
+    name: "B",
+    clock: new FakeClock(),
+    replayWindow: 30_000,
+    replayCacheEntries: 10,
+    logger,
+  });
   await future.advance(40_000); // a's wall clock now runs 40 s ahead of b's
   assert.ok(a.wallNow() - b.wallNow() >= 39_000);
   assert.equal(await b.open(await a.seal(SealKind.udpRequest, text.encode("{}"))), undefined);

@@ -130,3 +130,25 @@ test("FrameWriter keeps concurrent frames whole and in order", async () => {
   assert.deepEqual(frames.map((f) => f[0]), [1, 2, 3]);
   assert.deepEqual(frames.map((f) => f.length), [11, 21, 6]);
 });
+
+test("FrameReader holds memory for the bytes received, not for the length a header announces", () => {
+  const reader = new FrameReader(8 * 1024 * 1024);
+  const header = new Uint8Array(4);
+  writeFrameHeader(header, 0, 8 * 1024 * 1024);
+  reader.push(header);
+  for (let i = 0; i < 100; i++) reader.push(new Uint8Array([i])); // one byte a "second"
+  assert.equal(reader.expectedBytes, 8 * 1024 * 1024);
+  assert.equal(reader.pendingBytes, 104);
+  assert.ok(reader.bufferedBytes <= 16 * 1024, `buffered ${reader.bufferedBytes}`);
+  let done: readonly Uint8Array[] = [];
+  for (let sent = 100; sent < 8 * 1024 * 1024; sent += 65_536) {
+    done = reader.push(new Uint8Array(Math.min(65_536, 8 * 1024 * 1024 - sent)).fill(7));
+    if (done.length === 0) assert.ok(reader.bufferedBytes <= 2 * (sent + 65_536) + 16 * 1024);
+  }
+  assert.equal(done.length, 1);
+  assert.equal(done[0].length, 8 * 1024 * 1024);
+  assert.equal(done[0][99], 99);
+  assert.equal(done[0][100], 7);
+  assert.ok(reader.idle);
+  assert.equal(reader.bufferedBytes, 0);
+});

@@ -144,3 +144,18 @@ test("BinaryRef serializes by mode", () => {
   assert.equal(withBinaryMode("segments", () => JSON.stringify(ref)), '{"__seg__":2}');
   assert.equal(withBinaryMode("base64", () => JSON.stringify(ref)), '{"__bytes__":"AQID"}');
 });
+
+test("reviveValue refuses numbers that overflowed to Infinity while parsing, at any position", () => {
+  for (const text of ["1e999", "[1,-1e400]", '{"a":[{"b":1e309}]}', '{"__esc__":{"__bytes__":1e999}}']) {
+    assert.throws(() => reviveValue(JSON.parse(text), "request.args"), (err: unknown) => {
+      assert.ok(err instanceof BadMessage);
+      assert.match(err.message, /too large for a double/);
+      return true;
+    });
+  }
+  assert.deepEqual(reviveValue(JSON.parse("[1.7976931348623157e308, -0, 5e-324]"), "x"), [
+    1.7976931348623157e308,
+    -0,
+    5e-324,
+  ]);
+});

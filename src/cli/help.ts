@@ -81,7 +81,5 @@ function optionLines(options: OptionSpecs): string[] {
     return `  ${short}--${name}${value}`;
   });
   const width = Math.max(...heads.map((head) => head.length));
-  return Object.values(options).map((spec, i) =>
-    `${heads[i].padEnd(width)}  ${spec.help}`
-  );
+  return Object.values(options).map((spec, i) => `${heads[i].padEnd(width)}  ${spec.help}`);
 }

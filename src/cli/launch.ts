@@ -77,6 +77,25 @@ export function commandFor(runtime: RuntimeName, entry: string): string[] | unde
   return runtime === "deno" ? [binary, "run", "-A", entry] : [binary, entry];
 }
 
+/**
+ * Sends a signal to a child. Through `process.kill(pid)` rather than `child.kill()`: Deno's
+ * `node:child_process` (2.9) reports a child it was asked to kill as killed by that signal even
+ * when the child handled it and exited normally, hiding the real exit code.
+ *
+ * @param child The child.
+ * @param signal Signal name.
+ * @returns Whether the signal was sent (false when the child is gone).
+ */
+export function signalChild(child: ChildProcess, signal: "SIGTERM" | "SIGINT" | "SIGKILL"): boolean {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;
+  try {
+    process.kill(child.pid, signal);
+    return true;
+  } catch {
+    return false; // Already gone.
+  }
+}
+
 /** A `peerlink` child process. */
 export interface CliChild {
   /** What runs it. */
@@ -133,11 +152,11 @@ export function spawnCli(
     stderr: () => err,
     exited,
     stop: async (graceMs = 5000) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      signalChild(child, "SIGTERM");
       let timer: ReturnType<typeof setTimeout> | undefined;
       const killed = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          child.kill("SIGKILL");
+          signalChild(child, "SIGKILL");
           resolve();
         }, graceMs);
       });

@@ -34,7 +34,9 @@ export function networkOptions(args: ParsedArgs, command: string): Partial<PeerL
   if (realm !== undefined && secret !== undefined) {
     throw new UsageError("give --realm or --secret, not both (a secret derives the realm)", command);
   }
-  if (realm === "" || secret === "") throw new UsageError(`--${realm === "" ? "realm" : "secret"} must not be empty`, command);
+  if (realm === "" || secret === "") {
+    throw new UsageError(`--${realm === "" ? "realm" : "secret"} must not be empty`, command);
+  }
   const interfaces = listOption(args, "interface");
   return {
     ...(realm !== undefined ? { realm } : {}),

@@ -27,9 +27,10 @@
  *
  * ## Receiving
  * {@linkcode reviveValue} walks a freshly parsed JSON value in place: it rejects nesting deeper
- * than the limit and any `__proto__` key (so no handler ever receives an object that could
- * rewrite a prototype through `Object.assign` or a naive merge), and turns tags back into
- * `Uint8Array`s. Failures throw {@linkcode BadMessage}.
+ * than the limit, any `__proto__` key (so no handler ever receives an object that could
+ * rewrite a prototype through `Object.assign` or a naive merge) and numbers too large for a
+ * double (`1e999` parses as `Infinity`, which a sender could never have meant), and turns tags
+ * back into `Uint8Array`s. Failures throw {@linkcode BadMessage}.
  *
  * @module
  */
@@ -305,8 +306,15 @@ export function reviveValue(
   segments?: readonly Uint8Array[],
   maxDepth: number = MAX_NESTING_DEPTH,
 ): unknown {
-  if (typeof value !== "object" || value === null) return value;
+  if (typeof value !== "object" || value === null) {
+    if (typeof value === "number" && !Number.isFinite(value)) throw outOfRange(where);
+    return value;
+  }
   return revive(value, 0, where, segments, maxDepth);
+}
+
+function outOfRange(where: string): BadMessage {
+  return new BadMessage(`${where} holds a number too large for a double (JSON numbers must be finite)`);
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -323,6 +331,7 @@ function revive(
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
       if (typeof item === "object" && item !== null) value[i] = revive(item, depth + 1, where, segments, maxDepth);
+      else if (typeof item === "number" && !Number.isFinite(item)) throw outOfRange(where);
     }
     return value;
   }
@@ -365,6 +374,7 @@ function reviveMembers(
     const key = keys[i];
     const item = record[key];
     if (typeof item === "object" && item !== null) record[key] = revive(item, depth + 1, where, segments, maxDepth);
+    else if (typeof item === "number" && !Number.isFinite(item)) throw outOfRange(where);
   }
   return record;
 }

@@ -54,7 +54,7 @@ export const callCommand: CommandSpec = {
     ...HELP_OPTION,
   },
   examples: [
-    ["peerlink call NodeB echo '\"hi\"'", "prints \"hi\""],
+    ["peerlink call NodeB echo '\"hi\"'", 'prints "hi"'],
     ["peerlink call NodeB add 1 2", "prints 3 (with --expose-demo on the server)"],
     ["peerlink call ALL info", "one line per node"],
   ],
@@ -148,9 +148,12 @@ async function callAll(
   if (json) {
     for (const r of results) {
       out.line(toJson(
-        r.ok
-          ? { peer: r.peer, ok: true, value: r.value, elapsedMs: round(r.elapsedMs) }
-          : { peer: r.peer, ok: false, error: { type: r.error.name, message: r.error.message }, elapsedMs: round(r.elapsedMs) },
+        r.ok ? { peer: r.peer, ok: true, value: r.value, elapsedMs: round(r.elapsedMs) } : {
+          peer: r.peer,
+          ok: false,
+          error: { type: r.error.name, message: r.error.message },
+          elapsedMs: round(r.elapsedMs),
+        },
         0,
       ));
     }
@@ -166,7 +169,9 @@ async function callAll(
   const failed = results.filter((r) => !r.ok).length;
   if (!json) {
     context.err.line(style.dim(
-      `${call.fn} on ${plural(results.length, "peer")}: ${results.length - failed} ok, ${failed} failed in ${formatMs(elapsed)}`,
+      `${call.fn} on ${plural(results.length, "peer")}: ${results.length - failed} ok, ${failed} failed in ${
+        formatMs(elapsed)
+      }`,
     ));
   }
   if (signal.aborted) return interruptedExitCode(signal);

@@ -16,7 +16,16 @@ import { type CommandContext, type CommandSpec, HELP_OPTION, VERBOSE_OPTION } fr
 import { formatMs } from "../duration.ts";
 import { CliFailure, describeError, EXIT, interruptedExitCode, UsageError } from "../errors.ts";
 import { alignColumns, formatBytes } from "../format.ts";
-import { type CliChild, cliEntry, commandFor, packageRoot, type RuntimeName, RUNTIMES, spawnCli } from "../launch.ts";
+import {
+  type CliChild,
+  cliEntry,
+  commandFor,
+  packageRoot,
+  type RuntimeName,
+  RUNTIMES,
+  signalChild,
+  spawnCli,
+} from "../launch.ts";
 import { startNode } from "../node.ts";
 import { peerLines } from "../peers.ts";
 
@@ -158,7 +167,12 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
     out.line(`${style.bold("Fan-out")}    info on all ${results.length} nodes   ${style.green(formatMs(fanMs))}`);
     const rows = results.map((r) =>
       r.ok
-        ? [`  ${style.cyan(r.peer)}`, `${r.value.runtime} ${r.value.runtimeVersion}`, `pid ${r.value.pid}`, formatMs(r.elapsedMs)]
+        ? [
+          `  ${style.cyan(r.peer)}`,
+          `${r.value.runtime} ${r.value.runtimeVersion}`,
+          `pid ${r.value.pid}`,
+          formatMs(r.elapsedMs),
+        ]
         : [`  ${style.cyan(r.peer)}`, style.red(describeError(r.error)), "", formatMs(r.elapsedMs)]
     );
     for (const line of alignColumns(rows)) out.line(line);
@@ -197,7 +211,9 @@ async function discoverAll(
   for (const node of nodes) {
     if (!seen().includes(node.name) && node.child) {
       const tail = node.child.stderr().trim().split("\n").slice(-3).join(" | ");
-      context.err.line(context.errStyle.yellow(`${node.name} (${node.kind}) did not come up${tail ? `: ${tail}` : ""}`));
+      context.err.line(
+        context.errStyle.yellow(`${node.name} (${node.kind}) did not come up${tail ? `: ${tail}` : ""}`),
+      );
     }
   }
   const names = seen();
@@ -221,7 +237,7 @@ async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise
   const child = spawnCli(runtime, [script, ...prefix], forwarded, colour);
   child.process.stdout?.on("data", (chunk: string) => context.out.write(chunk));
   child.process.stderr?.on("data", (chunk: string) => context.err.write(chunk));
-  const onAbort = () => child.process.kill(context.signal.reason === "SIGTERM" ? "SIGTERM" : "SIGINT");
+  const onAbort = () => signalChild(child.process, context.signal.reason === "SIGTERM" ? "SIGTERM" : "SIGINT");
   context.signal.addEventListener("abort", onAbort, { once: true });
   try {
     const code = await child.exited;

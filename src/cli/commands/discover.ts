@@ -112,7 +112,9 @@ async function watch(
   const onDown = (peer: PeerInfo, reason: string) => {
     downs++;
     if (json) {
-      out.line(JSON.stringify({ event: "peer-down", elapsedMs: elapsed(started), reason, peer: peerJson(peer, Date.now()) }));
+      out.line(
+        JSON.stringify({ event: "peer-down", elapsedMs: elapsed(started), reason, peer: peerJson(peer, Date.now()) }),
+      );
     } else {
       out.line(`${stamp()} ${style.yellow("down")}  ${style.cyan(style.bold(peer.name))}  (${reason})`);
     }

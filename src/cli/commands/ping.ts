@@ -60,6 +60,9 @@ async function runPing(context: CommandContext, args: ParsedArgs): Promise<numbe
   const [name, extra] = args.positionals;
   if (name === undefined) throw new UsageError("'ping' needs the NAME of a peer", "ping");
   if (extra !== undefined) throw new UsageError(`'ping' takes one peer NAME (unexpected '${extra}')`, "ping");
+  if (name === "ALL") {
+    throw new UsageError("'ping' takes one peer; to ping every node use 'peerlink call ALL __ping__'", "ping");
+  }
   const count = integerOption(args, "count", "ping", { min: 1, max: MAX_COUNT }) ?? 1;
   const intervalText = stringOption(args, "interval");
   const intervalMs = intervalText === undefined ? DEFAULT_INTERVAL_MS : parseDuration(intervalText, "--interval", true);

@@ -83,18 +83,23 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
       if (quiet) return;
       n.on("peer-up", (peer: PeerInfo) =>
         out.line(
-          `${stamp()} ${style.green("peer up  ")} ${style.cyan(peer.name)}  ${peer.address}  udp ${peer.udpPort}  tcp ${peer.tcpPort}  ${
-            peerRuntime(peer) ?? "?"
-          }`,
+          `${stamp()} ${style.green("peer up  ")} ${
+            style.cyan(peer.name)
+          }  ${peer.address}  udp ${peer.udpPort}  tcp ${peer.tcpPort}  ${peerRuntime(peer) ?? "?"}`,
         ));
-      n.on("peer-down", (peer: PeerInfo, reason: string) =>
-        out.line(`${stamp()} ${style.yellow("peer down")} ${style.cyan(peer.name)}  (${reason})`));
+      n.on(
+        "peer-down",
+        (peer: PeerInfo, reason: string) =>
+          out.line(`${stamp()} ${style.yellow("peer down")} ${style.cyan(peer.name)}  (${reason})`),
+      );
     },
   );
   const { runtime, runtimeVersion } = runtimeInfo();
   const ports = node.ports;
   out.line(
-    `Serving '${style.bold(node.name)}' (${runtime} ${runtimeVersion}, peerlink ${VERSION}) on UDP ${ports?.udpPort} and TCP ${ports?.tcpPort}${
+    `Serving '${
+      style.bold(node.name)
+    }' (${runtime} ${runtimeVersion}, peerlink ${VERSION}) on UDP ${ports?.udpPort} and TCP ${ports?.tcpPort}${
       node.realm ? ` in realm ${node.realm}` : ""
     }`,
   );

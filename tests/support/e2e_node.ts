@@ -1,0 +1,242 @@
+/**
+ * A PeerLink node in its own process, driven by the end-to-end tests (tests/e2e_*.test.ts)
+ * on a host of a private LAN (tests/support/lan.ts), under Deno, Bun or Node.
+ *
+ * Usage: `E2E_NAME=<name> <runtime> tests/support/e2e_node.ts` with standard input open.
+ * It starts the node, prints `{"event":"started",...}`, then reads one JSON command per line
+ * on standard input and answers each with one JSON line `{"reply":<id>,"ok":true,...}` (or
+ * `"ok":false,"error":...`) on standard output. Commands run one after another, while the
+ * node keeps serving its peers. Binary values cross the pipe as `{"$bytes":"<base64>"}`.
+ *
+ * Commands (`{"id":1,"cmd":"..."}` plus the fields named):
+ * - `wait` `count`, `timeout`: waitForPeers(count); answers `peers` (names, sorted) and
+ *   `addresses` (name -> address).
+ * - `waitEvent` `type` ("peer-up" or "peer-down"), `peer`, `timeout`: waits until this node
+ *   has seen that event for that peer (since it started); answers `event` {type, peer, reason,
+ *   address, at} with `at` from Date.now().
+ * - `call` `target`, `fn`, `args`, `transport?`, `timeout?`: one call; answers `value` and
+ *   `transport` (the one the call used, from this node's counters: "udp", "tcp" or "udp+tcp"
+ *   when an auto call was retried over TCP).
+ * - `fanout` `fn`, `args`: call("ALL", ...); answers `results` [{peer, ok, value|error}].
+ * - `repeat` `target`, `fn`, `count`, `concurrency`, `transport?`, `timeout?`: calls
+ *   `fn(i)` for i in 0..count-1; answers `succeeded`, `failed`, `errors` (the first few),
+ *   `wrong` (replies that were not i), `elapsedMs`.
+ * - `stats`: answers `stats` (node.stats()).
+ * - `stop`: node.stop(); answers, then the process exits 0.
+ *
+ * Handlers it serves: `runtime()`, `echo(x)`, `inspect(...args)` (who called, over what, also
+ * after an await and a timer; and how many bytes the arguments had), `count(i)` (counts its
+ * invocations; returns i) and `counted()` ({count, distinct}). The process ends by itself after
+ * E2E_LIFETIME_MS (default 60 s) so a broken test never leaves it behind.
+ */
+import process from "node:process";
+import { PeerLink } from "../../src/peerlink.ts";
+import { currentPeer } from "../../src/rpc/context.ts";
+import type { CallOptions, Transport } from "../../src/options.ts";
+import { fromWire, toWire } from "./e2e_wire.ts";
+
+const name = process.env.E2E_NAME;
+if (!name) {
+  console.error("e2e_node.ts: set E2E_NAME to the node's name");
+  process.exit(2);
+}
+const lifetimeMs = Number(process.env.E2E_LIFETIME_MS ?? 60_000);
+const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+
+function describe(error: unknown): { name: string; message: string } {
+  return error instanceof Error ? { name: error.name, message: error.message } : { name: "Error", message: String(error) };
+}
+
+function print(line: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(toWire(line)) + "\n");
+}
+
+/** A peer-up or peer-down this node saw. */
+interface SeenEvent {
+  type: "peer-up" | "peer-down";
+  peer: string;
+  address: string;
+  reason?: string;
+  at: number;
+}
+
+const events: SeenEvent[] = [];
+let invocations = 0;
+const seen = new Set<number>();
+
+const node = new PeerLink(name)
+  .register("runtime", () => runtime)
+  .register("echo", (value: unknown) => value)
+  .register("inspect", async (...args: unknown[]) => {
+    const first = currentPeer();
+    await new Promise((r) => setTimeout(r, 1));
+    const later = await new Promise<ReturnType<typeof currentPeer>>((r) => setTimeout(() => r(currentPeer()), 1));
+    return {
+      callee: name,
+      runtime,
+      caller: first?.name,
+      address: first?.address,
+      transport: first?.transport,
+      later: later?.name,
+      argChars: JSON.stringify(args).length,
+    };
+  })
+  .register("count", (i: number) => {
+    invocations++;
+    seen.add(i);
+    return i;
+  })
+  .register("counted", () => ({ count: invocations, distinct: seen.size }));
+node.on("peer-up", (p) => events.push({ type: "peer-up", peer: p.name, address: p.address, at: Date.now() }));
+node.on("peer-down", (p, reason) => {
+  events.push({ type: "peer-down", peer: p.name, address: p.address, reason, at: Date.now() });
+});
+
+/** Which transport(s) one call used, from the node's call counters before and after it. */
+async function tracked<T>(run: () => Promise<T>): Promise<{ value: T; transport: string }> {
+  const before = node.stats()!.calls;
+  const value = await run();
+  const after = node.stats()!.calls;
+  const used = [after.udp > before.udp ? "udp" : "", after.tcp > before.tcp ? "tcp" : ""].filter(Boolean);
+  return { value, transport: used.join("+") || "none" };
+}
+
+interface Command {
+  id: number;
+  cmd: string;
+  count?: number;
+  timeout?: number;
+  target?: string;
+  fn?: string;
+  args?: unknown[];
+  transport?: Transport;
+  concurrency?: number;
+  type?: string;
+  peer?: string;
+}
+
+async function waitEvent(command: Command): Promise<Record<string, unknown>> {
+  const timeout = command.timeout ?? 5000;
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const event = events.find((e) => e.type === command.type && e.peer === command.peer);
+    if (event) return { event };
+    if (Date.now() >= deadline) {
+      throw new Error(`no ${command.type} of '${command.peer}' within ${timeout} ms; saw ${JSON.stringify(events)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function repeat(command: Command): Promise<Record<string, unknown>> {
+  const count = command.count ?? 0;
+  const options: CallOptions = { transport: command.transport, timeout: command.timeout };
+  let next = 0;
+  let succeeded = 0;
+  const errors: string[] = [];
+  const wrong: unknown[] = [];
+  const started = Date.now();
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      try {
+        const value = await node.call(command.target!, command.fn!, [i], options);
+        if (value === i) succeeded++;
+        else wrong.push(value);
+      } catch (error) {
+        const { name: kind, message } = describe(error);
+        errors.push(`${i}: ${kind}: ${message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, command.concurrency ?? 1) }, worker));
+  return { succeeded, failed: errors.length, errors: errors.slice(0, 5), wrong, elapsedMs: Date.now() - started };
+}
+
+async function run(command: Command): Promise<Record<string, unknown>> {
+  switch (command.cmd) {
+    case "wait": {
+      const peers = await node.waitForPeers(command.count ?? 1, { timeout: command.timeout });
+      return {
+        peers: peers.map((p) => p.name).sort(),
+        addresses: Object.fromEntries(peers.map((p) => [p.name, p.address])),
+      };
+    }
+    case "waitEvent":
+      return await waitEvent(command);
+    case "call": {
+      const args = fromWire(command.args ?? []) as unknown[];
+      const options: CallOptions = { transport: command.transport, timeout: command.timeout };
+      return await tracked(() => node.call(command.target!, command.fn!, args, options));
+    }
+    case "fanout": {
+      const results = await node.call("ALL", command.fn!, fromWire(command.args ?? []) as unknown[]);
+      return {
+        results: results.map((r) =>
+          r.ok ? { peer: r.peer, ok: true, value: r.value } : { peer: r.peer, ok: false, error: describe(r.error) }
+        ),
+      };
+    }
+    case "repeat":
+      return await repeat(command);
+    case "stats":
+      return { stats: node.stats() };
+    case "stop":
+      await node.stop();
+      return { stopped: true };
+    default:
+      throw new Error(`unknown command ${JSON.stringify(command.cmd)}`);
+  }
+}
+
+const deadline = setTimeout(() => {
+  console.error(`${name}: still running after ${lifetimeMs} ms; exiting`);
+  process.exit(3);
+}, lifetimeMs);
+
+try {
+  await node.start();
+} catch (error) {
+  console.error(`${name}: start() failed: ${error instanceof Error ? error.stack : error}`);
+  process.exit(1);
+}
+print({ event: "started", name: node.name, runtime, ports: node.ports });
+
+// Commands run in order; a failing one answers ok:false and the next still runs.
+let queue = Promise.resolve();
+let buffered = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk: string) => {
+  buffered += chunk;
+  const lines = buffered.split("\n");
+  buffered = lines.pop() ?? "";
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    queue = queue.then(async () => {
+      let command: Command;
+      try {
+        command = JSON.parse(line) as Command;
+      } catch {
+        print({ reply: null, ok: false, error: { name: "SyntaxError", message: `not JSON: ${line.slice(0, 200)}` } });
+        return;
+      }
+      try {
+        print({ reply: command.id, ok: true, ...(await run(command)) });
+      } catch (error) {
+        print({ reply: command.id, ok: false, error: describe(error) });
+      }
+      if (command.cmd === "stop") {
+        clearTimeout(deadline);
+        process.exit(0);
+      }
+    });
+  }
+});
+// The test went away without "stop": leave the LAN politely anyway.
+process.stdin.on("end", () => {
+  queue = queue.then(async () => {
+    await node.stop();
+    clearTimeout(deadline);
+    process.exit(0);
+  });
+});
