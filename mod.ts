@@ -30,16 +30,26 @@ export type { SwarmNodeOptions } from "./src/swarm.ts";
 export type {
   CallOptions,
   CallResult,
+  PeerDiscovery,
   PeerLinkEvents,
   PeerLinkOptions,
   PeerOptions,
   Transport,
   WaitForPeersOptions,
 } from "./src/options.ts";
-export type { PeerDownReason, PeerInfo } from "./src/discovery.ts";
-export type { PeerHandle, RemoteApi, RemoteFunction, TypedRemoteApi, UntypedRemoteFunction } from "./src/proxy.ts";
+export type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./src/discovery.ts";
+export type {
+  AnyFunction,
+  PeerHandle,
+  RemoteApi,
+  RemoteFunction,
+  TypedRemoteApi,
+  UntypedRemoteFunction,
+} from "./src/proxy.ts";
 export { currentPeer, runWithCurrentPeer } from "./src/rpc/context.ts";
 export type { CallerInfo } from "./src/rpc/context.ts";
+export type { Handler } from "./src/rpc/dispatch.ts";
+export type { RpcStats } from "./src/rpc/endpoint.ts";
 export {
   BusyError,
   NodeStopped,
@@ -52,6 +62,7 @@ export {
   PortInUseError,
   RemoteError,
 } from "./src/errors.ts";
+export type { PeerLinkErrorCode, WireTransport } from "./src/errors.ts";
 export { DISCOVERY_WAIT, MAX_SAFE_UDP_PAYLOAD, PEER_TTL, RPC_TIMEOUT, TCP_MAX_FRAME } from "./src/constants.ts";
 export { derivePort, deriveRealm } from "./src/derive.ts";
 export { VERSION } from "./src/version.ts";
@@ -76,3 +87,11 @@ export type { RuntimeKind, RuntimeOption } from "./runtimes/auto.ts";
 export { nodeRuntime } from "./runtimes/node.ts";
 export { denoRuntime } from "./runtimes/deno.ts";
 export { bunRuntime } from "./runtimes/bun.ts";
+export type { Clock, TimerId } from "./src/clock.ts";
+// Parts of `node.stats()`, exported so its type is documented.
+export type { DispatchStats } from "./src/rpc/dispatch.ts";
+export type { SecurityStats } from "./src/security/channel.ts";
+export type { ServeStats } from "./src/rpc/server.ts";
+export type { TcpClientStats } from "./src/rpc/tcp_client.ts";
+export type { TcpServerStats } from "./src/rpc/tcp_server.ts";
+export type { UdpStats } from "./src/rpc/udp.ts";

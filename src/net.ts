@@ -194,6 +194,8 @@ export class NetError extends Error {
   readonly port?: number;
 
   /**
+   * Creates a NetError.
+   *
    * @param code Stable reason code.
    * @param message Human-readable message; should say what happened and what to do.
    * @param options Endpoint and underlying cause.

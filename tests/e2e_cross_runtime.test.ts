@@ -28,68 +28,91 @@ function othersOf(nodes: readonly E2eNode[], self: E2eNode): E2eNode[] {
   return nodes.filter((n) => n !== self).sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-test("cross-runtime LAN: Deno, Bun and Node nodes on three hosts discover and call each other both ways over UDP and TCP", {
-  skip,
-}, async () => {
-  await withLan(3, async (lan) => {
-    const nodes = await Promise.all(RUNTIMES.map((rt, i) => startE2eNode(lan, i + 1, `E2E-${rt}`, rt)));
+test(
+  "cross-runtime LAN: Deno, Bun and Node nodes on three hosts discover and call each other both ways over UDP and TCP",
+  {
+    skip,
+  },
+  async () => {
+    await withLan(3, async (lan) => {
+      const nodes = await Promise.all(RUNTIMES.map((rt, i) => startE2eNode(lan, i + 1, `E2E-${rt}`, rt)));
 
-    // Discovery: every node sees exactly the two others.
-    await Promise.all(nodes.map(async (node) => {
-      const { peers } = await node.expect("wait", { count: 2, timeout: DISCOVERY_TIMEOUT_MS }, DISCOVERY_TIMEOUT_MS + 5000);
-      assert.deepEqual(peers, othersOf(nodes, node).map((n) => n.name), `peers seen by ${node.name}`);
-    }));
+      // Discovery: every node sees exactly the two others, at their hosts' addresses.
+      await Promise.all(nodes.map(async (node) => {
+        const found = await node.expect(
+          "wait",
+          { count: 2, timeout: DISCOVERY_TIMEOUT_MS },
+          DISCOVERY_TIMEOUT_MS + 5000,
+        );
+        const others = othersOf(nodes, node);
+        assert.deepEqual(found.peers, others.map((n) => n.name), `peers seen by ${node.name}`);
+        assert.deepEqual(
+          found.addresses,
+          Object.fromEntries(others.map((n) => [n.name, lan.address(n.host)])),
+          `peer addresses seen by ${node.name}`,
+        );
+      }));
 
-    for (const from of nodes) {
-      for (const to of othersOf(nodes, from)) {
-        const route = `${from.runtime} (host ${from.host}) -> ${to.runtime} (host ${to.host})`;
-        const expected = {
-          callee: to.name,
-          runtime: to.runtime,
-          caller: from.name,
-          address: lan.address(from.host),
-          later: from.name,
-        };
+      for (const from of nodes) {
+        for (const to of othersOf(nodes, from)) {
+          const route = `${from.runtime} (host ${from.host}) -> ${to.runtime} (host ${to.host})`;
+          const expected = {
+            callee: to.name,
+            runtime: to.runtime,
+            caller: from.name,
+            address: lan.address(from.host),
+            later: from.name,
+          };
 
-        // Explicit transports; the handler reports who called and how, also after awaits and timers.
-        for (const transport of ["udp", "tcp"] as const) {
-          const reply = await from.expect("call", { target: to.name, fn: "inspect", args: [1, "two"], transport });
-          assert.equal(reply.transport, transport, `${route}: transport the ${transport} call used`);
-          const { argChars: _, ...seen } = reply.value as Record<string, unknown>;
-          assert.deepEqual(seen, { ...expected, transport }, `${route}: currentPeer() in the handler over ${transport}`);
+          // Explicit transports; the handler reports who called and how, also after awaits and timers.
+          for (const transport of ["udp", "tcp"] as const) {
+            const reply = await from.expect("call", { target: to.name, fn: "inspect", args: [1, "two"], transport });
+            assert.equal(reply.transport, transport, `${route}: transport the ${transport} call used`);
+            const { argChars: _, ...seen } = reply.value as Record<string, unknown>;
+            assert.deepEqual(
+              seen,
+              { ...expected, transport },
+              `${route}: currentPeer() in the handler over ${transport}`,
+            );
+          }
+
+          // Auto: a small request goes over UDP, one over MAX_SAFE_UDP_PAYLOAD (1200 bytes) over TCP.
+          const small = await from.expect("call", { target: to.name, fn: "inspect", args: ["small"] });
+          assert.equal(small.transport, "udp", `${route}: auto call with a small request`);
+          const big = await from.expect("call", { target: to.name, fn: "inspect", args: ["x".repeat(3000)] });
+          const bigSeen = big.value as { transport: string; argChars: number; caller: string };
+          assert.ok(bigSeen.argChars > 1200, `${route}: the big request really is big (${bigSeen.argChars})`);
+          assert.equal(big.transport, "tcp", `${route}: auto call with a ${bigSeen.argChars}-character request`);
+          assert.equal(bigSeen.transport, "tcp", `${route}: transport seen by the handler of the big auto call`);
+          assert.equal(bigSeen.caller, from.name);
+
+          // Uint8Array round trips, byte-exact, over each transport.
+          const blobs = { udp: pattern(300, from.host), tcp: pattern(200_000, to.host) };
+          for (const transport of ["udp", "tcp"] as const) {
+            const reply = await from.expect("call", {
+              target: to.name,
+              fn: "echo",
+              args: [blobs[transport]],
+              transport,
+            });
+            assert.ok(reply.value instanceof Uint8Array, `${route}: echo over ${transport} returned a Uint8Array`);
+            assert.deepEqual(reply.value, blobs[transport], `${route}: bytes echoed over ${transport}`);
+          }
+          const nested = { label: route, parts: [pattern(5, 1), { inner: pattern(0, 0) }] };
+          const echoed = await from.expect("call", { target: to.name, fn: "echo", args: [nested] });
+          assert.deepEqual(echoed.value, nested, `${route}: Uint8Array values nested in objects and arrays`);
         }
-
-        // Auto: a small request goes over UDP, one over MAX_SAFE_UDP_PAYLOAD (1200 bytes) over TCP.
-        const small = await from.expect("call", { target: to.name, fn: "inspect", args: ["small"] });
-        assert.equal(small.transport, "udp", `${route}: auto call with a small request`);
-        const big = await from.expect("call", { target: to.name, fn: "inspect", args: ["x".repeat(3000)] });
-        const bigSeen = big.value as { transport: string; argChars: number; caller: string };
-        assert.ok(bigSeen.argChars > 1200, `${route}: the big request really is big (${bigSeen.argChars})`);
-        assert.equal(big.transport, "tcp", `${route}: auto call with a ${bigSeen.argChars}-character request`);
-        assert.equal(bigSeen.transport, "tcp", `${route}: transport seen by the handler of the big auto call`);
-        assert.equal(bigSeen.caller, from.name);
-
-        // Uint8Array round trips, byte-exact, over each transport.
-        const blobs = { udp: pattern(300, from.host), tcp: pattern(200_000, to.host) };
-        for (const transport of ["udp", "tcp"] as const) {
-          const reply = await from.expect("call", { target: to.name, fn: "echo", args: [blobs[transport]], transport });
-          assert.ok(reply.value instanceof Uint8Array, `${route}: echo over ${transport} returned a Uint8Array`);
-          assert.deepEqual(reply.value, blobs[transport], `${route}: bytes echoed over ${transport}`);
-        }
-        const nested = { label: route, parts: [pattern(5, 1), { inner: pattern(0, 0) }] };
-        const echoed = await from.expect("call", { target: to.name, fn: "echo", args: [nested] });
-        assert.deepEqual(echoed.value, nested, `${route}: Uint8Array values nested in objects and arrays`);
       }
-    }
 
-    // Fan-out from each node answers for exactly the two others, each with its own runtime.
-    for (const node of nodes) {
-      const { results } = await node.expect("fanout", { fn: "runtime", args: [] });
-      const expected = othersOf(nodes, node).map((n) => ({ peer: n.name, ok: true, value: n.runtime }));
-      assert.deepEqual(results, expected, `call("ALL", "runtime") from ${node.name}`);
-    }
+      // Fan-out from each node answers for exactly the two others, each with its own runtime.
+      for (const node of nodes) {
+        const { results } = await node.expect("fanout", { fn: "runtime", args: [] });
+        const expected = othersOf(nodes, node).map((n) => ({ peer: n.name, ok: true, value: n.runtime }));
+        assert.deepEqual(results, expected, `call("ALL", "runtime") from ${node.name}`);
+      }
 
-    const codes = await Promise.all(nodes.map((n) => n.stop()));
-    assert.deepEqual(codes, [0, 0, 0], "every node stopped cleanly");
-  }, { timeoutMs: 120_000 });
-});
+      const codes = await Promise.all(nodes.map((n) => n.stop()));
+      assert.deepEqual(codes, [0, 0, 0], "every node stopped cleanly");
+    }, { timeoutMs: 120_000 });
+  },
+);

@@ -116,8 +116,9 @@ export async function startE2eNode(
       const reply = await node.command(cmd, fields, timeoutMs);
       if (!reply.ok) {
         throw new Error(
-          `${label}: ${cmd} ${JSON.stringify(toWire(fields)).slice(0, 300)} failed: ${reply.error?.name}: ${reply.error
-            ?.message}; stderr: ${tail(proc.stderr())}`,
+          `${label}: ${cmd} ${
+            JSON.stringify(toWire(fields)).slice(0, 300)
+          } failed: ${reply.error?.name}: ${reply.error?.message}; stderr: ${tail(proc.stderr())}`,
         );
       }
       return reply;

@@ -44,7 +44,9 @@ const lifetimeMs = Number(process.env.E2E_LIFETIME_MS ?? 60_000);
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 
 function describe(error: unknown): { name: string; message: string } {
-  return error instanceof Error ? { name: error.name, message: error.message } : { name: "Error", message: String(error) };
+  return error instanceof Error
+    ? { name: error.name, message: error.message }
+    : { name: "Error", message: String(error) };
 }
 
 function print(line: Record<string, unknown>): void {
