@@ -13,9 +13,10 @@
  * @module
  */
 import process from "node:process";
-import { flushStreams } from "./src/cli/io.ts";
+import { exitOnBrokenPipe, flushStreams } from "./src/cli/io.ts";
 import { main } from "./src/cli/main.ts";
 
+exitOnBrokenPipe();
 const code = await main(process.argv.slice(2));
 // Exit explicitly (a lingering handle must not keep the command alive), but only after the
 // output reached the pipe: Node and Bun drop unflushed pipe writes on exit.

@@ -18,6 +18,12 @@
  * records expire, or that stops answering after `reportUnreachable()`, is down with
  * `"expired"` (RFC 6762 section 10.5: a crashed peer does not linger for its whole TTL).
  *
+ * The peer table is kept as the mDNS browser reports changes (up, update, heard again, down):
+ * each peer is converted once per change into a frozen {@linkcode PeerInfo}, so `resolve()`
+ * is a map lookup and `peers()` a copy of a cached list, whatever the number of peers. A
+ * returned `PeerInfo` is an immutable snapshot: the same object until the peer changes or is
+ * heard from again (callers may cache values derived from it, keyed by the object).
+ *
  * Browse queries repeat at most every 60 s (the RFC allows backing off to an hour): duplicate
  * question suppression keeps that to about one query a minute per LAN, and a peer whose
  * announcements were all lost is still found within a minute.
@@ -35,7 +41,7 @@ import type { ServiceInstance } from "./mdns/instance.ts";
 import { validateLabel } from "./mdns/names.ts";
 import type { TxtAttributes } from "./mdns/txt.ts";
 
-/** A discovered peer. */
+/** A discovered peer (a frozen snapshot: see the module documentation). */
 export interface PeerInfo {
   /** Its node name (the mDNS instance name). */
   name: string;
@@ -159,6 +165,17 @@ export function toPeerInfo(i: ServiceInstance): PeerInfo | undefined {
   };
 }
 
+/** Freezes a peer and what it holds, so the snapshots handed out cannot alter the table. */
+function frozen(peer: PeerInfo): PeerInfo {
+  Object.freeze(peer.capabilities);
+  Object.freeze(peer.txt);
+  return Object.freeze(peer);
+}
+
+function byName(a: PeerInfo, b: PeerInfo): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
 type Listener<A extends unknown[]> = (...args: A) => void;
 
 /**
@@ -189,8 +206,15 @@ export class Discovery {
   #browser: Browser | undefined;
   #published: Published | undefined;
   #state: "new" | "starting" | "running" | "stopped" = "new";
-  /** Reported peers by name. */
+  /** Reported peers by exact name; values are frozen and replaced (never mutated) on change. */
   readonly #peers = new Map<string, PeerInfo>();
+  /** `#peers` sorted by name, built on demand and dropped on every change. */
+  #sorted: PeerInfo[] | undefined;
+  /**
+   * Per name: the newest `lastSeen` the browser reported, also for names not (yet) admitted,
+   * so a peer admitted after an asynchronous `acceptPeer` still gets the freshest time.
+   */
+  readonly #heard = new Map<string, number>();
   /** Per name: a counter that invalidates an `acceptPeer` decision still in flight. */
   readonly #generation = new Map<string, number>();
   readonly #verifying = new Set<string>();
@@ -258,6 +282,7 @@ export class Discovery {
       this.#browser = mdns.browse(this.#type, {
         onUp: (i) => this.#seen(i),
         onUpdate: (i) => this.#seen(i),
+        onSeen: (i) => this.#heardFrom(i),
         onDown: (i, reason) => this.#gone(i.name, reason),
       });
       this.#published = await mdns.publish({
@@ -294,29 +319,30 @@ export class Discovery {
     this.#browser?.stop();
     await this.#mdns?.stop();
     this.#peers.clear();
+    this.#heard.clear();
+    this.#sorted = undefined;
     this.#notifyWaiters();
   }
 
   /**
-   * Known peers, without this node, with fresh `lastSeen`.
+   * Known peers, without this node, with fresh `lastSeen`. Costs a copy of a cached list:
+   * take one snapshot for a fan-out rather than one lookup per peer.
    *
-   * @returns A snapshot.
+   * @returns A new array (sorted by name) of frozen peers; the caller may sort or change the array.
    */
   peers(): PeerInfo[] {
-    const fresh = new Map<string, number>();
-    for (const i of this.#browser?.instances() ?? []) fresh.set(i.name, i.lastSeen);
-    return [...this.#peers.values()].map((p) => ({ ...p, lastSeen: fresh.get(p.name) ?? p.lastSeen }));
+    this.#sorted ??= [...this.#peers.values()].sort(byName);
+    return this.#sorted.slice();
   }
 
   /**
-   * The peer with exactly this name.
+   * The peer with exactly this name: a map lookup, cheap enough for every call.
    *
    * @param name Node name (exact, case-sensitive).
-   * @returns The peer, or undefined.
+   * @returns The peer (frozen, with fresh `lastSeen`), or undefined.
    */
   resolve(name: string): PeerInfo | undefined {
-    const p = this.#peers.get(name);
-    return p && this.peers().find((x) => x.name === name);
+    return this.#peers.get(name);
   }
 
   /**
@@ -428,6 +454,7 @@ export class Discovery {
 
   #seen(i: ServiceInstance): void {
     if (this.#state === "stopped") return;
+    this.#noteHeard(i);
     const info = toPeerInfo(i);
     if (!info || this.#isOwn(i, info)) return;
     if (!this.#realmMatches(info)) {
@@ -455,25 +482,48 @@ export class Discovery {
     );
   }
 
-  #admit(info: PeerInfo): void {
+  /** Remembers the newest time a name was heard from (announcements can overtake an `acceptPeer`). */
+  #noteHeard(i: ServiceInstance): void {
+    if ((this.#heard.get(i.name) ?? -Infinity) < i.lastSeen) this.#heard.set(i.name, i.lastSeen);
+  }
+
+  /** The browser heard from an instance again, unchanged: only `lastSeen` moves. */
+  #heardFrom(i: ServiceInstance): void {
+    if (this.#state === "stopped") return;
+    this.#noteHeard(i);
+    const prev = this.#peers.get(i.name);
+    const lastSeen = this.#heard.get(i.name)!;
+    if (!prev || prev.lastSeen >= lastSeen) return;
+    this.#store(frozen({ ...prev, lastSeen }));
+  }
+
+  #store(info: PeerInfo): void {
+    this.#peers.set(info.name, info);
+    this.#sorted = undefined;
+  }
+
+  #admit(candidate: PeerInfo): void {
+    const lastSeen = Math.max(candidate.lastSeen, this.#heard.get(candidate.name) ?? -Infinity);
+    const info = frozen({ ...candidate, lastSeen });
     const prev = this.#peers.get(info.name);
+    this.#store(info);
     if (prev) {
       const replaced = prev.instanceId !== info.instanceId || prev.address !== info.address ||
         prev.udpPort !== info.udpPort || prev.tcpPort !== info.tcpPort;
-      this.#peers.set(info.name, info);
       if (!replaced) return;
       this.#emitDown(prev, "replaced");
     }
-    this.#peers.set(info.name, info);
     for (const fn of [...this.#up]) this.#call(() => fn(info));
     this.#notifyWaiters();
   }
 
   #gone(name: string, reason: DownReason): void {
     this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
+    this.#heard.delete(name);
     const prev = this.#peers.get(name);
     if (!prev) return;
     this.#peers.delete(name);
+    this.#sorted = undefined;
     this.#emitDown(prev, reason);
   }
 

@@ -9,7 +9,7 @@ import type { PeerDownReason } from "../src/discovery.ts";
 import { PeerLink } from "../src/peerlink.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import { eventually, runMain } from "./cli_harness.ts";
-import { memoryLan } from "./node_harness.ts";
+import { memoryLan } from "./support/node_harness.ts";
 
 interface Fixture {
   network: MemoryNetwork;

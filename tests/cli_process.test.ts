@@ -212,3 +212,13 @@ test("cli process: demo outside a namespace re-runs itself under scripts/netns.s
   assert.match(demo.stdout, /Discovery {2}3 of 3 nodes in /);
   assert.match(demo.stdout, /^Done in /m);
 });
+
+test("cli process: serve --exit-with-stdin stops cleanly when its stdin closes", { skip: socketSkip }, async () => {
+  // The harness gives children /dev/null as stdin: it is closed from the start.
+  const started = Date.now();
+  const serve = await runCli(["serve", "--name", "Lifeline", "--exit-with-stdin"], {}, 20_000);
+  assert.equal(serve.code, 0, serve.stderr);
+  assert.match(serve.stdout, /^Serving 'Lifeline' /);
+  assert.match(serve.stdout, /Stopped 'Lifeline' on stdin closed after .* \(goodbye sent\)\.\n$/);
+  assert.ok(Date.now() - started < 15_000);
+});

@@ -348,3 +348,52 @@ test("peer-up and peer-down listeners can unsubscribe, and a throwing listener d
     await w.close();
   }
 });
+
+test("resolve() and peers() reflect a re-announcement's lastSeen at once; earlier snapshots stay as they were", async () => {
+  const w = new World();
+  try {
+    const a = await w.started(1, "Alpha");
+    const fake = await w.lan.sniffer(7);
+    const records = announce("_peerlink._tcp.local", "Python", ["udp_port=50999", "instance_id=py1"]);
+    const send = () =>
+      fake.send({ id: 0, response: true, questions: [], answers: records, authorities: [], additionals: [] });
+    await send();
+    await w.lan.advance(0);
+    const first = a.resolve("Python");
+    assert.ok(first, "the peer is known after its first announcement");
+    await w.lan.advance(5000);
+    await send();
+    await w.lan.advance(0);
+    const again = a.resolve("Python");
+    assert.equal(again?.lastSeen, first.lastSeen + 5000);
+    assert.equal(a.peers().find((p) => p.name === "Python")?.lastSeen, first.lastSeen + 5000);
+    assert.equal(again.instanceId, "py1");
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.txt), "handed-out peers are immutable snapshots");
+    assert.notEqual(first.lastSeen, again.lastSeen, "an earlier snapshot keeps its own lastSeen");
+  } finally {
+    await w.close();
+  }
+});
+
+test("resolve() reports a replaced peer's new instance and port at once, with down (replaced) then up", async () => {
+  const w = new World();
+  try {
+    const a = await w.started(1, "Alpha");
+    const fake = await w.lan.sniffer(7);
+    const send = (records: MdnsRecord[]) =>
+      fake.send({ id: 0, response: true, questions: [], answers: records, authorities: [], additionals: [] });
+    const type = "_peerlink._tcp.local";
+    await send(announce(type, "Python", ["udp_port=50999", "tcp_port=51000", "instance_id=py1"]));
+    await w.lan.advance(2000);
+    assert.equal(a.resolve("Python")?.udpPort, 50999);
+    const log = recorder(a);
+    await send(announce(type, "Python", ["udp_port=50777", "tcp_port=50778", "instance_id=py2"]));
+    await w.lan.advance(0);
+    const now = a.resolve("Python");
+    assert.deepEqual([now?.instanceId, now?.address, now?.udpPort, now?.tcpPort], ["py2", "10.0.0.7", 50777, 50778]);
+    assert.deepEqual(a.peers().map((p) => [p.name, p.instanceId]), [["Python", "py2"]]);
+    assert.deepEqual(log, ["down Python replaced", "up Python 10.0.0.7:50777"]);
+  } finally {
+    await w.close();
+  }
+});

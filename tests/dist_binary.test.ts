@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { VERSION } from "../src/version.ts";
 import { PeerLink } from "../src/peerlink.ts";
 import { runtimeName, socketSkip } from "./support/env.ts";
-import { BIN, cleanUp, mustRun, ROOT, run, runAsync, startProcess, work } from "./dist_fixture.ts";
+import { BIN, cleanUp, mustRun, ROOT, run, runAsync, startProcess, work } from "./support/dist_fixture.ts";
 
 const skip: string | false = runtimeName !== "bun"
   ? "single-binary test runs once, under the bun pass"

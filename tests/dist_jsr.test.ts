@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runtimeName, socketSkip } from "./support/env.ts";
-import { BIN, ROOT, run } from "./dist_fixture.ts";
+import { BIN, ROOT, run } from "./support/dist_fixture.ts";
 
 const skip: string | false = runtimeName !== "deno"
   ? "JSR packaging test runs once, under the deno pass"

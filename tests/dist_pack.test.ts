@@ -29,7 +29,7 @@ import {
   SYSTEM_NPX,
   SYSTEM_PATH,
   work,
-} from "./dist_fixture.ts";
+} from "./support/dist_fixture.ts";
 
 const skip: string | false = runtimeName !== "node"
   ? "packaging test runs once, under the node pass"

@@ -113,6 +113,6 @@ test(
 
       const codes = await Promise.all(nodes.map((n) => n.stop()));
       assert.deepEqual(codes, [0, 0, 0], "every node stopped cleanly");
-    }, { timeoutMs: 120_000 });
+    }, { timeoutMs: 100_000 });
   },
 );

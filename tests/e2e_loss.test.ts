@@ -42,8 +42,8 @@ test(
         count: CALLS,
         concurrency: 20,
         transport: "udp",
-        timeout: 20_000,
-      }, 90_000);
+        timeout: 10_000,
+      }, 60_000);
       const clientStats = (await client.expect("stats")).stats as Counters;
       const serverStats = (await server.expect("stats")).stats as Counters;
       await lan.setLoss(1, 0);
@@ -61,6 +61,6 @@ test(
       assert.deepEqual(counted.value, { count: CALLS, distinct: CALLS }, "handler invocations (at most once per call)");
 
       assert.deepEqual(await Promise.all([server.stop(), client.stop()]), [0, 0], "both nodes stopped cleanly");
-    }, { timeoutMs: 150_000 });
+    }, { timeoutMs: 100_000 });
   },
 );

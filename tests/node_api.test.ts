@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import process from "node:process";
 import assert from "node:assert/strict";
-import { memoryLan } from "./node_harness.ts";
+import { memoryLan } from "./support/node_harness.ts";
 import { PeerLink } from "../src/peerlink.ts";
 import { currentPeer } from "../src/rpc/context.ts";
 import {

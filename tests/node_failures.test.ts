@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { memoryLan } from "./node_harness.ts";
+import { memoryLan } from "./support/node_harness.ts";
 import { PayloadTooLarge, PeerNotFound, PeerTimeoutError } from "../src/errors.ts";
 
 test("PeerLink: 10,000 failed calls leave zero pending entries and no open timers", async () => {

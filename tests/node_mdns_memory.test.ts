@@ -33,18 +33,31 @@ class World {
   /** Starts nodes together, letting mDNS probe (about 1 s) and announce. */
   async start(...nodes: PeerLink[]): Promise<void> {
     const started = Promise.allSettled(nodes.map((n) => n.start()));
-    await this.clock.advance(1500);
-    for (const outcome of await started) if (outcome.status === "rejected") throw outcome.reason;
+    for (const outcome of await this.during(started, 5000)) if (outcome.status === "rejected") throw outcome.reason;
     await this.clock.advance(2000);
   }
 
-  /** Runs `promise` while the fake clock advances in steps, up to `ms`. */
+  /**
+   * Runs `promise` while the fake clock advances in 50 ms steps, up to `ms`. Each step also
+   * waits a real millisecond: key derivation and proofs (Web Crypto) finish in real time.
+   */
   async during<T>(promise: Promise<T>, ms: number): Promise<T> {
     let settled = false;
     const watched = promise.finally(() => (settled = true));
     watched.catch(() => {});
-    for (let t = 0; t < ms && !settled; t += 50) await this.clock.advance(50);
+    for (let t = 0; t < ms && !settled; t += 50) {
+      await new Promise((r) => setTimeout(r, 1));
+      await this.clock.advance(50);
+    }
     return await watched;
+  }
+
+  /** Advances like {@linkcode World.during} until `predicate` holds (proof checks run in real time). */
+  async until(predicate: () => boolean, ms = 5000): Promise<void> {
+    for (let t = 0; t < ms && !predicate(); t += 50) {
+      await new Promise((r) => setTimeout(r, 1));
+      await this.clock.advance(50);
+    }
   }
 
   async close(): Promise<void> {
@@ -155,6 +168,7 @@ test("PeerLink over mDNS (memory): nodes with a secret seal their calls and prov
     const a = w.node("10.0.0.1", "A", { secret: "correct horse battery staple" }).register("f", () => "sealed");
     const b = w.node("10.0.0.2", "B", { secret: "correct horse battery staple" });
     await w.start(a, b);
+    await w.until(() => b.peers().length > 0 && a.peers().length > 0);
     assert.deepEqual(b.peers().map((p) => p.name), ["A"]);
     assert.match(b.peers()[0].txt.auth ?? "", /^[A-Za-z0-9_-]{43}$/);
     assert.equal(await w.during(b.call("A", "f", [], { transport: "udp" }), 1000), "sealed");
@@ -176,6 +190,7 @@ test("PeerLink over mDNS (memory): a secret node ignores peers without a proof u
     const strict = w.node("10.0.0.2", "Strict", { secret });
     const lenient = w.node("10.0.0.3", "Lenient", { secret, allowInsecurePeers: true }).register("g", () => "ok");
     await w.start(python, strict, lenient);
+    await w.until(() => lenient.peers().length === 2 && strict.peers().length > 0);
     assert.deepEqual(strict.peers().map((p) => p.name), ["Lenient"]);
     assert.deepEqual(lenient.peers().map((p) => p.name), ["Py", "Strict"]);
     assert.throws(() => strict.peer("Py"), PeerNotFound);
@@ -196,7 +211,8 @@ test("PeerLink over mDNS (memory): an announcement with a forged proof is refuse
     });
     const victim = w.node("10.0.0.2", "Victim", { secret, allowInsecurePeers: true });
     await w.start(forger, victim);
-    await w.clock.advance(2000);
+    await w.until(() => forger.peers().length > 0);
+    await w.until(() => victim.peers().length > 0, 2000); // gives the refused proof time to be checked
     assert.deepEqual(forger.peers().map((p) => p.name), ["Victim"]);
     assert.deepEqual(victim.peers(), []);
   } finally {
@@ -212,7 +228,7 @@ test("PeerLink over mDNS (memory): a renamed node with a secret republishes a va
     await w.start(first);
     const second = w.node("10.0.0.2", "Dup", { secret, allowRename: true }).register("id", () => "second");
     await w.start(second);
-    await w.clock.advance(3000);
+    await w.until(() => first.peers().length > 0);
     assert.equal(second.name, "Dup (2)");
     assert.deepEqual(first.peers().map((p) => p.name), ["Dup (2)"]);
     assert.equal(await w.during(first.call("Dup (2)", "id"), 1000), "second");

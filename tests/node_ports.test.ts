@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Directory } from "./node_harness.ts";
+import { Directory } from "./support/node_harness.ts";
 import type { DiscoveryOptions } from "../src/discovery.ts";
 import { PeerLink } from "../src/peerlink.ts";
 import { derivePort, deriveRealm } from "../src/derive.ts";

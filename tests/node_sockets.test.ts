@@ -67,6 +67,27 @@ test("PeerLink sockets: two nodes in one process discover each other and call ov
   }
 });
 
+test("PeerLink sockets: two nodes with a secret find each other and call sealed over UDP and TCP", {
+  skip: socketSkip,
+}, async () => {
+  const secret = `socket-secret-${tag}`;
+  const a = new PeerLink(`SA-${tag}`, { secret }).register("twice", (x: number) => 2 * x);
+  const b = new PeerLink(`SB-${tag}`, { secret });
+  const outsider = new PeerLink(`SO-${tag}`, { secret: `other-${tag}` });
+  try {
+    await Promise.all([a.start(), b.start(), outsider.start()]);
+    await until(() => b.peers().some((p) => p.name === a.name), 8000, "B to see A");
+    assert.equal(await b.call(a.name, "twice", [21], { transport: "udp" }), 42);
+    assert.equal(await b.call(a.name, "twice", [4], { transport: "tcp" }), 8);
+    const security = a.stats()!.security;
+    assert.ok(security.enabled && security.opened >= 2 && security.sealed >= 2, JSON.stringify(security));
+    assert.ok(!outsider.peers().some((p) => p.name === a.name || p.name === b.name));
+    assert.ok(!a.peers().some((p) => p.name === outsider.name));
+  } finally {
+    await Promise.all([a.stop(), b.stop(), outsider.stop()]);
+  }
+});
+
 type Runtime = "deno" | "bun" | "node";
 
 /** The binary of `runtime`: this process's own for the current runtime, else node_modules/.bin. */
@@ -89,7 +110,7 @@ interface Child {
 }
 
 function spawnChild(runtime: Runtime, name: string, parentName: string): Child {
-  const fixture = fileURLToPath(new URL("./node_child_fixture.ts", import.meta.url));
+  const fixture = fileURLToPath(new URL("./support/node_child_fixture.ts", import.meta.url));
   const args = runtime === "deno" ? ["run", "-A", fixture, name, parentName] : [fixture, name, parentName];
   const child = spawn(binaryOf(runtime), args, { stdio: ["ignore", "pipe", "pipe"], env: process.env });
   let stdout = "";

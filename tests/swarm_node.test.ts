@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Directory } from "./node_harness.ts";
+import { Directory } from "./support/node_harness.ts";
 import { SwarmNode, type SwarmNodeOptions, SwarmStartError } from "../src/swarm.ts";
 import { PeerLink } from "../src/peerlink.ts";
 import { derivePort } from "../src/derive.ts";

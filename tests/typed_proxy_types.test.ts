@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { memoryLan } from "./node_harness.ts";
+import { memoryLan } from "./support/node_harness.ts";
 import type { PeerLink } from "../src/peerlink.ts";
 import type { RemoteApi } from "../src/proxy.ts";
 

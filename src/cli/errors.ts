@@ -67,9 +67,10 @@ export class CliFailure extends Error {
   /**
    * @param message The line to print after `peerlink: `.
    * @param exitCode Exit code (default 1).
+   * @param cause The error behind it (its stack is shown with `--verbose`).
    */
-  constructor(message: string, exitCode: number = EXIT.FAILURE) {
-    super(message);
+  constructor(message: string, exitCode: number = EXIT.FAILURE, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = "CliFailure";
     this.exitCode = exitCode;
   }

@@ -146,3 +146,18 @@ export function flushStreams(streams: readonly OutputStream[], limitMs = 2000): 
     }
   });
 }
+
+/**
+ * Ends the process quietly when stdout's reader goes away (`peerlink discover --watch | head -1`):
+ * a write to a closed pipe fails with EPIPE, which would otherwise surface as a crash.
+ *
+ * @param exitCode Exit code to use (default 0: the reader had what it wanted).
+ */
+export function exitOnBrokenPipe(exitCode = 0): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(exitCode);
+      throw error;
+    });
+  }
+}

@@ -119,6 +119,8 @@ export interface CliChild {
  * @param prefix From {@linkcode commandFor}.
  * @param args The command and its arguments, e.g. `["serve", "--name", "Demo-deno"]`.
  * @param env Extra environment.
+ * @param lifeline Give the child a stdin pipe that closes when this process dies, however it
+ *   dies (`serve --exit-with-stdin` stops then), so no child outlives its parent.
  * @returns The child.
  */
 export function spawnCli(
@@ -126,10 +128,11 @@ export function spawnCli(
   prefix: readonly string[],
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
+  lifeline = false,
 ): CliChild {
   const [binary, ...rest] = prefix;
   const child = spawn(binary, [...rest, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [lifeline ? "pipe" : "ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
   let out = "";
@@ -152,6 +155,7 @@ export function spawnCli(
     stderr: () => err,
     exited,
     stop: async (graceMs = 5000) => {
+      child.stdin?.end();
       signalChild(child, "SIGTERM");
       let timer: ReturnType<typeof setTimeout> | undefined;
       const killed = new Promise<void>((resolve) => {

@@ -18,9 +18,9 @@ import { pingCommand } from "./commands/ping.ts";
 import { serveCommand } from "./commands/serve.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { CliFailure, describeError, EXIT, interruptedExitCode, UsageError } from "./errors.ts";
-import { colorEnabled, createStyle } from "./format.ts";
+import { colorEnabled, createStyle, type Style } from "./format.ts";
 import { commandHelp, topLevelHelp } from "./help.ts";
-import { type CliIO, hookProcessSignals, printer, processIO } from "./io.ts";
+import { type CliIO, hookProcessSignals, type Printer, printer, processIO } from "./io.ts";
 
 /** All commands, in the order `--help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [discoverCommand, pingCommand, callCommand, serveCommand, demoCommand];
@@ -108,7 +108,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   }
 }
 
-function help(topic: string | undefined, out: ReturnType<typeof printer>, style: ReturnType<typeof createStyle>) {
+function help(topic: string | undefined, out: Printer, style: Style): number {
   const command = topic === undefined ? undefined : COMMANDS.find((c) => c.name === topic);
   if (topic !== undefined && !command) throw new UsageError(`no help for '${topic}': not a command`);
   out.write(command ? commandHelp(command, style) : topLevelHelp(COMMANDS, style));
@@ -122,8 +122,8 @@ function isAbort(error: unknown): boolean {
 function report(
   error: unknown,
   where: {
-    err: ReturnType<typeof printer>;
-    errStyle: ReturnType<typeof createStyle>;
+    err: Printer;
+    errStyle: Style;
     verbose: boolean;
     commandName: string | undefined;
   },
@@ -138,8 +138,8 @@ function report(
     return EXIT.USAGE;
   }
   err.line(`${prefix} ${describeError(error)}`);
-  if (verbose && error instanceof Error && !(error instanceof CliFailure) && error.stack) {
-    err.line(errStyle.dim(error.stack));
-  }
+  // --verbose: the stack of what really failed (a CliFailure only wraps it).
+  const underlying = error instanceof CliFailure ? error.cause : error;
+  if (verbose && underlying instanceof Error && underlying.stack) err.line(errStyle.dim(underlying.stack));
   return error instanceof CliFailure ? error.exitCode : EXIT.FAILURE;
 }

@@ -13,7 +13,7 @@ import type { PeerLink } from "../peerlink.ts";
 import { VERSION } from "../version.ts";
 import { listOption, type ParsedArgs, stringOption } from "./args.ts";
 import type { CommandContext } from "./command.ts";
-import { CliFailure, describeError, UsageError } from "./errors.ts";
+import { CliFailure, describeError, EXIT, UsageError } from "./errors.ts";
 
 /** TXT key under which CLI-started nodes advertise their runtime (`deno`, `bun`, `node`); `PeerInfo.runtime` reads it. */
 export const RUNTIME_TXT_KEY = "rt";
@@ -119,13 +119,13 @@ export async function startNode(
       ...context.io.node,
     });
   } catch (error) {
-    throw new CliFailure(describeError(error));
+    throw new CliFailure(describeError(error), EXIT.FAILURE, error);
   }
   setup?.(node);
   try {
     await node.start();
   } catch (error) {
-    throw new CliFailure(`cannot start node '${name}': ${describeError(error)}`);
+    throw new CliFailure(`cannot start node '${name}': ${describeError(error)}`, EXIT.FAILURE, error);
   }
   return node;
 }

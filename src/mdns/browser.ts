@@ -26,6 +26,11 @@ export interface BrowseHandlers {
   onDown?: (instance: ServiceInstance, reason: DownReason) => void;
   /** An instance's host, port, addresses or TXT changed. */
   onUpdate?: (instance: ServiceInstance, previous: ServiceInstance) => void;
+  /**
+   * An instance was heard from again (an announcement or answer) and nothing users see
+   * changed but its `lastSeen`. Lets a consumer keep its own view fresh without reassembling.
+   */
+  onSeen?: (instance: ServiceInstance) => void;
 }
 
 /** What browsers need from the `Mdns` facade. */
@@ -223,7 +228,7 @@ export class Browser implements Watcher {
         if (!prev) events.push(() => this.#handlers.onUp?.(instance));
         else if (instanceSignature(prev) !== instanceSignature(instance)) {
           events.push(() => this.#handlers.onUpdate?.(instance, prev));
-        }
+        } else if (prev.lastSeen !== instance.lastSeen) events.push(() => this.#handlers.onSeen?.(instance));
       } else if (prev) {
         this.#up.delete(key);
         events.push(() => this.#handlers.onDown?.(prev, reason));

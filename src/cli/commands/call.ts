@@ -168,7 +168,7 @@ async function callAll(
   }
   const failed = results.filter((r) => !r.ok).length;
   if (!json) {
-    context.err.line(style.dim(
+    context.err.line(context.errStyle.dim(
       `${call.fn} on ${plural(results.length, "peer")}: ${results.length - failed} ok, ${failed} failed in ${
         formatMs(elapsed)
       }`,

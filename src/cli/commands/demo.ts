@@ -101,16 +101,23 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
       const prefix = entry ? commandFor(runtime, entry) : undefined;
       const name = `Demo-${runtime}`;
       if (prefix) {
-        const child = spawnCli(runtime, prefix, [
-          "serve",
-          "--name",
-          name,
-          "--expose-demo",
-          "--quiet",
-          "--realm",
-          realm,
-          ...(loopbackOnly ? ["--interface", "127.0.0.1"] : []),
-        ], { NO_COLOR: "1" });
+        const child = spawnCli(
+          runtime,
+          prefix,
+          [
+            "serve",
+            "--name",
+            name,
+            "--expose-demo",
+            "--quiet",
+            "--exit-with-stdin",
+            "--realm",
+            realm,
+            ...(loopbackOnly ? ["--interface", "127.0.0.1"] : []),
+          ],
+          { NO_COLOR: "1" },
+          true,
+        );
         nodes.push({ name, kind: `${runtime} child`, child });
       }
     }

@@ -4,6 +4,8 @@
  * @module
  */
 import type { PeerInfo } from "../../discovery.ts";
+import { deriveRealm } from "../../derive.ts";
+import type { PeerLinkOptions } from "../../options.ts";
 import type { PeerLink } from "../../peerlink.ts";
 import { flag, type ParsedArgs, stringOption } from "../args.ts";
 import {
@@ -59,12 +61,12 @@ async function runDiscover(context: CommandContext, args: ParsedArgs): Promise<n
   const started = performance.now();
   if (flag(args, "watch")) return await watch(context, options, waitMs, json, started);
 
+  const wait = waitMs ?? DEFAULT_WAIT_MS;
+  if (!json && context.err.isTTY) {
+    context.err.line(context.errStyle.dim(`Looking for peers for ${formatMs(wait)}${realmNote(options)}...`));
+  }
   const node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true });
   try {
-    const wait = waitMs ?? DEFAULT_WAIT_MS;
-    if (!json && context.err.isTTY) {
-      context.err.line(context.errStyle.dim(`Looking for peers for ${formatMs(wait)}${realmNote(node)}...`));
-    }
     await sleep(wait, context.signal);
     const peers = node.peers();
     const elapsed = performance.now() - started;
@@ -72,13 +74,13 @@ async function runDiscover(context: CommandContext, args: ParsedArgs): Promise<n
     if (json) {
       for (const peer of peers) context.out.line(JSON.stringify(peerJson(peer, now)));
     } else if (peers.length) {
-      context.out.line(`Discovered ${plural(peers.length, "peer")} in ${formatMs(elapsed)}${realmNote(node)}:`);
+      context.out.line(`Discovered ${plural(peers.length, "peer")} in ${formatMs(elapsed)}${realmNote(options)}:`);
       for (const line of peerLines(peers, now, context.style)) context.out.line(line);
     }
     if (context.signal.aborted) return interruptedExitCode(context.signal);
     if (peers.length === 0) {
       throw new CliFailure(
-        `no peers found in ${formatMs(elapsed)}${realmNote(node)}. Start one with 'peerlink serve', ` +
+        `no peers found in ${formatMs(elapsed)}${realmNote(options)}. Start one with 'peerlink serve', ` +
           "check --realm/--secret and --interface, or wait longer with --wait.",
       );
     }
@@ -91,7 +93,7 @@ async function runDiscover(context: CommandContext, args: ParsedArgs): Promise<n
 /** `--watch`: events as they happen; a summary at the end. */
 async function watch(
   context: CommandContext,
-  options: Awaited<ReturnType<typeof networkOptions>>,
+  options: Partial<PeerLinkOptions>,
   waitMs: number | undefined,
   json: boolean,
   started: number,
@@ -119,16 +121,16 @@ async function watch(
       out.line(`${stamp()} ${style.yellow("down")}  ${style.cyan(style.bold(peer.name))}  (${reason})`);
     }
   };
+  if (!json) {
+    const until = waitMs === undefined ? "Ctrl-C to stop" : `for ${formatMs(waitMs)}, Ctrl-C to stop`;
+    context.err.line(context.errStyle.dim(`Watching for peers${realmNote(options)} (${until})...`));
+  }
   let node: PeerLink | undefined;
   try {
     node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true }, (n) => {
       n.on("peer-up", onUp);
       n.on("peer-down", onDown);
     });
-    if (!json) {
-      const until = waitMs === undefined ? "Ctrl-C to stop" : `for ${formatMs(waitMs)}, Ctrl-C to stop`;
-      context.err.line(context.errStyle.dim(`Watching for peers${realmNote(node)} (${until})...`));
-    }
     await sleep(waitMs ?? Infinity, context.signal);
   } finally {
     await node?.stop();
@@ -146,6 +148,8 @@ function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
 
-function realmNote(node: PeerLink): string {
-  return node.realm ? ` in realm ${node.realm}` : "";
+/** `" in realm <realm>"` (the derived one for a secret), or nothing for the public realm. */
+function realmNote(options: Partial<PeerLinkOptions>): string {
+  const realm = options.secret !== undefined ? deriveRealm(options.secret) : options.realm;
+  return realm ? ` in realm ${realm}` : "";
 }

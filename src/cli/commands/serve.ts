@@ -5,6 +5,7 @@
  * @module
  */
 import { hostname } from "node:os";
+import process from "node:process";
 import type { PeerInfo } from "../../discovery.ts";
 import { flag, integerOption, type ParsedArgs, stringOption } from "../args.ts";
 import { type CommandContext, type CommandSpec, HELP_OPTION, NETWORK_OPTIONS, VERBOSE_OPTION } from "../command.ts";
@@ -43,6 +44,10 @@ export const serveCommand: CommandSpec = {
     },
     "tcp-port": { type: "string", value: "PORT", example: "50124", help: "TCP port (default: derived from the name)." },
     quiet: { type: "boolean", short: "q", help: "Do not print peers coming and going." },
+    "exit-with-stdin": {
+      type: "boolean",
+      help: "Stop cleanly when standard input closes (a supervisor or parent process went away).",
+    },
     ...NETWORK_OPTIONS,
     ...VERBOSE_OPTION,
     ...HELP_OPTION,
@@ -61,7 +66,9 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
       "serve",
     );
   }
-  const { out, style, signal } = context;
+  const { out, style } = context;
+  const lifeline = flag(args, "exit-with-stdin") ? stdinClosed() : undefined;
+  const signal = lifeline ? AbortSignal.any([context.signal, lifeline.signal]) : context.signal;
   const name = stringOption(args, "name") ?? defaultName();
   const port = integerOption(args, "port", "serve", { min: 0, max: 65535 });
   const tcpPort = integerOption(args, "tcp-port", "serve", { min: 0, max: 65535 });
@@ -108,11 +115,35 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
   try {
     await sleep(Infinity, signal);
   } finally {
+    lifeline?.dispose();
     await node.stop();
   }
   const why = typeof signal.reason === "string" ? signal.reason : "stop";
   out.line(`Stopped '${node.name}' on ${why} after ${formatMs(performance.now() - started)} (goodbye sent).`);
   return EXIT.OK;
+}
+
+/** Aborts (reason `"stdin closed"`) when standard input reaches its end. */
+function stdinClosed(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const stdin = process.stdin;
+  const onEnd = () => controller.abort("stdin closed");
+  const ignore = () => {};
+  stdin.on("data", ignore);
+  stdin.on("end", onEnd);
+  stdin.on("close", onEnd);
+  stdin.on("error", onEnd);
+  stdin.resume();
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      stdin.off("data", ignore);
+      stdin.off("end", onEnd);
+      stdin.off("close", onEnd);
+      stdin.off("error", onEnd);
+      stdin.pause();
+    },
+  };
 }
 
 /** `<first label of the host name>-<runtime>`, cut to a valid node name. */

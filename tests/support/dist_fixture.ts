@@ -21,7 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root. */
-export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 /** The dev-dependency binaries (Deno, Bun, Node 24, tsc). */
 export const BIN: string = join(ROOT, "node_modules", ".bin");
 /** The machine's own Node: the oldest Node we support (20), not the Node 24 dev dependency. */

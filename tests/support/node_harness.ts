@@ -3,12 +3,12 @@
  * discovery (instant, deterministic, and it records `reportUnreachable`), and helpers that
  * start nodes on a `MemoryNetwork`.
  */
-import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "../src/discovery.ts";
-import type { PeerDiscovery } from "../src/options.ts";
-import { PeerLink } from "../src/peerlink.ts";
-import type { PeerLinkOptions } from "../src/options.ts";
-import { MemoryNetwork } from "../src/testing/memory_net.ts";
-import { PeerTimeoutError } from "../src/errors.ts";
+import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "../../src/discovery.ts";
+import type { PeerDiscovery } from "../../src/options.ts";
+import { PeerLink } from "../../src/peerlink.ts";
+import type { PeerLinkOptions } from "../../src/options.ts";
+import { MemoryNetwork } from "../../src/testing/memory_net.ts";
+import { PeerTimeoutError } from "../../src/errors.ts";
 
 type UpListener = (peer: PeerInfo) => void;
 type DownListener = (peer: PeerInfo, reason: PeerDownReason) => void;
