@@ -143,6 +143,8 @@ export class Browser implements Watcher {
   #stopped = false;
 
   /**
+   * Creates a browser; use `Mdns.browse()` instead of calling this directly.
+   *
    * @param ctx Cache, querier and interfaces.
    * @param type Type or subtype to browse.
    * @param handlers Event callbacks.

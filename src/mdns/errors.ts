@@ -24,6 +24,8 @@ export class NameConflictError extends Error {
   readonly holder?: string;
 
   /**
+   * Creates the error.
+   *
    * @param fullName The contested name.
    * @param holder Address of the other host.
    */
@@ -42,6 +44,8 @@ export class NameConflictError extends Error {
 /** An mDNS operation was used after `stop()`, or before `start()`. */
 export class MdnsStateError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What was attempted and what to do.
    */
   constructor(message: string) {

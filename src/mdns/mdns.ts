@@ -106,6 +106,8 @@ export class Mdns {
   readonly #onStop = new Set<() => void>();
 
   /**
+   * Creates an mDNS responder and querier; call `start()` to open its sockets.
+   *
    * @param options Runtime and optional clock, logger, interfaces, randomness, host name, port.
    */
   constructor(options: MdnsOptions) {

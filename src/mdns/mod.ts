@@ -50,7 +50,7 @@
  */
 export { Mdns } from "./mdns.ts";
 export type { MdnsOptions, MdnsStats, Published, PublishRequest, ResolveOptions } from "./mdns.ts";
-export type { BrowseHandlers, Browser, DownReason } from "./browser.ts";
+export type { BrowseHandlers, Browser, DownReason, Watcher } from "./browser.ts";
 export type { ServiceInstance } from "./instance.ts";
 export type { ServiceDescription } from "./service.ts";
 export { MdnsStateError, NameConflictError } from "./errors.ts";
@@ -59,5 +59,18 @@ export type { TxtAttributes, TxtRecord, TxtValue } from "./txt.ts";
 export { NameError } from "./names.ts";
 export { decodeMessage, encodeMessage } from "./packet.ts";
 export type { DecodeResult, MdnsMessage } from "./packet.ts";
-export type { MdnsQuestion, MdnsRecord, SrvData } from "./records.ts";
+export type {
+  AaaaRecord,
+  ARecord,
+  MdnsQuestion,
+  MdnsRecord,
+  OtherRecord,
+  PtrRecord,
+  RecordBase,
+  SrvData,
+  SrvRecord,
+  TxtRecordRR,
+} from "./records.ts";
+export type { PublishOptions } from "./responder.ts";
+export type { TransportStats } from "./transport.ts";
 export type { MdnsInterface } from "./interfaces.ts";

@@ -13,6 +13,8 @@ const encoder = new TextEncoder();
 /** An invalid name or label given to the mDNS layer. */
 export class NameError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What is wrong and how to fix it.
    */
   constructor(message: string) {

@@ -36,7 +36,8 @@ export interface SrvData {
   target: string;
 }
 
-interface RecordBase {
+/** Fields every decoded mDNS resource record has. */
+export interface RecordBase {
   /** Owner name, without trailing dot. */
   name: string;
   /** Time to live in seconds; 0 is a goodbye. */

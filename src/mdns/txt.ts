@@ -29,6 +29,8 @@ export type TxtRecord = Record<string, string | true>;
 /** Invalid TXT data given to the mDNS layer. */
 export class TxtError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What is wrong and how to fix it.
    */
   constructor(message: string) {
