@@ -8,7 +8,7 @@ import { EXIT } from "../src/cli/errors.ts";
 import type { PeerDownReason } from "../src/discovery.ts";
 import { PeerLink } from "../src/peerlink.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
-import { eventually, runMain } from "./cli_harness.ts";
+import { eventually, runMain } from "./support/cli_harness.ts";
 import { memoryLan } from "./support/node_harness.ts";
 
 interface Fixture {

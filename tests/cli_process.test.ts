@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { PeerDownReason } from "../src/discovery.ts";
 import { PeerLink } from "../src/peerlink.ts";
 import { VERSION } from "../src/version.ts";
-import { eventually, runCli, startCli } from "./cli_harness.ts";
+import { eventually, runCli, startCli } from "./support/cli_harness.ts";
 import { runtimeName, socketSkip } from "./support/env.ts";
 
 const ESC = "\x1b";

@@ -14,7 +14,7 @@ import { parseJsonArgument, toJson } from "../src/cli/json.ts";
 import { COMMANDS } from "../src/cli/main.ts";
 import { usedTransport } from "../src/cli/transport.ts";
 import { VERSION } from "../src/version.ts";
-import { runMain } from "./cli_harness.ts";
+import { runMain } from "./support/cli_harness.ts";
 
 const ESC = "\x1b";
 

@@ -5,19 +5,17 @@
  *
  * @module
  */
-import { detectRuntime } from "../../runtimes/auto.ts";
 import type { PeerInfo } from "../discovery.ts";
 import { debugFromEnv, type Logger } from "../log.ts";
 import type { PeerLinkOptions } from "../options.ts";
 import type { PeerLink } from "../peerlink.ts";
-import { VERSION } from "../version.ts";
 import { listOption, type ParsedArgs, stringOption } from "./args.ts";
 import type { CommandContext } from "./command.ts";
 import { CliFailure, describeError, EXIT, UsageError } from "./errors.ts";
 
-/** TXT key under which CLI-started nodes advertise their runtime (`deno`, `bun`, `node`); `PeerInfo.runtime` reads it. */
+/** TXT key under which every PeerLink-TS node advertises its runtime (`deno`, `bun`, `node`); `PeerInfo.runtime` reads it. */
 export const RUNTIME_TXT_KEY = "rt";
-/** TXT key under which CLI-started nodes advertise the PeerLink version; `PeerInfo.version` reads it. */
+/** TXT key under which every PeerLink-TS node advertises the PeerLink version; `PeerInfo.version` reads it. */
 export const VERSION_TXT_KEY = "ver";
 
 /**
@@ -103,18 +101,12 @@ export async function startNode(
   options: Partial<PeerLinkOptions>,
   setup?: (node: PeerLink) => void,
 ): Promise<PeerLink> {
-  const [{ PeerLink }, { Discovery }] = await Promise.all([import("../peerlink.ts"), import("../discovery.ts")]);
-  const runtime = detectRuntime();
+  const { PeerLink } = await import("../peerlink.ts");
   let node: PeerLink;
   try {
     node = new PeerLink(name, {
       logger: cliLogger(context, name),
       verbose: debugEnabled(context),
-      discovery: (discoveryOptions) =>
-        new Discovery({
-          ...discoveryOptions,
-          txt: { ...discoveryOptions.txt, [RUNTIME_TXT_KEY]: runtime, [VERSION_TXT_KEY]: VERSION },
-        }),
       ...options,
       ...context.io.node,
     });
@@ -131,7 +123,7 @@ export async function startNode(
 }
 
 /**
- * The runtime a peer advertised, when it did (PeerLink-TS nodes started by this CLI do;
+ * The runtime a peer advertised, when it did (PeerLink-TS nodes do;
  * Python nodes do not).
  *
  * @param peer A discovered peer.

@@ -35,9 +35,11 @@ export const callCommand: CommandSpec = {
   ],
   description: [
     "Calls FN on the node called NAME with the given arguments, each one JSON value ('42',",
-    `'"text"', '{"a":1}'; binary as '{"$bytes":"<base64>"}'), and prints the result as JSON.`,
-    "Put '--' before arguments that start with a dash. NAME 'ALL' calls every node found within",
-    "--wait, in parallel, and prints one line per node. Exits 1 when a call fails.",
+    `'"text"', '{"a":1}'; binary as '{"$bytes":"<base64>"}'), and prints the result as JSON`,
+    "(indented on a terminal, one line when piped).",
+    "Negative numbers work as they are; put '--' before other arguments starting with a dash. NAME 'ALL'",
+    "calls every node found within --wait, in parallel, and prints one line per node. Exits 1 when a",
+    "call fails.",
   ].join("\n"),
   options: {
     ...CALL_OPTIONS,

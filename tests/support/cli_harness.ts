@@ -5,15 +5,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { signalChild } from "../src/cli/launch.ts";
-import { main } from "../src/cli/main.ts";
-import type { PeerLinkOptions } from "../src/options.ts";
-import { runtimeName } from "./support/env.ts";
+import { signalChild } from "../../src/cli/launch.ts";
+import { main } from "../../src/cli/main.ts";
+import type { PeerLinkOptions } from "../../src/options.ts";
+import { runtimeName } from "./env.ts";
 
 /** Absolute path of the CLI entry. */
-export const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
 /** The repository root. */
-export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** A stream that records what is written. */
 export interface Capture {
