@@ -15,6 +15,8 @@ import { parseArgs } from "node:util";
 const ROOT = resolve(import.meta.dirname ?? ".", "..");
 const BIN = join(ROOT, "node_modules", ".bin");
 const PER_TEST_TIMEOUT_MS = 120_000;
+/** A whole runtime pass that takes longer than this is killed and counted as a failure (deno test has no per-test timeout). */
+const PER_RUNTIME_TIMEOUT_MS = 25 * 60_000;
 
 const { values, positionals } = parseArgs({
   options: { runtime: { type: "string", default: "deno,bun,node" } },
@@ -100,14 +102,20 @@ for (const runtime of values.runtime!.split(",")) {
     cwd: ROOT,
     stdio: "inherit",
     env: { ...process.env, PEERLINK_TEST_RUNTIME: runtime, NO_COLOR: "1" },
+    timeout: PER_RUNTIME_TIMEOUT_MS,
+    killSignal: "SIGKILL",
   });
+  if (run.error) console.log(`${runtime}: ${run.error.message}`);
   let counts: Counts = { passed: 0, failed: 0, skipped: 0 };
   try {
     counts = countJunit(readFileSync(report, "utf8"));
   } catch {
     // No report: the runner itself crashed; counted below.
   }
-  if (run.status !== 0 && counts.failed === 0) {
+  if (run.signal === "SIGKILL") {
+    console.log(`${runtime}: killed after ${PER_RUNTIME_TIMEOUT_MS / 60_000} min: a test hangs`);
+    counts.failed++;
+  } else if (run.status !== 0 && counts.failed === 0) {
     console.log(`${runtime}: runner exited with ${run.status ?? run.signal} without a failing test in its report`);
     counts.failed++;
   }
