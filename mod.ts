@@ -50,8 +50,10 @@ export { currentPeer, runWithCurrentPeer } from "./src/rpc/context.ts";
 export type { CallerInfo } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";
 export type { RpcStats } from "./src/rpc/endpoint.ts";
+export type { RpcLimits } from "./src/rpc/limits.ts";
 export {
   BusyError,
+  InsecurePeerError,
   NodeStopped,
   PayloadTooLarge,
   PeerConnectionError,

@@ -144,7 +144,9 @@ export function listInterfaces(): NetworkInterface[] {
     out.push({
       name,
       addresses: entries.map(toInterfaceAddress),
-      internal: entries.some((e) => e.internal),
+      // Every address, not some: Deno 2.x marks the link-local fe80::1 internal, which would
+      // otherwise make a LAN interface with that address look like loopback.
+      internal: entries.every((e) => e.internal),
       multicast: isMulticastCapable(name, flagsReadable ? readInterfaceFlags(name) : undefined),
     });
   }

@@ -69,6 +69,29 @@ function closedError(action: string, address?: string, port?: number): NetError 
   return new NetError("CLOSED", `CLOSED: ${action}${where}: the socket is closed. Open a new one.`, { address, port });
 }
 
+/**
+ * node:dgram names an IPv6 multicast interface by a scoped wildcard, `"::%eth0"`; libuv
+ * reads the scope with if_nametoindex() (so an index must become its name first, else it
+ * silently means "any"). An interface name or index is turned into that form.
+ */
+function ipv6Interface(iface: string | undefined): string | undefined {
+  if (iface === undefined || iface === "" || iface.includes(":")) return iface;
+  if (/^\d+$/.test(iface)) {
+    const index = Number(iface);
+    const owner = listInterfaces().find((i) => i.addresses.some((a) => a.family === "IPv6" && a.scopeId === index));
+    if (!owner) {
+      throw new NetError(
+        "ADDR_NOT_AVAILABLE",
+        `ADDR_NOT_AVAILABLE: IPv6 multicast interface index ${index}: no interface with IPv6 has it. ` +
+          'Pass the name of a local interface (e.g. "eth0").',
+        { address: iface },
+      );
+    }
+    return `::%${owner.name}`;
+  }
+  return `::%${iface}`;
+}
+
 class NodeDatagramSocket implements DatagramSocket {
   readonly localAddress: NetAddr;
   #socket: dgram.Socket;
@@ -98,14 +121,23 @@ class NodeDatagramSocket implements DatagramSocket {
     const what = `UDP ${action} multicast group ${group} on ${interfaceAddress ?? "the default interface"}`;
     if (this.#closing) return Promise.reject(closedError(what));
     try {
-      if (action === "join") this.#socket.addMembership(group, interfaceAddress);
-      else this.#socket.dropMembership(group, interfaceAddress);
+      const iface = addressFamily(group) === "IPv6" ? ipv6Interface(interfaceAddress) : interfaceAddress;
+      if (action === "join") this.#socket.addMembership(group, iface);
+      else this.#socket.dropMembership(group, iface);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(toNetError(error, what));
     }
   }
 
+  /**
+   * Joins a multicast group.
+   *
+   * @param group IPv4 or IPv6 group, e.g. `"224.0.0.251"` or `"ff02::fb"`.
+   * @param interfaceAddress IPv4: the local address of the interface. IPv6: the interface
+   *   name or index (`"eth0"`, `"2"`), or `"::%eth0"` as node:dgram takes it.
+   * @returns Resolves once joined.
+   */
   joinMulticast(group: string, interfaceAddress?: string): Promise<void> {
     return this.#membership("join", group, interfaceAddress);
   }
@@ -124,10 +156,20 @@ class NodeDatagramSocket implements DatagramSocket {
     }
   }
 
+  /**
+   * Selects the interface outgoing multicast leaves from.
+   *
+   * @param interfaceAddress IPv4 socket: the local address of the interface. IPv6 socket: its
+   *   name or index (`"eth0"`, `"2"`), or `"::%eth0"`.
+   * @returns Resolves once set.
+   */
   setMulticastInterface(interfaceAddress: string): Promise<void> {
     return this.#option(
       `UDP set multicast interface ${interfaceAddress}`,
-      () => this.#socket.setMulticastInterface(interfaceAddress),
+      () =>
+        this.#socket.setMulticastInterface(
+          this.localAddress.family === "IPv6" ? ipv6Interface(interfaceAddress) ?? "::" : interfaceAddress,
+        ),
     );
   }
 
@@ -159,9 +201,13 @@ function bindDatagram(options: DatagramBindOptions, onMessage: (message: Datagra
   return new Promise((resolve, reject) => {
     let socket: dgram.Socket;
     try {
+      const v6 = addressFamily(address) === "IPv6";
       socket = dgram.createSocket({
-        type: addressFamily(address) === "IPv6" ? "udp6" : "udp4",
+        type: v6 ? "udp6" : "udp4",
         reuseAddr: options.reuseAddress === true,
+        // IPv6 only (as in the Bun adapter): an IPv4 and an IPv6 socket can then share a
+        // port such as 5353, each seeing its own family only.
+        ipv6Only: v6,
       });
     } catch (error) {
       reject(toNetError(error, "UDP bind", address, port));

@@ -5,11 +5,11 @@
 # directory you give.
 #
 # Usage:
-#   scripts/avahi-host.sh daemon --dir DIR [--host-name NAME] [--max-seconds S]
+#   scripts/avahi-host.sh daemon --dir DIR [--host-name NAME] [--max-seconds S] [--family 4|6|46]
 #       Run ON a LAN host (scripts/lan.sh exec N, or Lan.spawn). Starts dbus-daemon (socket
-#       DIR/bus) and avahi-daemon (mDNS on pleth0, IPv4, host name NAME.local, default
-#       "avahi-host$LAN_HOST"), prints one JSON line once the daemon has registered its host
-#       name and answers clients:
+#       DIR/bus) and avahi-daemon (mDNS on pleth0 over IPv4 - or, with --family, IPv6 only
+#       (6) or both (46) - host name NAME.local, default "avahi-host$LAN_HOST"), prints one
+#       JSON line once the daemon has registered its host name and answers clients:
 #         {"ready":true,"bus":"unix:path=DIR/bus","hostName":"NAME.local","daemonPid":N}
 #       then holds them until standard input closes, SIGTERM/SIGINT, the daemon dies, or S
 #       seconds (default 120) pass, and stops them. Daemon logs go to stderr.
@@ -30,8 +30,8 @@
 #   - --no-drop-root (setuid to an unmapped uid would fail), --no-chroot, --no-rlimits
 #     (raising limits is not allowed in a user namespace; the stock config's rlimit-nproc
 #     would count every process of the real user).
-#   - Our own avahi-daemon.conf: allow-interfaces=pleth0, use-ipv4 only, wide-area off, no
-#     static services (we do not load /etc/avahi/avahi-daemon.conf).
+#   - Our own avahi-daemon.conf: allow-interfaces=pleth0, use-ipv4 only (unless --family),
+#     wide-area off, no static services (we do not load /etc/avahi/avahi-daemon.conf).
 #   - dbus-daemon with a minimal config we write (allow everything, socket in DIR): the
 #     stock system.conf switches to the unmapped user "messagebus". libdbus honours
 #     DBUS_SYSTEM_BUS_ADDRESS, in avahi-daemon and in the clients alike.
@@ -71,8 +71,10 @@ need_tools() {
     die "$EXIT_NO_AVAHI" "Avahi cannot run here: missing ${missing[*]} (Debian packages: avahi-daemon avahi-utils dbus)"
 }
 
-write_configs() { # write_configs DIR HOST_NAME
-  local dir=$1 name=$2
+write_configs() { # write_configs DIR HOST_NAME FAMILY
+  local dir=$1 name=$2 family=$3 use_ipv4=yes use_ipv6=no
+  [ "$family" = 6 ] && use_ipv4=no
+  [ "$family" = 4 ] || use_ipv6=yes
   cat >"$dir/dbus.conf" <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -94,8 +96,8 @@ EOF
 [server]
 host-name=$name
 domain-name=local
-use-ipv4=yes
-use-ipv6=no
+use-ipv4=$use_ipv4
+use-ipv6=$use_ipv6
 allow-interfaces=$IFACE
 enable-dbus=yes
 disallow-other-stacks=no
@@ -186,9 +188,10 @@ daemon_inside() { # daemon_inside DIR HOST_NAME MAX_SECONDS
 }
 
 cmd_daemon() {
-  local dir="" name="avahi-host${LAN_HOST:-0}" max=120
+  local dir="" name="avahi-host${LAN_HOST:-0}" max=120 family=4
   while [ $# -gt 0 ]; do
     case "$1" in
+      --family) family=${2:-}; shift 2 || usage ;;
       --dir) dir=${2:-}; shift 2 || usage ;;
       --host-name) name=${2:-}; shift 2 || usage ;;
       --max-seconds) max=${2:-}; shift 2 || usage ;;
@@ -201,6 +204,7 @@ cmd_daemon() {
   [[ "$name" =~ ^[A-Za-z0-9-]{1,63}$ ]] || die "$EXIT_USAGE" "daemon: --host-name must be one DNS label (letters, digits, -), got '$name'"
   [[ "$max" =~ ^[0-9]+$ ]] && [ "$max" -ge 1 ] && [ "$max" -le 3600 ] ||
     die "$EXIT_USAGE" "daemon: --max-seconds must be 1..3600, got '$max'"
+  [[ "$family" =~ ^(4|6|46)$ ]] || die "$EXIT_USAGE" "daemon: --family must be 4, 6 or 46, got '$family'"
   need_tools
   # Only ever on a LAN host, whose links are loopback and pleth0 and nothing else: Avahi must
   # never announce on a real interface.
@@ -208,7 +212,7 @@ cmd_daemon() {
   links=$(ip -o link show 2>/dev/null | awk -F': ' '{ split($2, n, "@"); print n[1] }' | sort | tr '\n' ' ')
   [ "$links" = "lo $IFACE " ] ||
     die "$EXIT_USAGE" "daemon: refusing to run: this namespace's links are '${links% }', not just lo and $IFACE; run it on a LAN host (scripts/lan.sh exec N -- $0 daemon ...)"
-  write_configs "$dir" "$name"
+  write_configs "$dir" "$name" "$family"
   exec unshare -m --propagation private "$SELF" --inside-daemon "$dir" "$name" "$max"
 }
 

@@ -7,6 +7,7 @@ import type { RuntimeOption } from "../runtimes/auto.ts";
 import type { Clock } from "./clock.ts";
 import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./discovery.ts";
 import type { Logger } from "./log.ts";
+import type { RpcLimits } from "./rpc/limits.ts";
 
 /**
  * How a call travels. `"auto"` (the default) uses UDP when the encoded request fits
@@ -69,6 +70,13 @@ export interface PeerLinkOptions {
   allowRename?: boolean;
   /** Largest TCP frame accepted or sent, in bytes. Default `TCP_MAX_FRAME` (4 MiB). */
   maxFrameBytes?: number;
+  /**
+   * Limits that keep the node alive under load or abuse (concurrent handlers, pending calls per
+   * peer, TCP connections total and per source, read timeouts, buffered bytes, UDP reply
+   * amplification, ...). Each has a sane default (see `RpcLimits`); a caller over a limit gets
+   * `BusyError`, not a timeout.
+   */
+  limits?: Partial<RpcLimits>;
   /** Where diagnostics go. Default: a logger prefixed `[peerlink <name>]`, quiet unless `verbose`. */
   logger?: Logger;
   /** Turn on debug lines for this node. Default: on when the environment has `PEERLINK_DEBUG=1`. */

@@ -241,7 +241,9 @@ export class PeerLink {
         timeout: this.#timeout,
         clock: this.#clock,
         logger: this.#logger,
-        limits: options.maxFrameBytes === undefined ? undefined : { maxFrameBytes: options.maxFrameBytes },
+        limits: options.maxFrameBytes === undefined
+          ? options.limits
+          : { ...options.limits, maxFrameBytes: options.maxFrameBytes },
       });
     const requested = this.#requestedName;
     let rpc = rpcFor(

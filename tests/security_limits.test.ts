@@ -8,7 +8,7 @@ import { LOCAL_CAPABILITIES } from "../src/wire/capabilities.ts";
 import { FrameReader } from "../src/wire/frames.ts";
 import { CONNECTION_REFUSED_ID } from "../src/rpc/tcp_server.ts";
 import type { StreamConnection } from "../src/net.ts";
-import { securePair, settle } from "./security_harness.ts";
+import { securePair, settle } from "./support/security_harness.ts";
 
 const text = new TextEncoder();
 const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));

@@ -6,7 +6,7 @@ import { deriveKeys } from "../src/security/keys.ts";
 import { isSealed, SEAL_MAGIC } from "../src/security/envelope.ts";
 import { InsecurePeerError, PayloadTooLarge, PeerConnectionError, PeerTimeoutError } from "../src/errors.ts";
 import { LOCAL_CAPABILITIES, NO_CAPABILITIES } from "../src/wire/capabilities.ts";
-import { concat, securePair, settle } from "./security_harness.ts";
+import { concat, securePair, settle } from "./support/security_harness.ts";
 
 const SECRET = "kitchen-lan: 3e1f9a27c4b8";
 
@@ -22,6 +22,8 @@ test("same secret: calls work over udp, tcp and auto, sealed, and handlers see a
       assert.equal(caller.name, "Worker");
       assert.equal(caller.authenticated, true, transport);
     }
+    const oneShot = await t.worker.call({ ...t.peer, capabilities: undefined }, "who", [], { transport: "tcp" });
+    assert.equal((oneShot as Record<string, unknown>).authenticated, true, "one-shot TCP connections are sealed too");
     assert.equal(await t.worker.call(t.peer, "big", []), "b".repeat(5000), "a large UDP reply is fetched over TCP");
     assert.equal(t.worker.stats().calls.retriedOverTcp, 1);
     assert.ok(t.recorded.datagrams.length >= 3);
@@ -30,7 +32,7 @@ test("same secret: calls work over udp, tcp and auto, sealed, and handlers see a
     for (const stream of t.recorded.streams) assert.equal(concat(stream)[4], SEAL_MAGIC, "TCP frames are sealed");
     const host = t.host.stats().security;
     assert.equal(host.enabled, true);
-    assert.ok(host.opened >= 5 && host.sealed >= 5, JSON.stringify(host));
+    assert.ok(host.opened >= 6 && host.sealed >= 6, JSON.stringify(host));
     assert.equal(host.forged + host.replayed + host.stale + host.plaintextDropped + host.misdirected, 0);
   } finally {
     await t.close();
@@ -271,4 +273,37 @@ test("RpcEndpoint refuses an empty secret, foreign keys, and a name too long to 
   assert.throws(() => new RpcEndpoint({ runtime, name: "é".repeat(200), secret: "s" }), /at most 255 UTF-8 bytes/);
   assert.equal(new RpcEndpoint({ runtime, name: "A", secret: "s" }).secured, true);
   assert.equal(new RpcEndpoint({ runtime, name: "A" }).secured, false);
+});
+
+test("with a secret, the envelope counts against the datagram limit, and floods of sealed datagrams are capped", async () => {
+  let runs = 0;
+  const t = await securePair({
+    host: { secret: SECRET, handlers: { f: () => ++runs }, limits: { maxPendingVerifications: 2 } },
+    worker: { secret: SECRET },
+  });
+  const attacker = await t.network.host("10.0.0.66").bindDatagram({ address: "0.0.0.0", port: 0 }, () => {});
+  try {
+    // A request that fits 1200 bytes in plaintext but not once sealed.
+    await assert.rejects(t.worker.call(t.peer, "f", ["x".repeat(1100)], { transport: "udp" }), (err) => {
+      assert.ok(err instanceof PayloadTooLarge);
+      assert.match(err.message, /UDP send: \d+ bytes > MAX_SAFE_UDP_PAYLOAD \(1200\)/);
+      assert.ok(err.size > 1200);
+      return true;
+    });
+    assert.equal(await t.worker.call(t.peer, "f", ["x".repeat(1100)]), 1, "auto sends it over TCP");
+    // Ten sealed datagrams at once: two are verified, the rest are dropped unverified.
+    t.network.partition(["10.0.0.1"], ["10.0.0.2"]);
+    await assert.rejects(t.worker.call(t.peer, "f", [], { transport: "udp", timeout: 50 }), PeerTimeoutError);
+    t.network.heal();
+    const captured = t.recorded.datagrams.filter((d) => d.port === t.peer.udpPort).at(-1)!.data;
+    await Promise.all(Array.from({ length: 10 }, () => attacker.send(captured, "10.0.0.2", t.peer.udpPort)));
+    await settle();
+    const security = t.host.stats().security;
+    assert.equal(security.overloaded, 8);
+    assert.equal(security.replayed, 1, "the second verified copy was a replay");
+    assert.equal(runs, 2);
+  } finally {
+    await attacker.close();
+    await t.close();
+  }
 });

@@ -156,3 +156,10 @@ test("mutated messages only ever fail with BadMessage", () => {
   }
   assert.ok(rejected > 1000, `only ${rejected} of 3000 mutations were rejected`);
 });
+
+test("a deeply nested value where a name belongs is refused as BadMessage, without overflowing the stack", () => {
+  const deep = "[".repeat(20_000) + "]".repeat(20_000);
+  for (const raw of [`{"type":${deep},"id":"1"}`, `{"type":"request","id":"1","src":${deep}}`]) {
+    assert.throws(() => parseMessage(JSON.parse(raw)), BadMessage);
+  }
+});

@@ -9,7 +9,7 @@
  */
 import type { CacheEntry, RecordCache } from "./cache.ts";
 import type { MdnsInterface } from "./interfaces.ts";
-import { assembleInstance, instanceSignature, type ServiceInstance } from "./instance.ts";
+import { assembleInstance, sameInstance, type ServiceInstance } from "./instance.ts";
 import { nameKey, serviceTypeName, splitInstanceName, trimDot, validateLabel } from "./names.ts";
 import type { Querier } from "./querier.ts";
 import type { MdnsRecord } from "./records.ts";
@@ -198,57 +198,83 @@ export class Browser implements Watcher {
     return names;
   }
 
+  /** The live PTR of this browse pointing at the instance with this name key, if cached. */
+  #ptrTo(key: string): string | undefined {
+    const e = this.#ctx.cache.get({ name: this.type, type: "PTR", ttl: 0, flush: false, data: key });
+    return e && alive(e) && e.record.type === "PTR" ? e.record.data : undefined;
+  }
+
   /**
    * Recomputes instances and fires events. Only instances whose own records or host records
-   * were touched are assembled again, so a packet costs little however many peers there are.
+   * were touched are looked at, with map lookups, so a packet costs little however many
+   * peers there are (every node on the LAN sends some, and each one reaches every browser).
    *
    * @param reason Reason reported for instances that disappeared.
    * @param touched Name keys of changed instances and hosts; undefined recomputes all.
    */
   refresh(reason: DownReason, touched?: ReadonlySet<string>): void {
     if (this.#stopped) return;
-    const names = this.#instanceNames();
     const events: Array<() => void> = [];
-    for (const [key, fullName] of names) {
-      const host = this.#hostOf.get(key);
-      if (touched && this.#wanted.has(key) && !touched.has(key) && !(host && touched.has(host))) continue;
-      const { instance, missing } = assembleInstance(
-        this.#ctx.cache,
-        fullName,
-        this.#ctx.interfaces(),
-        this.#ctx.toEpoch,
-      );
-      const wanted = new Set<string>();
-      wantedFor(fullName, missing, wanted);
-      this.#wanted.set(key, [...wanted]);
-      const target = instance?.host ?? missing.host;
-      if (target) this.#hostOf.set(key, nameKey(target));
-      else this.#hostOf.delete(key);
-      const prev = this.#up.get(key);
-      if (instance) {
-        this.#up.set(key, instance);
-        if (!prev) events.push(() => this.#handlers.onUp?.(instance));
-        else if (instanceSignature(prev) !== instanceSignature(instance)) {
-          events.push(() => this.#handlers.onUpdate?.(instance, prev));
-        } else if (prev.lastSeen !== instance.lastSeen) events.push(() => this.#handlers.onSeen?.(instance));
-      } else if (prev) {
+    let wantedChanged = false;
+    const update = (key: string, fullName: string | undefined) => {
+      wantedChanged = this.#update(key, fullName, reason, events) || wantedChanged;
+    };
+    if (touched) {
+      // A PTR that appears or goes (goodbye, expiry, eviction) touches its instance's key.
+      const viaHost: string[] = [];
+      this.#hostOf.forEach((host, key) => { // forEach: no entry array per instance and packet
+        if (touched.has(host) && !touched.has(key)) viaHost.push(key);
+      });
+      for (const key of touched) update(key, this.#ptrTo(key));
+      for (const key of viaHost) update(key, this.#ptrTo(key));
+    } else {
+      const names = this.#instanceNames();
+      for (const [key, fullName] of names) update(key, fullName);
+      for (const key of [...this.#up.keys(), ...this.#wanted.keys()]) if (!names.has(key)) update(key, undefined);
+    }
+    if (wantedChanged) this.#resolution.sync(new Set([...this.#wanted.values()].flat()));
+    for (const e of events) safely(this.#ctx.logger, "browse", e);
+  }
+
+  /**
+   * Reassembles one instance (or notes that it is gone) and queues its event.
+   *
+   * @returns Whether the questions it needs changed.
+   */
+  #update(key: string, fullName: string | undefined, reason: DownReason, events: Array<() => void>): boolean {
+    const prev = this.#up.get(key);
+    if (fullName === undefined) {
+      if (prev) {
         this.#up.delete(key);
         events.push(() => this.#handlers.onDown?.(prev, reason));
       }
+      this.#hostOf.delete(key);
+      return this.#wanted.delete(key);
     }
-    for (const [key, prev] of this.#up) {
-      if (names.has(key)) continue;
+    const { instance, missing } = assembleInstance(
+      this.#ctx.cache,
+      fullName,
+      this.#ctx.interfaces(),
+      this.#ctx.toEpoch,
+    );
+    const wanted = new Set<string>();
+    wantedFor(fullName, missing, wanted);
+    const before = this.#wanted.get(key);
+    const changed = before === undefined || before.length !== wanted.size || before.some((k) => !wanted.has(k));
+    if (changed) this.#wanted.set(key, [...wanted]);
+    const target = instance?.host ?? missing.host;
+    if (target) this.#hostOf.set(key, nameKey(target));
+    else this.#hostOf.delete(key);
+    if (instance) {
+      this.#up.set(key, instance);
+      if (!prev) events.push(() => this.#handlers.onUp?.(instance));
+      else if (!sameInstance(prev, instance)) events.push(() => this.#handlers.onUpdate?.(instance, prev));
+      else if (prev.lastSeen !== instance.lastSeen) events.push(() => this.#handlers.onSeen?.(instance));
+    } else if (prev) {
       this.#up.delete(key);
       events.push(() => this.#handlers.onDown?.(prev, reason));
     }
-    for (const key of [...this.#wanted.keys()]) {
-      if (!names.has(key)) {
-        this.#wanted.delete(key);
-        this.#hostOf.delete(key);
-      }
-    }
-    this.#resolution.sync(new Set([...this.#wanted.values()].flat()));
-    for (const e of events) safely(this.#ctx.logger, "browse", e);
+    return changed;
   }
 
   /** Stops querying. Instances stay in the cache until they expire. Idempotent. */

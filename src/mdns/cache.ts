@@ -8,7 +8,10 @@
  * lossy link (at 30% loss it halves the records that expire although their host is alive);
  * the records of one packet share their jitter, so one query and one answer refresh them all.
  *
- * One timer serves the whole cache: it is always set for the earliest pending event.
+ * One timer serves the whole cache: it is never later than the earliest pending event. Adding
+ * a record only brings it forward (O(1), as every received record is added); when it fires
+ * early, because the record that set it was refreshed since, it finds nothing due and is set
+ * again for the real earliest event.
  *
  * @module
  */
@@ -69,6 +72,24 @@ export interface AddResult {
 }
 
 const REFRESH_POINTS = [0.8, 0.85, 0.9, 0.95, 0.975];
+
+/**
+ * Whether two records with the same {@linkcode recordKey} are also identical as received: same
+ * TTL and flush bit, same spelling of names (keys ignore case), same address text.
+ */
+function sameRecord(a: MdnsRecord, b: MdnsRecord): boolean {
+  if (a.name !== b.name || a.ttl !== b.ttl || a.flush !== b.flush) return false;
+  switch (a.type) {
+    case "A":
+    case "AAAA":
+    case "PTR":
+      return a.data === b.data;
+    case "SRV":
+      return b.type === "SRV" && a.data.target === b.data.target;
+    default:
+      return true; // TXT and other rdata: equal keys mean equal bytes
+  }
+}
 
 /** Longest TTL honoured, s: a hostile or broken sender cannot pin records for longer (and timers stay in range). */
 export const MAX_TTL = 86_400;
@@ -143,7 +164,7 @@ export class RecordCache {
       existing.expiresAt = Math.min(existing.expiresAt, now + 1000);
       existing.refreshAt = [];
       existing.ending = "goodbye";
-      this.#schedule();
+      this.#scheduleAt(existing.expiresAt);
       return { entry: existing, fresh: false, goodbye: true };
     }
     if (record.flush) this.#flushOthers(record, key, now);
@@ -151,6 +172,17 @@ export class RecordCache {
     const jitter = this.#jitterFor(source, now);
     const refreshAt = REFRESH_POINTS.map((p, i) => now + ttlMs * (p + jitter[i]));
     const fresh = !existing || existing.ending !== undefined;
+    if (existing && existing.source === source && sameRecord(existing.record, record)) {
+      // The usual case, every announcement and answer: refresh the entry in place. The decoded
+      // record then dies young instead of replacing a long-lived entry, which keeps the
+      // garbage collector's young generation small when many peers announce.
+      existing.receivedAt = now;
+      existing.expiresAt = now + ttlMs;
+      existing.refreshAt = refreshAt;
+      existing.ending = undefined;
+      this.#scheduleAt(Math.min(existing.expiresAt, refreshAt[0]));
+      return { entry: existing, fresh, goodbye: false };
+    }
     if (existing) this.#unlink(existing);
     const entry: CacheEntry = {
       record,
@@ -162,7 +194,7 @@ export class RecordCache {
       source,
     };
     this.#insert(entry);
-    this.#schedule();
+    this.#scheduleAt(Math.min(entry.expiresAt, refreshAt[0]));
     return { entry, fresh, goodbye: false };
   }
 
@@ -225,6 +257,7 @@ export class RecordCache {
         other.expiresAt = now + 1000;
         other.refreshAt = [];
         other.ending ??= "flushed";
+        this.#scheduleAt(other.expiresAt);
       }
     }
   }
@@ -242,7 +275,17 @@ export class RecordCache {
     for (const e of this.#byName.get(nameKey(name)) ?? []) {
       if (answers(q, e.record)) out.push(e);
     }
-    return out.sort((a, b) => b.receivedAt - a.receivedAt);
+    return out.length > 1 ? out.sort((a, b) => b.receivedAt - a.receivedAt) : out;
+  }
+
+  /**
+   * The cached entry of exactly this record (name, type and rdata; TTL and flags ignored).
+   *
+   * @param record The record to look up.
+   * @returns Its entry, or undefined.
+   */
+  get(record: MdnsRecord): CacheEntry | undefined {
+    return this.#entries.get(recordKey(record));
   }
 
   /**
@@ -289,7 +332,7 @@ export class RecordCache {
     entry.expiresAt = Math.min(entry.expiresAt, this.#clock.now() + inMs);
     entry.refreshAt = [];
     entry.ending = reason;
-    this.#schedule();
+    this.#scheduleAt(entry.expiresAt);
   }
 
   /** Every live entry. */
@@ -345,15 +388,26 @@ export class RecordCache {
     return next;
   }
 
+  /** Sets the timer for the earliest pending event (a full scan: only after the timer fired). */
   #schedule(): void {
     if (this.#closed) return;
     const next = this.#nextEvent();
     if (next === this.#timerAt) return;
+    this.#setTimer(next);
+  }
+
+  /** Brings the timer forward to `at` if it is set later (or not at all). */
+  #scheduleAt(at: number): void {
+    if (this.#closed || at >= this.#timerAt) return;
+    this.#setTimer(at);
+  }
+
+  #setTimer(at: number): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#timerAt = next;
-    if (next === Infinity) return;
-    this.#timer = this.#clock.setTimeout(() => this.#tick(), Math.max(0, next - this.#clock.now()));
+    this.#timerAt = at;
+    if (at === Infinity) return;
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), Math.max(0, at - this.#clock.now()));
   }
 
   #tick(): void {

@@ -7,7 +7,7 @@
  */
 import type { CacheEntry, RecordCache } from "./cache.ts";
 import { interfaceFor, type MdnsInterface, sameSubnet } from "./interfaces.ts";
-import { sameName, splitInstanceName } from "./names.ts";
+import { splitInstanceName } from "./names.ts";
 import type { SrvRecord, TxtRecordRR } from "./records.ts";
 import { decodeTxt, type TxtRecord } from "./txt.ts";
 
@@ -95,8 +95,11 @@ export function assembleInstance(
   };
   const ranked = [...new Set(chosen.addrs.map((e) => e.record.data as string))].map((a) => [rank(a), a] as const);
   const addresses = ranked.sort((x, y) => x[0] - y[0]).map(([, a]) => a);
-  const ptrs = parts ? cache.find(parts.type, "PTR").filter((e) => sameName(e.record.data as string, fullName)) : [];
-  const lastSeen = Math.max(...[...srvs, ...txts, ...chosen.addrs, ...ptrs].map((e) => e.receivedAt));
+  // The PTR naming this instance, looked up directly: scanning every PTR of the type would
+  // make each packet cost more the more peers there are.
+  const ptr = parts && cache.get({ name: parts.type, type: "PTR", ttl: 0, flush: false, data: fullName });
+  let lastSeen = ptr ? ptr.receivedAt : -Infinity;
+  for (const group of [srvs, txts, chosen.addrs]) for (const e of group) lastSeen = Math.max(lastSeen, e.receivedAt);
   return {
     instance: {
       name: parts?.instance ?? fullName,
@@ -113,6 +116,36 @@ export function assembleInstance(
     },
     missing,
   };
+}
+
+/**
+ * Whether two assemblies of an instance look the same to users (everything but `lastSeen`,
+ * `source` and `interface`): the same as comparing {@linkcode instanceSignature}s, without
+ * building them (browsers compare on every packet).
+ *
+ * @param a One instance.
+ * @param b The other.
+ * @returns True when host, port, addresses and TXT attributes are equal.
+ */
+export function sameInstance(a: ServiceInstance, b: ServiceInstance): boolean {
+  if (a.host !== b.host || a.port !== b.port || a.addresses.length !== b.addresses.length) return false;
+  for (let i = 0; i < a.addresses.length; i++) if (a.addresses[i] !== b.addresses[i]) return false;
+  if (sameStrings(a.txtRaw, b.txtRaw)) return true;
+  const ka = Object.keys(a.txt);
+  if (ka.length !== Object.keys(b.txt).length) return false;
+  for (const k of ka) if (!Object.hasOwn(b.txt, k) || a.txt[k] !== b.txt[k]) return false;
+  return true;
+}
+
+function sameStrings(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
 }
 
 /**

@@ -28,7 +28,10 @@ export interface MdnsOptions {
   clock?: Clock;
   /** Diagnostics (default: a quiet `[mdns]` logger). */
   logger?: Logger;
-  /** Interface names or addresses to use (default: every multicast-capable one, else loopback). */
+  /**
+   * Interface names or addresses to use (default: every multicast-capable one, else
+   * loopback). A name selects IPv4 and IPv6 on it, an address only its own family.
+   */
   interfaces?: readonly string[];
   /** Random numbers in [0, 1) (default `Math.random`); tests pass a seeded one. */
   random?: () => number;
@@ -173,7 +176,7 @@ export class Mdns {
     return this.#responder.hostName;
   }
 
-  /** The interfaces in use. */
+  /** The links in use: each interface once per address family (IPv4 ones first, then IPv6). */
   get interfaces(): readonly MdnsInterface[] {
     return this.#transport.interfaces;
   }
@@ -189,9 +192,10 @@ export class Mdns {
   }
 
   /**
-   * Binds the mDNS socket and joins the group on the chosen interfaces.
+   * Binds the mDNS sockets and joins the groups on the chosen interfaces (IPv6 where an
+   * interface has it and the runtime allows; see `mod.ts`).
    *
-   * @throws NetError when the socket cannot be bound.
+   * @throws NetError when the IPv4 socket cannot be bound.
    */
   async start(): Promise<void> {
     if (this.#state !== "new") {

@@ -14,9 +14,10 @@
  * - Browsing with repeated queries at growing intervals (1, 2, 4... s), known-answer lists,
  *   duplicate question suppression, a cache with refresh queries at 80-97.5% of each TTL,
  *   cache-flush handling and immediate "down" events on goodbye.
- * - One socket on `0.0.0.0:5353` shared with other processes (address reuse); every
- *   interface is joined and answered with its own addresses; interfaces that appear or
- *   vanish are noticed by polling.
+ * - One socket on `0.0.0.0:5353` and, where an interface has IPv6, one on `[::]:5353` (IPv6
+ *   only), shared with other processes (address reuse); every interface is joined in each of
+ *   its families (224.0.0.251, ff02::fb) and answered with its own addresses; interfaces that
+ *   appear or vanish are noticed by polling.
  * - Any received byte sequence is decoded or dropped and counted, in bounded time.
  *
  * Several processes on one host all bind port 5353 with address reuse, and the kernel gives
@@ -25,8 +26,11 @@
  * the RFC requires unicast (QU questions for records multicast recently; legacy queriers on
  * other ports, which own their port alone).
  *
- * IPv4 is used for transport; AAAA records of each interface's IPv6 addresses are published
- * and received.
+ * IPv4 comes first and must work; IPv6 (ff02::fb) is added on every interface that has an
+ * IPv6 address and skipped, with a debug message, where its socket cannot be made. Each link
+ * (interface and family) carries the same A and AAAA records of its interface, with its own
+ * rate limits and duplicate suppression; a record heard over both families is one cache
+ * entry, so browsers see one event.
  *
  * @example
  * ```ts

@@ -196,12 +196,37 @@ export function rdataBytes(record: MdnsRecord): Uint8Array {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-function hex(bytes: Uint8Array): string {
+/**
+ * Bytes as a one-byte string (one character per byte): an exact, compact map key. Cheaper than
+ * hex, which doubles the size and builds a string per byte; every received record needs one.
+ */
+function byteString(bytes: Uint8Array): string {
+  if (bytes.length <= 4096) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let s = "";
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]];
+  for (let i = 0; i < bytes.length; i += 4096) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
+  }
   return s;
+}
+
+/** Character strings (TXT rdata) as one byte string, each prefixed by its length as on the wire. */
+function stringsKey(strings: readonly Uint8Array[]): string {
+  let s = "";
+  for (const b of strings) s += String.fromCharCode(b.length) + byteString(b);
+  return s;
+}
+
+/** Canonical IPv6 keys by address text: hosts re-announce the same few addresses all the time. */
+const ipv6Keys = new Map<string, string>();
+
+function ipv6Key(address: string): string {
+  let key = ipv6Keys.get(address);
+  if (key === undefined) {
+    key = byteString(Uint8Array.from(ipv6Bytes(address)));
+    if (ipv6Keys.size >= 1024) ipv6Keys.clear(); // bounded memo, like nameKey's
+    ipv6Keys.set(address, key);
+  }
+  return key;
 }
 
 /**
@@ -215,14 +240,15 @@ export function rdataKey(record: MdnsRecord): string {
     case "A":
       return record.data;
     case "AAAA":
-      return hex(Uint8Array.from(ipv6Bytes(record.data)));
+      return ipv6Key(record.data);
     case "PTR":
       return nameKey(record.data);
     case "SRV":
       return `${record.data.priority} ${record.data.weight} ${record.data.port} ${nameKey(record.data.target)}`;
     case "TXT":
+      return stringsKey(record.data);
     case "OTHER":
-      return hex(rdataBytes(record));
+      return byteString(record.data);
   }
 }
 

@@ -14,7 +14,8 @@
  * - Answering: unique answers at once, answers with shared records (PTR) after 20-120 ms,
  *   queries with more known answers to come (TC) after 400-500 ms; known answers suppressed;
  *   duplicate answers seen from others suppressed (7.4); every record multicast at most once
- *   per second per interface (a probe defence: once per 250 ms), a record asked for too soon
+ *   per second per link, i.e. per interface and address family (a probe defence: once per
+ *   250 ms), a record asked for too soon
  *   is sent when the second is over; QU questions by unicast when the record was multicast
  *   within a quarter of its TTL (else multicast, 5.4); legacy queries (source port not 5353)
  *   by unicast with the ID echoed, the questions repeated, TTLs at most 10 s and no
@@ -27,7 +28,7 @@ import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { answerQuery } from "./answer.ts";
 import { MdnsStateError, NameConflictError } from "./errors.ts";
-import type { MdnsInterface } from "./interfaces.ts";
+import { linkId, type MdnsInterface } from "./interfaces.ts";
 import { nameKey, validateLabel } from "./names.ts";
 import type { MdnsMessage } from "./packet.ts";
 import { Prober } from "./prober.ts";
@@ -415,7 +416,7 @@ export class Responder {
           if (!keep.has(k)) bye.set(k, { ...rec, ttl: 0 });
         }
       }
-      const last = this.#lastMulticast.get(iface.name);
+      const last = this.#lastMulticast.get(linkId(iface));
       for (const k of bye.keys()) last?.delete(k);
       for (const m of packResponses([...bye.values()], [])) sends.push(this.#o.output.multicast(m, iface));
     }
@@ -424,8 +425,8 @@ export class Responder {
 
   #multicastRecords(iface: MdnsInterface, answers: MdnsRecord[], additionals: MdnsRecord[]): Promise<void> {
     const now = this.#o.clock.now();
-    let last = this.#lastMulticast.get(iface.name);
-    if (!last) this.#lastMulticast.set(iface.name, last = new Map());
+    let last = this.#lastMulticast.get(linkId(iface));
+    if (!last) this.#lastMulticast.set(linkId(iface), last = new Map());
     for (const r of [...answers, ...additionals]) last.set(recordKey(r), now);
     return Promise.all(packResponses(answers, additionals).map((m) => this.#o.output.multicast(m, iface))).then(
       () => {},
@@ -441,10 +442,10 @@ export class Responder {
    */
   interfacesChanged(added: MdnsInterface[], removed: MdnsInterface[]): void {
     for (const iface of removed) {
-      const p = this.#pending.get(iface.name);
+      const p = this.#pending.get(linkId(iface));
       if (p?.timer !== undefined) this.#o.clock.clearTimeout(p.timer);
-      this.#pending.delete(iface.name);
-      this.#lastMulticast.delete(iface.name);
+      this.#pending.delete(linkId(iface));
+      this.#lastMulticast.delete(linkId(iface));
     }
     if (added.length === 0) return;
     for (const reg of this.#registrations) {
@@ -504,7 +505,7 @@ export class Responder {
       return;
     }
     const now = this.#o.clock.now();
-    const last = this.#lastMulticast.get(r.iface.name);
+    const last = this.#lastMulticast.get(linkId(r.iface));
     const unicast: MdnsRecord[] = [];
     const multicast: MdnsRecord[] = [];
     for (const a of answers) {
@@ -527,10 +528,10 @@ export class Responder {
 
   #enqueue(iface: MdnsInterface, answers: MdnsRecord[], additionals: MdnsRecord[], delay: number, defence: boolean) {
     const now = this.#o.clock.now();
-    let p = this.#pending.get(iface.name);
+    let p = this.#pending.get(linkId(iface));
     if (!p) {
       p = { answers: new Map(), additionals: new Map(), dueAt: Infinity, defence: false };
-      this.#pending.set(iface.name, p);
+      this.#pending.set(linkId(iface), p);
     }
     for (const a of answers) p.answers.set(recordKey(a), a);
     for (const a of additionals) p.additionals.set(recordKey(a), a);
@@ -556,12 +557,12 @@ export class Responder {
   }
 
   #flush(iface: MdnsInterface, p: PendingResponse): void {
-    if (!this.#o.output.interfaces().some((i) => i.name === iface.name)) {
-      this.#pending.delete(iface.name);
+    if (!this.#o.output.interfaces().some((i) => linkId(i) === linkId(iface))) {
+      this.#pending.delete(linkId(iface));
       return;
     }
     const now = this.#o.clock.now();
-    const last = this.#lastMulticast.get(iface.name);
+    const last = this.#lastMulticast.get(linkId(iface));
     const limit = p.defence ? DEFENCE_RATE_LIMIT_MS : RATE_LIMIT_MS;
     const send: MdnsRecord[] = [];
     let retryAt = Infinity;
@@ -577,7 +578,7 @@ export class Responder {
     const sendKeys = new Set(send.map(recordKey));
     const extra = [...p.additionals.values()].filter((a) => !sendKeys.has(recordKey(a)));
     if (p.answers.size === 0) {
-      this.#pending.delete(iface.name);
+      this.#pending.delete(linkId(iface));
     } else {
       p.defence = false;
       this.#schedulePending(iface, p, retryAt);
@@ -593,14 +594,14 @@ export class Responder {
   handleResponse(r: Received): void {
     if (this.#stopped) return;
     const records = [...r.message.answers, ...r.message.additionals];
-    const pending = this.#pending.get(r.iface.name);
+    const pending = this.#pending.get(linkId(r.iface));
     if (pending) {
       for (const rec of records) {
         const k = recordKey(rec);
         const ours = pending.answers.get(k);
         if (ours && rec.ttl >= ours.ttl / 2) {
           pending.answers.delete(k);
-          this.#lastMulticast.get(r.iface.name)?.set(k, this.#o.clock.now());
+          this.#lastMulticast.get(linkId(r.iface))?.set(k, this.#o.clock.now());
         }
       }
     }
@@ -609,7 +610,14 @@ export class Responder {
 
   #checkConflict(reg: Registration, records: MdnsRecord[], r: Received): void {
     if (reg.state === "stopped") return;
-    const names = new Set([nameKey(reg.fullName), nameKey(this.#hostName)]);
+    const instanceKey = nameKey(reg.fullName);
+    const hostKey = nameKey(this.#hostName);
+    const about = (rec: MdnsRecord) => {
+      const k = nameKey(rec.name);
+      return k === instanceKey || k === hostKey;
+    };
+    // Nearly every response on a busy LAN is about other names: skip building our record keys.
+    if (!records.some((rec) => rec.ttl !== 0 && about(rec))) return;
     const ours = new Set<string>();
     const ourSets = new Set<string>();
     for (const iface of this.#o.output.interfaces()) {
@@ -619,7 +627,7 @@ export class Responder {
       }
     }
     for (const rec of records) {
-      if (rec.ttl === 0 || !names.has(nameKey(rec.name)) || ours.has(recordKey(rec))) continue;
+      if (rec.ttl === 0 || !about(rec) || ours.has(recordKey(rec))) continue;
       if (reg.state === "announced" && !ourSets.has(`${nameKey(rec.name)}|${rec.type}`)) continue;
       this.#conflict(reg, rec.name, r.address);
       return;

@@ -1,10 +1,17 @@
 /**
- * The mDNS socket: one UDP socket bound to `0.0.0.0:5353` with address reuse (so several
- * processes on one host can run mDNS), member of 224.0.0.251 on every chosen interface,
- * multicast TTL 255 and loopback on. It polls the interface list and joins or leaves as
- * interfaces appear or vanish (WiFi reconnects), decodes every datagram safely, applies the
- * RFC 6762 section 11 source checks, recognises the copies of our own multicasts that
- * loopback returns, and serialises sends (each multicast first selects its interface).
+ * The mDNS sockets: one UDP socket bound to `0.0.0.0:5353` and, where a chosen interface has
+ * IPv6, one bound to `[::]:5353` (IPv6 only), both with address reuse (so several processes
+ * on one host can run mDNS). The IPv4 socket is a member of 224.0.0.251 on every IPv4 link,
+ * the IPv6 one of ff02::fb on every IPv6 link (see `interfaces.ts`); multicast TTL / hop limit
+ * 255 and loopback on. It polls the interface list and joins or leaves as links appear or
+ * vanish (WiFi reconnects), decodes every datagram safely, applies the RFC 6762 section 11
+ * source checks, recognises the copies of our own multicasts that loopback returns, and
+ * serialises sends (each IPv4 multicast first selects its interface; IPv6 multicast names
+ * its interface in the destination, `ff02::fb%eth0`).
+ *
+ * IPv4 comes first: without it `start()` fails. IPv6 is best effort: when its socket cannot
+ * be made (IPv6 disabled, port taken) or a link cannot be joined, that is logged at debug
+ * level, IPv4 carries on, and the next poll tries again.
  *
  * Nothing here throws to the caller after `start()`: failures are counted and logged.
  *
@@ -14,10 +21,20 @@ import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { DatagramSocket, SocketRuntime } from "../net.ts";
 import { decodeMessage, type MdnsMessage } from "./packet.ts";
-import { diffInterfaces, interfaceFor, type MdnsInterface, selectInterfaces } from "./interfaces.ts";
+import {
+  diffInterfaces,
+  interfaceFor,
+  isLinkLocal,
+  linkId,
+  type MdnsInterface,
+  parseIpv6,
+  selectLinks,
+} from "./interfaces.ts";
 
 /** The mDNS IPv4 group. */
 export const MDNS_GROUP = "224.0.0.251";
+/** The mDNS IPv6 group (link-local scope). */
+export const MDNS_GROUP_V6 = "ff02::fb";
 /** The mDNS port. */
 export const MDNS_PORT = 5353;
 
@@ -41,10 +58,14 @@ export interface TransportStats {
   received: number;
   /** Datagrams handed on as messages. */
   accepted: number;
+  /** Of those, the ones that came over IPv6. */
+  acceptedIpv6: number;
   /** Datagrams dropped, by reason. */
   dropped: Record<string, number>;
   /** Datagrams sent. */
   sent: number;
+  /** Of those, the ones sent over IPv6. */
+  sentIpv6: number;
   /** Sends that failed. */
   sendErrors: number;
 }
@@ -57,7 +78,7 @@ export interface TransportOptions {
   clock: Clock;
   /** Diagnostics. */
   logger: Logger;
-  /** Interface names or addresses to restrict to. */
+  /** Interface names or addresses to restrict to (a name selects both families, an address its own). */
   interfaces?: readonly string[];
   /** UDP port (default 5353; tests may use another). */
   port?: number;
@@ -65,7 +86,7 @@ export interface TransportOptions {
   pollIntervalMs?: number;
   /** Called for every accepted message. */
   onMessage: (received: Received) => void;
-  /** Called after interfaces appeared or vanished (memberships already updated). */
+  /** Called after links appeared or vanished (memberships already updated). */
   onInterfacesChanged?: (added: MdnsInterface[], removed: MdnsInterface[]) => void;
 }
 
@@ -82,19 +103,38 @@ function fingerprint(bytes: Uint8Array): string {
 /** How long we wait for the loopback copy of our own multicast. */
 const OWN_COPY_WINDOW_MS = 2000;
 
+type Family = "IPv4" | "IPv6";
+
+/** An address without IPv6 scope, lower case. */
+function bare(address: string): string {
+  const at = address.indexOf("%");
+  return (at < 0 ? address : address.slice(0, at)).toLowerCase();
+}
+
 /**
- * One mDNS socket with interface tracking. See the module documentation.
+ * The mDNS sockets with link tracking. See the module documentation.
  */
 export class MdnsTransport {
   readonly #o: TransportOptions;
   readonly #port: number;
   #socket: DatagramSocket | undefined;
+  #socket6: DatagramSocket | undefined;
+  #binding6: Promise<DatagramSocket | undefined> | undefined;
+  #ipv6Problem = "";
   #interfaces: MdnsInterface[] = [];
   #pollTimer: TimerId | undefined;
   #sendChain: Promise<void> = Promise.resolve();
   #sentCopies = new Map<string, { count: number; until: number }>();
   #stopped = false;
-  readonly stats: TransportStats = { received: 0, accepted: 0, dropped: {}, sent: 0, sendErrors: 0 };
+  readonly stats: TransportStats = {
+    received: 0,
+    accepted: 0,
+    acceptedIpv6: 0,
+    dropped: {},
+    sent: 0,
+    sentIpv6: 0,
+    sendErrors: 0,
+  };
 
   /**
    * @param options Runtime, clock, logger, interface choice and callbacks.
@@ -104,7 +144,7 @@ export class MdnsTransport {
     this.#port = options.port ?? MDNS_PORT;
   }
 
-  /** The interfaces in use. */
+  /** The links in use (IPv4 ones first, then IPv6 ones). */
   get interfaces(): readonly MdnsInterface[] {
     return this.#interfaces;
   }
@@ -115,14 +155,15 @@ export class MdnsTransport {
   }
 
   /**
-   * Binds the socket and joins the group on every chosen interface.
+   * Binds the IPv4 socket (and the IPv6 one when a chosen interface has IPv6) and joins the
+   * group on every chosen link.
    *
-   * @throws NetError when the socket cannot be bound.
+   * @throws NetError when the IPv4 socket cannot be bound.
    */
   async start(): Promise<void> {
     const socket = await this.#o.runtime.bindDatagram(
       { address: "0.0.0.0", port: this.#port, reuseAddress: true },
-      (d) => this.#receive(d.data, d.address, d.port),
+      (d) => this.#receive("IPv4", d.data, d.address, d.port),
     );
     this.#socket = socket;
     try {
@@ -131,7 +172,7 @@ export class MdnsTransport {
     } catch (err) {
       this.#o.logger.warn(`mDNS: could not set multicast TTL/loopback: ${String(err)}`);
     }
-    const chosen = selectInterfaces(this.#safeInterfaces(), this.#o.interfaces);
+    const chosen = this.#select();
     if (chosen.length === 0) {
       this.#o.logger.warn(
         `mDNS: no usable interface${
@@ -150,15 +191,12 @@ export class MdnsTransport {
    */
   async pollInterfaces(): Promise<void> {
     if (this.#stopped || !this.#socket) return;
-    const { added, removed } = diffInterfaces(
-      this.#interfaces,
-      selectInterfaces(this.#safeInterfaces(), this.#o.interfaces),
-    );
+    const { added, removed } = diffInterfaces(this.#interfaces, this.#select());
     if (added.length === 0 && removed.length === 0) return;
     for (const iface of removed) {
       this.#interfaces = this.#interfaces.filter((i) => i !== iface);
       try {
-        await this.#socket.leaveMulticast(MDNS_GROUP, iface.address);
+        await this.#leave(iface);
       } catch {
         // The interface is gone: the kernel already dropped the membership.
       }
@@ -173,26 +211,82 @@ export class MdnsTransport {
     }
   }
 
-  #safeInterfaces() {
+  #select(): MdnsInterface[] {
+    let all;
     try {
-      return this.#o.runtime.networkInterfaces();
+      all = this.#o.runtime.networkInterfaces();
     } catch (err) {
       this.#o.logger.debug(`mDNS: listing interfaces failed: ${String(err)}`);
       return [];
     }
+    return selectLinks(all, this.#o.interfaces);
+  }
+
+  /** The IPv6 socket, bound on first use; undefined (logged) when it cannot be made. */
+  #ipv6Socket(): Promise<DatagramSocket | undefined> {
+    if (this.#socket6) return Promise.resolve(this.#socket6);
+    this.#binding6 ??= this.#bindIpv6().finally(() => this.#binding6 = undefined);
+    return this.#binding6;
+  }
+
+  async #bindIpv6(): Promise<DatagramSocket | undefined> {
+    let socket: DatagramSocket;
+    try {
+      socket = await this.#o.runtime.bindDatagram(
+        { address: "::", port: this.#port, reuseAddress: true },
+        (d) => this.#receive("IPv6", d.data, d.address, d.port),
+      );
+    } catch (err) {
+      const problem = String(err);
+      if (problem !== this.#ipv6Problem) {
+        this.#ipv6Problem = problem;
+        this.#o.logger.debug(`mDNS: no IPv6 socket on [::]:${this.#port} (${problem}); IPv4 only, will retry`);
+      }
+      return undefined;
+    }
+    if (this.#stopped) {
+      await socket.close().catch(() => {});
+      return undefined;
+    }
+    this.#ipv6Problem = "";
+    this.#socket6 = socket;
+    try {
+      await socket.setMulticastTTL(255);
+    } catch (err) {
+      // Deno has no hop-limit setter: the OS default (1) still reaches the whole link.
+      this.#o.logger.debug(`mDNS: could not set the IPv6 multicast hop limit: ${String(err)}`);
+    }
+    try {
+      await socket.setMulticastLoopback(true);
+    } catch (err) {
+      this.#o.logger.debug(`mDNS: could not set IPv6 multicast loopback: ${String(err)}`);
+    }
+    return socket;
   }
 
   async #join(iface: MdnsInterface): Promise<boolean> {
-    if (!this.#socket) return false;
+    const v6 = iface.family === "IPv6";
+    const socket = v6 ? await this.#ipv6Socket() : this.#socket;
+    if (!socket || this.#stopped) return false;
+    const group = v6 ? MDNS_GROUP_V6 : MDNS_GROUP;
     try {
-      await this.#socket.joinMulticast(MDNS_GROUP, iface.address);
+      // IPv6 memberships name the interface (link-local scope); IPv4 ones use its address.
+      await socket.joinMulticast(group, v6 ? iface.name : iface.address);
       this.#interfaces = [...this.#interfaces, iface];
-      this.#o.logger.debug(`mDNS: joined ${MDNS_GROUP} on ${iface.name} (${iface.address})`);
+      this.#o.logger.debug(`mDNS: joined ${group} on ${iface.name} (${iface.address})`);
       return true;
     } catch (err) {
-      this.#o.logger.debug(`mDNS: join on ${iface.name} (${iface.address}) failed: ${String(err)}; will retry`);
+      this.#o.logger.debug(
+        `mDNS: join ${group} on ${iface.name} (${iface.address}) failed: ${String(err)}; will retry`,
+      );
       return false;
     }
+  }
+
+  #leave(iface: MdnsInterface): Promise<void> | undefined {
+    return iface.family === "IPv6"
+      ? this.#socket6?.leaveMulticast(MDNS_GROUP_V6, iface.name)
+      : this.#socket?.leaveMulticast(MDNS_GROUP, iface.address);
   }
 
   #schedulePoll(): void {
@@ -210,7 +304,10 @@ export class MdnsTransport {
   }
 
   #isOwnCopy(bytes: Uint8Array, address: string, port: number): boolean {
-    if (port !== this.#port || !this.#interfaces.some((i) => i.addresses.some((a) => a.address === address))) {
+    const plain = bare(address);
+    if (
+      port !== this.#port || !this.#interfaces.some((i) => i.addresses.some((a) => bare(a.address) === plain))
+    ) {
       return false;
     }
     const key = fingerprint(bytes);
@@ -220,13 +317,33 @@ export class MdnsTransport {
     return true;
   }
 
-  #receive(data: Uint8Array, address: string, port: number): void {
+  /**
+   * The link a datagram belongs to and the sender address to report: IPv6 link-local ones
+   * always carry the link's scope (`fe80::1%eth0`), whether or not the runtime gave one, so
+   * replies can be sent and peers compare equal on every runtime.
+   */
+  #source(family: Family, address: string): { iface: MdnsInterface; from: string } | string {
+    const links = this.#interfaces.filter((i) => i.family === family);
+    if (family === "IPv4") {
+      const iface = interfaceFor(address, links);
+      return iface ? { iface, from: address } : "off-link source";
+    }
+    // An IPv6-only socket should never see IPv4; refuse it anyway (a dual-stack fallback).
+    if (!address.includes(":") || /^::ffff:\d/i.test(address) || !parseIpv6(address)) return "not an IPv6 source";
+    const iface = interfaceFor(address, links);
+    if (!iface) return "off-link source";
+    const plain = bare(address);
+    return { iface, from: isLinkLocal(plain) ? `${plain}%${iface.name}` : plain };
+  }
+
+  #receive(family: Family, data: Uint8Array, address: string, port: number): void {
     try {
       this.stats.received++;
       if (this.#stopped) return;
-      const iface = interfaceFor(address, this.#interfaces);
-      if (!iface) return this.#drop("off-link source");
-      if (this.#isOwnCopy(data, address, port)) return this.#drop("own multicast");
+      const source = this.#source(family, address);
+      if (typeof source === "string") return this.#drop(source);
+      const { iface, from } = source;
+      if (this.#isOwnCopy(data, from, port)) return this.#drop("own multicast");
       const decoded = decodeMessage(data);
       if (!decoded.ok) {
         this.#o.logger.debug(`mDNS: dropped datagram from ${address}:${port}: ${decoded.reason}`);
@@ -235,54 +352,73 @@ export class MdnsTransport {
       const message = decoded.message;
       if (message.response && port !== this.#port) return this.#drop("response not from port 5353");
       this.stats.accepted++;
-      this.#o.onMessage({ message, address, port, iface, legacy: !message.response && port !== this.#port });
+      if (family === "IPv6") this.stats.acceptedIpv6++;
+      this.#o.onMessage({ message, address: from, port, iface, legacy: !message.response && port !== this.#port });
     } catch (err) {
       this.#drop("handler error");
       this.#o.logger.error(`mDNS: handling a datagram from ${address}:${port} failed: ${String(err)}`);
     }
   }
 
-  /**
-   * Multicasts bytes on one interface.
-   *
-   * @param bytes The encoded message.
-   * @param iface The interface.
-   * @returns Resolves when handed to the OS or the failure was counted.
-   */
-  multicast(bytes: Uint8Array, iface: MdnsInterface): Promise<void> {
-    return this.#enqueue(async (socket) => {
-      await socket.setMulticastInterface(iface.address);
-      const now = this.#o.clock.now();
-      for (const [k, v] of this.#sentCopies) if (v.until < now) this.#sentCopies.delete(k);
-      const key = fingerprint(bytes);
-      const entry = this.#sentCopies.get(key);
-      if (entry) {
-        entry.count++;
-        entry.until = now + OWN_COPY_WINDOW_MS;
-      } else this.#sentCopies.set(key, { count: 1, until: now + OWN_COPY_WINDOW_MS });
-      await socket.send(bytes, MDNS_GROUP, this.#port);
-    }, `multicast on ${iface.name}`);
+  #noteCopy(bytes: Uint8Array): void {
+    const now = this.#o.clock.now();
+    for (const [k, v] of this.#sentCopies) if (v.until < now) this.#sentCopies.delete(k);
+    const key = fingerprint(bytes);
+    const entry = this.#sentCopies.get(key);
+    if (entry) {
+      entry.count++;
+      entry.until = now + OWN_COPY_WINDOW_MS;
+    } else this.#sentCopies.set(key, { count: 1, until: now + OWN_COPY_WINDOW_MS });
   }
 
   /**
-   * Sends bytes by unicast.
+   * Multicasts bytes on one link: to 224.0.0.251 from the interface's IPv4 address, or to
+   * `ff02::fb%<interface>`.
    *
    * @param bytes The encoded message.
-   * @param address Destination address.
+   * @param iface The link.
+   * @returns Resolves when handed to the OS or the failure was counted.
+   */
+  multicast(bytes: Uint8Array, iface: MdnsInterface): Promise<void> {
+    if (iface.family === "IPv6") {
+      return this.#enqueue("IPv6", async (socket) => {
+        this.#noteCopy(bytes);
+        await socket.send(bytes, `${MDNS_GROUP_V6}%${iface.name}`, this.#port);
+      }, `multicast on ${linkId(iface)}`);
+    }
+    return this.#enqueue("IPv4", async (socket) => {
+      await socket.setMulticastInterface(iface.address);
+      this.#noteCopy(bytes);
+      await socket.send(bytes, MDNS_GROUP, this.#port);
+    }, `multicast on ${linkId(iface)}`);
+  }
+
+  /**
+   * Sends bytes by unicast, over the socket of the address's family.
+   *
+   * @param bytes The encoded message.
+   * @param address Destination address (IPv6 link-local ones with their scope, as received).
    * @param port Destination port.
    * @returns Resolves when handed to the OS or the failure was counted.
    */
   unicast(bytes: Uint8Array, address: string, port: number): Promise<void> {
-    return this.#enqueue((socket) => socket.send(bytes, address, port), `unicast to ${address}:${port}`);
+    const family: Family = address.includes(":") ? "IPv6" : "IPv4";
+    return this.#enqueue(family, (socket) => socket.send(bytes, address, port), `unicast to ${address}:${port}`);
   }
 
-  #enqueue(send: (socket: DatagramSocket) => Promise<void>, what: string): Promise<void> {
+  #enqueue(family: Family, send: (socket: DatagramSocket) => Promise<void>, what: string): Promise<void> {
     const run = async () => {
-      const socket = this.#socket;
-      if (!socket || this.#stopped) return;
+      const socket = family === "IPv6" ? this.#socket6 : this.#socket;
+      if (this.#stopped) return;
+      if (!socket) {
+        this.stats.sendErrors++;
+        this.#o.logger.debug(`mDNS: ${what} failed: no ${family} socket`);
+        return;
+      }
       try {
         await send(socket);
         this.stats.sent++;
+        if (family === "IPv6") this.stats.sentIpv6++;
       } catch (err) {
         this.stats.sendErrors++;
         this.#o.logger.debug(`mDNS: ${what} failed: ${String(err)}`);
@@ -293,7 +429,7 @@ export class MdnsTransport {
   }
 
   /**
-   * Waits for queued sends, then closes the socket and stops polling. Idempotent.
+   * Waits for queued sends, then closes the sockets and stops polling. Idempotent.
    *
    * @returns Resolves when closed.
    */
@@ -303,13 +439,17 @@ export class MdnsTransport {
     this.#stopped = true;
     if (this.#pollTimer !== undefined) this.#o.clock.clearTimeout(this.#pollTimer);
     this.#pollTimer = undefined;
-    const socket = this.#socket;
+    await this.#binding6;
+    const sockets = [this.#socket, this.#socket6];
     this.#socket = undefined;
+    this.#socket6 = undefined;
     this.#interfaces = [];
-    try {
-      await socket?.close();
-    } catch {
-      // Closing is best effort.
+    for (const socket of sockets) {
+      try {
+        await socket?.close();
+      } catch {
+        // Closing is best effort.
+      }
     }
   }
 }

@@ -526,7 +526,7 @@ export class RpcEndpoint {
       serve: this.#processor.stats(),
       handlers: this.#dispatcher.stats(),
       replyCache: { entries: this.#cache.size, bytes: this.#cache.bytes },
-      security: this.#policy.stats(),
+      security: { ...this.#policy.stats(), enabled: this.#secured },
     };
   }
 }

@@ -28,6 +28,14 @@ import type { Dispatcher } from "./dispatch.ts";
 import type { RpcLimits } from "./limits.ts";
 import { type CachedCall, type ReplyCache, replyCacheKey } from "./reply_cache.ts";
 
+/**
+ * Reply cache key of a request. Sealed and plaintext requests never share an entry, so a
+ * plaintext request (allowed with `allowInsecurePeers`) can never fetch a sealed call's reply.
+ */
+function cacheKey(request: RequestMessage, caller: CallerInfo): string {
+  return replyCacheKey(caller.authenticated ? `\u0001${request.src}` : request.src, request.id);
+}
+
 /** Remote error type telling a caller that its reply did not fit a datagram. */
 export const REPLY_TOO_LARGE = "PayloadTooLarge";
 
@@ -106,7 +114,7 @@ export class RequestProcessor {
     caller: CallerInfo,
     maxReply: number = this.#limits.maxDatagramBytes,
   ): Promise<Uint8Array | undefined> {
-    const key = replyCacheKey(request.src, request.id);
+    const key = cacheKey(request, caller);
     const known = this.#cache.get(key);
     if (known) {
       this.#stats.duplicates++;
@@ -175,7 +183,7 @@ export class RequestProcessor {
    * @returns Frame parts of the reply (`writeFrame` format).
    */
   async serveFrame(request: RequestMessage, caller: CallerInfo): Promise<Uint8Array[]> {
-    const key = replyCacheKey(request.src, request.id);
+    const key = cacheKey(request, caller);
     const known = this.#cache.get(key);
     let reply: OutgoingMessage;
     if (known) {

@@ -360,7 +360,8 @@ export class TcpServer {
     const period = Math.max(1, Math.min(limits.readTimeout, limits.writeTimeout, limits.serverIdleTimeout) / 2);
     const now = timers.clock.now();
     const deadline = this.#deadline(served);
-    const delay = deadline ? Math.max(1, Math.min(deadline.at - now, period)) : period;
+    // Capped: every limit may be Infinity, and timers overflow past 2^31 - 1 ms.
+    const delay = Math.min(deadline ? Math.max(1, Math.min(deadline.at - now, period)) : period, 0x3fff_ffff);
     served.watchdog = timers.set(() => {
       served.watchdog = undefined;
       if (served.closed) return;

@@ -46,19 +46,20 @@ export const SEAL_NONCE_BYTES = 12;
 /** Longest sender name, in UTF-8 bytes. */
 export const SEAL_MAX_SENDER_BYTES = 255;
 
+/** The kinds of sealed message (values of {@linkcode SealKind}). */
+export interface SealKinds {
+  /** A request in a UDP datagram. */
+  readonly udpRequest: 1;
+  /** A reply in a UDP datagram. */
+  readonly udpReply: 2;
+  /** A request in a TCP frame. */
+  readonly tcpRequest: 3;
+  /** A reply in a TCP frame. */
+  readonly tcpReply: 4;
+}
+
 /** What a sealed message is; part of the authenticated header. */
-export const SealKind = Object.freeze(
-  {
-    /** A request in a UDP datagram. */
-    udpRequest: 1,
-    /** A reply in a UDP datagram. */
-    udpReply: 2,
-    /** A request in a TCP frame. */
-    tcpRequest: 3,
-    /** A reply in a TCP frame. */
-    tcpReply: 4,
-  } as const,
-);
+export const SealKind: SealKinds = Object.freeze({ udpRequest: 1, udpReply: 2, tcpRequest: 3, tcpReply: 4 });
 
 /** One of the {@linkcode SealKind} values. */
 export type SealKind = typeof SealKind[keyof typeof SealKind];

@@ -14,7 +14,7 @@
  * @module
  */
 export { deriveKeys, isSecurityKeys, type SecurityKeys } from "./keys.ts";
-export { envelopeOverhead, isSealed, SEAL_MAGIC, SealKind } from "./envelope.ts";
+export { envelopeOverhead, isSealed, SEAL_MAGIC, SealKind, type SealKinds } from "./envelope.ts";
 export { type OpenedMessage, SecureChannel, type SecurityDrop, type SecurityStats } from "./channel.ts";
 export { ReplayGuard, type ReplayVerdict } from "./replay.ts";
 export {

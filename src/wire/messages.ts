@@ -123,7 +123,9 @@ export function parseMessage(
   if (hasOwn.call(raw, "__proto__")) throw new BadMessage("message contains the forbidden key '__proto__'");
   const type = raw.type;
   if (type !== "request" && type !== "response" && type !== "error") {
-    throw new BadMessage(`unknown message type ${JSON.stringify(type)?.slice(0, 40)}`);
+    // Never JSON.stringify untrusted structure here: a deeply nested value would overflow the stack.
+    const shown = typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : type === null ? "null" : typeof type;
+    throw new BadMessage(`unknown message type ${shown}`);
   }
   const id = name(raw, "id", false);
   if (type === "request") {

@@ -348,7 +348,8 @@ function revive(
     }
     if (tag === SEGMENT_TAG && segments !== undefined) {
       if (typeof inner !== "number" || !Number.isInteger(inner) || inner < 0 || inner >= segments.length) {
-        throw new BadMessage(`${where} refers to binary segment ${JSON.stringify(inner)} of ${segments.length}`);
+        const shown = typeof inner === "number" ? String(inner) : typeof inner;
+        throw new BadMessage(`${where} refers to binary segment ${shown} of ${segments.length}`);
       }
       return segments[inner];
     }

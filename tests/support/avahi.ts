@@ -321,14 +321,15 @@ class RunningAvahi implements AvahiHost {
  * is up. Stop it with {@link AvahiHost.stop} (the LAN's teardown also kills it).
  * @param lan the LAN
  * @param host host number
- * @param options host name (default `avahi-host<N>`) and lifetime cap in seconds (default 120)
+ * @param options host name (default `avahi-host<N>`), lifetime cap in seconds (default 120),
+ *   and the families Avahi uses: `"4"` (default), `"6"` (IPv6 only) or `"46"`
  * @returns the running Avahi
  * @throws Error with the daemon's messages when it does not start
  */
 export async function startAvahi(
   lan: Lan,
   host: number,
-  options: { hostName?: string; maxSeconds?: number } = {},
+  options: { hostName?: string; maxSeconds?: number; family?: "4" | "6" | "46" } = {},
 ): Promise<AvahiHost> {
   const dir = mkdtempSync(join(tmpdir(), "pl-avahi-"));
   const argv = [
@@ -340,6 +341,7 @@ export async function startAvahi(
     "--max-seconds",
     String(options.maxSeconds ?? 120),
     ...(options.hostName ? ["--host-name", options.hostName] : []),
+    ...(options.family ? ["--family", options.family] : []),
   ];
   let daemon: LanProcess | undefined;
   try {

@@ -2,11 +2,11 @@
  * Helpers for the security, fuzz and load tests: endpoints on an in-memory LAN, and a runtime
  * wrapper that records what a node sends (so a test can replay or tamper with it).
  */
-import { FakeClock } from "../src/testing/fake_clock.ts";
-import { MemoryNetwork } from "../src/testing/memory_net.ts";
-import type { Datagram, DatagramSocket, SocketRuntime, StreamConnection } from "../src/net.ts";
-import { RpcEndpoint, type RpcEndpointOptions, type RpcPeer } from "../src/rpc/endpoint.ts";
-import { LOCAL_CAPABILITIES } from "../src/wire/capabilities.ts";
+import { FakeClock } from "../../src/testing/fake_clock.ts";
+import { MemoryNetwork } from "../../src/testing/memory_net.ts";
+import type { Datagram, DatagramSocket, SocketRuntime, StreamConnection } from "../../src/net.ts";
+import { RpcEndpoint, type RpcEndpointOptions, type RpcPeer } from "../../src/rpc/endpoint.ts";
+import { LOCAL_CAPABILITIES } from "../../src/wire/capabilities.ts";
 
 /** What a {@linkcode recordingRuntime} saw leave the host. */
 export interface Recorded {

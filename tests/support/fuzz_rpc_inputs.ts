@@ -6,6 +6,12 @@
 
 const text = new TextEncoder();
 
+/** Deeply nested JSON, built once (building it per message would dominate the test's time). */
+const NESTED = [50, 99, 100, 101, 150, 1000, 5000].flatMap((levels) => [
+  "[".repeat(levels) + "]".repeat(levels),
+  '{"a":'.repeat(levels) + "1" + "}".repeat(levels),
+]);
+
 /** A generator of fuzz input from a `[0, 1)` PRNG. */
 export class RpcFuzzer {
   readonly #random: () => number;
@@ -82,12 +88,8 @@ export class RpcFuzzer {
           Array.from({ length: n }, () => `${JSON.stringify(this.pick(keys))}:${this.value(depth + 1)}`).join(",")
         }}`;
       }
-      case 10: {
-        const levels = this.pick([50, 99, 100, 101, 150, 1000, 5000]);
-        return this.chance(0.5)
-          ? "[".repeat(levels) + "]".repeat(levels)
-          : '{"a":'.repeat(levels) + "1" + "}".repeat(levels);
-      }
+      case 10:
+        return this.pick(NESTED);
       case 11:
         return `{"__esc__":${this.value(depth + 1)}}`;
       default:
@@ -207,7 +209,9 @@ export class RpcFuzzer {
     for (let i = 0; i < count; i++) {
       const body = this.chance(0.15) ? this.binaryBody() : this.message(valid);
       const header = new Uint8Array(4);
-      const lie = this.int(10);
+      // Most headers are honest, so that a connection carries several frames before one
+      // that breaks the framing (or is not a request at all) makes the server close it.
+      const lie = this.int(40);
       const length = lie === 0
         ? body.length + 1 + this.int(100)
         : lie === 1
@@ -238,10 +242,12 @@ export class RpcFuzzer {
  * @returns A description of the first problem, or `undefined`.
  */
 export function malformation(value: unknown, maxDepth = 100, depth = 0): string | undefined {
-  if (depth > maxDepth) return `nested deeper than ${maxDepth}`;
   if (value === null || typeof value === "string" || typeof value === "boolean") return undefined;
   if (typeof value === "number") return Number.isFinite(value) ? undefined : `number ${value}`;
   if (value instanceof Uint8Array) return undefined;
+  // `depth` counts the handler's argument list as level 0; kwargs arrive one level lower than
+  // they were sent, so a container may sit at level maxDepth but not below it.
+  if (depth > maxDepth) return `nested deeper than ${maxDepth}`;
   if (Array.isArray(value)) {
     for (const item of value) {
       const problem = malformation(item, maxDepth, depth + 1);
