@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { countJunit, type Counts } from "./junit.ts";
 
 const ROOT = resolve(import.meta.dirname ?? ".", "..");
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -34,25 +35,6 @@ function testFiles(paths: string[]): string[] {
   };
   for (const p of paths.length ? paths : ["tests", "src"]) walk(resolve(ROOT, p));
   return out.map((f) => f.slice(ROOT.length + 1));
-}
-
-interface Counts {
-  passed: number;
-  failed: number;
-  skipped: number;
-}
-
-/** Counts leaf `<testcase>` elements of a JUnit report (tests are flat: no describe()). */
-function countJunit(xml: string): Counts {
-  const counts = { passed: 0, failed: 0, skipped: 0 };
-  const re = /<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g;
-  for (const m of xml.matchAll(re)) {
-    const body = m[2] ?? "";
-    if (/<failure|<error/.test(body) || /\bfailure="/.test(m[0].split(">")[0])) counts.failed++;
-    else if (/<skipped/.test(body)) counts.skipped++;
-    else counts.passed++;
-  }
-  return counts;
 }
 
 function commandFor(runtime: string, files: string[], report: string): string[] {
