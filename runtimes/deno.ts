@@ -106,8 +106,10 @@ interface DenoNet {
 
 /** Largest UDP payload plus headroom: a datagram never arrives truncated. */
 const DATAGRAM_BUFFER_BYTES = 65_536;
-/** Size of each TCP read buffer. */
+/** Size of a TCP read buffer while messages are small. */
 const READ_CHUNK_BYTES = 64 * 1024;
+/** Largest TCP read buffer, reached while reads keep filling the buffer (a big frame streams in). */
+const MAX_READ_CHUNK_BYTES = 1024 * 1024;
 /** Reads smaller than this are copied out so a small message does not pin a 64 KiB buffer. */
 const COPY_BELOW_BYTES = 16 * 1024;
 /** Receive or accept errors in a row after which a loop gives up (a broken socket, not a blip). */
@@ -582,6 +584,10 @@ class DenoStreamConnection implements StreamConnection {
   #writeClosed?: Promise<void>;
   /** Writes run one after another so that two concurrent writes never interleave bytes. */
   #writeChain: Promise<unknown> = Promise.resolve();
+  /** Size of the next read buffer; grows x4 after a full read, back to 64 KiB after a small one. */
+  #readSize = READ_CHUNK_BYTES;
+  /** A read buffer whose bytes were copied out, so the next read can reuse it. */
+  #spare: Uint8Array | undefined;
 
   constructor(conn: DenoTcpConn) {
     this.#conn = conn;
@@ -592,14 +598,18 @@ class DenoStreamConnection implements StreamConnection {
   }
 
   /**
-   * Reads the next chunk into a fresh 64 KiB buffer (never reused). Resolves `null` at the
-   * peer's end of stream; rejects with code `CLOSED` when closed locally, even mid-read.
+   * Reads the next chunk. Resolves `null` at the peer's end of stream; rejects with code
+   * `CLOSED` when closed locally, even mid-read. A chunk handed out is never reused; a read
+   * small for its buffer is copied out and the buffer reused. Buffers grow from 64 KiB up to
+   * 1 MiB while reads fill them, so a big frame streams in with fewer, larger reads (each
+   * read costs an op round trip), and a chunk never pins more than 4x its size.
    */
   async read(): Promise<Uint8Array | null> {
     const { address, port } = this.remoteAddress;
     for (;;) {
       if (this.#closed) throw closedError("TCP read", address, port);
-      const buffer = new Uint8Array(READ_CHUNK_BYTES);
+      const buffer = this.#spare ?? new Uint8Array(this.#readSize);
+      this.#spare = undefined;
       let count: number | null;
       try {
         count = await this.#conn.read(buffer);
@@ -608,8 +618,16 @@ class DenoStreamConnection implements StreamConnection {
         throw denoNetError(cause, "TCP read", address, port);
       }
       if (count === null) return null;
-      if (count === 0) continue; // Deno documents 0-byte reads that are not EOF.
-      return count < COPY_BELOW_BYTES ? buffer.slice(0, count) : buffer.subarray(0, count);
+      if (count === 0) {
+        this.#spare = buffer; // Deno documents 0-byte reads that are not EOF.
+        continue;
+      }
+      const small = count < COPY_BELOW_BYTES;
+      if (count === buffer.length) this.#readSize = Math.min(MAX_READ_CHUNK_BYTES, buffer.length * 4);
+      else if (small) this.#readSize = READ_CHUNK_BYTES;
+      if (!small && count >= buffer.length / 4) return buffer.subarray(0, count);
+      if (buffer.length === this.#readSize) this.#spare = buffer;
+      return buffer.slice(0, count);
     }
   }
 

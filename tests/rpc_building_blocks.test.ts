@@ -31,6 +31,67 @@ test("TimerSet counts live timers through fire, clear and clearAll", async () =>
   assert.equal(clock.pending(), 0);
 });
 
+test("TimerSet serves every timer with one runtime timer, in due order, re-arming only for sooner ones", async () => {
+  const clock = new FakeClock();
+  let armed = 0;
+  const counting = {
+    now: () => clock.now(),
+    setTimeout: (fn: () => void, ms: number) => (armed++, clock.setTimeout(fn, ms)),
+    clearTimeout: (id: unknown) => clock.clearTimeout(id),
+  };
+  const timers = new TimerSet(counting);
+  const order: string[] = [];
+  timers.set(() => order.push("c"), 300);
+  timers.set(() => order.push("a"), 100);
+  timers.set(() => order.push("b1"), 200);
+  timers.set(() => order.push("b2"), 200);
+  assert.equal(clock.pending(), 1, "one runtime timer for four timers");
+  assert.equal(armed, 2, "armed for 300, then re-armed for the sooner 100");
+  // Sequential calls: each sets and clears timers due later than the alarm; no runtime timer.
+  for (let i = 0; i < 1000; i++) timers.clear(timers.set(() => order.push("never"), 5000 + i));
+  assert.equal(armed, 2);
+  assert.equal(timers.size, 4);
+  await clock.advance(200);
+  assert.deepEqual(order, ["a", "b1", "b2"]);
+  await clock.advance(100);
+  assert.deepEqual(order, ["a", "b1", "b2", "c"]);
+  assert.equal(timers.size, 0);
+  timers.set(() => order.push("d"), 50);
+  timers.clearAll();
+  assert.equal(clock.pending(), 0, "clearAll() cancels the runtime timer");
+  await clock.advance(100);
+  assert.equal(order.length, 4);
+});
+
+test("TimerSet survives a throwing callback and a callback that reschedules itself at 0 ms", async () => {
+  const clock = new FakeClock();
+  const timers = new TimerSet(clock);
+  let spins = 0;
+  const spin = () => {
+    if (++spins < 5) timers.set(spin, 0);
+  };
+  timers.set(spin, 10);
+  let after = false;
+  timers.set(() => {
+    throw new Error("boom");
+  }, 20);
+  timers.set(() => (after = true), 20);
+  const uncaught: unknown[] = [];
+  try {
+    await clock.advance(15);
+  } catch (error) {
+    uncaught.push(error);
+  }
+  assert.equal(spins, 5, "each 0 ms reschedule ran once, on its own alarm");
+  await clock.advance(5).catch((error) => uncaught.push(error));
+  await clock.advance(1).catch((error) => uncaught.push(error));
+  assert.equal(uncaught.length, 1);
+  assert.ok(after, "the timer due with the throwing one still ran");
+  assert.equal(timers.size, 0);
+  timers.clearAll();
+  assert.equal(clock.pending(), 0);
+});
+
 test("PendingCall times out naming peer, function and time, and cleans up once", async () => {
   const clock = new FakeClock();
   const timers = new TimerSet(clock);
@@ -99,6 +160,35 @@ test("ReplyCache bounds entries and bytes, never evicting running calls", () => 
   assert.equal(cache.get("running"), running);
   assert.ok(cache.get("k49"), "the newest entry survives");
   assert.equal(cache.get("k0"), undefined);
+});
+
+test("ReplyCache expires in completion order, past a long-running call, and survives sitting at its cap", async () => {
+  const clock = new FakeClock();
+  const cache = new ReplyCache({ clock, ttl: 1000, maxEntries: 100, maxBytes: 1 << 20 });
+  const slow = cache.begin("slow");
+  const late = cache.begin("late");
+  const early = cache.begin("early");
+  cache.complete(early, OutgoingMessage.response("early", 1), true, new Uint8Array(4), 4);
+  await clock.advance(500);
+  cache.complete(late, OutgoingMessage.response("late", 2), true, new Uint8Array(4), 4);
+  await clock.advance(500);
+  cache.begin("trigger"); // adding an entry expires what is due
+  assert.equal(cache.get("early"), undefined, "expired 1000 ms after its reply");
+  assert.equal(cache.get("late")?.state, "done", "begun first but answered later: still kept");
+  assert.equal(cache.get("slow"), slow, "a running call never expires and does not block expiry");
+  assert.equal(cache.bytes, 4);
+  for (let i = 0; i < 5000; i++) {
+    const entry = cache.begin(`k${i}`);
+    cache.complete(entry, OutgoingMessage.response(String(i), i), true, new Uint8Array(1), 1);
+  }
+  assert.equal(cache.size, 100);
+  assert.equal(cache.bytes, 100 - 2, "98 finished entries of 1 byte plus two running ones");
+  assert.equal(cache.get("k4999")?.state, "done");
+  assert.equal(cache.get("k4900"), undefined);
+  await clock.advance(1000);
+  cache.begin("trigger2");
+  assert.equal(cache.size, 3, "only the running calls remain once every reply expired");
+  assert.equal(cache.bytes, 0);
 });
 
 test("ReplyCache wakes waiters and forgets entries it should not keep", async () => {

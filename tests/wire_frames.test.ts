@@ -152,3 +152,30 @@ test("FrameReader holds memory for the bytes received, not for the length a head
   assert.ok(reader.idle);
   assert.equal(reader.bufferedBytes, 0);
 });
+
+test("FrameReader reassembles a frame from mixed small and large pieces byte for byte", () => {
+  const size = 300_000;
+  const body = new Uint8Array(size);
+  for (let i = 0; i < size; i++) body[i] = (i * 31 + 7) & 0xff;
+  const wire = new Uint8Array(4 + size + 4 + 3);
+  writeFrameHeader(wire, 0, size);
+  wire.set(body, 4);
+  writeFrameHeader(wire, 4 + size, 3);
+  wire.set([1, 2, 3], 8 + size);
+  // Piece sizes cycle through tiny, just-below and above the keep-as-view threshold.
+  const sizes = [1, 3, 16_383, 16_384, 70_000, 5, 40_000, 9_999];
+  const reader = new FrameReader(1 << 20);
+  const frames: Uint8Array[] = [];
+  let held = 0;
+  for (let at = 0, i = 0; at < wire.length; i++) {
+    const piece = wire.slice(at, Math.min(wire.length, at + sizes[i % sizes.length]));
+    at += piece.length;
+    frames.push(...reader.push(piece));
+    if (!reader.idle) held = Math.max(held, reader.bufferedBytes - (reader.pendingBytes - 4));
+  }
+  assert.equal(frames.length, 2);
+  assert.deepEqual(frames[0], body);
+  assert.deepEqual([...frames[1]], [1, 2, 3]);
+  assert.ok(held <= 16 * 1024, `memory beyond the received bytes: ${held}`);
+  assert.equal(reader.bufferedBytes, 0);
+});

@@ -3,10 +3,12 @@
  * retransmitted UDP request (or a reply fetched again over TCP) is answered from memory and
  * the handler never runs twice for one call.
  *
- * Entries live for a fixed time; the map's insertion order is therefore also expiry order,
- * and expired or surplus entries are dropped from the front whenever an entry is added, so no
- * timer is needed. Count and bytes are bounded; running entries are never evicted (the handler
- * limit bounds them).
+ * Entries live for a fixed time after their reply, so completion order is also expiry order:
+ * finished entries join a FIFO queue, and expired or surplus entries are dropped from its front
+ * whenever an entry is added. That looks only at the oldest entries, stops at the first one
+ * still due, and never re-inserts map keys, so a cache sitting at its cap (a busy UDP server
+ * keeps every reply for a minute) costs O(1) per call; no timer is needed. Count and bytes are
+ * bounded; running entries are never evicted (the handler limit bounds them).
  *
  * @module
  */
@@ -63,6 +65,12 @@ export function replyCacheKey(src: string, id: string): string {
  */
 export class ReplyCache {
   readonly #entries = new Map<string, CachedCall>();
+  /**
+   * Finished entries kept for `ttl`, oldest first, from `#head` on. Entries removed early
+   * (expired on lookup, replaced) stay here until they reach the front, where they are skipped.
+   */
+  #queue: CachedCall[] = [];
+  #head = 0;
   readonly #clock: Clock;
   readonly #ttl: number;
   readonly #maxEntries: number;
@@ -113,7 +121,9 @@ export class ReplyCache {
    * @returns The new entry.
    */
   begin(key: string): CachedCall {
-    this.#sweep();
+    this.#expire();
+    const previous = this.#entries.get(key);
+    if (previous) this.#remove(previous);
     const entry: CachedCall = { key, state: "running", bytes: 0, expires: Infinity };
     this.#entries.set(key, entry);
     return entry;
@@ -139,10 +149,8 @@ export class ReplyCache {
       entry.bytes = bytes;
       entry.expires = this.#clock.now() + this.#ttl;
       this.#bytes += bytes;
-      // Re-insert so that insertion order stays expiry order.
-      this.#entries.delete(entry.key);
-      this.#entries.set(entry.key, entry);
-      this.#sweep();
+      this.#queue.push(entry);
+      this.#expire();
     } else {
       this.#remove(entry);
     }
@@ -163,6 +171,8 @@ export class ReplyCache {
   /** Forgets everything. */
   clear(): void {
     this.#entries.clear();
+    this.#queue = [];
+    this.#head = 0;
     this.#bytes = 0;
   }
 
@@ -172,16 +182,30 @@ export class ReplyCache {
     this.#bytes -= entry.bytes;
   }
 
-  #sweep(): void {
-    const now = this.#clock.now();
-    for (const entry of this.#entries.values()) {
-      const over = this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes;
-      if (entry.state === "running") {
-        if (!over) break;
-        continue;
+  /** Drops expired entries, then the oldest finished ones while over a bound. */
+  #expire(): void {
+    const queue = this.#queue;
+    let head = this.#head;
+    if (head === queue.length) return;
+    const entries = this.#entries;
+    let now: number | undefined;
+    while (head < queue.length) {
+      const entry = queue[head];
+      if (entries.get(entry.key) === entry) {
+        const over = entries.size > this.#maxEntries || this.#bytes > this.#maxBytes;
+        if (!over && entry.expires > (now ??= this.#clock.now())) break;
+        entries.delete(entry.key);
+        this.#bytes -= entry.bytes;
       }
-      if (entry.expires > now && !over) break;
-      this.#remove(entry);
+      head++;
     }
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= queue.length) {
+      queue.splice(0, head); // amortized: each entry is moved at most once per halving
+      head = 0;
+    }
+    this.#head = head;
   }
 }

@@ -53,8 +53,15 @@ export function readUint32(source: Uint8Array, offset: number): number {
   return ((source[offset] << 24) >>> 0) + (source[offset + 1] << 16) + (source[offset + 2] << 8) + source[offset + 3];
 }
 
-/** First buffer size for a frame that arrives in pieces; it grows as bytes arrive. */
-const INITIAL_BODY_BUFFER = 16 * 1024;
+/**
+ * Pieces of a split frame shorter than this are copied into a staging buffer instead of being
+ * kept as views, so a sender that trickles tiny segments cannot make the reader hold one
+ * object per byte.
+ */
+const MIN_KEPT_PIECE = 16 * 1024;
+
+/** Size of a staging buffer for small pieces (capped at what the frame still lacks). */
+const STAGE_BYTES = 16 * 1024;
 
 /**
  * Reassembles length-prefixed frames from the chunks a TCP connection delivers.
@@ -64,9 +71,11 @@ const INITIAL_BODY_BUFFER = 16 * 1024;
  *   the connection should be closed.
  * - Memory follows the bytes that actually arrived, not the length a header announces: a frame
  *   lying wholly inside one chunk is returned as a view of that chunk (chunks are the reader's
- *   to keep, see `StreamConnection.read`); otherwise the body is collected in a buffer that
- *   starts at 16 KiB and doubles (capped at the announced length) as bytes come, so a client
- *   that announces 8 MiB and then trickles holds kilobytes, and reassembly stays linear.
+ *   to keep, see `StreamConnection.read`); otherwise the pieces are kept as they come (large
+ *   ones as views of their chunks, small ones copied into 16 KiB staging buffers) and copied
+ *   once into a buffer of the announced size when the last byte arrived. So a client that
+ *   announces 8 MiB and then trickles holds about what it sent, and a big frame costs one copy
+ *   (the old grow-by-doubling buffer copied each byte about twice).
  *
  * @example
  * ```ts
@@ -84,8 +93,14 @@ export class FrameReader {
   #headerFilled = 0;
   /** Announced length of the frame being assembled, once its header is in. */
   #expected: number | undefined;
-  #body: Uint8Array | undefined;
+  /** Body pieces received so far, in order (the staging buffer not included). */
+  #parts: Uint8Array[] = [];
+  /** Staging buffer collecting small pieces, and how much of it is filled. */
+  #stage: Uint8Array | undefined;
+  #staged = 0;
   #bodyFilled = 0;
+  /** Memory held by `#parts` and `#stage`. */
+  #held = 0;
   #failed: PayloadTooLarge | undefined;
 
   /**
@@ -102,9 +117,9 @@ export class FrameReader {
     return this.#headerFilled + this.#bodyFilled + (this.#expected !== undefined ? TCP_FRAME_HEADER_SIZE : 0);
   }
 
-  /** Memory held for the unfinished frame: its body buffer, in bytes (0 when none). */
+  /** Memory held for the unfinished frame's body, in bytes (0 when none). */
   get bufferedBytes(): number {
-    return this.#body?.length ?? 0;
+    return this.#held;
   }
 
   /** Body length announced by the unfinished frame's header, or `undefined` (no header yet). */
@@ -133,21 +148,9 @@ export class FrameReader {
       const expected = this.#expected;
       if (expected !== undefined) {
         const take = Math.min(expected - this.#bodyFilled, end - offset);
-        let body = this.#body!;
-        if (this.#bodyFilled + take > body.length) {
-          const grown = new Uint8Array(Math.min(expected, Math.max(2 * body.length, this.#bodyFilled + take)));
-          grown.set(body.subarray(0, this.#bodyFilled));
-          this.#body = body = grown;
-        }
-        body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
-        this.#bodyFilled += take;
+        this.#append(chunk.subarray(offset, offset + take), expected);
         offset += take;
-        if (this.#bodyFilled === expected) {
-          (frames ??= []).push(body.length === expected ? body : body.subarray(0, expected));
-          this.#body = undefined;
-          this.#expected = undefined;
-          this.#bodyFilled = 0;
-        }
+        if (this.#bodyFilled === expected) (frames ??= []).push(this.#finish(expected));
         continue;
       }
       let length: number;
@@ -172,11 +175,60 @@ export class FrameReader {
         offset += length;
       } else {
         this.#expected = length;
-        this.#body = new Uint8Array(Math.min(length, Math.max(INITIAL_BODY_BUFFER, end - offset)));
         this.#bodyFilled = 0;
       }
     }
     return frames ?? NO_FRAMES;
+  }
+
+  /** Adds a piece of the body (never more than the frame still lacks). */
+  #append(piece: Uint8Array, expected: number): void {
+    if (piece.length >= MIN_KEPT_PIECE) {
+      this.#flushStage();
+      this.#parts.push(piece);
+      this.#held += piece.length;
+    } else {
+      let stage = this.#stage;
+      if (!stage || this.#staged + piece.length > stage.length) {
+        this.#flushStage();
+        stage = this.#stage = new Uint8Array(Math.min(STAGE_BYTES, expected - this.#bodyFilled));
+        this.#held += stage.length;
+      }
+      stage.set(piece, this.#staged);
+      this.#staged += piece.length;
+    }
+    this.#bodyFilled += piece.length;
+  }
+
+  /** Moves the filled part of the staging buffer to the parts list. */
+  #flushStage(): void {
+    if (!this.#stage) return;
+    if (this.#staged > 0) this.#parts.push(this.#stage.subarray(0, this.#staged));
+    this.#held -= this.#stage.length - this.#staged;
+    this.#stage = undefined;
+    this.#staged = 0;
+  }
+
+  /** Joins the completed body's pieces (one copy, none for a single piece) and resets. */
+  #finish(expected: number): Uint8Array {
+    this.#flushStage();
+    const parts = this.#parts;
+    let body: Uint8Array;
+    if (parts.length === 1) {
+      body = parts[0];
+    } else {
+      body = new Uint8Array(expected);
+      let at = 0;
+      for (const part of parts) {
+        body.set(part, at);
+        at += part.length;
+      }
+    }
+    this.#parts = [];
+    this.#held = 0;
+    this.#expected = undefined;
+    this.#bodyFilled = 0;
+    return body;
   }
 }
 
