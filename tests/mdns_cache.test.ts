@@ -166,3 +166,32 @@ test("RecordCache gives the records of one packet the same refresh times (one qu
   assert.equal(firstTimes.length, 5, "A and TXT of the first packet refresh together at every point");
   cache.close();
 });
+
+test("RecordCache refreshes an identical record in place; a new TTL, spelling or sender replaces the entry", () => {
+  const { cache } = setup();
+  const first = cache.add(a("10.0.0.1", 120), "10.0.0.1").entry;
+  assert.equal(cache.add(a("10.0.0.1", 120), "10.0.0.1").entry, first, "same record again: same entry");
+  const longer = cache.add(a("10.0.0.1", 4500), "10.0.0.1").entry;
+  assert.notEqual(longer, first);
+  assert.equal(longer?.record.ttl, 4500);
+  const upper = cache.add({ ...a("10.0.0.1", 4500), name: "H.local" }, "10.0.0.1").entry;
+  assert.equal(upper?.record.name, "H.local", "the newest spelling is kept");
+  const other = cache.add({ ...a("10.0.0.1", 4500), name: "H.local" }, "10.0.0.9").entry;
+  assert.equal(other?.source, "10.0.0.9");
+  assert.equal(cache.size, 1);
+  cache.close();
+});
+
+test("RecordCache: a refreshed record does not expire at its old time, and many adds keep one timer", async () => {
+  const { clock, cache, expired } = setup();
+  for (let i = 0; i < 50; i++) cache.add(a(`10.0.1.${i}`, 10), "10.0.0.1");
+  assert.equal(clock.pending(), 1);
+  await clock.advance(5_000);
+  for (let i = 0; i < 50; i++) cache.add(a(`10.0.1.${i}`, 10), "10.0.0.1");
+  await clock.advance(9_999);
+  assert.equal(expired.length, 0);
+  await clock.advance(1);
+  assert.equal(expired.length, 50);
+  assert.equal(clock.pending(), 0);
+  cache.close();
+});

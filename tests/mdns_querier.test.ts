@@ -365,3 +365,48 @@ test("subtype browsing finds only instances published with that subtype", async 
     await lan.close();
   }
 });
+
+test("a re-announcement that changes nothing is reported as seen (fresh lastSeen), not as an update", async () => {
+  const lan = new Lan();
+  try {
+    const peer = await lan.sniffer(5);
+    const node = await lan.node(1);
+    const ev = events();
+    const seen: number[] = [];
+    node.browse("_peerlink._tcp", { ...ev.handlers, onSeen: (i) => seen.push(i.lastSeen) });
+    await lan.advance(150);
+    await peer.send(response(peerRecords({ txt: "node=Peer" })));
+    await lan.advance(3000);
+    await peer.send(response(peerRecords({ txt: "node=Peer" })));
+    await lan.advance(0);
+    assert.deepEqual(ev.log, ["up Peer 7000"]);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0] - ev.up[0].lastSeen, 3000);
+  } finally {
+    await lan.close();
+  }
+});
+
+test("TXT strings in another order with the same attributes are not an update", async () => {
+  const lan = new Lan();
+  try {
+    const peer = await lan.sniffer(5);
+    const node = await lan.node(1);
+    const ev = events();
+    let seen = 0;
+    node.browse("_peerlink._tcp", { ...ev.handlers, onSeen: () => seen++ });
+    await lan.advance(150);
+    const withTxt = (strings: string[]) =>
+      peerRecords().map((r) => r.type === "TXT" ? { ...r, data: strings.map((s) => te.encode(s)) } : r);
+    await peer.send(response(withTxt(["a=1", "b=2"])));
+    await lan.advance(2000);
+    await peer.send(response(withTxt(["b=2", "a=1"])));
+    await lan.advance(2000);
+    await peer.send(response(withTxt(["b=2", "a=3"])));
+    await lan.advance(0);
+    assert.deepEqual(ev.log, ["up Peer 7000", "update Peer 7000->7000"]);
+    assert.equal(seen, 1);
+  } finally {
+    await lan.close();
+  }
+});
