@@ -107,7 +107,10 @@ export interface PeerDiscovery {
   start(): Promise<void>;
   /** Withdraws the publication (goodbye) and stops browsing. Idempotent. */
   stop(): Promise<void>;
-  /** Known peers now, without this node. */
+  /**
+   * Known peers now, without this node. Each `PeerInfo` is a snapshot: a change to a peer
+   * (including a newer `lastSeen`) comes as a new object, never by mutating an old one.
+   */
   peers(): PeerInfo[];
   /** The peer with exactly this name. */
   resolve(name: string): PeerInfo | undefined;

@@ -409,10 +409,21 @@ export class PeerLink {
   ): Promise<unknown> {
     const info = running.discovery.resolve(target);
     if (!info) throw new PeerNotFound(target, this.#knownNames(running));
+    return await this.#callPeer(running, info, fn, args, options);
+  }
+
+  /** Calls a peer already looked up; a failure that suggests it is gone makes discovery check on it. */
+  async #callPeer(
+    running: Running,
+    info: PeerInfo,
+    fn: string,
+    args: readonly unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
     try {
       return await running.rpc.call(toRpcPeer(info), fn, args, options);
     } catch (error) {
-      if (suggestsUnreachable(error)) running.discovery.reportUnreachable(target);
+      if (suggestsUnreachable(error)) running.discovery.reportUnreachable(info.name);
       throw error;
     }
   }
@@ -422,7 +433,8 @@ export class PeerLink {
     return await Promise.all(peers.map(async (peer): Promise<CallResult> => {
       const started = this.#clock.now();
       try {
-        const value = await this.#callOne(running, peer.name, fn, args, options);
+        // One snapshot for the whole fan-out: each peer is called as listed, without a second lookup.
+        const value = await this.#callPeer(running, peer, fn, args, options);
         return { peer: peer.name, ok: true, value, elapsedMs: this.#clock.now() - started };
       } catch (error) {
         const reason = error instanceof Error ? error : new Error(String(error));
@@ -599,18 +611,25 @@ interface SignalProcess {
   exit(code: number): void;
 }
 
-/** The RPC engine's view of a discovered peer. */
+/** RPC views of discovered peers: a `PeerInfo` is an immutable snapshot, so its view is built once. */
+const rpcPeers = new WeakMap<PeerInfo, RpcPeer>();
+
+/** The RPC engine's view of a discovered peer (capabilities parsed once per snapshot). */
 function toRpcPeer(info: PeerInfo): RpcPeer {
-  const advertised = info.txt?.[CAPABILITIES_TXT_KEY];
-  return {
-    name: info.name,
-    address: info.address,
-    udpPort: info.udpPort,
-    tcpPort: info.tcpPort,
-    capabilities: parseCapabilities(advertised),
-    // No proof in its TXT: the peer has no secret (e.g. Python 1.2) and talks plaintext.
-    insecure: !announcesProof(info),
-  };
+  let peer = rpcPeers.get(info);
+  if (!peer) {
+    peer = {
+      name: info.name,
+      address: info.address,
+      udpPort: info.udpPort,
+      tcpPort: info.tcpPort,
+      capabilities: parseCapabilities(info.txt?.[CAPABILITIES_TXT_KEY]),
+      // No proof in its TXT: the peer has no secret (e.g. Python 1.2) and talks plaintext.
+      insecure: !announcesProof(info),
+    };
+    rpcPeers.set(info, peer);
+  }
+  return peer;
 }
 
 /** Failures after which discovery should check whether the peer is still there. */
