@@ -1,47 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
-import { FakeClock } from "../src/testing/fake_clock.ts";
-import { RpcEndpoint, type RpcEndpointOptions, type RpcPeer } from "../src/rpc/endpoint.ts";
+import { RpcEndpoint, type RpcEndpointOptions } from "../src/rpc/endpoint.ts";
+import { type RpcPair, rpcPair } from "./support/rpc_pair.ts";
 import { currentPeer } from "../src/rpc/context.ts";
-import { LOCAL_CAPABILITIES, NO_CAPABILITIES } from "../src/wire/capabilities.ts";
 import { PeerLinkError, RemoteError } from "../src/errors.ts";
 
-interface Pair {
-  network: MemoryNetwork;
-  clock?: FakeClock;
-  host: RpcEndpoint;
-  worker: RpcEndpoint;
-  /** How the worker reaches the host. */
-  peer: RpcPeer;
-  close(): Promise<void>;
-}
+type Pair = RpcPair;
 
 /** Two started endpoints on an in-memory LAN: "Worker" (10.0.0.1) calls "Host" (10.0.0.2). */
-async function pair(
+function pair(
   hostOptions: Partial<RpcEndpointOptions> = {},
   options: { fake?: boolean; loss?: number; python?: boolean } = {},
 ): Promise<Pair> {
-  const clock = options.fake ? new FakeClock() : undefined;
-  const network = new MemoryNetwork({ seed: 42, loss: options.loss ?? 0, clock });
-  const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host", clock, ...hostOptions });
-  const worker = new RpcEndpoint({ runtime: network.host("10.0.0.1"), name: "Worker", clock });
-  const { udpPort, tcpPort } = await host.start();
-  await worker.start();
-  const capabilities = options.python ? NO_CAPABILITIES : LOCAL_CAPABILITIES;
-  const peer = { name: "Host", address: "10.0.0.2", udpPort, tcpPort, capabilities };
-  return {
-    network,
-    clock,
-    host,
-    worker,
-    peer,
-    async close() {
-      await worker.stop();
-      await host.stop();
-      await network.close();
-    },
-  };
+  return rpcPair({ host: hostOptions, seed: 42, ...options });
 }
 
 test("RpcEndpoint: a call round-trips over udp, tcp and auto", async () => {

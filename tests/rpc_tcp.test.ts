@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
-import { FakeClock } from "../src/testing/fake_clock.ts";
-import { RpcEndpoint, type RpcEndpointOptions, type RpcPeer } from "../src/rpc/endpoint.ts";
+import { RpcEndpoint, type RpcEndpointOptions } from "../src/rpc/endpoint.ts";
 import { LOCAL_CAPABILITIES } from "../src/wire/capabilities.ts";
+import { type RpcPair, rpcPair } from "./support/rpc_pair.ts";
 import { PayloadTooLarge, PeerConnectionError, RemoteError } from "../src/errors.ts";
 import { FrameReader, writeFrameHeader } from "../src/wire/frames.ts";
 import type { Logger } from "../src/log.ts";
@@ -11,36 +11,11 @@ import { NetError, type SocketRuntime } from "../src/net.ts";
 
 const MiB = 1024 * 1024;
 
-interface Pair {
-  network: MemoryNetwork;
-  clock?: FakeClock;
-  host: RpcEndpoint;
-  worker: RpcEndpoint;
-  peer: RpcPeer;
-  close(): Promise<void>;
-}
+type Pair = RpcPair;
 
 /** "Worker" (10.0.0.1) calls "Host" (10.0.0.2) on an in-memory LAN. */
-async function pair(hostOptions: Partial<RpcEndpointOptions> = {}, fake = false): Promise<Pair> {
-  const clock = fake ? new FakeClock() : undefined;
-  const network = new MemoryNetwork({ seed: 3, clock, highWaterMark: 8 * MiB });
-  const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host", clock, ...hostOptions });
-  const worker = new RpcEndpoint({ runtime: network.host("10.0.0.1"), name: "Worker", clock });
-  const { udpPort, tcpPort } = await host.start();
-  await worker.start();
-  const peer = { name: "Host", address: "10.0.0.2", udpPort, tcpPort, capabilities: LOCAL_CAPABILITIES };
-  return {
-    network,
-    clock,
-    host,
-    worker,
-    peer,
-    async close() {
-      await worker.stop();
-      await host.stop();
-      await network.close();
-    },
-  };
+function pair(hostOptions: Partial<RpcEndpointOptions> = {}, fake = false): Promise<Pair> {
+  return rpcPair({ host: hostOptions, fake, seed: 3, highWaterMark: 8 * MiB });
 }
 
 function pattern(n: number): Uint8Array {

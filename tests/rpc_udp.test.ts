@@ -2,44 +2,21 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
-import { RpcEndpoint, type RpcEndpointOptions, type RpcPeer } from "../src/rpc/endpoint.ts";
-import { LOCAL_CAPABILITIES, NO_CAPABILITIES } from "../src/wire/capabilities.ts";
+import { RpcEndpoint, type RpcEndpointOptions } from "../src/rpc/endpoint.ts";
+import { type RpcPair, rpcPair } from "./support/rpc_pair.ts";
+import { NO_CAPABILITIES } from "../src/wire/capabilities.ts";
 import { PayloadTooLarge, PeerTimeoutError, RemoteError } from "../src/errors.ts";
 import type { Datagram } from "../src/net.ts";
 
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
 
-interface Pair {
-  network: MemoryNetwork;
-  clock: FakeClock;
-  host: RpcEndpoint;
-  worker: RpcEndpoint;
-  peer: RpcPeer;
-  close(): Promise<void>;
-}
+type Pair = RpcPair & { clock: FakeClock };
 
 /** "Worker" (10.0.0.1) calls "Host" (10.0.0.2) on an in-memory LAN with a fake clock. */
 async function pair(hostOptions: Partial<RpcEndpointOptions> = {}, network?: MemoryNetwork): Promise<Pair> {
-  const clock = (network?.clock as FakeClock | undefined) ?? new FakeClock();
-  network ??= new MemoryNetwork({ seed: 7, clock });
-  const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host", clock, ...hostOptions });
-  const worker = new RpcEndpoint({ runtime: network.host("10.0.0.1"), name: "Worker", clock });
-  const { udpPort, tcpPort } = await host.start();
-  await worker.start();
-  const peer = { name: "Host", address: "10.0.0.2", udpPort, tcpPort, capabilities: LOCAL_CAPABILITIES };
-  return {
-    network,
-    clock,
-    host,
-    worker,
-    peer,
-    async close() {
-      await worker.stop();
-      await host.stop();
-      await network.close();
-    },
-  };
+  const t = await rpcPair({ host: hostOptions, network, fake: true, seed: 7 });
+  return { ...t, clock: t.clock! };
 }
 
 /** Advances the fake clock in steps until every promise settled (bounded). */

@@ -2,11 +2,9 @@
  * Helpers for the security, fuzz and load tests: endpoints on an in-memory LAN, and a runtime
  * wrapper that records what a node sends (so a test can replay or tamper with it).
  */
-import { FakeClock } from "../../src/testing/fake_clock.ts";
-import { MemoryNetwork } from "../../src/testing/memory_net.ts";
 import type { Datagram, DatagramSocket, SocketRuntime, StreamConnection } from "../../src/net.ts";
-import { RpcEndpoint, type RpcEndpointOptions, type RpcPeer } from "../../src/rpc/endpoint.ts";
-import { LOCAL_CAPABILITIES } from "../../src/wire/capabilities.ts";
+import type { RpcEndpointOptions } from "../../src/rpc/endpoint.ts";
+import { type RpcPair, rpcPair } from "./rpc_pair.ts";
 
 /** What a {@linkcode recordingRuntime} saw leave the host. */
 export interface Recorded {
@@ -82,19 +80,12 @@ export function concat(chunks: readonly Uint8Array[]): Uint8Array {
 }
 
 /** A host ("Host", 10.0.0.2) and a caller ("Worker", 10.0.0.1) on one in-memory LAN. */
-export interface SecurePair {
-  network: MemoryNetwork;
-  clock: FakeClock | undefined;
-  host: RpcEndpoint;
-  worker: RpcEndpoint;
-  /** How the worker reaches the host. */
-  peer: RpcPeer;
+export interface SecurePair extends RpcPair {
   /** What the worker sent. */
   recorded: Recorded;
-  close(): Promise<void>;
 }
 
-/** Starts a {@linkcode SecurePair}. */
+/** Starts a {@linkcode SecurePair}: an {@linkcode rpcPair} whose worker's traffic is recorded. */
 export async function securePair(
   options: {
     host?: Partial<RpcEndpointOptions>;
@@ -103,27 +94,17 @@ export async function securePair(
     seed?: number;
   } = {},
 ): Promise<SecurePair> {
-  const clock = options.fake ? new FakeClock() : undefined;
-  const network = new MemoryNetwork({ seed: options.seed ?? 5, clock });
-  const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host", clock, ...options.host });
-  const { runtime, recorded } = recordingRuntime(network.host("10.0.0.1"));
-  const worker = new RpcEndpoint({ runtime, name: "Worker", clock, ...options.worker });
-  const { udpPort, tcpPort } = await host.start();
-  await worker.start();
-  const peer = { name: "Host", address: "10.0.0.2", udpPort, tcpPort, capabilities: LOCAL_CAPABILITIES };
-  return {
-    network,
-    clock,
-    host,
-    worker,
-    peer,
-    recorded,
-    async close() {
-      await worker.stop();
-      await host.stop();
-      await network.close();
+  let recorded: Recorded | undefined;
+  const pair = await rpcPair({
+    ...options,
+    seed: options.seed ?? 5,
+    workerRuntime: (runtime) => {
+      const recording = recordingRuntime(runtime);
+      recorded = recording.recorded;
+      return recording.runtime;
     },
-  };
+  });
+  return { ...pair, recorded: recorded! };
 }
 
 /** Lets pending promise chains (Web Crypto, in-memory delivery) run. */
