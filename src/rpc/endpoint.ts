@@ -39,9 +39,9 @@ import { SecurityPolicy } from "./policy.ts";
 import { ReplyCache } from "./reply_cache.ts";
 import { RequestProcessor, type ServeStats } from "./server.ts";
 import { TcpClient, type TcpClientStats } from "./tcp_client.ts";
-import { TcpServer, type TcpServerStats } from "./tcp_server.ts";
+import { emptyTcpServerStats, TcpServer, type TcpServerStats } from "./tcp_server.ts";
 import { TimerSet } from "./timers.ts";
-import { UdpRpc, type UdpStats } from "./udp.ts";
+import { emptyUdpStats, UdpRpc, type UdpStats } from "./udp.ts";
 
 export type { RpcPeer, RpcTransport } from "./call.ts";
 
@@ -150,31 +150,6 @@ interface Running {
   ports: RpcPorts;
 }
 
-const EMPTY_UDP: UdpStats = {
-  sent: 0,
-  received: 0,
-  retransmits: 0,
-  malformed: 0,
-  unmatched: 0,
-  sendErrors: 0,
-  queued: 0,
-};
-const EMPTY_TCP_SERVER: TcpServerStats = {
-  accepted: 0,
-  open: 0,
-  requests: 0,
-  oversizeFrames: 0,
-  malformed: 0,
-  idleClosed: 0,
-  readTimeouts: 0,
-  writeTimeouts: 0,
-  evicted: 0,
-  refused: 0,
-  securityClosed: 0,
-  readPauses: 0,
-  bufferedBytes: 0,
-  peakBufferedBytes: 0,
-};
 const EMPTY_TCP_CLIENT: TcpClientStats = {
   connects: 0,
   connectFailures: 0,
@@ -520,8 +495,8 @@ export class RpcEndpoint {
       pendingCalls: this.#pending.size,
       timers: this.#timers.size,
       calls: { ...this.#calls },
-      udp: running?.udp.stats() ?? { ...EMPTY_UDP },
-      tcpServer: running?.tcpServer.stats() ?? { ...EMPTY_TCP_SERVER },
+      udp: running?.udp.stats() ?? emptyUdpStats(),
+      tcpServer: running?.tcpServer.stats() ?? emptyTcpServerStats(),
       tcpClient: running?.tcpClient.stats() ?? { ...EMPTY_TCP_CLIENT },
       serve: this.#processor.stats(),
       handlers: this.#dispatcher.stats(),

@@ -137,6 +137,26 @@ interface Served {
   wake: (() => void) | undefined;
 }
 
+/** Counters of a TCP server that has not run yet (all zero). */
+export function emptyTcpServerStats(): TcpServerStats {
+  return {
+    accepted: 0,
+    open: 0,
+    requests: 0,
+    oversizeFrames: 0,
+    malformed: 0,
+    idleClosed: 0,
+    readTimeouts: 0,
+    writeTimeouts: 0,
+    evicted: 0,
+    refused: 0,
+    securityClosed: 0,
+    readPauses: 0,
+    bufferedBytes: 0,
+    peakBufferedBytes: 0,
+  };
+}
+
 /**
  * Accepts RPC connections.
  *
@@ -153,20 +173,7 @@ export class TcpServer {
   readonly #perSource = new Map<string, number>();
   readonly #refusing = new Set<StreamConnection>();
   readonly #wireLimit: number;
-  readonly #stats: Omit<TcpServerStats, "open" | "bufferedBytes"> = {
-    accepted: 0,
-    requests: 0,
-    oversizeFrames: 0,
-    malformed: 0,
-    idleClosed: 0,
-    readTimeouts: 0,
-    writeTimeouts: 0,
-    evicted: 0,
-    refused: 0,
-    securityClosed: 0,
-    readPauses: 0,
-    peakBufferedBytes: 0,
-  };
+  readonly #stats: Omit<TcpServerStats, "open" | "bufferedBytes"> = emptyTcpServerStats();
   #buffered = 0;
   #listener: StreamListener | undefined;
   #closed = false;

@@ -77,6 +77,11 @@ export interface UdpStats {
   queued: number;
 }
 
+/** Counters of a UDP side that has not run yet (all zero). */
+export function emptyUdpStats(): UdpStats {
+  return { sent: 0, received: 0, retransmits: 0, malformed: 0, unmatched: 0, sendErrors: 0, queued: 0 };
+}
+
 /** What a {@linkcode UdpRpc} needs. */
 export interface UdpRpcOptions {
   /** Socket adapter. */
@@ -112,15 +117,7 @@ export class UdpRpc {
   readonly #waiting = new Map<string, Flight>();
   readonly #rtt: RttEstimator;
   readonly #windows = new Map<string, PeerWindow>();
-  readonly #stats: UdpStats = {
-    sent: 0,
-    received: 0,
-    retransmits: 0,
-    malformed: 0,
-    unmatched: 0,
-    sendErrors: 0,
-    queued: 0,
-  };
+  readonly #stats: UdpStats = emptyUdpStats();
   #socket: DatagramSocket | undefined;
   #closed = false;
   /** Sealed datagrams being verified now. */
