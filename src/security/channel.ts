@@ -142,18 +142,7 @@ export class SecureChannel {
   readonly #wallOffset: number;
   readonly #guard: ReplayGuard;
   readonly #logger?: Logger;
-  readonly #stats: Omit<SecurityStats, "enabled" | "replayCache"> = {
-    sealed: 0,
-    opened: 0,
-    plaintextDropped: 0,
-    sealedWithoutSecret: 0,
-    malformed: 0,
-    stale: 0,
-    replayed: 0,
-    forged: 0,
-    misdirected: 0,
-    overloaded: 0,
-  };
+  readonly #stats: SecurityCounters = zeroCounters();
   readonly #lastWarned = new Map<string, number>();
   #nonces = new Uint8Array(0);
   #nonceAt = 0;
@@ -341,18 +330,24 @@ export class SecureChannel {
  * ```
  */
 export function disabledSecurityStats(sealedWithoutSecret: number): SecurityStats {
+  return { enabled: false, ...zeroCounters(), sealedWithoutSecret, replayCache: 0 };
+}
+
+/** The event counters of {@linkcode SecurityStats}. */
+type SecurityCounters = Omit<SecurityStats, "enabled" | "replayCache">;
+
+/** Every counter at zero: one list for the secured channel and the disabled one. */
+function zeroCounters(): SecurityCounters {
   return {
-    enabled: false,
     sealed: 0,
     opened: 0,
     plaintextDropped: 0,
-    sealedWithoutSecret,
+    sealedWithoutSecret: 0,
     malformed: 0,
     stale: 0,
     replayed: 0,
     forged: 0,
     misdirected: 0,
     overloaded: 0,
-    replayCache: 0,
   };
 }
