@@ -4,7 +4,9 @@
  *
  * @module
  */
-import type { OptionSpecs, ParsedArgs } from "./args.ts";
+import { type OptionSpecs, type ParsedArgs, stringOption } from "./args.ts";
+import { DISCOVERY_WAIT } from "../constants.ts";
+import { parseDuration } from "./duration.ts";
 import type { Style } from "./format.ts";
 import type { CliIO, Printer } from "./io.ts";
 
@@ -88,6 +90,21 @@ export const NETWORK_OPTIONS: OptionSpecs = {
 };
 
 /** `--wait` for commands that look a peer up. */
+/** How long `discover`, `ping` and `call` look for peers when `--wait` is not given. */
+export const DEFAULT_WAIT_MS: number = DISCOVERY_WAIT;
+
+/**
+ * Reads `--wait`.
+ *
+ * @param args Parsed arguments.
+ * @returns Milliseconds, or `undefined` when the option was not given.
+ * @throws {UsageError} When the duration is malformed.
+ */
+export function waitOption(args: ParsedArgs): number | undefined {
+  const text = stringOption(args, "wait");
+  return text === undefined ? undefined : parseDuration(text, "--wait", true);
+}
+
 export const WAIT_OPTION: OptionSpecs = {
   wait: {
     type: "string",

@@ -9,12 +9,14 @@ import {
   CALL_OPTIONS,
   type CommandContext,
   type CommandSpec,
+  DEFAULT_WAIT_MS,
   HELP_OPTION,
   NETWORK_OPTIONS,
   VERBOSE_OPTION,
   WAIT_OPTION,
+  waitOption,
 } from "../command.ts";
-import { formatMs, parseDuration } from "../duration.ts";
+import { formatMs } from "../duration.ts";
 import { CliFailure, describeError, EXIT, interruptedExitCode, UsageError } from "../errors.ts";
 import { alignColumns, plural } from "../format.ts";
 import { parseJsonArgument, toJson } from "../json.ts";
@@ -22,8 +24,6 @@ import { ephemeralName, networkOptions, startNode } from "../node.ts";
 import { knownPeersPhrase, sleep, waitForPeer } from "../peers.ts";
 import { callOptions, transportCounters, usedTransport } from "../transport.ts";
 import type { Transport } from "../../options.ts";
-
-const DEFAULT_WAIT_MS = 3000;
 
 /** The `call` command. */
 export const callCommand: CommandSpec = {
@@ -87,8 +87,7 @@ async function runCall(context: CommandContext, parsed: ParsedArgs): Promise<num
     }
     kwargs = value as Record<string, unknown>;
   }
-  const waitText = stringOption(parsed, "wait");
-  const waitMs = waitText === undefined ? DEFAULT_WAIT_MS : parseDuration(waitText, "--wait", true);
+  const waitMs = waitOption(parsed) ?? DEFAULT_WAIT_MS;
   const invocation: Invocation = { target, fn, args, kwargs, ...callOptions(parsed, "call") };
   const options = networkOptions(parsed, "call");
 

@@ -7,22 +7,22 @@ import type { PeerInfo } from "../../discovery.ts";
 import { deriveRealm } from "../../derive.ts";
 import type { PeerLinkOptions } from "../../options.ts";
 import type { PeerLink } from "../../peerlink.ts";
-import { flag, type ParsedArgs, stringOption } from "../args.ts";
+import { flag, type ParsedArgs } from "../args.ts";
 import {
   type CommandContext,
   type CommandSpec,
+  DEFAULT_WAIT_MS,
   HELP_OPTION,
   NETWORK_OPTIONS,
   VERBOSE_OPTION,
   WAIT_OPTION,
+  waitOption,
 } from "../command.ts";
-import { formatMs, parseDuration } from "../duration.ts";
+import { formatMs } from "../duration.ts";
 import { CliFailure, EXIT, interruptedExitCode, UsageError } from "../errors.ts";
 import { plural } from "../format.ts";
 import { ephemeralName, networkOptions, peerRuntime, startNode } from "../node.ts";
 import { peerJson, peerLines, sleep } from "../peers.ts";
-
-const DEFAULT_WAIT_MS = 3000;
 
 /** The `discover` command. */
 export const discoverCommand: CommandSpec = {
@@ -54,8 +54,7 @@ async function runDiscover(context: CommandContext, args: ParsedArgs): Promise<n
   if (args.positionals.length) {
     throw new UsageError(`'discover' takes no arguments (got '${args.positionals[0]}')`, "discover");
   }
-  const waitText = stringOption(args, "wait");
-  const waitMs = waitText === undefined ? undefined : parseDuration(waitText, "--wait", true);
+  const waitMs = waitOption(args);
   const json = flag(args, "json");
   const options = networkOptions(args, "discover");
   const started = performance.now();

@@ -8,10 +8,12 @@ import {
   CALL_OPTIONS,
   type CommandContext,
   type CommandSpec,
+  DEFAULT_WAIT_MS,
   HELP_OPTION,
   NETWORK_OPTIONS,
   VERBOSE_OPTION,
   WAIT_OPTION,
+  waitOption,
 } from "../command.ts";
 import { formatMs, parseDuration } from "../duration.ts";
 import { CliFailure, describeError, EXIT, interruptedExitCode, UsageError } from "../errors.ts";
@@ -20,7 +22,6 @@ import { ephemeralName, networkOptions, startNode } from "../node.ts";
 import { knownPeersPhrase, sleep, waitForPeer } from "../peers.ts";
 import { callOptions, transportCounters, usedTransport } from "../transport.ts";
 
-const DEFAULT_WAIT_MS = 3000;
 const DEFAULT_INTERVAL_MS = 1000;
 const MAX_COUNT = 100_000;
 
@@ -66,8 +67,7 @@ async function runPing(context: CommandContext, args: ParsedArgs): Promise<numbe
   const count = integerOption(args, "count", "ping", { min: 1, max: MAX_COUNT }) ?? 1;
   const intervalText = stringOption(args, "interval");
   const intervalMs = intervalText === undefined ? DEFAULT_INTERVAL_MS : parseDuration(intervalText, "--interval", true);
-  const waitText = stringOption(args, "wait");
-  const waitMs = waitText === undefined ? DEFAULT_WAIT_MS : parseDuration(waitText, "--wait", true);
+  const waitMs = waitOption(args) ?? DEFAULT_WAIT_MS;
   const { transport, timeout } = callOptions(args, "ping");
   const options = networkOptions(args, "ping");
   const { out, style, signal } = context;
