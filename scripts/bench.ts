@@ -13,8 +13,9 @@
  * ```
  *
  * Options: `--quick` (seconds, rough numbers: proves it works), `--runtime deno,bun,node`,
- * `--scenario calls,discovery,fanout`, `--repeats N`, `--out FILE` (default
- * bench-results.json), `--layer node|engine` (engine: the RPC engine without discovery),
+ * `--scenario calls,discovery,fanout`, `--only throughput_udp,...` (some small-call
+ * measurements), `--pin split|none` (servers on CPU 0 and clients on CPU 1, the default with
+ * two or more CPUs), `--repeats N`, `--out FILE` (default bench-results.json), `--layer node|engine` (engine: the RPC engine without discovery),
  * `--profile` (count wire traffic per call; slightly slower), `--cpu-profile DIR` (CPU
  * profiles of the call workers on Node and Deno), `--runtime-flags="..."` (e.g.
  * `--cpu-prof` for Node workers), `--verbose` (worker output).
@@ -22,7 +23,7 @@
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { arch, cpus, loadavg, networkInterfaces, platform, release } from "node:os";
+import { arch, availableParallelism, cpus, loadavg, networkInterfaces, platform, release } from "node:os";
 import { resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -35,7 +36,7 @@ import {
   MetricTable,
   type RuntimeReport,
 } from "./bench/report.ts";
-import { runCalls, type RunContext, runDiscovery, runFanout } from "./bench/scenarios.ts";
+import { CALL_MEASUREMENTS, runCalls, type RunContext, runDiscovery, runFanout } from "./bench/scenarios.ts";
 import { FULL, QUICK, type Settings } from "./bench/settings.ts";
 
 const RUNTIMES: Runtime[] = ["deno", "bun", "node"];
@@ -47,6 +48,9 @@ const USAGE = `usage: bash scripts/netns.sh node_modules/.bin/node scripts/bench
   --scenario LIST         calls,discovery,fanout (default all)
   --repeats N             repeats of each measurement (default 5, quick 2)
   --out FILE              JSON results (default bench-results.json)
+  --only LIST             small-call measurements to run, e.g. throughput_udp,latency_tcp (default all)
+  --pin split|none        split (default with 2+ CPUs): call servers on CPU 0, clients on CPU 1, for
+                          every variant alike; none: let the scheduler place them (noisier medians)
   --layer node|engine     PeerLink's public API (default) or its RPC engine alone
   --profile               count PeerLink's wire traffic per call (adds a little overhead)
   --cpu-profile DIR       CPU profiles of the call workers (Node, Deno) into DIR; summarise one with
@@ -102,6 +106,8 @@ async function main(): Promise<number> {
       repeats: { type: "string" },
       out: { type: "string", default: "bench-results.json" },
       layer: { type: "string", default: "node" },
+      only: { type: "string" },
+      pin: { type: "string", default: availableParallelism() >= 2 ? "split" : "none" },
       profile: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       "runtime-flags": { type: "string", default: "" },
@@ -121,6 +127,9 @@ async function main(): Promise<number> {
   const runtimes = parseList(values.runtime!, RUNTIMES, "runtime");
   const scenarios = parseList(values.scenario!, SCENARIOS, "scenario");
   if (values.layer !== "node" && values.layer !== "engine") throw new Error("bench: --layer must be node or engine");
+  if (values.pin !== "split" && values.pin !== "none") throw new Error("bench: --pin must be split or none");
+  if (values.pin === "split" && availableParallelism() < 2) throw new Error("bench: --pin split needs at least 2 CPUs");
+  const only = values.only === undefined ? undefined : parseList(values.only, CALL_MEASUREMENTS, "measurement");
   const settings: Settings = structuredClone(values.quick ? QUICK : FULL);
   if (values.repeats !== undefined) {
     const repeats = Number(values.repeats);
@@ -144,6 +153,7 @@ async function main(): Promise<number> {
       cpus: cpuList.length,
       cpuModel: cpuList[0]?.model ?? "unknown",
       loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
+      pin: values.pin,
     },
     runtimes: [],
     durationMs: 0,
@@ -157,6 +167,8 @@ async function main(): Promise<number> {
       runtime,
       settings,
       layer: values.layer,
+      only,
+      pin: values.pin === "split",
       realm: `bench-${run}-${runtime}`,
       verbose: values.verbose!,
       runtimeFlags: values["runtime-flags"]!.split(" ").filter(Boolean),
@@ -204,7 +216,9 @@ async function main(): Promise<number> {
   console.log(
     `\n${report.quick ? "Quick smoke run: numbers are rough. " : ""}Load average at start ${
       report.machine.loadavg.join(" ")
-    } on ${report.machine.cpus} CPUs (other work on the machine makes numbers noisy).`,
+    } on ${report.machine.cpus} CPUs (other work on the machine makes numbers noisy); ${
+      values.pin === "split" ? "servers pinned to CPU 0, clients to CPU 1" : "workers not pinned"
+    }.`,
   );
   writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`Results written to ${outPath} (${(report.durationMs / 1000).toFixed(1)} s)`);

@@ -241,6 +241,10 @@ export class PeerLink {
         timeout: this.#timeout,
         clock: this.#clock,
         logger: this.#logger,
+        // A failure that suggests the peer is gone makes discovery check on it.
+        onCallFailed: (peer, error) => {
+          if (suggestsUnreachable(error)) this.#running?.discovery.reportUnreachable(peer.name);
+        },
         limits: options.maxFrameBytes === undefined
           ? options.limits
           : { ...options.limits, maxFrameBytes: options.maxFrameBytes },
@@ -391,40 +395,19 @@ export class PeerLink {
    * @returns What the remote handler returned.
    */
   call<R = unknown>(target: string, fn: string, args?: readonly unknown[], options?: CallOptions): Promise<R>;
-  async call(target: string, fn: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<unknown> {
-    const running = this.#require();
-    if (typeof target !== "string" || target.length === 0) {
-      throw new TypeError('call(): the target must be a peer name or "ALL"');
-    }
-    if (target === ALL_PEERS) return await this.#fanOut(running, fn, args, options);
-    return await this.#callOne(running, target, fn, args, options);
-  }
-
-  async #callOne(
-    running: Running,
-    target: string,
-    fn: string,
-    args: readonly unknown[],
-    options: CallOptions,
-  ): Promise<unknown> {
-    const info = running.discovery.resolve(target);
-    if (!info) throw new PeerNotFound(target, this.#knownNames(running));
-    return await this.#callPeer(running, info, fn, args, options);
-  }
-
-  /** Calls a peer already looked up; a failure that suggests it is gone makes discovery check on it. */
-  async #callPeer(
-    running: Running,
-    info: PeerInfo,
-    fn: string,
-    args: readonly unknown[],
-    options: CallOptions,
-  ): Promise<unknown> {
+  call(target: string, fn: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<unknown> {
+    // Not async: a call returns the RPC engine's promise itself (no chain of wrappers per call).
     try {
-      return await running.rpc.call(toRpcPeer(info), fn, args, options);
+      const running = this.#require();
+      if (typeof target !== "string" || target.length === 0) {
+        throw new TypeError('call(): the target must be a peer name or "ALL"');
+      }
+      if (target === ALL_PEERS) return this.#fanOut(running, fn, args, options);
+      const info = running.discovery.resolve(target);
+      if (!info) throw new PeerNotFound(target, this.#knownNames(running));
+      return running.rpc.call(toRpcPeer(info), fn, args, options);
     } catch (error) {
-      if (suggestsUnreachable(error)) running.discovery.reportUnreachable(info.name);
-      throw error;
+      return Promise.reject(error);
     }
   }
 
@@ -434,7 +417,7 @@ export class PeerLink {
       const started = this.#clock.now();
       try {
         // One snapshot for the whole fan-out: each peer is called as listed, without a second lookup.
-        const value = await this.#callPeer(running, peer, fn, args, options);
+        const value = await running.rpc.call(toRpcPeer(peer), fn, args, options);
         return { peer: peer.name, ok: true, value, elapsedMs: this.#clock.now() - started };
       } catch (error) {
         const reason = error instanceof Error ? error : new Error(String(error));

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FrameReader, FrameWriter, readUint32, writeFrame, writeFrameHeader } from "../src/wire/frames.ts";
+import { FrameWriter } from "../src/wire/frame_writer.ts";
+import { FrameReader, readUint32, writeFrame, writeFrameHeader } from "../src/wire/frames.ts";
 import { PayloadTooLarge } from "../src/errors.ts";
 import type { StreamConnection } from "../src/net.ts";
 import { Buffer } from "node:buffer";
@@ -129,6 +130,54 @@ test("FrameWriter keeps concurrent frames whole and in order", async () => {
   const frames = conn.written.flatMap((chunk) => [...reader.push(chunk)]);
   assert.deepEqual(frames.map((f) => f[0]), [1, 2, 3]);
   assert.deepEqual(frames.map((f) => f.length), [11, 21, 6]);
+});
+
+test("FrameWriter sends frames queued behind a write in progress together, in one write", async () => {
+  const conn = recorder();
+  const writer = new FrameWriter(conn, 1000);
+  const frame = (n: number) => {
+    const first = new Uint8Array(4 + 3);
+    first.set([n, n, n], 4);
+    return [first];
+  };
+  await Promise.all(Array.from({ length: 50 }, (_, i) => writer.write(frame(i))));
+  assert.equal(writer.queued, 0);
+  // The first frame leaves at once; the 49 queued behind it leave in one buffer.
+  assert.equal(conn.written.length, 2);
+  assert.equal(writer.writes, 2);
+  const reader = new FrameReader(1000);
+  const frames = conn.written.flatMap((chunk) => [...reader.push(chunk)]);
+  assert.deepEqual(frames.map((f) => f[0]), Array.from({ length: 50 }, (_, i) => i));
+});
+
+test("FrameWriter writes a large frame's parts as they are, without copying them", async () => {
+  const seen: Uint8Array[] = [];
+  const conn = { ...recorder(), write: (data: Uint8Array) => (seen.push(data), Promise.resolve()) };
+  const writer = new FrameWriter(conn, 1 << 20);
+  const big = bytes(100_000, 7);
+  await Promise.all([writer.write([new Uint8Array(4)]), writer.write([new Uint8Array(4), big])]);
+  assert.ok(seen.includes(big), "the 100 kB segment was copied");
+});
+
+test("FrameWriter rejects only the frames a failed write carried", async () => {
+  let failures = 1;
+  const written: Uint8Array[] = [];
+  const conn = {
+    ...recorder(),
+    write: async (data: Uint8Array) => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (failures-- > 0) throw new Error("reset");
+      written.push(data.slice());
+    },
+  };
+  const writer = new FrameWriter(conn, 1000);
+  const first = writer.write([new Uint8Array(5)]);
+  const second = writer.write([new Uint8Array(6)]);
+  await assert.rejects(first, /reset/);
+  await second;
+  assert.equal(written.length, 1);
+  assert.equal(readUint32(written[0], 0), 2);
+  assert.equal(writer.queued, 0);
 });
 
 test("FrameReader holds memory for the bytes received, not for the length a header announces", () => {

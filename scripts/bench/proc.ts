@@ -56,6 +56,8 @@ export interface SpawnOptions {
   verbose?: boolean;
   /** Extra flags for the runtime (before the worker script). */
   runtimeFlags?: string[];
+  /** Pin the worker (and its threads) to this CPU with taskset; unpinned when undefined. */
+  cpu?: number;
 }
 
 /** A running worker process. */
@@ -119,7 +121,10 @@ export class Worker {
     config: Record<string, unknown> = {},
     options: SpawnOptions = {},
   ): Promise<Worker> {
-    const [program, args] = workerCommand(runtime, [role, JSON.stringify(config)], options.runtimeFlags);
+    const [runtimeProgram, runtimeArgs] = workerCommand(runtime, [role, JSON.stringify(config)], options.runtimeFlags);
+    const [program, args] = options.cpu === undefined
+      ? [runtimeProgram, runtimeArgs]
+      : ["taskset", ["--cpu-list", String(options.cpu), runtimeProgram, ...runtimeArgs]];
     const child = spawn(program, args, {
       cwd: ROOT,
       stdio: ["pipe", "pipe", "pipe"],

@@ -86,7 +86,15 @@ export interface BenchReport {
   /** The iteration counts used. */
   settings: unknown;
   /** Where it ran; load average says how noisy the numbers may be. */
-  machine: { platform: string; release: string; arch: string; cpus: number; cpuModel: string; loadavg: number[] };
+  machine: {
+    platform: string;
+    release: string;
+    arch: string;
+    cpus: number;
+    cpuModel: string;
+    loadavg: number[];
+    pin: string;
+  };
   /** One entry per runtime, in the order run. */
   runtimes: RuntimeReport[];
   /** Wall time of the whole run, ms. */

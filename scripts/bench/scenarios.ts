@@ -24,6 +24,10 @@ export interface RunContext {
   verbose: boolean;
   /** Extra flags for the runtime of every worker (e.g. `--cpu-prof`). */
   runtimeFlags: string[];
+  /** Small-call measurements to run (all when undefined), e.g. `["throughput_udp"]`. */
+  only?: readonly string[];
+  /** Pin call servers to CPU 0 and call clients to CPU 1 (stable numbers on a 2-CPU machine). */
+  pin: boolean;
   /** Count wire traffic and collect engine counters. */
   profile: boolean;
   /** Directory for CPU profiles of the call workers (Node and Deno), or undefined. */
@@ -77,12 +81,14 @@ async function spawnOrNote(
   role: string,
   config: Record<string, unknown>,
   readyTimeoutMs = 30_000,
+  cpu?: number,
 ): Promise<Worker | string> {
   try {
     return await Worker.spawn(ctx.runtime, role, config, {
       verbose: ctx.verbose,
       readyTimeoutMs,
       runtimeFlags: ctx.runtimeFlags,
+      cpu,
     });
   } catch (error) {
     return describe(error);
@@ -95,6 +101,17 @@ interface CallSpec {
   kind: "latency" | "calls" | "transfer";
   variants: Partial<Record<Variant, Record<string, unknown>>>;
 }
+
+/** Names of the small-call measurements, for `--only`. */
+export const CALL_MEASUREMENTS = [
+  "latency_udp",
+  "latency_tcp",
+  "http_sequential",
+  "throughput_udp",
+  "throughput_tcp",
+  "http_concurrent",
+  "upload_tcp",
+] as const;
 
 function callSpecs(s: Settings): CallSpec[] {
   const lat = (transport: string) => ({ cmd: "latency", transport, count: s.latency.count, warmup: s.latency.warmup });
@@ -156,10 +173,17 @@ export async function runCalls(ctx: RunContext): Promise<void> {
   const cpu = ctx.cpuProfileDir === undefined ? {} : { cpuProfile: ctx.cpuProfileDir };
   const plConfig = { layer: ctx.layer, realm, countWire: ctx.profile, ...cpu };
   ctx.log(`${ctx.runtime}: starting servers (raw, HTTP, PeerLink)`);
+  // Pinned, each server shares CPU 0 and each client CPU 1, the same for every variant.
+  const serverCpu = ctx.pin ? 0 : undefined;
+  const clientCpu = ctx.pin ? 1 : undefined;
+  const spawnServer = (role: string, config: Record<string, unknown>) =>
+    spawnOrNote(ctx, role, config, undefined, serverCpu);
+  const spawnClient = (role: string, config: Record<string, unknown>) =>
+    spawnOrNote(ctx, role, config, undefined, clientCpu);
   const [rawServer, httpServer, plServer] = await Promise.all([
-    spawnOrNote(ctx, "raw-server", { replyBytes: sizes.replyBytes, ...cpu }),
-    spawnOrNote(ctx, "http-server", { ...cpu }),
-    spawnOrNote(ctx, "peerlink-server", plConfig),
+    spawnServer("raw-server", { replyBytes: sizes.replyBytes, ...cpu }),
+    spawnServer("http-server", { ...cpu }),
+    spawnServer("peerlink-server", plConfig),
   ]);
   const clients: Partial<Record<Variant, Worker>> = {};
   const unavailable: Partial<Record<Variant, string>> = {};
@@ -168,11 +192,9 @@ export async function runCalls(ctx: RunContext): Promise<void> {
     const [rawClient, httpClient, plClient] = await Promise.all([
       typeof rawServer === "string"
         ? rawServer
-        : spawnOrNote(ctx, "raw-client", { ...rawServer.ready, requestBytes: sizes.requestBytes, ...cpu }),
-      typeof httpServer === "string"
-        ? httpServer
-        : spawnOrNote(ctx, "http-client", { port: httpServer.ready.port, ...cpu }),
-      typeof plServer === "string" ? plServer : spawnOrNote(ctx, "peerlink-client", { ...plConfig, ...plServer.ready }),
+        : spawnClient("raw-client", { ...rawServer.ready, requestBytes: sizes.requestBytes, ...cpu }),
+      typeof httpServer === "string" ? httpServer : spawnClient("http-client", { port: httpServer.ready.port, ...cpu }),
+      typeof plServer === "string" ? plServer : spawnClient("peerlink-client", { ...plConfig, ...plServer.ready }),
     ]);
     for (const w of [rawServer, httpServer, plServer, rawClient, httpClient, plClient]) {
       if (typeof w !== "string") workers.push(w);
@@ -192,7 +214,7 @@ export async function runCalls(ctx: RunContext): Promise<void> {
     if (unavailable.peerlink) ctx.peerlinkUnavailable = unavailable.peerlink;
     for (const [variant, why] of Object.entries(unavailable)) if (variant !== "peerlink") ctx.errors.push(why);
 
-    for (const spec of callSpecs(s)) {
+    for (const spec of callSpecs(s).filter((c) => !ctx.only || ctx.only.includes(c.scenario))) {
       ctx.log(`${ctx.runtime}: ${spec.scenario}`);
       const variants = Object.keys(spec.variants) as Variant[];
       for (const variant of variants) {

@@ -94,6 +94,7 @@ export class PendingCall {
   /** Settles with the reply's result or the failure. */
   readonly promise: Promise<unknown>;
   #settled = false;
+  #failure: { error: unknown } | undefined;
   #resolve!: (value: unknown) => void;
   #reject!: (error: unknown) => void;
   readonly #cleanups: Array<() => void> = [];
@@ -142,6 +143,11 @@ export class PendingCall {
     return this.#settled;
   }
 
+  /** The error, once the call has failed (`undefined` while pending or after success). */
+  get failure(): { readonly error: unknown } | undefined {
+    return this.#failure;
+  }
+
   /** Milliseconds left before the deadline (0 when past). */
   remaining(now: number): number {
     return Math.max(0, this.startedAt + this.timeoutMs - now);
@@ -165,6 +171,7 @@ export class PendingCall {
   settle(outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
     if (this.#settled) return;
     this.#settled = true;
+    if (!outcome.ok) this.#failure = { error: outcome.error };
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     if (outcome.ok) this.#resolve(outcome.value);
     else this.#reject(outcome.error);

@@ -88,6 +88,11 @@ export interface RpcEndpointOptions {
   clock?: Clock;
   /** Diagnostics. */
   logger?: Logger;
+  /**
+   * Told about every call that failed (before its promise rejects), e.g. so discovery can
+   * check on a peer that timed out. Must not throw.
+   */
+  onCallFailed?: (peer: RpcPeer, error: unknown) => void;
 }
 
 /** Options of one {@linkcode RpcEndpoint.call}. */
@@ -368,7 +373,17 @@ export class RpcEndpoint {
    * @param options Transport, timeout, signal, kwargs.
    * @returns What the remote handler returned.
    */
-  async call(peer: RpcPeer, fn: string, args: readonly unknown[] = [], options: RpcCallOptions = {}): Promise<unknown> {
+  call(peer: RpcPeer, fn: string, args: readonly unknown[] = [], options: RpcCallOptions = {}): Promise<unknown> {
+    // Not async: the caller gets the call's own promise, one resolution instead of a chain.
+    try {
+      return this.#launch(peer, fn, args, options).promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Validates, encodes and sends a call; throws (nothing registered) when it is refused. */
+  #launch(peer: RpcPeer, fn: string, args: readonly unknown[], options: RpcCallOptions): PendingCall {
     const running = this.#running;
     if (!running || this.#stopping) throw this.#stopping ? new NodeStopped(this.name) : new NodeNotStarted(this.name);
     if (typeof fn !== "string" || fn.length === 0) {
@@ -385,7 +400,7 @@ export class RpcEndpoint {
     const policy = this.#policy;
     const sealed = policy.channel !== undefined && peer.insecure !== true;
     if (policy.channel && !sealed && !policy.allowPlaintext) throw new InsecurePeerError(peer.name);
-    const peerKey = `${peer.name}\u0000${peer.address}`;
+    const peerKey = pendingKeyOf(peer);
     const pendingToPeer = this.#pendingByPeer.get(peerKey) ?? 0;
     if (pendingToPeer >= this.limits.maxPendingCallsPerPeer) {
       this.#calls.busy++;
@@ -431,8 +446,13 @@ export class RpcEndpoint {
       const left = (this.#pendingByPeer.get(peerKey) ?? 1) - 1;
       if (left > 0) this.#pendingByPeer.set(peerKey, left);
       else this.#pendingByPeer.delete(peerKey);
+      if (call.failure === undefined) {
+        this.#calls.succeeded++;
+        return;
+      }
+      this.#calls.failed++;
+      this.#options.onCallFailed?.(peer, call.failure.error);
     });
-    call.promise.then(() => this.#calls.succeeded++, () => this.#calls.failed++);
     if (datagram) {
       this.#calls.udp++;
       this.#outgoing.set(id, message);
@@ -441,7 +461,7 @@ export class RpcEndpoint {
       this.#calls.tcp++;
       running.tcpClient.send(call, frame!);
     }
-    return await call.promise;
+    return call;
   }
 
   #retryOverTcp(call: PendingCall): void {
@@ -511,4 +531,13 @@ function checkTimeout(value: number, what: string): number {
     throw new RangeError(`${what} must be a positive number of milliseconds, got ${String(value)}`);
   }
   return value;
+}
+
+/** Keys of the per-peer pending counts, built once per peer view (a call is hot code). */
+const pendingKeys = new WeakMap<RpcPeer, string>();
+
+function pendingKeyOf(peer: RpcPeer): string {
+  let key = pendingKeys.get(peer);
+  if (key === undefined) pendingKeys.set(peer, key = `${peer.name}\u0000${peer.address}`);
+  return key;
 }

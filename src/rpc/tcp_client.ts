@@ -26,7 +26,8 @@ import { isSealed, SEAL_MAX_SENDER_BYTES, SealKind } from "../security/envelope.
 import { envelopeOverhead } from "../security/envelope.ts";
 import { maxWireFrame } from "../wire/binary_frame.ts";
 import { decodeFrame } from "../wire/codec.ts";
-import { FrameReader, FrameWriter, writeFrame } from "../wire/frames.ts";
+import { FrameWriter } from "../wire/frame_writer.ts";
+import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
 import type { PendingCall, RpcPeer } from "./call.ts";
 import type { RpcLimits } from "./limits.ts";
@@ -350,14 +351,18 @@ class PooledConnection {
       if (this.#waiting.size === 0 && !this.#broken) this.#armIdle();
     });
     const reused = this.#connection !== undefined;
-    this.#opening.then(async () => {
-      if (call.settled) return;
-      if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
-      const frame = await outgoingFrame(call, parts, this.#client.options);
-      if (call.settled) return;
-      if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
-      return this.#writer.write(frame);
-    }).catch((error) => {
+    // An open connection and a plaintext call: straight to the writer (the common, hot case).
+    const written = reused && this.#writer && !call.sealed
+      ? this.#writer.write(parts)
+      : this.#opening.then(async () => {
+        if (call.settled) return;
+        if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
+        const frame = await outgoingFrame(call, parts, this.#client.options);
+        if (call.settled) return;
+        if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
+        return this.#writer.write(frame);
+      });
+    written.catch((error) => {
       if (call.settled) return;
       if (this.#waiting.get(call.id) === call) this.#waiting.delete(call.id);
       if (mayResend && reused && error instanceof NetError) {

@@ -42,7 +42,8 @@ import { isSealed, SEAL_MAX_SENDER_BYTES, SealKind } from "../security/envelope.
 import { envelopeOverhead } from "../security/envelope.ts";
 import { maxWireFrame } from "../wire/binary_frame.ts";
 import { decodeFrame, OutgoingMessage } from "../wire/codec.ts";
-import { FrameReader, FrameWriter, writeFrame } from "../wire/frames.ts";
+import { FrameWriter } from "../wire/frame_writer.ts";
+import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { RpcLimits } from "./limits.ts";
 import type { SecurityPolicy } from "./policy.ts";
 import { BUSY_ERROR } from "./dispatch.ts";
@@ -539,9 +540,15 @@ export class TcpServer {
 
   /** Writes a reply when it is ready (sealed when the request was), within `writeTimeout`. */
   #answer(served: Served, parts: Promise<Uint8Array[]>, seal: boolean): void {
-    const { timers, logger, policy } = this.#options;
     served.inFlight++;
-    parts.then(async (frame) => {
+    void this.#writeReply(served, parts, seal);
+  }
+
+  /** One async step per reply (not a chain of then/catch/finally): replies are hot code. Never rejects. */
+  async #writeReply(served: Served, parts: Promise<Uint8Array[]>, seal: boolean): Promise<void> {
+    const { timers, logger, policy } = this.#options;
+    try {
+      const frame = await parts;
       if (served.closed) return;
       const out = seal && policy.channel ? await policy.channel.sealFrame(SealKind.tcpReply, frame) : frame;
       if (served.closed) return;
@@ -552,13 +559,13 @@ export class TcpServer {
         served.pendingWrites--;
         served.writeProgressAt = timers.clock.now();
       }
-    }).catch((error) => {
+    } catch (error) {
       logger?.debug(`TCP reply to ${served.peer} failed: ${(error as Error).message}`);
-    }).finally(() => {
+    } finally {
       served.inFlight--;
       served.lastActivity = timers.clock.now();
       served.wake?.();
       if (served.ended && served.inFlight === 0) this.#close(served);
-    });
+    }
   }
 }

@@ -238,8 +238,8 @@ export class FrameReader {
  * written, so an oversize frame never leaves a partial frame on the connection. Large parts
  * (binary segments) are written as they are, without being copied into one buffer.
  *
- * Callers must not interleave two `writeFrame` calls on one connection; use a
- * {@linkcode FrameWriter} for that.
+ * Callers must not interleave two `writeFrame` calls on one connection; a `FrameWriter`
+ * (frame_writer.ts) queues frames for a shared connection.
  *
  * @param connection Where to write.
  * @param parts Frame pieces; `parts[0]` starts with 4 reserved header bytes.
@@ -260,61 +260,33 @@ export async function writeFrame(
   parts: readonly Uint8Array[],
   maxFrame: number,
 ): Promise<void> {
-  let body = -TCP_FRAME_HEADER_SIZE;
-  for (const part of parts) body += part.length;
-  if (body < 0) throw new RangeError("writeFrame: parts[0] must start with 4 reserved header bytes");
-  if (body > maxFrame) throw PayloadTooLarge.tcp(body, maxFrame);
-  writeFrameHeader(parts[0], 0, body);
+  stampFrameHeader(parts, maxFrame);
   for (const part of parts) {
     if (part.length > 0) await connection.write(part);
   }
 }
 
 /**
- * Serializes frame writes on one connection, so that frames of concurrent replies or calls
- * never interleave, and a failed write fails only its own frame (and later ones, once the
- * connection is broken).
+ * Checks a frame's size and writes its length into the 4 reserved bytes of `parts[0]`.
+ *
+ * @param parts Frame pieces; `parts[0]` starts with 4 reserved header bytes.
+ * @param maxFrame Largest body allowed.
+ * @returns The frame's total size on the wire, header included.
+ * @throws {PayloadTooLarge} When the body exceeds `maxFrame`.
  *
  * @example
- * ```ts ignore
- * import { FrameWriter } from "./frames.ts";
- * const writer = new FrameWriter(connection, 8 * 1024 * 1024);
- * await Promise.all([writer.write([frameA]), writer.write([frameB])]); // one after the other
+ * ```ts
+ * import { stampFrameHeader } from "./frames.ts";
+ * const first = new Uint8Array([0, 0, 0, 0, 104, 105]);
+ * console.log(stampFrameHeader([first], 1024), first.subarray(0, 4)); // 6 Uint8Array [0, 0, 0, 2]
  * ```
  */
-export class FrameWriter {
-  readonly #connection: StreamConnection;
-  readonly #maxFrame: number;
-  #tail: Promise<unknown> = Promise.resolve();
-  #queued = 0;
-
-  /**
-   * Creates a {@linkcode FrameWriter}.
-   *
-   * @param connection Connection to write to.
-   * @param maxFrame Largest frame body allowed.
-   */
-  constructor(connection: StreamConnection, maxFrame: number) {
-    this.#connection = connection;
-    this.#maxFrame = maxFrame;
-  }
-
-  /** Frames accepted by {@linkcode FrameWriter.write} and not yet fully written. */
-  get queued(): number {
-    return this.#queued;
-  }
-
-  /**
-   * Queues one frame.
-   *
-   * @param parts Frame pieces (see {@linkcode writeFrame}).
-   * @returns Resolves once this frame is written; rejects if it cannot be.
-   */
-  write(parts: readonly Uint8Array[]): Promise<void> {
-    this.#queued++;
-    const run = this.#tail.then(() => writeFrame(this.#connection, parts, this.#maxFrame));
-    const done = run.finally(() => this.#queued--);
-    this.#tail = done.catch(() => undefined);
-    return done;
-  }
+export function stampFrameHeader(parts: readonly Uint8Array[], maxFrame: number): number {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const body = size - TCP_FRAME_HEADER_SIZE;
+  if (body < 0) throw new RangeError("writeFrame: parts[0] must start with 4 reserved header bytes");
+  if (body > maxFrame) throw PayloadTooLarge.tcp(body, maxFrame);
+  writeFrameHeader(parts[0], 0, body);
+  return size;
 }
