@@ -9,6 +9,7 @@
 import type { WireTransport } from "../errors.ts";
 import { PeerTimeoutError } from "../errors.ts";
 import type { PeerCapabilities } from "../wire/capabilities.ts";
+import type { OutgoingMessage } from "../wire/codec.ts";
 import type { TimerSet } from "./timers.ts";
 
 /**
@@ -91,6 +92,8 @@ export class PendingCall {
   transport: WireTransport = "udp";
   /** Whether the call travels sealed (the endpoint has a secret and the peer is not `insecure`). */
   sealed = false;
+  /** The encoded request, kept while a UDP call may still move to TCP (a large reply). */
+  request: OutgoingMessage | undefined;
   /** Settles with the reply's result or the failure. */
   readonly promise: Promise<unknown>;
   #settled = false;
@@ -172,7 +175,9 @@ export class PendingCall {
     if (this.#settled) return;
     this.#settled = true;
     if (!outcome.ok) this.#failure = { error: outcome.error };
-    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+    const cleanups = this.#cleanups;
+    for (let i = 0; i < cleanups.length; i++) cleanups[i]();
+    cleanups.length = 0;
     if (outcome.ok) this.#resolve(outcome.value);
     else this.#reject(outcome.error);
   }

@@ -201,8 +201,8 @@ export class RpcEndpoint {
   readonly #dispatcher: Dispatcher;
   readonly #cache: ReplyCache;
   readonly #processor: RequestProcessor;
-  readonly #pending = new Map<string, PendingCall>();
-  readonly #outgoing = new Map<string, OutgoingMessage>();
+  /** Calls not settled yet (a set of objects: no string hashing on the hot path). */
+  readonly #pending = new Set<PendingCall>();
   readonly #calls = { started: 0, succeeded: 0, failed: 0, udp: 0, tcp: 0, retriedOverTcp: 0, busy: 0 };
   /** Pending calls per peer (name and address). */
   readonly #pendingByPeer = new Map<string, number>();
@@ -438,11 +438,11 @@ export class RpcEndpoint {
     const call = new PendingCall({ id, peer, fn, timeoutMs: timeout, timers: this.#timers, signal });
     call.sealed = sealed;
     this.#calls.started++;
-    this.#pending.set(id, call);
+    this.#pending.add(call);
     this.#pendingByPeer.set(peerKey, pendingToPeer + 1);
     call.onSettle(() => {
-      this.#pending.delete(id);
-      this.#outgoing.delete(id);
+      this.#pending.delete(call);
+      call.request = undefined;
       const left = (this.#pendingByPeer.get(peerKey) ?? 1) - 1;
       if (left > 0) this.#pendingByPeer.set(peerKey, left);
       else this.#pendingByPeer.delete(peerKey);
@@ -455,7 +455,7 @@ export class RpcEndpoint {
     });
     if (datagram) {
       this.#calls.udp++;
-      this.#outgoing.set(id, message);
+      call.request = message;
       running.udp.call(call, datagram);
     } else {
       this.#calls.tcp++;
@@ -465,7 +465,7 @@ export class RpcEndpoint {
   }
 
   #retryOverTcp(call: PendingCall): void {
-    const message = this.#outgoing.get(call.id);
+    const message = call.request;
     const running = this.#running;
     if (!message || !running || call.settled) return;
     this.#calls.retriedOverTcp++;
@@ -489,7 +489,7 @@ export class RpcEndpoint {
     if (!running) return Promise.resolve();
     this.#stopping = (async () => {
       const stopped = new NodeStopped(this.name);
-      for (const call of [...this.#pending.values()]) call.settle({ ok: false, error: stopped });
+      for (const call of [...this.#pending]) call.settle({ ok: false, error: stopped });
       await Promise.allSettled([running.udp.close(), running.tcpServer.close(), running.tcpClient.close()]);
       this.#timers.clearAll();
       this.#cache.clear();

@@ -27,7 +27,7 @@ import type { OpenedMessage } from "../security/channel.ts";
 import { isSealed, SealKind } from "../security/envelope.ts";
 import { decodeDatagram, OutgoingMessage } from "../wire/codec.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
-import type { PendingCall } from "./call.ts";
+import type { PendingCall, RpcPeer } from "./call.ts";
 import type { RpcLimits } from "./limits.ts";
 import type { SecurityPolicy } from "./policy.ts";
 import { settleWithReply } from "./replies.ts";
@@ -174,7 +174,7 @@ export class UdpRpc {
    * @param datagram The encoded request (at most `maxDatagramBytes`).
    */
   call(call: PendingCall, datagram: Uint8Array): void {
-    const peerKey = formatEndpoint(call.peer.address, call.peer.udpPort);
+    const peerKey = udpKeyOf(call.peer);
     call.transport = "udp";
     let window = this.#windows.get(peerKey);
     if (!window) this.#windows.set(peerKey, window = { inFlight: 0, queue: new Set() });
@@ -395,4 +395,13 @@ export class UdpRpc {
     }
     settleWithReply(call, reply);
   }
+}
+
+/** Per-peer keys (address:port) of the windows and RTT estimates, built once per peer view. */
+const udpKeys = new WeakMap<RpcPeer, string>();
+
+function udpKeyOf(peer: RpcPeer): string {
+  let key = udpKeys.get(peer);
+  if (key === undefined) udpKeys.set(peer, key = formatEndpoint(peer.address, peer.udpPort));
+  return key;
 }
