@@ -14,8 +14,8 @@
  *
  * Options: `--quick` (seconds, rough numbers: proves it works), `--runtime deno,bun,node`,
  * `--scenario calls,discovery,fanout`, `--only throughput_udp,...` (some small-call
- * measurements), `--pin split|none` (servers on CPU 0 and clients on CPU 1, the default with
- * two or more CPUs), `--repeats N`, `--out FILE` (default bench-results.json), `--layer node|engine` (engine: the RPC engine without discovery),
+ * measurements), `--pin split|none` (for small calls servers on CPU 0 and clients on CPU 1,
+ * uploads unpinned; the default with two or more CPUs), `--repeats N`, `--out FILE` (default bench-results.json), `--layer node|engine` (engine: the RPC engine without discovery),
  * `--profile` (count wire traffic per call; slightly slower), `--cpu-profile DIR` (CPU
  * profiles of the call workers on Node and Deno), `--runtime-flags="..."` (e.g.
  * `--cpu-prof` for Node workers), `--verbose` (worker output).
@@ -49,8 +49,8 @@ const USAGE = `usage: bash scripts/netns.sh node_modules/.bin/node scripts/bench
   --repeats N             repeats of each measurement (default 5, quick 2)
   --out FILE              JSON results (default bench-results.json)
   --only LIST             small-call measurements to run, e.g. throughput_udp,latency_tcp (default all)
-  --pin split|none        split (default with 2+ CPUs): call servers on CPU 0, clients on CPU 1, for
-                          every variant alike; none: let the scheduler place them (noisier medians)
+  --pin split|none        split (default with 2+ CPUs): for small calls, servers on CPU 0 and clients
+                          on CPU 1, every variant alike (uploads run unpinned); none: never pin
   --layer node|engine     PeerLink's public API (default) or its RPC engine alone
   --profile               count PeerLink's wire traffic per call (adds a little overhead)
   --cpu-profile DIR       CPU profiles of the call workers (Node, Deno) into DIR; summarise one with
@@ -119,11 +119,6 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const problem = namespaceProblem();
-  if (problem) {
-    console.error(problem);
-    return 2;
-  }
   const runtimes = parseList(values.runtime!, RUNTIMES, "runtime");
   const scenarios = parseList(values.scenario!, SCENARIOS, "scenario");
   if (values.layer !== "node" && values.layer !== "engine") throw new Error("bench: --layer must be node or engine");
@@ -135,6 +130,12 @@ async function main(): Promise<number> {
     const repeats = Number(values.repeats);
     if (!Number.isInteger(repeats) || repeats < 1) throw new Error("bench: --repeats must be a positive integer");
     settings.repeats = repeats;
+  }
+  // Arguments are checked first, so a typo is reported wherever the script runs.
+  const problem = namespaceProblem();
+  if (problem) {
+    console.error(problem);
+    return 2;
   }
   const outPath = resolve(ROOT, values.out!);
   if (values["cpu-profile"] !== undefined) mkdirSync(resolve(values["cpu-profile"]), { recursive: true });
@@ -217,7 +218,9 @@ async function main(): Promise<number> {
     `\n${report.quick ? "Quick smoke run: numbers are rough. " : ""}Load average at start ${
       report.machine.loadavg.join(" ")
     } on ${report.machine.cpus} CPUs (other work on the machine makes numbers noisy); ${
-      values.pin === "split" ? "servers pinned to CPU 0, clients to CPU 1" : "workers not pinned"
+      values.pin === "split"
+        ? "for small calls servers pinned to CPU 0 and clients to CPU 1, uploads unpinned"
+        : "workers not pinned"
     }.`,
   );
   writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { buildFrames, FrameScanner } from "../scripts/bench/frame_scanner.ts";
@@ -108,13 +108,14 @@ test("bench --quick measures every scenario on every runtime and writes the JSON
       schema: string;
       quick: boolean;
       settings: { repeats: number };
-      machine: { cpus: number };
+      machine: { cpus: number; pin: string };
       runtimes: Runtime[];
       durationMs: number;
     };
     assert.equal(report.schema, "peerlink-bench/1");
     assert.equal(report.quick, true);
     assert.ok(report.machine.cpus > 0 && report.durationMs > 0);
+    assert.equal(report.machine.pin, availableParallelism() >= 2 ? "split" : "none");
     assert.deepEqual(report.runtimes.map((r) => r.runtime), ["deno", "bun", "node"]);
     for (const rt of report.runtimes) {
       assert.match(rt.version, /^\d+\.\d+/, `${rt.runtime} version`);
@@ -144,6 +145,42 @@ test("bench --quick measures every scenario on every runtime and writes the JSON
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("bench --only runs just the named small-call measurements, unpinned with --pin none", {
+  skip: smokeSkip,
+  timeout: 90_000,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "peerlink-bench-"));
+  try {
+    const out = join(dir, "bench.json");
+    const args = ["--quick", "--runtime", "node", "--scenario", "calls", "--only", "throughput_tcp", "--pin", "none"];
+    const run = spawnSync(NODE, ["scripts/bench.ts", ...args, "--out", out], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+      encoding: "utf8",
+      timeout: 80_000,
+    });
+    assert.equal(run.status, 0, `bench exited with ${run.status ?? run.signal}:\n${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /workers not pinned/);
+    const report = JSON.parse(readFileSync(out, "utf8")) as { machine: { pin: string }; runtimes: Runtime[] };
+    assert.equal(report.machine.pin, "none");
+    const measured = new Set(report.runtimes[0].metrics.filter((m) => m.status === "ok").map((m) => m.scenario));
+    assert.ok(measured.has("throughput_tcp"), "throughput_tcp measured");
+    assert.ok(!measured.has("latency_udp") && !measured.has("upload_tcp"), `only throughput_tcp: ${[...measured]}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("bench refuses an unknown --only measurement with a clear message", () => {
+  const run = spawnSync(NODE, ["scripts/bench.ts", "--only", "latency_udpp"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /unknown measurement "latency_udpp"; use latency_udp, latency_tcp/);
 });
 
 test("bench refuses to run outside the private network namespace", () => {

@@ -89,7 +89,10 @@ export async function measureConcurrent(
 
 /** Transfer rate of a series of uploads. */
 export interface TransferResult {
-  /** Megabytes (10^6 bytes) per second over all timed uploads. */
+  /**
+   * Megabytes (10^6 bytes) per second of the median upload: one upload stalled by the machine
+   * (a page-fault storm, a GC pause) moves the median little, where it dominates a total.
+   */
   rate: number;
   /** Timed uploads. */
   count: number;
@@ -119,6 +122,6 @@ export async function measureTransfer(
     await upload();
     times.push(performance.now() - start);
   }
-  const totalMs = times.reduce((a, b) => a + b, 0);
-  return { rate: (bytes * count) / 1e6 / (totalMs / 1000), count, medianMs: median(times) };
+  const medianMs = median(times);
+  return { rate: bytes / 1e6 / (medianMs / 1000), count, medianMs };
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
@@ -138,6 +138,18 @@ export class Worker {
       throw error;
     }
     return worker;
+  }
+
+  /**
+   * Moves the worker and all its threads (GC, I/O) onto the given CPUs with taskset.
+   *
+   * @param cpuList CPUs in taskset's list syntax, e.g. `"0"` or `"0-1"`.
+   */
+  setCpus(cpuList: string): void {
+    if (this.#child.pid === undefined || this.#exitCode !== undefined) return;
+    execFileSync("taskset", ["--all-tasks", "--pid", "--cpu-list", cpuList, String(this.#child.pid)], {
+      stdio: "ignore",
+    });
   }
 
   /**

@@ -299,6 +299,18 @@ export function comparisons(t: MetricTable): Comparison[] {
       { op: ">=", value: 2 },
     ),
     compare(
+      "http_latency_bound",
+      "Sequential: HTTP+fetch latency / raw UDP echo latency (the most any UDP RPC could gain)",
+      ratio(t.median("http_sequential", "http", "median"), raw("latency_udp", "median")),
+      "x",
+    ),
+    compare(
+      "http_throughput_speedup_tcp",
+      "64 small calls in flight: PeerLink TCP calls/s / HTTP+fetch calls/s",
+      ratio(pl("throughput_tcp", "rate"), t.median("http_concurrent", "http", "rate")),
+      "x",
+    ),
+    compare(
       "discovery_up",
       "Discovery: start() until the other node reports it (median)",
       pl("discovery", "up"),

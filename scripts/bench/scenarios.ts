@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { availableParallelism } from "node:os";
 import { CLIENT_NAME, SERVER_NAME } from "./peerlink_rpc.ts";
 import { type Runtime, Worker, type WorkerMessage } from "./proc.ts";
 import type { MetricSpec, MetricTable, Variant } from "./report.ts";
@@ -214,8 +215,20 @@ export async function runCalls(ctx: RunContext): Promise<void> {
     if (unavailable.peerlink) ctx.peerlinkUnavailable = unavailable.peerlink;
     for (const [variant, why] of Object.entries(unavailable)) if (variant !== "peerlink") ctx.errors.push(why);
 
+    // Pinning removes the scheduler's placement noise from microsecond calls; a bulk upload
+    // instead needs the runtimes' helper threads (GC, I/O) free to run on the other CPU, as a
+    // real machine would let them, so transfers run unpinned.
+    let pinned = ctx.pin;
+    const place = (pin: boolean) => {
+      if (pin === pinned) return;
+      pinned = pin;
+      const all = `0-${availableParallelism() - 1}`;
+      for (const w of [rawServer, httpServer, plServer]) if (typeof w !== "string") w.setCpus(pin ? "0" : all);
+      for (const w of [rawClient, httpClient, plClient]) if (typeof w !== "string") w.setCpus(pin ? "1" : all);
+    };
     for (const spec of callSpecs(s).filter((c) => !ctx.only || ctx.only.includes(c.scenario))) {
       ctx.log(`${ctx.runtime}: ${spec.scenario}`);
+      if (ctx.pin) place(spec.kind !== "transfer");
       const variants = Object.keys(spec.variants) as Variant[];
       for (const variant of variants) {
         const why = unavailable[variant];

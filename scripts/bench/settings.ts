@@ -31,7 +31,7 @@ export const FULL: Settings = {
   latency: { count: 2_000, warmup: 500 },
   throughput: { concurrency: 64, total: 20_000, warmup: 2_000 },
   http: { count: 1_000, warmup: 200, total: 5_000, totalWarmup: 500 },
-  upload: { bytes: 4 * 1024 * 1024, count: 10, warmup: 2 },
+  upload: { bytes: 4 * 1024 * 1024, count: 15, warmup: 3 },
   discovery: { iterations: 10 },
   fanout: { count: 50, warmup: 5, sizes: [10, 30], nodesPerProcess: 10 },
   memorySettleMs: 1_000,
