@@ -50,17 +50,9 @@ readonly ROOT
 # avahi-daemon lives in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"
 
-die() { # die EXIT_CODE MESSAGE...
-  local code=$1
-  shift
-  echo "avahi-host: $*" >&2
-  exit "$code"
-}
-
-usage() { # usage [EXIT_CODE]: prints the header comment
-  sed -n '2,/^set -euo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit "${1:-$EXIT_USAGE}"
-}
+PROG=avahi-host
+# shellcheck source=scripts/_script_common.sh
+source "$(dirname "$SELF")/_script_common.sh"
 
 need_tools() {
   local tool missing=()

@@ -52,17 +52,9 @@ readonly SELF
 ROOT=$(dirname "$(dirname "$SELF")")
 readonly ROOT
 
-die() { # die EXIT_CODE MESSAGE...
-  local code=$1
-  shift
-  echo "lan: $*" >&2
-  exit "$code"
-}
-
-usage() { # usage [EXIT_CODE]: prints the header comment
-  sed -n '2,/^set -euo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit "${1:-$EXIT_USAGE}"
-}
+PROG=lan
+# shellcheck source=scripts/_script_common.sh
+source "$(dirname "$SELF")/_script_common.sh"
 
 need_tools() {
   local tool
