@@ -15,7 +15,8 @@
  * Options: `--quick` (seconds, rough numbers: proves it works), `--runtime deno,bun,node`,
  * `--scenario calls,discovery,fanout`, `--only throughput_udp,...` (some small-call
  * measurements), `--pin split|none` (for small calls servers on CPU 0 and clients on CPU 1,
- * uploads unpinned; the default with two or more CPUs), `--repeats N`, `--out FILE` (default bench-results.json), `--layer node|engine` (engine: the RPC engine without discovery),
+ * uploads unpinned; the default with two or more CPUs), `--repeats N`, `--out FILE` (default
+ * bench-results.json), `--layer node|engine` (engine: the RPC engine without discovery),
  * `--profile` (count wire traffic per call; slightly slower), `--cpu-profile DIR` (CPU
  * profiles of the call workers on Node and Deno), `--runtime-flags="..."` (e.g.
  * `--cpu-prof` for Node workers), `--verbose` (worker output).

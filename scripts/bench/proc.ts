@@ -56,8 +56,6 @@ export interface SpawnOptions {
   verbose?: boolean;
   /** Extra flags for the runtime (before the worker script). */
   runtimeFlags?: string[];
-  /** Pin the worker (and its threads) to this CPU with taskset; unpinned when undefined. */
-  cpu?: number;
 }
 
 /** A running worker process. */
@@ -121,10 +119,7 @@ export class Worker {
     config: Record<string, unknown> = {},
     options: SpawnOptions = {},
   ): Promise<Worker> {
-    const [runtimeProgram, runtimeArgs] = workerCommand(runtime, [role, JSON.stringify(config)], options.runtimeFlags);
-    const [program, args] = options.cpu === undefined
-      ? [runtimeProgram, runtimeArgs]
-      : ["taskset", ["--cpu-list", String(options.cpu), runtimeProgram, ...runtimeArgs]];
+    const [program, args] = workerCommand(runtime, [role, JSON.stringify(config)], options.runtimeFlags);
     const child = spawn(program, args, {
       cwd: ROOT,
       stdio: ["pipe", "pipe", "pipe"],

@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import { CLIENT_NAME, SERVER_NAME } from "./peerlink_rpc.ts";
 import { type Runtime, Worker, type WorkerMessage } from "./proc.ts";
 import type { MetricSpec, MetricTable, Variant } from "./report.ts";
-import type { Settings } from "./settings.ts";
+import { FULL, type Settings } from "./settings.ts";
 import { sleep } from "./protocol.ts";
 
 /** What the scenarios of one runtime share. */
@@ -82,14 +82,12 @@ async function spawnOrNote(
   role: string,
   config: Record<string, unknown>,
   readyTimeoutMs = 30_000,
-  cpu?: number,
 ): Promise<Worker | string> {
   try {
     return await Worker.spawn(ctx.runtime, role, config, {
       verbose: ctx.verbose,
       readyTimeoutMs,
       runtimeFlags: ctx.runtimeFlags,
-      cpu,
     });
   } catch (error) {
     return describe(error);
@@ -104,15 +102,7 @@ interface CallSpec {
 }
 
 /** Names of the small-call measurements, for `--only`. */
-export const CALL_MEASUREMENTS = [
-  "latency_udp",
-  "latency_tcp",
-  "http_sequential",
-  "throughput_udp",
-  "throughput_tcp",
-  "http_concurrent",
-  "upload_tcp",
-] as const;
+export const CALL_MEASUREMENTS: readonly string[] = callSpecs(FULL).map((spec) => spec.scenario);
 
 function callSpecs(s: Settings): CallSpec[] {
   const lat = (transport: string) => ({ cmd: "latency", transport, count: s.latency.count, warmup: s.latency.warmup });
@@ -174,17 +164,10 @@ export async function runCalls(ctx: RunContext): Promise<void> {
   const cpu = ctx.cpuProfileDir === undefined ? {} : { cpuProfile: ctx.cpuProfileDir };
   const plConfig = { layer: ctx.layer, realm, countWire: ctx.profile, ...cpu };
   ctx.log(`${ctx.runtime}: starting servers (raw, HTTP, PeerLink)`);
-  // Pinned, each server shares CPU 0 and each client CPU 1, the same for every variant.
-  const serverCpu = ctx.pin ? 0 : undefined;
-  const clientCpu = ctx.pin ? 1 : undefined;
-  const spawnServer = (role: string, config: Record<string, unknown>) =>
-    spawnOrNote(ctx, role, config, undefined, serverCpu);
-  const spawnClient = (role: string, config: Record<string, unknown>) =>
-    spawnOrNote(ctx, role, config, undefined, clientCpu);
   const [rawServer, httpServer, plServer] = await Promise.all([
-    spawnServer("raw-server", { replyBytes: sizes.replyBytes, ...cpu }),
-    spawnServer("http-server", { ...cpu }),
-    spawnServer("peerlink-server", plConfig),
+    spawnOrNote(ctx, "raw-server", { replyBytes: sizes.replyBytes, ...cpu }),
+    spawnOrNote(ctx, "http-server", { ...cpu }),
+    spawnOrNote(ctx, "peerlink-server", plConfig),
   ]);
   const clients: Partial<Record<Variant, Worker>> = {};
   const unavailable: Partial<Record<Variant, string>> = {};
@@ -193,9 +176,11 @@ export async function runCalls(ctx: RunContext): Promise<void> {
     const [rawClient, httpClient, plClient] = await Promise.all([
       typeof rawServer === "string"
         ? rawServer
-        : spawnClient("raw-client", { ...rawServer.ready, requestBytes: sizes.requestBytes, ...cpu }),
-      typeof httpServer === "string" ? httpServer : spawnClient("http-client", { port: httpServer.ready.port, ...cpu }),
-      typeof plServer === "string" ? plServer : spawnClient("peerlink-client", { ...plConfig, ...plServer.ready }),
+        : spawnOrNote(ctx, "raw-client", { ...rawServer.ready, requestBytes: sizes.requestBytes, ...cpu }),
+      typeof httpServer === "string"
+        ? httpServer
+        : spawnOrNote(ctx, "http-client", { port: httpServer.ready.port, ...cpu }),
+      typeof plServer === "string" ? plServer : spawnOrNote(ctx, "peerlink-client", { ...plConfig, ...plServer.ready }),
     ]);
     for (const w of [rawServer, httpServer, plServer, rawClient, httpClient, plClient]) {
       if (typeof w !== "string") workers.push(w);
@@ -215,10 +200,11 @@ export async function runCalls(ctx: RunContext): Promise<void> {
     if (unavailable.peerlink) ctx.peerlinkUnavailable = unavailable.peerlink;
     for (const [variant, why] of Object.entries(unavailable)) if (variant !== "peerlink") ctx.errors.push(why);
 
-    // Pinning removes the scheduler's placement noise from microsecond calls; a bulk upload
-    // instead needs the runtimes' helper threads (GC, I/O) free to run on the other CPU, as a
-    // real machine would let them, so transfers run unpinned.
-    let pinned = ctx.pin;
+    // Pinned, each server shares CPU 0 and each client CPU 1, the same for every variant: that
+    // removes the scheduler's placement noise from microsecond calls. A bulk upload instead
+    // needs the runtimes' helper threads (GC, I/O) free to run on the other CPU, as a real
+    // machine would let them, so transfers run unpinned.
+    let pinned = false;
     const place = (pin: boolean) => {
       if (pin === pinned) return;
       pinned = pin;

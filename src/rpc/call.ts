@@ -40,6 +40,30 @@ export interface RpcPeer {
 }
 
 /**
+ * Memoizes a value derived from a peer view, once per view: calls are hot code, and a
+ * discovered peer's view is one object for as long as the peer does not change.
+ *
+ * @param derive Computes the value from the peer.
+ * @returns A function returning `derive(peer)`, computed once per peer object.
+ *
+ * @example
+ * ```ts
+ * import { perPeer } from "./call.ts";
+ * const keyOf = perPeer((p) => `${p.address}:${p.udpPort}`);
+ * const peer = { name: "B", address: "10.0.0.2", udpPort: 1, tcpPort: 2 };
+ * console.log(keyOf(peer) === keyOf(peer)); // true
+ * ```
+ */
+export function perPeer<T>(derive: (peer: RpcPeer) => T): (peer: RpcPeer) => T {
+  const values = new WeakMap<RpcPeer, T>();
+  return (peer) => {
+    let value = values.get(peer);
+    if (value === undefined && !values.has(peer)) values.set(peer, value = derive(peer));
+    return value as T;
+  };
+}
+
+/**
  * The error a cancelled call rejects with: the signal's reason when it is an Error (by default
  * a `DOMException` named `"AbortError"`), else a new `AbortError`.
  *

@@ -32,7 +32,7 @@ import { deriveKeys, isSecurityKeys, type SecurityKeys } from "../security/keys.
 import { NO_CAPABILITIES } from "../wire/capabilities.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import { PLX_VERSION } from "../wire/messages.ts";
-import { abortError, PendingCall, type RpcPeer, type RpcTransport } from "./call.ts";
+import { abortError, PendingCall, perPeer, type RpcPeer, type RpcTransport } from "./call.ts";
 import { Dispatcher, type DispatchStats, type Handler, HandlerRegistry } from "./dispatch.ts";
 import { resolveLimits, type RpcLimits } from "./limits.ts";
 import { SecurityPolicy } from "./policy.ts";
@@ -533,11 +533,5 @@ function checkTimeout(value: number, what: string): number {
   return value;
 }
 
-/** Keys of the per-peer pending counts, built once per peer view (a call is hot code). */
-const pendingKeys = new WeakMap<RpcPeer, string>();
-
-function pendingKeyOf(peer: RpcPeer): string {
-  let key = pendingKeys.get(peer);
-  if (key === undefined) pendingKeys.set(peer, key = `${peer.name}\u0000${peer.address}`);
-  return key;
-}
+/** Key of the per-peer pending counts (name and address). */
+const pendingKeyOf = perPeer((peer) => `${peer.name}\u0000${peer.address}`);

@@ -27,7 +27,7 @@ import type { OpenedMessage } from "../security/channel.ts";
 import { isSealed, SealKind } from "../security/envelope.ts";
 import { decodeDatagram, OutgoingMessage } from "../wire/codec.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
-import type { PendingCall, RpcPeer } from "./call.ts";
+import { type PendingCall, perPeer } from "./call.ts";
 import type { RpcLimits } from "./limits.ts";
 import type { SecurityPolicy } from "./policy.ts";
 import { settleWithReply } from "./replies.ts";
@@ -397,11 +397,5 @@ export class UdpRpc {
   }
 }
 
-/** Per-peer keys (address:port) of the windows and RTT estimates, built once per peer view. */
-const udpKeys = new WeakMap<RpcPeer, string>();
-
-function udpKeyOf(peer: RpcPeer): string {
-  let key = udpKeys.get(peer);
-  if (key === undefined) udpKeys.set(peer, key = formatEndpoint(peer.address, peer.udpPort));
-  return key;
-}
+/** Key (address:port) of a peer's window and RTT estimate. */
+const udpKeyOf = perPeer((peer) => formatEndpoint(peer.address, peer.udpPort));

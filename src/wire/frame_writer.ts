@@ -40,7 +40,8 @@ export class FrameWriter {
   readonly #connection: StreamConnection;
   readonly #maxFrame: number;
   #queue: QueuedFrame[] = [];
-  #writing = false;
+  /** Frames of the write in progress (0 when idle). */
+  #sending = 0;
   #writes = 0;
 
   /**
@@ -56,7 +57,7 @@ export class FrameWriter {
 
   /** Frames accepted by {@linkcode FrameWriter.write} and not yet fully written. */
   get queued(): number {
-    return this.#queue.length + (this.#writing ? 1 : 0);
+    return this.#queue.length + this.#sending;
   }
 
   /** Connection writes issued so far (fewer than frames when frames were coalesced). */
@@ -80,15 +81,16 @@ export class FrameWriter {
     }
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ parts, size, resolve, reject });
-      if (!this.#writing) this.#drain();
+      // #drain() takes the first batch before its first await, so #sending is set on return.
+      if (this.#sending === 0) this.#drain();
     });
   }
 
   async #drain(): Promise<void> {
-    this.#writing = true;
     try {
       while (this.#queue.length > 0) {
         const batch = this.#takeBatch();
+        this.#sending = batch.length;
         try {
           await this.#send(batch);
           for (const frame of batch) frame.resolve();
@@ -97,7 +99,7 @@ export class FrameWriter {
         }
       }
     } finally {
-      this.#writing = false;
+      this.#sending = 0;
     }
   }
 
