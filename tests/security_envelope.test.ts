@@ -194,3 +194,63 @@ test("ReplayGuard stays within its size bound and never lets a forgotten nonce b
   guard.remember("late", now + 100_000, now + 100_000);
   assert.equal(guard.size, 1);
 });
+
+test("the envelope is unchanged: Web Crypto (the earlier implementation) opens ours, and ours opens its", async () => {
+  const secret = "wire compatibility secret";
+  const clock = new FakeClock();
+  const ours = channel("Alice", await deriveKeys(secret), clock);
+  const receiver = channel("Bob", await deriveKeys(secret), clock);
+  // The key exactly as the earlier code derived it with Web Crypto.
+  const material = await crypto.subtle.importKey("raw", text.encode(secret), "HKDF", false, ["deriveKey"]);
+  const webKey = await crypto.subtle.deriveKey(
+    {
+      name: "HKDF",
+      hash: "SHA-256",
+      salt: text.encode("PeerLink-TS secret v1"),
+      info: text.encode("peerlink rpc aead v1"),
+    },
+    material,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+  const body = text.encode('{"type":"request","id":"c0ffee"}');
+  // Ours -> Web Crypto.
+  const sealed = ours.seal(SealKind.udpRequest, body);
+  const header = parseEnvelopeHeader(sealed);
+  assert.ok(typeof header !== "string");
+  const opened = await crypto.subtle.decrypt(
+    {
+      name: "AES-GCM",
+      iv: sealed.slice(12, 24),
+      additionalData: sealed.slice(0, header.headerBytes),
+      tagLength: 128,
+    },
+    webKey,
+    sealed.slice(header.headerBytes),
+  );
+  assert.deepEqual([...new Uint8Array(opened)], [...body]);
+  // Web Crypto -> ours: the header written by our code, the body sealed as the earlier code did.
+  const other = ours.seal(SealKind.udpRequest, body);
+  const otherHeader = parseEnvelopeHeader(other);
+  assert.ok(typeof otherHeader !== "string");
+  const webSealed = new Uint8Array(
+    await crypto.subtle.encrypt(
+      {
+        name: "AES-GCM",
+        iv: other.slice(12, 24),
+        additionalData: other.slice(0, otherHeader.headerBytes),
+        tagLength: 128,
+      },
+      webKey,
+      body,
+    ),
+  );
+  const message = new Uint8Array(otherHeader.headerBytes + webSealed.length);
+  message.set(other.subarray(0, otherHeader.headerBytes));
+  message.set(webSealed, otherHeader.headerBytes);
+  assert.deepEqual(message, other, "byte for byte the same envelope");
+  const back = receiver.open(message);
+  assert.ok(back);
+  assert.deepEqual([...back.plaintext], [...body]);
+});

@@ -17,7 +17,7 @@ interface BenchNode {
 }
 
 async function createNode(name: string, realm: string): Promise<BenchNode> {
-  const { PeerLink } = await import("../../src/peerlink.ts");
+  const { PeerLink } = await import("../../mod.ts");
   return new PeerLink(name, { realm }) as unknown as BenchNode;
 }
 

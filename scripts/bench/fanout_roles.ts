@@ -15,7 +15,7 @@ interface FanNode {
 }
 
 async function createNode(name: string, realm: string): Promise<FanNode> {
-  const { PeerLink } = await import("../../src/peerlink.ts");
+  const { PeerLink } = await import("../../mod.ts");
   const node = new PeerLink(name, { realm }) as unknown as FanNode;
   node.register("add", (a: number, b: number) => a + b);
   return node;

@@ -32,6 +32,8 @@ export interface PeerLinkBenchOptions {
   realm: string;
   /** Count socket traffic (profile runs only). */
   countWire?: boolean;
+  /** Shared secret: every message sealed (the `peerlink_sealed` variant). The realm derives from it. */
+  secret?: string;
 }
 
 /** A running PeerLink benchmark endpoint. */
@@ -77,7 +79,7 @@ async function startEnd(
   if (options.layer === "engine") {
     const { RpcEndpoint } = await import("../../src/rpc/endpoint.ts");
     const { LOCAL_CAPABILITIES } = await import("../../src/wire/capabilities.ts");
-    const endpoint = new RpcEndpoint({ runtime, name, handlers, address: "127.0.0.1" });
+    const endpoint = new RpcEndpoint({ runtime, name, handlers, address: "127.0.0.1", secret: options.secret });
     const ports = await endpoint.start();
     const target = peer && { ...peer, address: "127.0.0.1", capabilities: LOCAL_CAPABILITIES };
     return {
@@ -89,8 +91,11 @@ async function startEnd(
       call: (fn, args, transport, timeout) => endpoint.call(target!, fn, args, { transport, timeout }),
     };
   }
-  const { PeerLink } = await import("../../src/peerlink.ts");
-  const node = new PeerLink(name, { realm: options.realm, runtime });
+  const { PeerLink } = await import("../../mod.ts");
+  const node = new PeerLink(
+    name,
+    options.secret ? { secret: options.secret, runtime } : { realm: options.realm, runtime },
+  );
   node.register(handlers);
   await node.start();
   if (peer) await node.waitForPeers(1, { timeout: 15_000 });

@@ -7,10 +7,10 @@
 import { round, type Spread, spread } from "./stats.ts";
 
 /** Who is measured in a row. */
-export type Variant = "raw" | "raw_coalesced" | "peerlink" | "http" | "runtime";
+export type Variant = "raw" | "raw_coalesced" | "peerlink" | "peerlink_sealed" | "http" | "runtime";
 
 /** Display order of variants within a scenario: baselines first. */
-const VARIANT_ORDER: readonly Variant[] = ["runtime", "raw", "raw_coalesced", "http", "peerlink"];
+const VARIANT_ORDER: readonly Variant[] = ["runtime", "raw", "raw_coalesced", "http", "peerlink", "peerlink_sealed"];
 
 /** One measured quantity of one variant, summarised over repeats. */
 export interface MetricRow {
@@ -230,6 +230,7 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
 export function comparisons(t: MetricTable): Comparison[] {
   const pl = (scenario: string, metric: string) => t.median(scenario, "peerlink", metric);
   const raw = (scenario: string, metric: string) => t.median(scenario, "raw", metric);
+  const sealed = (scenario: string, metric: string) => t.median(scenario, "peerlink_sealed", metric);
   return [
     compare(
       "udp_latency_vs_raw",
@@ -283,6 +284,41 @@ export function comparisons(t: MetricTable): Comparison[] {
       ratio(pl("upload_tcp", "rate"), raw("upload_tcp", "rate")),
       "x",
       { op: ">=", value: 0.5 },
+    ),
+    compare(
+      "sealed_udp_latency_vs_plain",
+      "Sealed UDP call latency (median), with a secret / without",
+      ratio(sealed("latency_udp", "median"), pl("latency_udp", "median")),
+      "x",
+      { op: "<=", value: 1.15 },
+    ),
+    compare(
+      "sealed_tcp_latency_vs_plain",
+      "Sealed TCP call latency (median), with a secret / without",
+      ratio(sealed("latency_tcp", "median"), pl("latency_tcp", "median")),
+      "x",
+      { op: "<=", value: 1.15 },
+    ),
+    compare(
+      "sealed_udp_throughput_vs_plain",
+      "Sealed UDP calls/s with 64 in flight, with a secret / without",
+      ratio(sealed("throughput_udp", "rate"), pl("throughput_udp", "rate")),
+      "x",
+      { op: ">=", value: 0.8 },
+    ),
+    compare(
+      "sealed_tcp_throughput_vs_plain",
+      "Sealed TCP calls/s with 64 in flight, with a secret / without",
+      ratio(sealed("throughput_tcp", "rate"), pl("throughput_tcp", "rate")),
+      "x",
+      { op: ">=", value: 0.8 },
+    ),
+    compare(
+      "sealed_upload_vs_plain",
+      "Sealed 4 MiB upload (MB/s), with a secret / without",
+      ratio(sealed("upload_tcp", "rate"), pl("upload_tcp", "rate")),
+      "x",
+      { op: ">=", value: 0.8 },
     ),
     compare(
       "http_latency_speedup",

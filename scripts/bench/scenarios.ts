@@ -110,25 +110,46 @@ function callSpecs(s: Settings): CallSpec[] {
   const thr = (transport: string) => ({ cmd: "throughput", transport, concurrency, total, warmup });
   const upload = { cmd: "upload", ...s.upload };
   return [
-    { scenario: "latency_udp", kind: "latency", variants: { raw: lat("udp"), peerlink: lat("udp") } },
-    { scenario: "latency_tcp", kind: "latency", variants: { raw: lat("tcp"), peerlink: lat("tcp") } },
+    {
+      scenario: "latency_udp",
+      kind: "latency",
+      variants: { raw: lat("udp"), peerlink: lat("udp"), peerlink_sealed: lat("udp") },
+    },
+    {
+      scenario: "latency_tcp",
+      kind: "latency",
+      variants: { raw: lat("tcp"), peerlink: lat("tcp"), peerlink_sealed: lat("tcp") },
+    },
     {
       scenario: "http_sequential",
       kind: "latency",
       variants: { http: { cmd: "latency", count: s.http.count, warmup: s.http.warmup } },
     },
-    { scenario: "throughput_udp", kind: "calls", variants: { raw: thr("udp"), peerlink: thr("udp") } },
+    {
+      scenario: "throughput_udp",
+      kind: "calls",
+      variants: { raw: thr("udp"), peerlink: thr("udp"), peerlink_sealed: thr("udp") },
+    },
     {
       scenario: "throughput_tcp",
       kind: "calls",
-      variants: { raw: thr("tcp"), raw_coalesced: thr("tcp-coalesced"), peerlink: thr("tcp") },
+      variants: {
+        raw: thr("tcp"),
+        raw_coalesced: thr("tcp-coalesced"),
+        peerlink: thr("tcp"),
+        peerlink_sealed: thr("tcp"),
+      },
     },
     {
       scenario: "http_concurrent",
       kind: "calls",
       variants: { http: { cmd: "throughput", concurrency, total: s.http.total, warmup: s.http.totalWarmup } },
     },
-    { scenario: "upload_tcp", kind: "transfer", variants: { raw: upload, peerlink: upload } },
+    {
+      scenario: "upload_tcp",
+      kind: "transfer",
+      variants: { raw: upload, peerlink: upload, peerlink_sealed: upload },
+    },
   ];
 }
 
@@ -163,17 +184,20 @@ export async function runCalls(ctx: RunContext): Promise<void> {
   const realm = `${ctx.realm}-calls`;
   const cpu = ctx.cpuProfileDir === undefined ? {} : { cpuProfile: ctx.cpuProfileDir };
   const plConfig = { layer: ctx.layer, realm, countWire: ctx.profile, ...cpu };
-  ctx.log(`${ctx.runtime}: starting servers (raw, HTTP, PeerLink)`);
-  const [rawServer, httpServer, plServer] = await Promise.all([
+  // The sealed variant: the same nodes with a secret (unique to this run), every message sealed.
+  const sealedConfig = { ...plConfig, secret: `${realm}-sealed-${crypto.randomUUID()}` };
+  ctx.log(`${ctx.runtime}: starting servers (raw, HTTP, PeerLink, PeerLink sealed)`);
+  const [rawServer, httpServer, plServer, sealedServer] = await Promise.all([
     spawnOrNote(ctx, "raw-server", { replyBytes: sizes.replyBytes, ...cpu }),
     spawnOrNote(ctx, "http-server", { ...cpu }),
     spawnOrNote(ctx, "peerlink-server", plConfig),
+    spawnOrNote(ctx, "peerlink-server", sealedConfig),
   ]);
   const clients: Partial<Record<Variant, Worker>> = {};
   const unavailable: Partial<Record<Variant, string>> = {};
   const workers: Worker[] = [];
   try {
-    const [rawClient, httpClient, plClient] = await Promise.all([
+    const [rawClient, httpClient, plClient, sealedClient] = await Promise.all([
       typeof rawServer === "string"
         ? rawServer
         : spawnOrNote(ctx, "raw-client", { ...rawServer.ready, requestBytes: sizes.requestBytes, ...cpu }),
@@ -181,8 +205,13 @@ export async function runCalls(ctx: RunContext): Promise<void> {
         ? httpServer
         : spawnOrNote(ctx, "http-client", { port: httpServer.ready.port, ...cpu }),
       typeof plServer === "string" ? plServer : spawnOrNote(ctx, "peerlink-client", { ...plConfig, ...plServer.ready }),
+      typeof sealedServer === "string"
+        ? sealedServer
+        : spawnOrNote(ctx, "peerlink-client", { ...sealedConfig, ...sealedServer.ready }),
     ]);
-    for (const w of [rawServer, httpServer, plServer, rawClient, httpClient, plClient]) {
+    const servers = [rawServer, httpServer, plServer, sealedServer];
+    const callers = [rawClient, httpClient, plClient, sealedClient];
+    for (const w of [...servers, ...callers]) {
       if (typeof w !== "string") workers.push(w);
     }
     const assign = (variants: Variant[], client: Worker | string, what: string) => {
@@ -194,6 +223,7 @@ export async function runCalls(ctx: RunContext): Promise<void> {
     assign(["raw", "raw_coalesced"], rawClient, "raw baseline");
     assign(["http"], httpClient, "HTTP");
     assign(["peerlink"], plClient, "PeerLink");
+    assign(["peerlink_sealed"], sealedClient, "PeerLink sealed");
     if (typeof rawServer !== "string") ctx.apis.raw = String(rawServer.ready.api);
     if (typeof httpServer !== "string") ctx.apis.http = String(httpServer.ready.api);
     if (typeof plServer !== "string") ctx.apis.peerlink = `${ctx.layer} on the ${plServer.ready.adapter} adapter`;
@@ -209,8 +239,8 @@ export async function runCalls(ctx: RunContext): Promise<void> {
       if (pin === pinned) return;
       pinned = pin;
       const all = `0-${availableParallelism() - 1}`;
-      for (const w of [rawServer, httpServer, plServer]) if (typeof w !== "string") w.setCpus(pin ? "0" : all);
-      for (const w of [rawClient, httpClient, plClient]) if (typeof w !== "string") w.setCpus(pin ? "1" : all);
+      for (const w of servers) if (typeof w !== "string") w.setCpus(pin ? "0" : all);
+      for (const w of callers) if (typeof w !== "string") w.setCpus(pin ? "1" : all);
     };
     for (const spec of callSpecs(s).filter((c) => !ctx.only || ctx.only.includes(c.scenario))) {
       ctx.log(`${ctx.runtime}: ${spec.scenario}`);

@@ -13,6 +13,7 @@
  * @module
  */
 import process from "node:process";
+import type { PeerLinkBenchOptions } from "./peerlink_rpc.ts";
 import {
   collectGarbage,
   type Command,
@@ -115,11 +116,7 @@ async function role(name: string, config: Record<string, unknown>): Promise<Role
     }
     case "peerlink-server": {
       const { startPeerLinkServer } = await import("./peerlink_rpc.ts");
-      const server = await startPeerLinkServer({
-        layer: config.layer === "engine" ? "engine" : "node",
-        realm,
-        countWire: config.countWire === true,
-      });
+      const server = await startPeerLinkServer(peerLinkOptions(config, realm));
       return {
         ready: { ...server.ports, adapter: server.adapter },
         handlers: { stats: () => ({ counts: server.counts, stats: server.stats() }) },
@@ -129,7 +126,7 @@ async function role(name: string, config: Record<string, unknown>): Promise<Role
     case "peerlink-client": {
       const { startPeerLinkClient } = await import("./peerlink_rpc.ts");
       const client = await startPeerLinkClient(
-        { layer: config.layer === "engine" ? "engine" : "node", realm, countWire: config.countWire === true },
+        peerLinkOptions(config, realm),
         { udpPort: Number(config.udpPort), tcpPort: Number(config.tcpPort) },
       );
       return {
@@ -226,3 +223,13 @@ async function main(): Promise<number> {
 // Exit explicitly: a socket or timer left behind by the code under test must not keep a
 // worker alive after the driver is done with it.
 process.exit(await main());
+
+/** The PeerLink end's settings from a worker's config: layer, realm, and `secret` for the sealed variant. */
+function peerLinkOptions(config: Record<string, unknown>, realm: string): PeerLinkBenchOptions {
+  return {
+    layer: config.layer === "engine" ? "engine" : "node",
+    realm,
+    countWire: config.countWire === true,
+    secret: typeof config.secret === "string" ? config.secret : undefined,
+  };
+}

@@ -12,8 +12,9 @@
  * Toward any other peer (Python PeerLink 1.2) each call opens its own connection, writes one
  * frame, reads one reply frame and closes, as Python's own client does.
  *
- * A sealed call's frame is sealed just before it is written (so a re-sent request gets a fresh
- * nonce), and only a sealed reply from the peer called settles it. A server at its connection
+ * Every frame passes the security gate (`src/security/gate.ts`): a sealed call's frame is
+ * sealed just before it is written (so a re-sent request gets a fresh nonce), and only a reply
+ * the gate matches to the call settles it. A server at its connection
  * limit answers with one `BusyError` frame of id `"*"`: every call waiting on that connection
  * then fails with `BusyError`.
  *
@@ -22,8 +23,8 @@
 import { PeerConnectionError, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, NetError, type SocketRuntime, type StreamConnection } from "../net.ts";
-import { isSealed, SEAL_MAX_SENDER_BYTES, SealKind } from "../security/envelope.ts";
-import { envelopeOverhead } from "../security/envelope.ts";
+import { SealKind } from "../security/envelope.ts";
+import type { Arrival, Gate } from "../security/gate.ts";
 import { maxWireFrame } from "../wire/binary_frame.ts";
 import { decodeFrame } from "../wire/codec.ts";
 import { FrameWriter } from "../wire/frame_writer.ts";
@@ -31,35 +32,20 @@ import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
 import type { PendingCall, RpcPeer } from "./call.ts";
 import type { RpcLimits } from "./limits.ts";
-import type { SecurityPolicy } from "./policy.ts";
 import { settleWithReply } from "./replies.ts";
 import { CONNECTION_REFUSED_ID } from "./tcp_server.ts";
 import type { TimerSet } from "./timers.ts";
+import type { NodeStats } from "../stats.ts";
 
 /** TCP client counters. */
-export interface TcpClientStats {
-  /** Connections opened (pooled and one-shot). */
-  connects: number;
-  /** Connection attempts that failed. */
-  connectFailures: number;
-  /** Pooled connections open now. */
-  pooled: number;
-  /** One-shot connections open now. */
-  oneShot: number;
-  /** Requests re-sent on a fresh connection after a write failed on a dead pooled one. */
-  resent: number;
-  /** Replies that matched no waiting call. */
-  unmatched: number;
-  /** Connections a server refused at its connection limit (their calls failed with `BusyError`). */
-  refused: number;
-}
+export type TcpClientStats = NodeStats["tcpClient"];
 
 /** What a {@linkcode TcpClient} needs. */
 export interface TcpClientOptions {
   /** Socket adapter. */
   runtime: SocketRuntime;
-  /** Secret or not, plaintext allowed or not. */
-  policy: SecurityPolicy;
+  /** The security gate: admits what arrives, seals what leaves. */
+  gate: Gate;
   /** Timers (counted). */
   timers: TimerSet;
   /** Limits. */
@@ -81,63 +67,26 @@ function replyOf(body: Uint8Array, limits: RpcLimits, peer: RpcPeer): ResponseMe
   return message;
 }
 
-/** A reply frame that passed the security checks, and whether it was sealed. */
+/** A reply frame the gate let in, decoded. */
 interface AcceptedReply {
   reply: ResponseMessage | ErrorMessage;
-  sealed: boolean;
+  arrival: Arrival;
 }
 
-/**
- * Opens (when sealed) and decodes a reply frame. Returns `undefined` for a frame to drop
- * (counted in the security stats): one that fails verification, a sealed frame that is not a
- * TCP reply from `peer`, or a sealed frame without a secret.
- */
-async function acceptReply(
-  body: Uint8Array,
-  options: TcpClientOptions,
-  peer: RpcPeer,
-): Promise<AcceptedReply | undefined> {
-  const channel = options.policy.channel;
-  if (!isSealed(body)) return { reply: replyOf(body, options.limits, peer), sealed: false };
-  if (!channel) {
-    options.policy.sealedWithoutSecret();
-    return undefined;
-  }
-  const opened = await channel.open(body);
-  if (!opened) return undefined;
-  if (opened.kind !== SealKind.tcpReply || opened.sender !== peer.name) {
-    channel.drop(
-      "misdirected",
-      `dropped a sealed TCP reply from '${opened.sender}' on the connection to '${peer.name}'`,
-    );
-    return undefined;
-  }
-  return { reply: replyOf(opened.plaintext, options.limits, peer), sealed: true };
-}
-
-/** Whether an accepted reply may settle `call`: sealed exactly when the call was. */
-function matches(call: PendingCall, accepted: AcceptedReply, options: TcpClientOptions): boolean {
-  if (call.sealed === accepted.sealed) return true;
-  options.policy.channel?.drop(
-    accepted.sealed ? "misdirected" : "plaintextDropped",
-    `dropped a ${accepted.sealed ? "sealed" : "plaintext"} TCP reply to the ${
-      call.sealed ? "sealed" : "plaintext"
-    } call '${call.fn}' on '${call.peer.name}'`,
-  );
-  return false;
+/** Admits (opening when sealed) and decodes a reply frame; `undefined` for a frame the gate dropped (counted). */
+function acceptReply(body: Uint8Array, options: TcpClientOptions, peer: RpcPeer): AcceptedReply | undefined {
+  const arrival = options.gate.admit(body, "dialed", formatEndpoint(peer.address, peer.tcpPort));
+  return arrival && { reply: replyOf(arrival.plaintext, options.limits, peer), arrival };
 }
 
 /** Largest frame body a client reads or writes: the wire limit, plus the envelope when sealing. */
 function wireLimitOf(options: TcpClientOptions): number {
-  const sealing = options.policy.channel ? envelopeOverhead(SEAL_MAX_SENDER_BYTES) : 0;
-  return maxWireFrame(options.limits.maxFrameBytes) + sealing;
+  return maxWireFrame(options.limits.maxFrameBytes) + options.gate.maxOverhead;
 }
 
 /** Seals a call's frame when the call is sealed. */
-function outgoingFrame(call: PendingCall, parts: Uint8Array[], options: TcpClientOptions): Promise<Uint8Array[]> {
-  const channel = options.policy.channel;
-  if (!call.sealed || !channel) return Promise.resolve(parts);
-  return channel.sealFrame(SealKind.tcpRequest, parts);
+function outgoingFrame(call: PendingCall, parts: Uint8Array[], options: TcpClientOptions): Uint8Array[] {
+  return options.gate.sealFrame(SealKind.tcpRequest, parts, call.sealed);
 }
 
 /**
@@ -250,7 +199,7 @@ export class TcpClient {
         connection.close().catch(() => {});
       });
       const wireLimit = wireLimitOf(this.#options);
-      await writeFrame(connection, await outgoingFrame(call, parts, this.#options), wireLimit);
+      await writeFrame(connection, outgoingFrame(call, parts, this.#options), wireLimit);
       const reader = new FrameReader(wireLimit);
       while (!call.settled) {
         const chunk = await connection.read();
@@ -264,8 +213,8 @@ export class TcpClient {
           });
         }
         for (const body of reader.push(chunk)) {
-          const accepted = await acceptReply(body, this.#options, peer);
-          if (!accepted || !matches(call, accepted, this.#options)) continue;
+          const accepted = acceptReply(body, this.#options, peer);
+          if (!accepted || !this.#options.gate.admitsReply(accepted.arrival, call)) continue;
           const reply = accepted.reply;
           if (reply.id === CONNECTION_REFUSED_ID && reply.type === "error") this.#stats.refused++;
           else if (reply.id !== call.id) {
@@ -351,16 +300,13 @@ class PooledConnection {
       if (this.#waiting.size === 0 && !this.#broken) this.#armIdle();
     });
     const reused = this.#connection !== undefined;
-    // An open connection and a plaintext call: straight to the writer (the common, hot case).
-    const written = reused && this.#writer && !call.sealed
-      ? this.#writer.write(parts)
-      : this.#opening.then(async () => {
+    // An open connection: straight to the writer (the common, hot case).
+    const written = reused && this.#writer
+      ? this.#writer.write(outgoingFrame(call, parts, this.#client.options))
+      : this.#opening.then(() => {
         if (call.settled) return;
         if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
-        const frame = await outgoingFrame(call, parts, this.#client.options);
-        if (call.settled) return;
-        if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
-        return this.#writer.write(frame);
+        return this.#writer.write(outgoingFrame(call, parts, this.#client.options));
       });
     written.catch((error) => {
       if (call.settled) return;
@@ -391,7 +337,7 @@ class PooledConnection {
         return;
       }
       for (const body of reader.push(chunk)) {
-        const accepted = await acceptReply(body, options, this.#peer);
+        const accepted = acceptReply(body, options, this.#peer);
         if (!accepted) continue;
         const reply = accepted.reply;
         if (reply.id === CONNECTION_REFUSED_ID && reply.type === "error") {
@@ -399,13 +345,13 @@ class PooledConnection {
           this.#client.refused();
           this.#markBroken();
           for (const call of [...this.#waiting.values()]) {
-            if (matches(call, accepted, options)) settleWithReply(call, reply);
+            if (options.gate.admitsReply(accepted.arrival, call)) settleWithReply(call, reply);
           }
           continue;
         }
         const call = this.#waiting.get(reply.id);
         if (!call) this.#client.unmatched();
-        else if (matches(call, accepted, options)) settleWithReply(call, reply);
+        else if (options.gate.admitsReply(accepted.arrival, call)) settleWithReply(call, reply);
       }
     }
   }

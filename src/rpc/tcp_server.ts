@@ -13,9 +13,9 @@
  * A frame header above the limit closes that connection at once, with a logged reason and
  * without allocating the announced body; other connections are unaffected. A frame that is
  * not a valid request closes the connection too, unless the request id was readable: then the
- * caller gets a `BadMessage` error reply and the connection carries on. With a secret, frames
- * are sealed both ways; a frame that fails verification (or plaintext, when required) closes
- * the connection unanswered.
+ * caller gets a `BadMessage` error reply and the connection carries on. Every frame passes the
+ * security gate (`src/security/gate.ts`) as it arrives and leaves; a frame the gate drops
+ * closes the connection unanswered.
  *
  * Limits (`limits.ts`), so that no client can exhaust the node or stall others:
  * - at most `maxConnections` open (`maxConnectionsPerSource` per address): a new connection
@@ -37,18 +37,17 @@
 import { BadMessage, PayloadTooLarge } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, type SocketRuntime, type StreamConnection, type StreamListener } from "../net.ts";
-import type { OpenedMessage } from "../security/channel.ts";
-import { isSealed, SEAL_MAX_SENDER_BYTES, SealKind } from "../security/envelope.ts";
-import { envelopeOverhead } from "../security/envelope.ts";
+import { SealKind } from "../security/envelope.ts";
+import type { Arrival, Gate } from "../security/gate.ts";
 import { maxWireFrame } from "../wire/binary_frame.ts";
 import { decodeFrame, OutgoingMessage } from "../wire/codec.ts";
 import { FrameWriter } from "../wire/frame_writer.ts";
 import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { RpcLimits } from "./limits.ts";
-import type { SecurityPolicy } from "./policy.ts";
 import { BUSY_ERROR } from "./dispatch.ts";
 import type { RequestProcessor } from "./server.ts";
 import type { TimerHandle, TimerSet } from "./timers.ts";
+import type { NodeStats } from "../stats.ts";
 
 /** Id of the error frame a refused connection receives: it answers whatever the client sent. */
 export const CONNECTION_REFUSED_ID = "*";
@@ -57,45 +56,14 @@ export const CONNECTION_REFUSED_ID = "*";
 const REFUSAL_GRACE_MS = 1000;
 
 /** TCP server counters. */
-export interface TcpServerStats {
-  /** Connections accepted since start. */
-  accepted: number;
-  /** Connections open now. */
-  open: number;
-  /** Request frames received. */
-  requests: number;
-  /** Connections closed because a frame header announced more than the limit. */
-  oversizeFrames: number;
-  /** Frames that were not valid requests. */
-  malformed: number;
-  /** Connections closed for idling, or for sending nothing at all within `readTimeout`. */
-  idleClosed: number;
-  /** Connections closed because a started frame was not completed in time (slow clients). */
-  readTimeouts: number;
-  /** Connections closed because a reply could not be written in time (clients that do not read). */
-  writeTimeouts: number;
-  /** Connections closed to make room for a new one at a connection limit. */
-  evicted: number;
-  /** New connections refused at a connection limit (sent a `BusyError` frame, then closed). */
-  refused: number;
-  /** Connections closed after a frame failed the security checks (see `stats().security`). */
-  securityClosed: number;
-  /** Times a connection stopped reading: too many requests in service, or the buffer budget. */
-  readPauses: number;
-  /** Bytes held now for partly received frames, over all connections. */
-  bufferedBytes: number;
-  /** Most bytes held at once for partly received frames since start. */
-  peakBufferedBytes: number;
-}
+export type TcpServerStats = NodeStats["tcpServer"];
 
 /** What a {@linkcode TcpServer} needs. */
 export interface TcpServerOptions {
   /** Socket adapter. */
   runtime: SocketRuntime;
-  /** This node's name (a sealed request must be addressed to it). */
-  name: string;
-  /** Secret or not, plaintext allowed or not. */
-  policy: SecurityPolicy;
+  /** The security gate: admits what arrives, seals what leaves. */
+  gate: Gate;
   /** Timers (counted). */
   timers: TimerSet;
   /** Limits. */
@@ -186,8 +154,7 @@ export class TcpServer {
    */
   constructor(options: TcpServerOptions) {
     this.#options = options;
-    const sealing = options.policy.channel ? envelopeOverhead(SEAL_MAX_SENDER_BYTES) : 0;
-    this.#wireLimit = maxWireFrame(options.limits.maxFrameBytes) + sealing;
+    this.#wireLimit = maxWireFrame(options.limits.maxFrameBytes) + options.gate.maxOverhead;
   }
 
   /** The bound port, once listening. */
@@ -309,7 +276,7 @@ export class TcpServer {
 
   /** Sends a refused connection one `BusyError` frame, then closes it (bounded in time). */
   #refuse(connection: StreamConnection, why: string): void {
-    const { limits, timers, logger, policy } = this.#options;
+    const { limits, timers, logger, gate } = this.#options;
     this.#stats.refused++;
     const peer = formatEndpoint(connection.remoteAddress.address, connection.remoteAddress.port);
     logger?.debug(`refusing TCP connection from ${peer}: ${why} connections open`);
@@ -321,12 +288,13 @@ export class TcpServer {
     };
     const grace = timers.set(done, REFUSAL_GRACE_MS);
     (async () => {
-      const message = `'${this.#options.name}' is busy: ${why} connections open. Retry later.`;
-      let frame = OutgoingMessage.error(CONNECTION_REFUSED_ID, { type: BUSY_ERROR, message }).frame(
+      const message = `'${gate.name}' is busy: ${why} connections open. Retry later.`;
+      const plain = OutgoingMessage.error(CONNECTION_REFUSED_ID, { type: BUSY_ERROR, message }).frame(
         false,
         limits.maxFrameBytes,
       );
-      if (policy.channel && policy.requireSealed) frame = await policy.channel.sealFrame(SealKind.tcpReply, frame);
+      // A strict node's callers only read sealed frames; anyone else gets plaintext.
+      const frame = gate.sealFrame(SealKind.tcpReply, plain, gate.mode === "strict");
       await writeFrame(connection, frame, this.#wireLimit);
       // Half-close and drain what the client sent, so that closing does not reset the
       // connection before the client has read the refusal.
@@ -448,7 +416,7 @@ export class TcpServer {
         else if (wasIdle || frames.length > 0) served.frameStartedAt = now;
         this.#account(served, reader.bufferedBytes);
         for (const body of frames) {
-          if (!(await this.#onFrame(served, body))) {
+          if (!this.#onFrame(served, body)) {
             this.#close(served);
             return;
           }
@@ -462,50 +430,22 @@ export class TcpServer {
   }
 
   /** Handles one frame; false closes the connection. */
-  async #onFrame(served: Served, body: Uint8Array): Promise<boolean> {
-    const { limits, logger, policy, processor } = this.#options;
-    const channel = policy.channel;
-    let plaintext = body;
-    let sealed: OpenedMessage | undefined;
-    if (isSealed(body)) {
-      if (!channel) {
-        policy.sealedWithoutSecret();
-        this.#stats.securityClosed++;
-        logger?.debug(`closing TCP connection from ${served.peer}: it sends sealed frames and this node has no secret`);
-        return false;
-      }
-      sealed = await channel.open(body);
-      if (!sealed) {
-        this.#stats.securityClosed++;
-        return false;
-      }
-      if (sealed.kind !== SealKind.tcpRequest) {
-        channel.drop(
-          "misdirected",
-          `closing TCP connection from ${served.peer}: a sealed frame that is not a TCP request`,
-        );
-        this.#stats.securityClosed++;
-        return false;
-      }
-      plaintext = sealed.plaintext;
-    } else if (policy.requireSealed) {
-      channel?.drop(
-        "plaintextDropped",
-        `closing TCP connection from ${served.peer}: a plaintext frame, and this node has a secret (allowInsecurePeers is off)`,
-      );
+  #onFrame(served: Served, body: Uint8Array): boolean {
+    const { limits, logger, gate, processor } = this.#options;
+    const arrival = gate.admit(body, "accepted", served.peer);
+    if (!arrival) {
       this.#stats.securityClosed++;
       return false;
     }
-    if (served.closed) return false;
     let message;
     try {
-      message = decodeFrame(plaintext, limits.maxFrameBytes, limits.maxDepth);
+      message = decodeFrame(arrival.plaintext, limits.maxFrameBytes, limits.maxDepth);
     } catch (error) {
       this.#stats.malformed++;
       if (error instanceof BadMessage && error.requestId !== undefined) {
         logger?.debug(`bad request from ${served.peer}: ${error.message}`);
         const reply = OutgoingMessage.error(error.requestId, { type: "BadMessage", message: error.message });
-        this.#answer(served, Promise.resolve(reply.frame(false, limits.maxFrameBytes)), sealed !== undefined);
+        this.#answer(served, Promise.resolve(reply.frame(false, limits.maxFrameBytes)), arrival);
         return true;
       }
       logger?.warn(`closing TCP connection from ${served.peer}: not a PeerLink request (${(error as Error).message})`);
@@ -516,15 +456,12 @@ export class TcpServer {
       logger?.debug(`ignoring a ${message.type} message sent to the TCP server by ${served.peer}`);
       return true;
     }
-    if (sealed && (message.src !== sealed.sender || message.dst !== this.#options.name)) {
-      channel?.drop(
-        "misdirected",
-        `closing TCP connection from ${served.peer}: a sealed request from '${message.src}' to '${message.dst}' sent by '${sealed.sender}'`,
-      );
+    if (!gate.admitsRequest(arrival, message.src, message.dst)) {
       this.#stats.securityClosed++;
       return false;
     }
-    if (sealed) served.authenticated = true;
+    const authenticated = arrival.sender !== undefined;
+    if (authenticated) served.authenticated = true;
     served.requests++;
     this.#stats.requests++;
     const caller = {
@@ -532,26 +469,25 @@ export class TcpServer {
       address: served.address,
       port: served.port,
       transport: "tcp" as const,
-      authenticated: sealed !== undefined,
+      authenticated,
     };
-    this.#answer(served, processor.serveFrame(message, caller), sealed !== undefined);
+    this.#answer(served, processor.serveFrame(message, caller), arrival);
     return true;
   }
 
   /** Writes a reply when it is ready (sealed when the request was), within `writeTimeout`. */
-  #answer(served: Served, parts: Promise<Uint8Array[]>, seal: boolean): void {
+  #answer(served: Served, parts: Promise<Uint8Array[]>, arrival: Arrival): void {
     served.inFlight++;
-    void this.#writeReply(served, parts, seal);
+    void this.#writeReply(served, parts, arrival.sender !== undefined);
   }
 
   /** One async step per reply (not a chain of then/catch/finally): replies are hot code. Never rejects. */
   async #writeReply(served: Served, parts: Promise<Uint8Array[]>, seal: boolean): Promise<void> {
-    const { timers, logger, policy } = this.#options;
+    const { timers, logger, gate } = this.#options;
     try {
       const frame = await parts;
       if (served.closed) return;
-      const out = seal && policy.channel ? await policy.channel.sealFrame(SealKind.tcpReply, frame) : frame;
-      if (served.closed) return;
+      const out = gate.sealFrame(SealKind.tcpReply, frame, seal);
       if (served.pendingWrites++ === 0) served.writeProgressAt = timers.clock.now();
       try {
         await served.writer.write(out);

@@ -13,27 +13,27 @@
  * readable is answered with a `BadMessage` error so the caller does not wait for nothing
  * (unless that answer would exceed the amplification bound).
  *
- * With a secret (`policy.ts`) every datagram is sealed as it leaves, each copy with a fresh
- * nonce (a retransmission is not a replay), and opened as it arrives; what fails verification
- * is dropped, counted and never answered. Replies go back sealed exactly when the request
- * came sealed, and a call accepts only a reply sealed like its request, from the peer called.
+ * Security is the gate's (`src/security/gate.ts`): every datagram passes `gate.admit` as it
+ * arrives and `gate.seal` as it leaves (each copy with a fresh nonce: a retransmission is not
+ * a replay). What the gate drops is never answered. Replies go back sealed exactly when the
+ * request came sealed, and a call accepts only a reply the gate matches to it.
  *
  * @module
  */
 import { BadMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { type Datagram, type DatagramSocket, formatEndpoint, type SocketRuntime } from "../net.ts";
-import type { OpenedMessage } from "../security/channel.ts";
-import { isSealed, SealKind } from "../security/envelope.ts";
+import { SealKind } from "../security/envelope.ts";
+import type { Arrival, Gate } from "../security/gate.ts";
 import { decodeDatagram, OutgoingMessage } from "../wire/codec.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
 import { type PendingCall, perPeer } from "./call.ts";
 import type { RpcLimits } from "./limits.ts";
-import type { SecurityPolicy } from "./policy.ts";
 import { settleWithReply } from "./replies.ts";
 import type { RequestProcessor } from "./server.ts";
 import { RttEstimator } from "./rtt.ts";
 import type { TimerSet } from "./timers.ts";
+import type { NodeStats } from "../stats.ts";
 
 /** A call waiting for its UDP reply. */
 interface Flight {
@@ -44,8 +44,6 @@ interface Flight {
   retransmitted: boolean;
   /** RTT estimator and window key of the peer. */
   readonly peerKey: string;
-  /** Whether the request went sealed (then only a sealed reply from the peer called is accepted). */
-  readonly sealed: boolean;
   /** Ends the flight: stops retransmitting, frees the window slot. Idempotent. */
   readonly release: () => void;
   /** Whether {@linkcode Flight.release} ran. */
@@ -60,22 +58,7 @@ interface PeerWindow {
 }
 
 /** UDP counters. */
-export interface UdpStats {
-  /** Datagrams sent (requests, retransmissions and replies). */
-  sent: number;
-  /** Datagrams received. */
-  received: number;
-  /** Request retransmissions. */
-  retransmits: number;
-  /** Datagrams dropped as malformed. */
-  malformed: number;
-  /** Replies that matched no waiting call (late, duplicate or forged). */
-  unmatched: number;
-  /** Sends that failed at the socket. */
-  sendErrors: number;
-  /** Calls that waited for a slot in the peer's window. */
-  queued: number;
-}
+export type UdpStats = NodeStats["udp"];
 
 /** Counters of a UDP side that has not run yet (all zero). */
 export function emptyUdpStats(): UdpStats {
@@ -86,10 +69,8 @@ export function emptyUdpStats(): UdpStats {
 export interface UdpRpcOptions {
   /** Socket adapter. */
   runtime: SocketRuntime;
-  /** This node's name (a sealed request must be addressed to it). */
-  name: string;
-  /** Secret or not, plaintext allowed or not. */
-  policy: SecurityPolicy;
+  /** The security gate: admits what arrives, seals what leaves. */
+  gate: Gate;
   /** Timers (counted). */
   timers: TimerSet;
   /** Limits and retransmission timing. */
@@ -120,8 +101,6 @@ export class UdpRpc {
   readonly #stats: UdpStats = emptyUdpStats();
   #socket: DatagramSocket | undefined;
   #closed = false;
-  /** Sealed datagrams being verified now. */
-  #verifying = 0;
 
   /**
    * Creates a {@linkcode UdpRpc}.
@@ -198,7 +177,6 @@ export class UdpRpc {
       sentAt: timers.clock.now(),
       retransmitted: false,
       peerKey,
-      sealed: call.sealed,
       release: () => {
         if (flight.released) return;
         flight.released = true;
@@ -217,8 +195,8 @@ export class UdpRpc {
     };
     this.#waiting.set(call.id, flight);
     call.onSettle(flight.release);
-    const kind = call.sealed ? SealKind.udpRequest : undefined;
-    this.#send(datagram, address, udpPort, kind);
+    const out = () => this.#options.gate.seal(SealKind.udpRequest, datagram, call.sealed);
+    this.#send(out(), address, udpPort);
     if (!call.peer.capabilities?.dedupe) return;
     const windowEnd = call.startedAt + limits.retryWindow;
     let interval = this.#rtt.timeout(peerKey);
@@ -230,7 +208,7 @@ export class UdpRpc {
         if (flight.released) return;
         this.#stats.retransmits++;
         flight.retransmitted = true;
-        this.#send(datagram, address, udpPort, kind);
+        this.#send(out(), address, udpPort);
         interval = Math.min(interval * limits.retryBackoff, limits.retryMaxInterval);
         schedule();
       }, interval);
@@ -246,21 +224,7 @@ export class UdpRpc {
     await socket?.close();
   }
 
-  /** Sends `data`, sealed first as `kind` when given (a fresh nonce for every copy). */
-  #send(data: Uint8Array, address: string, port: number, kind?: SealKind): void {
-    if (!this.#socket || this.#closed) return;
-    const channel = this.#options.policy.channel;
-    if (kind === undefined || !channel) {
-      this.#sendRaw(data, address, port);
-      return;
-    }
-    channel.seal(kind, data).then((sealed) => this.#sendRaw(sealed, address, port), (error) => {
-      this.#stats.sendErrors++;
-      this.#options.logger?.error(`sealing a datagram failed: ${(error as Error).message}`);
-    });
-  }
-
-  #sendRaw(data: Uint8Array, address: string, port: number): void {
+  #send(data: Uint8Array, address: string, port: number): void {
     const socket = this.#socket;
     if (!socket || this.#closed) return;
     this.#stats.sent++;
@@ -273,119 +237,73 @@ export class UdpRpc {
   #onDatagram(datagram: Datagram): void {
     if (this.#closed) return;
     this.#stats.received++;
-    const { policy, limits } = this.#options;
-    if (isSealed(datagram.data)) {
-      const channel = policy.channel;
-      if (!channel) {
-        policy.sealedWithoutSecret();
-        this.#options.logger?.debug(
-          `dropped a sealed datagram from ${formatEndpoint(datagram.address, datagram.port)}: this node has no secret`,
-        );
-        return;
-      }
-      if (this.#verifying >= limits.maxPendingVerifications) {
-        channel.drop("overloaded");
-        return;
-      }
-      this.#verifying++;
-      channel.open(datagram.data).then((opened) => {
-        this.#verifying--;
-        if (opened && !this.#closed) this.#onMessage(opened.plaintext, datagram, opened);
-      }, (error) => {
-        this.#verifying--;
-        this.#options.logger?.error(`opening a datagram failed: ${(error as Error).message}`);
-      });
-      return;
-    }
-    if (policy.requireSealed) {
-      policy.channel?.drop(
-        "plaintextDropped",
-        `dropped a plaintext datagram from ${
-          formatEndpoint(datagram.address, datagram.port)
-        }: this node has a secret and allowInsecurePeers is off`,
-      );
-      return;
-    }
-    this.#onMessage(datagram.data, datagram, undefined);
+    const from = formatEndpoint(datagram.address, datagram.port);
+    const arrival = this.#options.gate.admit(datagram.data, "udp", from);
+    if (arrival) this.#onMessage(arrival, datagram, from);
   }
 
   /**
    * Largest reply datagram (before sealing) a request may get: a full datagram for an
    * authenticated caller, else at most `maxUdpAmplification` times the request.
    */
-  #maxReply(requestBytes: number, sealed: OpenedMessage | undefined): number {
-    const { limits, policy } = this.#options;
-    if (sealed && policy.channel) return limits.maxDatagramBytes - policy.channel.overhead;
+  #maxReply(requestBytes: number, arrival: Arrival): number {
+    const { limits, gate } = this.#options;
+    if (arrival.sender !== undefined) return limits.maxDatagramBytes - gate.overhead;
     return Math.min(limits.maxDatagramBytes, Math.floor(requestBytes * limits.maxUdpAmplification));
   }
 
-  #onMessage(bytes: Uint8Array, datagram: Datagram, sealed: OpenedMessage | undefined): void {
-    const channel = this.#options.policy.channel;
-    const replyKind = sealed ? SealKind.udpReply : undefined;
+  /** Replies go back sealed exactly when the request came sealed. */
+  #reply(reply: Uint8Array, datagram: Datagram, arrival: Arrival): void {
+    this.#send(
+      this.#options.gate.seal(SealKind.udpReply, reply, arrival.sender !== undefined),
+      datagram.address,
+      datagram.port,
+    );
+  }
+
+  #onMessage(arrival: Arrival, datagram: Datagram, from: string): void {
+    const { gate, limits, logger, processor } = this.#options;
     let message;
     try {
-      message = decodeDatagram(bytes, this.#options.limits.maxDepth);
+      message = decodeDatagram(arrival.plaintext, limits.maxDepth);
     } catch (error) {
       this.#stats.malformed++;
-      const from = formatEndpoint(datagram.address, datagram.port);
-      this.#options.logger?.debug(`dropped a malformed datagram from ${from}: ${(error as Error).message}`);
+      logger?.debug(`dropped a malformed datagram from ${from}: ${(error as Error).message}`);
       if (error instanceof BadMessage && error.requestId !== undefined) {
-        if (sealed && sealed.kind !== SealKind.udpRequest) return;
+        if (arrival.kind !== undefined && arrival.kind !== SealKind.udpRequest) return;
         const reply = OutgoingMessage.error(error.requestId, { type: "BadMessage", message: error.message }).datagram();
-        if (reply.length <= this.#maxReply(datagram.data.length, sealed)) {
-          this.#send(reply, datagram.address, datagram.port, replyKind);
-        }
+        if (reply.length <= this.#maxReply(datagram.data.length, arrival)) this.#reply(reply, datagram, arrival);
       }
       return;
     }
     if (message.type === "request") {
-      if (sealed && (sealed.kind !== SealKind.udpRequest || message.src !== sealed.sender)) {
-        channel?.drop("misdirected", `dropped a sealed request whose src '${message.src}' is not its sender`);
-        return;
-      }
-      if (sealed && message.dst !== this.#options.name) {
-        channel?.drop("misdirected", `dropped a sealed request for '${message.dst}' (this is '${this.#options.name}')`);
-        return;
-      }
+      if (!gate.admitsRequest(arrival, message.src, message.dst)) return;
       const caller = {
         name: message.src,
         address: datagram.address,
         port: datagram.port,
         transport: "udp" as const,
-        authenticated: sealed !== undefined,
+        authenticated: arrival.sender !== undefined,
       };
-      const maxReply = this.#maxReply(datagram.data.length, sealed);
-      this.#options.processor.serveDatagram(message, caller, maxReply).then((reply) => {
-        if (reply) this.#send(reply, datagram.address, datagram.port, replyKind);
+      const maxReply = this.#maxReply(datagram.data.length, arrival);
+      processor.serveDatagram(message, caller, maxReply).then((reply) => {
+        if (reply) this.#reply(reply, datagram, arrival);
       }).catch((error) => {
-        this.#options.logger?.error(`serving '${message.rpc}' for ${caller.name} failed: ${(error as Error).message}`);
+        logger?.error(`serving '${message.rpc}' for ${caller.name} failed: ${(error as Error).message}`);
       });
       return;
     }
-    if (sealed && sealed.kind !== SealKind.udpReply) {
-      channel?.drop("misdirected", `dropped a sealed ${message.type} sent as a request`);
-      return;
-    }
-    this.#onReply(message, sealed);
+    this.#onReply(message, arrival);
   }
 
-  #onReply(reply: ResponseMessage | ErrorMessage, sealed: OpenedMessage | undefined): void {
+  #onReply(reply: ResponseMessage | ErrorMessage, arrival: Arrival): void {
     const flight = this.#waiting.get(reply.id);
     if (!flight) {
       this.#stats.unmatched++;
       return;
     }
     const call = flight.call;
-    if (flight.sealed !== (sealed !== undefined) || (sealed && sealed.sender !== call.peer.name)) {
-      // A plaintext reply to a sealed call (a forgery, since the peer seals), or a sealed one
-      // from another node: not this call's answer.
-      const reason = sealed ? "misdirected" : "plaintextDropped";
-      this.#options.policy.channel?.drop(
-        reason,
-        `dropped a reply to '${call.fn}' that is not sealed by '${call.peer.name}'`,
-      );
-      return;
-    }
+    if (!this.#options.gate.admitsReply(arrival, call)) return;
     if (!flight.retransmitted) this.#rtt.sample(flight.peerKey, this.#options.timers.clock.now() - flight.sentAt);
     if (reply.type === "error" && reply.retry === "tcp") {
       flight.release();

@@ -13,21 +13,22 @@
  * cannot be replayed to the new process (a peer whose clock is behind by more than that can
  * talk to it only once that much time has passed).
  *
- * Cost: one Web Crypto call per message, with the `CryptoKey` derived once; the header is
- * built in place and reused as the associated data, and nonces come from a pooled
- * `getRandomValues` buffer. Messages that fail the cheap checks (layout, time, seen nonce)
- * never reach the cipher.
+ * Cost: one synchronous `node:crypto` AES-GCM operation per message (see `crypto.ts`: no
+ * thread-pool round trip), with the key prepared once; the header is built in place and
+ * reused as the associated data, the ciphertext is written straight after it in the same
+ * buffer, and nonces come from a pooled `getRandomValues` buffer. Messages that fail the cheap
+ * checks (layout, time, seen nonce) never reach the cipher.
  *
  * @module
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
+import type { SecretKey } from "./crypto.ts";
 import {
   decryptEnvelope,
   encryptEnvelope,
   envelopeOverhead,
   parseEnvelopeHeader,
-  SEAL_FIXED_HEADER,
   SEAL_MAX_SENDER_BYTES,
   SEAL_NONCE_BYTES,
   type SealKind,
@@ -35,36 +36,12 @@ import {
 } from "./envelope.ts";
 import type { SecurityKeys } from "./keys.ts";
 import { ReplayGuard } from "./replay.ts";
+import type { NodeStats } from "../stats.ts";
 
 const encoder = new TextEncoder();
 
 /** Counters of a {@linkcode SecureChannel}: messages sealed, opened, and dropped by reason. */
-export interface SecurityStats {
-  /** Whether a secret is set (all counters stay 0 otherwise, except `sealedWithoutSecret`). */
-  enabled: boolean;
-  /** Messages sealed and sent. */
-  sealed: number;
-  /** Sealed messages that verified and were accepted. */
-  opened: number;
-  /** Plaintext messages dropped because this node requires sealed ones. */
-  plaintextDropped: number;
-  /** Sealed messages received by a node without a secret (dropped). */
-  sealedWithoutSecret: number;
-  /** Envelopes with a bad layout, version or kind. */
-  malformed: number;
-  /** Messages outside the replay window (old, from the future, or below the replay floor). */
-  stale: number;
-  /** Messages whose nonce was already seen. */
-  replayed: number;
-  /** Messages whose tag did not verify: wrong secret, or tampered. */
-  forged: number;
-  /** Verified messages in the wrong place: wrong kind, `src` not the sender, `dst` not us, reply from another peer. */
-  misdirected: number;
-  /** Datagrams dropped unverified because too many were being verified at once. */
-  overloaded: number;
-  /** Nonces remembered by the replay guard now. */
-  replayCache: number;
-}
+export type SecurityStats = NodeStats["security"];
 
 /** Reasons a message is dropped, as counted in {@linkcode SecurityStats}. */
 export type SecurityDrop =
@@ -74,8 +51,7 @@ export type SecurityDrop =
   | "stale"
   | "replayed"
   | "forged"
-  | "misdirected"
-  | "overloaded";
+  | "misdirected";
 
 /** A message that verified. */
 export interface OpenedMessage {
@@ -125,25 +101,23 @@ const WARN_INTERVAL = 60_000;
  * const keys = await deriveKeys("a long random shared secret");
  * const a = new SecureChannel({ keys, name: "A", clock: systemClock, replayWindow: 30_000, replayCacheEntries: 1000 });
  * const b = new SecureChannel({ keys, name: "B", clock: systemClock, replayWindow: 30_000, replayCacheEntries: 1000 });
- * const sealed = await a.seal(SealKind.udpRequest, new TextEncoder().encode('{"hello":1}'));
- * const opened = await b.open(sealed);
+ * const sealed = a.seal(SealKind.udpRequest, new TextEncoder().encode('{"hello":1}'));
+ * const opened = b.open(sealed);
  * console.log(opened?.sender, new TextDecoder().decode(opened?.plaintext)); // "A" '{"hello":1}'
- * console.log(await b.open(sealed)); // undefined: a replay
+ * console.log(b.open(sealed)); // undefined: a replay
  * ```
  */
 export class SecureChannel {
-  /** This node's name. */
-  readonly name: string;
-  /** Bytes sealing adds to a message. */
-  readonly overhead: number;
-  readonly #key: CryptoKey;
-  readonly #sender: Uint8Array;
+  readonly #key: SecretKey;
   readonly #clock: Clock;
   readonly #wallOffset: number;
   readonly #guard: ReplayGuard;
   readonly #logger?: Logger;
   readonly #stats: SecurityCounters = zeroCounters();
   readonly #lastWarned = new Map<string, number>();
+  #name = "";
+  #sender = new Uint8Array(0);
+  #overhead = 0;
   #nonces = new Uint8Array(0);
   #nonceAt = 0;
 
@@ -154,20 +128,41 @@ export class SecureChannel {
    * @throws {TypeError} When the name is empty or longer than 255 UTF-8 bytes.
    */
   constructor(options: SecureChannelOptions) {
-    this.name = options.name;
-    this.#sender = encoder.encode(options.name);
-    if (this.#sender.length === 0 || this.#sender.length > SEAL_MAX_SENDER_BYTES) {
-      throw new TypeError(
-        `a node with a secret needs a name of 1-${SEAL_MAX_SENDER_BYTES} UTF-8 bytes, got ${this.#sender.length}`,
-      );
-    }
-    this.overhead = envelopeOverhead(this.#sender.length);
+    this.rename(options.name);
     this.#key = options.keys.rpc;
     this.#clock = options.clock;
     this.#wallOffset = (options.epoch ?? Date.now()) - options.clock.now();
     this.#guard = new ReplayGuard({ window: options.replayWindow, maxEntries: options.replayCacheEntries });
     this.#guard.raiseFloor(this.wallNow() - STARTUP_TOLERANCE);
     this.#logger = options.logger;
+  }
+
+  /** This node's name, written as the sender of everything it seals. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Bytes sealing adds to a message (depends on the name's length). */
+  get overhead(): number {
+    return this.#overhead;
+  }
+
+  /**
+   * Seals everything from now on as sent by `name` (the node was renamed after a conflict).
+   *
+   * @param name The new name.
+   * @throws {TypeError} When the name is empty or longer than 255 UTF-8 bytes.
+   */
+  rename(name: string): void {
+    const sender = encoder.encode(name);
+    if (sender.length === 0 || sender.length > SEAL_MAX_SENDER_BYTES) {
+      throw new TypeError(
+        `a node with a secret needs a name of 1-${SEAL_MAX_SENDER_BYTES} UTF-8 bytes, got ${sender.length}`,
+      );
+    }
+    this.#name = name;
+    this.#sender = sender;
+    this.#overhead = envelopeOverhead(sender.length);
   }
 
   /** Wall-clock time in ms since the Unix epoch, advanced by the node's clock. */
@@ -212,43 +207,31 @@ export class SecureChannel {
    * @param plaintext The message.
    * @returns The sealed bytes.
    */
-  async seal(kind: SealKind, plaintext: Uint8Array): Promise<Uint8Array> {
-    const out = new Uint8Array(this.overhead + plaintext.length);
-    const headerBytes = this.#header(out, 0, kind);
-    const sealed = await encryptEnvelope(this.#key, out.subarray(0, headerBytes), plaintext);
-    out.set(sealed, headerBytes);
+  seal(kind: SealKind, plaintext: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.#overhead + plaintext.length);
+    encryptEnvelope(this.#key, out, this.#header(out, 0, kind), [plaintext]);
     this.#stats.sealed++;
     return out;
   }
 
   /**
    * Seals a TCP frame given as `writeFrame` parts (`parts[0]` starts with 4 reserved header
-   * bytes) and returns the parts of the sealed frame, in the same format.
+   * bytes) and returns the sealed frame in the same format: one buffer, header bytes
+   * reserved, the envelope after them.
    *
    * @param kind What it is.
    * @param parts The plaintext frame.
-   * @returns The sealed frame: header part, then ciphertext with tag.
+   * @returns The sealed frame.
    */
-  async sealFrame(kind: SealKind, parts: readonly Uint8Array[]): Promise<Uint8Array[]> {
-    let plaintext: Uint8Array;
-    if (parts.length === 1) {
-      plaintext = parts[0].subarray(4);
-    } else {
-      let size = -4;
-      for (const part of parts) size += part.length;
-      plaintext = new Uint8Array(size);
-      plaintext.set(parts[0].subarray(4), 0);
-      let at = parts[0].length - 4;
-      for (let i = 1; i < parts.length; i++) {
-        plaintext.set(parts[i], at);
-        at += parts[i].length;
-      }
-    }
-    const head = new Uint8Array(4 + SEAL_FIXED_HEADER + this.#sender.length);
-    this.#header(head, 4, kind);
-    const sealed = await encryptEnvelope(this.#key, head.subarray(4), plaintext);
+  sealFrame(kind: SealKind, parts: readonly Uint8Array[]): Uint8Array[] {
+    let size = -4;
+    for (const part of parts) size += part.length;
+    const out = new Uint8Array(4 + this.#overhead + size);
+    const body = out.subarray(4);
+    const plaintext = parts.length === 1 ? [parts[0].subarray(4)] : [parts[0].subarray(4), ...parts.slice(1)];
+    encryptEnvelope(this.#key, body, this.#header(body, 0, kind), plaintext);
     this.#stats.sealed++;
-    return [head, sealed];
+    return [out];
   }
 
   /**
@@ -258,18 +241,18 @@ export class SecureChannel {
    * @param bytes The sealed message (datagram or frame body).
    * @returns The verified message, or `undefined`.
    */
-  async open(bytes: Uint8Array): Promise<OpenedMessage | undefined> {
+  open(bytes: Uint8Array): OpenedMessage | undefined {
     const header = parseEnvelopeHeader(bytes);
     if (typeof header === "string") {
       this.drop("malformed", `dropped a sealed message: ${header}`);
       return undefined;
     }
-    const before = this.#guard.check(header.nonceKey, header.timestamp, this.wallNow());
-    if (before !== "ok") {
-      this.#refused(before, header.sender, header.timestamp);
+    const verdict = this.#guard.check(header.nonceKey, header.timestamp, this.wallNow());
+    if (verdict !== "ok") {
+      this.#refused(verdict, header.sender, header.timestamp);
       return undefined;
     }
-    const plaintext = await decryptEnvelope(this.#key, bytes, header);
+    const plaintext = decryptEnvelope(this.#key, bytes, header);
     if (!plaintext) {
       this.drop(
         "forged",
@@ -277,12 +260,8 @@ export class SecureChannel {
       );
       return undefined;
     }
-    // Checked again after the await: two copies may have been decrypting at once.
-    const verdict = this.#guard.remember(header.nonceKey, header.timestamp, this.wallNow());
-    if (verdict !== "ok") {
-      this.#refused(verdict, header.sender, header.timestamp);
-      return undefined;
-    }
+    // Remembered only once verified, so forged messages never fill the cache.
+    this.#guard.remember(header.nonceKey, header.timestamp, this.wallNow());
     this.#stats.opened++;
     return { plaintext, kind: header.kind, sender: header.sender };
   }
@@ -348,6 +327,5 @@ function zeroCounters(): SecurityCounters {
     replayed: 0,
     forged: 0,
     misdirected: 0,
-    overloaded: 0,
   };
 }

@@ -32,6 +32,7 @@
  * @module
  */
 import { readUint32, writeFrameHeader } from "../wire/frames.ts";
+import { aesGcmOpen, aesGcmSeal, GCM_TAG_BYTES, type SecretKey } from "./crypto.ts";
 
 /** First byte of a sealed message. */
 export const SEAL_MAGIC = 0xfe;
@@ -40,7 +41,7 @@ export const SEAL_VERSION = 1;
 /** Bytes before the sender name. */
 export const SEAL_FIXED_HEADER = 24;
 /** AES-GCM tag size. */
-export const SEAL_TAG_BYTES = 16;
+export const SEAL_TAG_BYTES = GCM_TAG_BYTES;
 /** Nonce (IV) size. */
 export const SEAL_NONCE_BYTES = 12;
 /** Longest sender name, in UTF-8 bytes. */
@@ -182,27 +183,29 @@ export function parseEnvelopeHeader(bytes: Uint8Array): EnvelopeHeader | string 
 }
 
 /**
- * Encrypts `plaintext` under an envelope header already written at `header`.
+ * Encrypts `plaintext` under an envelope header already written at the start of `out`, and
+ * writes ciphertext and tag right after the header.
  *
  * @param key The AES-256-GCM key.
- * @param header The header bytes (associated data); bytes 12-23 are the nonce.
- * @param plaintext The message.
- * @returns Ciphertext followed by the 16-byte tag.
+ * @param out Buffer holding the header (associated data; bytes 12-23 are the nonce) with room
+ *   for the plaintext's length plus {@linkcode SEAL_TAG_BYTES} after it.
+ * @param headerBytes Length of the header.
+ * @param plaintext The message, in one or more parts (sealed as if joined).
+ * @returns Total length of the sealed message in `out`.
  *
  * @example
  * ```ts ignore
- * const sealedBody = await encryptEnvelope(keys.rpc, header, plaintext);
+ * const length = encryptEnvelope(keys.rpc, out, headerBytes, [plaintext]);
  * ```
  */
-export async function encryptEnvelope(key: CryptoKey, header: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
-  // Web Crypto copies its inputs at call time; the casts only widen TypeScript's ArrayBuffer view type.
-  const iv = header.subarray(12, 24) as BufferSource;
-  const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: header as BufferSource, tagLength: 128 },
-    key,
-    plaintext as BufferSource,
-  );
-  return new Uint8Array(sealed);
+export function encryptEnvelope(
+  key: SecretKey,
+  out: Uint8Array,
+  headerBytes: number,
+  plaintext: readonly Uint8Array[],
+): number {
+  const header = out.subarray(0, headerBytes);
+  return headerBytes + aesGcmSeal(key, header.subarray(12, 24), header, plaintext, out, headerBytes);
 }
 
 /**
@@ -216,27 +219,14 @@ export async function encryptEnvelope(key: CryptoKey, header: Uint8Array, plaint
  * @example
  * ```ts ignore
  * const header = parseEnvelopeHeader(bytes);
- * const plaintext = typeof header === "string" ? undefined : await decryptEnvelope(keys.rpc, bytes, header);
+ * const plaintext = typeof header === "string" ? undefined : decryptEnvelope(keys.rpc, bytes, header);
  * ```
  */
-export async function decryptEnvelope(
-  key: CryptoKey,
-  bytes: Uint8Array,
-  header: EnvelopeHeader,
-): Promise<Uint8Array | undefined> {
-  try {
-    const plain = await crypto.subtle.decrypt(
-      {
-        name: "AES-GCM",
-        iv: bytes.subarray(12, 24) as BufferSource,
-        additionalData: bytes.subarray(0, header.headerBytes) as BufferSource,
-        tagLength: 128,
-      },
-      key,
-      bytes.subarray(header.headerBytes) as BufferSource,
-    );
-    return new Uint8Array(plain);
-  } catch {
-    return undefined;
-  }
+export function decryptEnvelope(key: SecretKey, bytes: Uint8Array, header: EnvelopeHeader): Uint8Array | undefined {
+  return aesGcmOpen(
+    key,
+    bytes.subarray(12, 24),
+    bytes.subarray(0, header.headerBytes),
+    bytes.subarray(header.headerBytes),
+  );
 }

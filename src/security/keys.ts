@@ -1,5 +1,5 @@
 /**
- * Keys derived from a node's shared secret with Web Crypto (available on Deno, Bun and Node):
+ * Keys derived from a node's shared secret with `node:crypto` (available on Deno, Bun and Node):
  * HKDF-SHA256 over the secret's UTF-8 bytes, with a fixed salt and one `info` label per
  * purpose, so the RPC encryption key and the discovery proof key are independent and neither
  * reveals the other.
@@ -11,13 +11,14 @@
  * proof = HKDF-SHA256(ikm, salt, info = "peerlink discovery proof v1") -> HMAC-SHA256 key (256 bits)
  * ```
  *
- * The keys are non-extractable `CryptoKey`s, derived once per node and reused for every
- * message. HKDF does not slow down guessing: anyone who captures one sealed message can try
+ * The keys are opaque {@linkcode SecretKey}s (their bytes cannot be read back), derived once
+ * per node and reused for every message. HKDF does not slow down guessing: anyone who captures one sealed message can try
  * candidate secrets offline, so use a long random secret (for example 20+ random characters
  * from a password manager), not a word.
  *
  * @module
  */
+import { deriveSecretKey, isSecretKey, type SecretKey } from "./crypto.ts";
 
 const encoder = new TextEncoder();
 
@@ -31,17 +32,17 @@ export const PROOF_KEY_INFO = "peerlink discovery proof v1";
 /** The keys of one secret. Derive them with {@linkcode deriveKeys}; share the object between an RPC endpoint and discovery. */
 export interface SecurityKeys {
   /** AES-256-GCM key sealing every RPC message. */
-  readonly rpc: CryptoKey;
+  readonly rpc: SecretKey;
   /** HMAC-SHA256 key of the discovery proof. */
-  readonly proof: CryptoKey;
+  readonly proof: SecretKey;
 }
 
 /**
  * Derives the RPC and discovery keys of `secret`.
  *
  * @param secret The shared secret (a non-empty string; long and random is best).
- * @returns The keys.
- * @throws {TypeError} When `secret` is not a non-empty string.
+ * @returns The keys (asynchronous for callers that derive them off the hot path; the work is synchronous).
+ * @throws {TypeError} When `secret` is not a non-empty string (as a rejected promise).
  *
  * @example
  * ```ts
@@ -50,32 +51,40 @@ export interface SecurityKeys {
  * console.log(keys.rpc.algorithm.name, keys.proof.algorithm.name); // "AES-GCM" "HMAC"
  * ```
  */
-export async function deriveKeys(secret: string): Promise<SecurityKeys> {
-  if (typeof secret !== "string" || secret.length === 0) {
-    throw new TypeError(`secret must be a non-empty string, got ${secret === "" ? "an empty string" : typeof secret}`);
+export function deriveKeys(secret: string): Promise<SecurityKeys> {
+  try {
+    return Promise.resolve(deriveKeysSync(secret));
+  } catch (error) {
+    return Promise.reject(error);
   }
-  const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-  const hkdf = (info: string) => ({
-    name: "HKDF",
-    hash: "SHA-256",
-    salt: encoder.encode(KEY_SALT),
-    info: encoder.encode(info),
-  });
-  const [rpc, proof] = await Promise.all([
-    crypto.subtle.deriveKey(hkdf(RPC_KEY_INFO), material, { name: "AES-GCM", length: 256 }, false, [
-      "encrypt",
-      "decrypt",
-    ]),
-    crypto.subtle.deriveKey(hkdf(PROOF_KEY_INFO), material, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
-      "sign",
-      "verify",
-    ]),
-  ]);
-  return Object.freeze({ rpc, proof });
 }
 
 /**
- * Whether `value` looks like {@linkcode SecurityKeys} (two `CryptoKey`s of the right algorithms).
+ * {@linkcode deriveKeys}, synchronously.
+ *
+ * @param secret The shared secret.
+ * @returns The keys.
+ * @throws {TypeError} When `secret` is not a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { deriveKeysSync } from "./keys.ts";
+ * console.log(deriveKeysSync("a long random shared secret").rpc.extractable); // false
+ * ```
+ */
+export function deriveKeysSync(secret: string): SecurityKeys {
+  if (typeof secret !== "string" || secret.length === 0) {
+    throw new TypeError(`secret must be a non-empty string, got ${secret === "" ? "an empty string" : typeof secret}`);
+  }
+  const ikm = encoder.encode(secret);
+  return Object.freeze({
+    rpc: deriveSecretKey(ikm, KEY_SALT, RPC_KEY_INFO, "AES-GCM"),
+    proof: deriveSecretKey(ikm, KEY_SALT, PROOF_KEY_INFO, "HMAC"),
+  });
+}
+
+/**
+ * Whether `value` is {@linkcode SecurityKeys} made by {@linkcode deriveKeys}.
  *
  * @param value Anything.
  * @returns True for usable keys.
@@ -89,6 +98,5 @@ export async function deriveKeys(secret: string): Promise<SecurityKeys> {
 export function isSecurityKeys(value: unknown): value is SecurityKeys {
   if (typeof value !== "object" || value === null) return false;
   const { rpc, proof } = value as Partial<SecurityKeys>;
-  return typeof rpc === "object" && rpc !== null && rpc.algorithm?.name === "AES-GCM" &&
-    typeof proof === "object" && proof !== null && proof.algorithm?.name === "HMAC";
+  return isSecretKey(rpc, "AES-GCM") && isSecretKey(proof, "HMAC");
 }

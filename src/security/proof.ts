@@ -17,6 +17,7 @@
  * @module
  */
 import { decodeBase64, encodeBase64 } from "../wire/base64.ts";
+import { bytesEqual, hmacSha256 } from "./crypto.ts";
 import type { SecurityKeys } from "./keys.ts";
 
 /** TXT key of the proof. */
@@ -47,7 +48,7 @@ export interface ProofPeer extends ProofSubject {
 /** How a peer's announcement relates to our secret. */
 export type PeerProofStatus = "proven" | "unproven" | "forged";
 
-function proofInput(subject: ProofSubject): BufferSource {
+function proofInput(subject: ProofSubject): Uint8Array {
   return encoder.encode(
     `${PROOF_LABEL}\n${subject.name}\n${subject.instanceId}\n${subject.udpPort}\n${subject.tcpPort}`,
   );
@@ -77,14 +78,13 @@ function fromBase64url(text: string): Uint8Array | undefined {
  *
  * const keys = await deriveKeys("a long random shared secret");
  * const me = { name: "Worker", instanceId: crypto.randomUUID(), udpPort: 50001, tcpPort: 50002 };
- * const txt = await proofTxt(keys, me);
+ * const txt = proofTxt(keys, me);
  * console.log(txt.auth.length); // 43
- * console.log(await verifyPeerProof(keys, { ...me, txt })); // true
+ * console.log(verifyPeerProof(keys, { ...me, txt })); // true
  * ```
  */
-export async function proofTxt(keys: SecurityKeys, subject: ProofSubject): Promise<{ auth: string }> {
-  const mac = await crypto.subtle.sign("HMAC", keys.proof, proofInput(subject));
-  return { [PROOF_TXT_KEY]: toBase64url(new Uint8Array(mac)) } as { auth: string };
+export function proofTxt(keys: SecurityKeys, subject: ProofSubject): { auth: string } {
+  return { [PROOF_TXT_KEY]: toBase64url(hmacSha256(keys.proof, proofInput(subject))) } as { auth: string };
 }
 
 /**
@@ -102,17 +102,15 @@ export async function proofTxt(keys: SecurityKeys, subject: ProofSubject): Promi
  * import { peerProofStatus } from "./proof.ts";
  * const keys = await deriveKeys("a long random shared secret");
  * const peer = { name: "Py", instanceId: "x", udpPort: 1, tcpPort: 2, txt: {} };
- * console.log(await peerProofStatus(keys, peer)); // "unproven"
+ * console.log(peerProofStatus(keys, peer)); // "unproven"
  * ```
  */
-export async function peerProofStatus(keys: SecurityKeys, peer: ProofPeer): Promise<PeerProofStatus> {
+export function peerProofStatus(keys: SecurityKeys, peer: ProofPeer): PeerProofStatus {
   const auth = peer.txt?.[PROOF_TXT_KEY];
   if (auth === undefined) return "unproven";
   const mac = typeof auth === "string" ? fromBase64url(auth) : undefined;
   if (!mac || typeof peer.name !== "string" || typeof peer.instanceId !== "string") return "forged";
-  // crypto.subtle.verify compares in constant time.
-  const ok = await crypto.subtle.verify("HMAC", keys.proof, mac as BufferSource, proofInput(peer));
-  return ok ? "proven" : "forged";
+  return bytesEqual(mac, hmacSha256(keys.proof, proofInput(peer))) ? "proven" : "forged";
 }
 
 /**
@@ -130,12 +128,12 @@ export async function peerProofStatus(keys: SecurityKeys, peer: ProofPeer): Prom
  * const mine = await deriveKeys("a long random shared secret");
  * const theirs = await deriveKeys("another secret");
  * const peer = { name: "Host", instanceId: "i-1", udpPort: 1, tcpPort: 2 };
- * console.log(await verifyPeerProof(mine, { ...peer, txt: await proofTxt(theirs, peer) })); // false
+ * console.log(verifyPeerProof(mine, { ...peer, txt: proofTxt(theirs, peer) })); // false
  * ```
  */
-export async function verifyPeerProof(keys: SecurityKeys, peer: ProofPeer): Promise<boolean> {
+export function verifyPeerProof(keys: SecurityKeys, peer: ProofPeer): boolean {
   try {
-    return (await peerProofStatus(keys, peer)) === "proven";
+    return peerProofStatus(keys, peer) === "proven";
   } catch {
     return false;
   }
@@ -151,17 +149,17 @@ export async function verifyPeerProof(keys: SecurityKeys, peer: ProofPeer): Prom
  *
  * @example
  * ```ts ignore
- * const discovery = new Discovery({ ...options, txt: { ...txt, ...(await proofTxt(keys, me)) }, acceptPeer: acceptPeerWith(keys) });
+ * const discovery = new Discovery({ ...options, txt: { ...txt, ...proofTxt(keys, me) }, acceptPeer: acceptPeerWith(keys) });
  * ```
  */
 export function acceptPeerWith(
   keys: SecurityKeys,
   options: { allowInsecurePeers?: boolean } = {},
-): (peer: ProofPeer) => Promise<boolean> {
+): (peer: ProofPeer) => boolean {
   const allowUnproven = options.allowInsecurePeers === true;
-  return async (peer) => {
+  return (peer) => {
     try {
-      const status = await peerProofStatus(keys, peer);
+      const status = peerProofStatus(keys, peer);
       return status === "proven" || (allowUnproven && status === "unproven");
     } catch {
       return false;
