@@ -13,9 +13,13 @@
  * @module
  */
 import process from "node:process";
-import { exitOnBrokenPipe, flushStreams } from "./src/cli/io.ts";
-import { main } from "./src/cli/main.ts";
+import { exitOnBrokenPipe, flushStreams } from "./cli/io.ts";
+import { main } from "./cli/main.ts";
+import { resolveRuntime } from "./runtimes/auto.ts";
+import { useRuntimeResolver } from "./src/runtime_default.ts";
 
+// The entry point wires the socket adapters; the core and the CLI never import them.
+useRuntimeResolver(resolveRuntime);
 exitOnBrokenPipe();
 const code = await main(process.argv.slice(2));
 // Exit explicitly (a lingering handle must not keep the command alive), but only after the

@@ -23,7 +23,7 @@
  * @module
  */
 
-export { PeerLink } from "./src/peerlink.ts";
+export { ALL_PEERS, PeerLink } from "./src/peerlink.ts";
 export type { PeerDownCallback, PeerUpCallback } from "./src/peerlink.ts";
 export { SwarmNode, SwarmStartError } from "./src/swarm.ts";
 export type { SwarmNodeOptions } from "./src/swarm.ts";
@@ -46,14 +46,17 @@ export type {
   TypedRemoteApi,
   UntypedRemoteFunction,
 } from "./src/proxy.ts";
-export { currentPeer, runWithCurrentPeer } from "./src/rpc/context.ts";
+export { currentPeer } from "./src/rpc/context.ts";
 export type { CallerInfo } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";
-export type { RpcStats } from "./src/rpc/endpoint.ts";
 export type { RpcLimits } from "./src/rpc/limits.ts";
+export type { NodeStats } from "./src/stats.ts";
 export {
   BusyError,
   InsecurePeerError,
+  NameConflict,
+  NameConflictError,
+  NodeNotStarted,
   NodeStopped,
   PayloadTooLarge,
   PeerConnectionError,
@@ -62,6 +65,7 @@ export {
   PeerNotFoundError,
   PeerTimeoutError,
   PortInUseError,
+  ProtocolError,
   RemoteError,
 } from "./src/errors.ts";
 export type { PeerLinkErrorCode, WireTransport } from "./src/errors.ts";
@@ -69,31 +73,8 @@ export { DISCOVERY_WAIT, MAX_SAFE_UDP_PAYLOAD, PEER_TTL, RPC_TIMEOUT, TCP_MAX_FR
 export { derivePort, deriveRealm } from "./src/derive.ts";
 export { VERSION } from "./src/version.ts";
 export type { Logger } from "./src/log.ts";
-export { NetError } from "./src/net.ts";
-export type {
-  ConnectOptions,
-  Datagram,
-  DatagramBindOptions,
-  DatagramSocket,
-  InterfaceAddress,
-  ListenOptions,
-  NetAddr,
-  NetErrorCode,
-  NetworkInterface,
-  SocketRuntime,
-  StreamConnection,
-  StreamListener,
-} from "./src/net.ts";
-export { autoRuntime, detectRuntime, resolveRuntime } from "./runtimes/auto.ts";
-export type { RuntimeKind, RuntimeOption } from "./runtimes/auto.ts";
-export { nodeRuntime } from "./runtimes/node.ts";
-export { denoRuntime } from "./runtimes/deno.ts";
-export { bunRuntime } from "./runtimes/bun.ts";
-export type { Clock, TimerId } from "./src/clock.ts";
-// Parts of `node.stats()`, exported so its type is documented.
-export type { DispatchStats } from "./src/rpc/dispatch.ts";
-export type { SecurityStats } from "./src/security/channel.ts";
-export type { ServeStats } from "./src/rpc/server.ts";
-export type { TcpClientStats } from "./src/rpc/tcp_client.ts";
-export type { TcpServerStats } from "./src/rpc/tcp_server.ts";
-export type { UdpStats } from "./src/rpc/udp.ts";
+
+// The entry point wires the socket adapters (`runtime: "auto"`); the core never imports them.
+import { resolveRuntime } from "./runtimes/auto.ts";
+import { useRuntimeResolver } from "./src/runtime_default.ts";
+useRuntimeResolver(resolveRuntime);

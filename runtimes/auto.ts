@@ -14,34 +14,13 @@ import { createLogger, debugOnce } from "../src/log.ts";
 import { nodeRuntime } from "./node.ts";
 import { denoRuntime } from "./deno.ts";
 import { bunRuntime } from "./bun.ts";
+import { detectRuntime } from "../src/runtime_kind.ts";
+import type { RuntimeOption } from "../src/runtime_default.ts";
 
-/** A runtime PeerLink has an adapter for. */
-export type RuntimeKind = "deno" | "bun" | "node";
-
-/** What {@linkcode resolveRuntime} accepts: an adapter object, an adapter name, or `"auto"`. */
-export type RuntimeOption = SocketRuntime | RuntimeKind | "auto";
+export { detectRuntime, type RuntimeKind } from "../src/runtime_kind.ts";
+export type { RuntimeOption } from "../src/runtime_default.ts";
 
 const log = createLogger("peerlink");
-
-/**
- * Tells which runtime executes this code.
- *
- * @returns `"deno"`, `"bun"` or `"node"` (the default for anything else).
- *
- * @example
- * ```ts
- * import { detectRuntime } from "./auto.ts";
- * console.log(detectRuntime()); // "deno" under `deno run`
- * ```
- */
-export function detectRuntime(): RuntimeKind {
-  const g = globalThis as { Deno?: { version?: { deno?: unknown } }; Bun?: { version?: unknown } };
-  // Bun defines no `Deno`; Deno defines no `Bun`. Checking versions guards against a
-  // script that merely set a global of that name.
-  if (typeof g.Deno?.version?.deno === "string") return "deno";
-  if (typeof g.Bun?.version === "string") return "bun";
-  return "node";
-}
 
 /** Under Deno: the native adapter, or the Node adapter when the unstable net API is off. */
 function denoOrFallback(): SocketRuntime {

@@ -86,12 +86,21 @@ export interface DiscoveryOptions {
   tcpPort: number;
   /** Random per process. */
   instanceId: string;
-  /** Extra TXT attributes (may not override `node`, `udp_port`, `tcp_port`, `instance_id`, `realm`). */
-  txt?: Record<string, string>;
+  /**
+   * Extra TXT attributes (may not override `node`, `udp_port`, `tcp_port`, `instance_id`,
+   * `realm`), or a function giving them for a name: it is asked again when the node is renamed
+   * after a conflict (a proof of the secret covers the name).
+   */
+  txt?: Record<string, string> | ((name: string) => Record<string, string>);
   /** Interface names or addresses (default: every multicast-capable interface, else loopback). */
   interfaces?: string[];
   /** Take `"Name (2)"` when the name is in use instead of failing `start()`. */
   allowRename?: boolean;
+  /**
+   * Told the new name at once when the node is renamed after a conflict, while probing or
+   * after announcing (so the RPC endpoint can answer to it before anyone calls it). Must not throw.
+   */
+  onRename?: (name: string) => void;
   /** Decides whether a discovered peer is reported (e.g. checks a TXT proof for secured realms). */
   acceptPeer?: (peer: PeerInfo) => boolean | Promise<boolean>;
   /** mDNS port (default 5353; tests only). */
@@ -172,6 +181,10 @@ function frozen(peer: PeerInfo): PeerInfo {
   return Object.freeze(peer);
 }
 
+function extraTxt(options: DiscoveryOptions, name: string): Record<string, string> {
+  return typeof options.txt === "function" ? options.txt(name) : options.txt ?? {};
+}
+
 function byName(a: PeerInfo, b: PeerInfo): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
@@ -184,7 +197,7 @@ type Listener<A extends unknown[]> = (...args: A) => void;
  * @example
  * ```ts
  * import { Discovery } from "./discovery.ts";
- * import { autoRuntime } from "../runtimes/auto.ts";
+ * import { autoRuntime } from "@peerlink/peerlink/runtimes";
  *
  * const discovery = new Discovery({
  *   runtime: autoRuntime(), name: "Worker", udpPort: 50001, tcpPort: 50002, instanceId: crypto.randomUUID(),
@@ -228,7 +241,7 @@ export class Discovery {
    */
   constructor(options: DiscoveryOptions) {
     validateLabel(options.name, "node name");
-    for (const key of Object.keys(options.txt ?? {})) {
+    for (const key of Object.keys(extraTxt(options, options.name))) {
       if (RESERVED.has(key.toLowerCase())) {
         throw new TypeError(`Discovery: TXT key "${key}" is set by PeerLink itself; use another key.`);
       }
@@ -253,7 +266,7 @@ export class Discovery {
       [TXT_KEYS.tcpPort]: String(o.tcpPort),
       [TXT_KEYS.instanceId]: o.instanceId,
       ...(o.realm ? { [TXT_KEYS.realm]: o.realm } : {}),
-      ...o.txt,
+      ...extraTxt(o, name),
     };
   }
 
@@ -294,6 +307,7 @@ export class Discovery {
         txtFor: (name) => this.#txt(name),
         onNameChange: (name) => {
           this.#name = name;
+          o.onRename?.(name);
         },
         onConflict: (error) => this.#logger.error(`${error.message} This node is no longer announced.`),
       });

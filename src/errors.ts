@@ -22,6 +22,7 @@ export type PeerLinkErrorCode =
   | "PROTOCOL_ERROR"
   | "BAD_MESSAGE"
   | "INSECURE_PEER"
+  | "NAME_CONFLICT"
   | "OTHER";
 
 /** Transport a call or a failure happened on. */
@@ -540,3 +541,71 @@ export class InsecurePeerError extends PeerLinkError {
     this.peer = peer;
   }
 }
+
+/**
+ * A name this node wanted to publish is already in use on the network (RFC 6762 sections 8
+ * and 9): another node (or another process on this host) has it. Thrown by `start()` unless
+ * the node may rename itself (`allowRename: true` takes `"Name (2)"`). `cause` holds the
+ * mDNS layer's own report when the node wraps it.
+ *
+ * @example
+ * ```ts
+ * import { NameConflict } from "./errors.ts";
+ * const err = new NameConflict("Worker._peerlink._tcp.local", "10.0.0.2");
+ * console.log(err.code, err.holder); // "NAME_CONFLICT" "10.0.0.2"
+ * ```
+ */
+export class NameConflict extends PeerLinkError {
+  /** The contested name (the full mDNS name, or the node name when the node reports it). */
+  readonly fullName: string;
+  /** Address of the host that holds it, when known. */
+  readonly holder?: string;
+
+  /**
+   * Creates a {@linkcode NameConflict}.
+   *
+   * @param fullName The contested name.
+   * @param holder Address of the other host, or `"this process"`.
+   * @param options `message` to use instead of the mDNS wording; `cause`.
+   */
+  constructor(fullName: string, holder?: string, options: { message?: string; cause?: unknown } = {}) {
+    super(
+      options.message ??
+        `the mDNS name "${fullName}" is already in use on this network${
+          holder ? ` (by ${holder})` : ""
+        }. Choose another name, or allow automatic renaming (allowRename: true).`,
+      "NAME_CONFLICT",
+      { cause: options.cause },
+    );
+    this.name = "NameConflict";
+    this.fullName = fullName;
+    this.holder = holder;
+  }
+
+  /**
+   * The node-level report of a conflict the mDNS layer found: names the node, keeps the
+   * mDNS error as `cause`.
+   *
+   * @param node The node name.
+   * @param cause The mDNS layer's {@linkcode NameConflict}.
+   * @returns The error `start()` rejects with.
+   */
+  static forNode(node: string, cause: NameConflict): NameConflict {
+    const by = cause.holder === "this process"
+      ? "another node in this process"
+      : cause.holder
+      ? `another node at ${cause.holder}`
+      : "another node";
+    return new NameConflict(node, cause.holder, {
+      message: `the name ${
+        pythonString(node)
+      } is already used by ${by} on this network. Choose another name, or pass allowRename: true to take '${node} (2)'.`,
+      cause,
+    });
+  }
+}
+
+/** Alias of {@linkcode NameConflict}, in the `...Error` style of the other error classes. */
+export const NameConflictError: typeof NameConflict = NameConflict;
+/** Alias of {@linkcode NameConflict}. */
+export type NameConflictError = NameConflict;

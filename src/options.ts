@@ -3,18 +3,14 @@
  *
  * @module
  */
-import type { RuntimeOption } from "../runtimes/auto.ts";
+import type { RuntimeOption } from "./runtime_default.ts";
 import type { Clock } from "./clock.ts";
 import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./discovery.ts";
 import type { Logger } from "./log.ts";
+import type { CallOptions } from "./rpc/call.ts";
 import type { RpcLimits } from "./rpc/limits.ts";
 
-/**
- * How a call travels. `"auto"` (the default) uses UDP when the encoded request fits
- * `MAX_SAFE_UDP_PAYLOAD` (1200 bytes) and TCP otherwise; `"udp"` refuses larger requests with
- * `PayloadTooLarge` before sending anything; `"tcp"` always uses TCP.
- */
-export type Transport = "auto" | "udp" | "tcp";
+export type { CallOptions, Transport } from "./rpc/call.ts";
 
 /**
  * Everything `new PeerLink(name, options)` accepts. Every field is optional.
@@ -68,13 +64,11 @@ export interface PeerLinkOptions {
    * reject with a name conflict; `true` picks `"Name (2)"` and so on, as mDNS does.
    */
   allowRename?: boolean;
-  /** Largest TCP frame accepted or sent, in bytes. Default `TCP_MAX_FRAME` (4 MiB). */
-  maxFrameBytes?: number;
   /**
    * Limits that keep the node alive under load or abuse (concurrent handlers, pending calls per
    * peer, TCP connections total and per source, read timeouts, buffered bytes, UDP reply
-   * amplification, ...). Each has a sane default (see `RpcLimits`); a caller over a limit gets
-   * `BusyError`, not a timeout.
+   * amplification, the largest TCP frame `maxFrameBytes`, ...). Each has a sane default (see
+   * `RpcLimits`); a caller over a limit gets `BusyError`, not a timeout.
    */
   limits?: Partial<RpcLimits>;
   /** Where diagnostics go. Default: a logger prefixed `[peerlink <name>]`, quiet unless `verbose`. */
@@ -132,27 +126,11 @@ export interface PeerLinkEvents {
   "peer-down": [peer: PeerInfo, reason: PeerDownReason];
 }
 
-/** Options of one call (`node.call(peer, fn, args, options)`). */
-export interface CallOptions {
-  /** Transport; default `"auto"`. */
-  transport?: Transport;
-  /** Milliseconds before the call fails with `PeerTimeoutError`; default the node's `timeout`. */
-  timeout?: number;
-  /** Cancels the call promptly: it rejects with an `AbortError`. */
-  signal?: AbortSignal;
-  /** Keyword arguments for a Python handler (`def fn(*args, **kwargs)`). */
-  kwargs?: Record<string, unknown>;
-}
-
-/** Options bound to a proxy by `node.peer(name, options)`: every call through it uses them. */
-export interface PeerOptions {
-  /** Transport for every call of this proxy; default `"auto"`. */
-  transport?: Transport;
-  /** Timeout of every call of this proxy, ms; default the node's `timeout`. */
-  timeout?: number;
-  /** Cancels every call of this proxy still running when it aborts. */
-  signal?: AbortSignal;
-}
+/**
+ * Options bound to a proxy by `node.peer(name, options)`: the transport, timeout and signal
+ * of every call through it (see {@linkcode CallOptions}).
+ */
+export type PeerOptions = Pick<CallOptions, "transport" | "timeout" | "signal">;
 
 /** Options of `node.waitForPeers(count, options)`. */
 export interface WaitForPeersOptions {

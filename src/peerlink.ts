@@ -5,13 +5,19 @@
  *
  * @module
  */
-import { detectRuntime, resolveRuntime, type RuntimeOption } from "../runtimes/auto.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { DISCOVERY_WAIT, RPC_TIMEOUT } from "./constants.ts";
 import { derivePort, deriveRealm } from "./derive.ts";
 import { Discovery, type DiscoveryOptions, type PeerDownReason, type PeerInfo } from "./discovery.ts";
 import type { SocketRuntime } from "./net.ts";
-import { NodeNotStarted, NodeStopped, PeerConnectionError, PeerNotFound, PeerTimeoutError } from "./errors.ts";
+import {
+  NameConflict,
+  NodeNotStarted,
+  NodeStopped,
+  PeerConnectionError,
+  PeerNotFound,
+  PeerTimeoutError,
+} from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { validateLabel } from "./mdns/names.ts";
@@ -26,7 +32,10 @@ import type {
 } from "./options.ts";
 import { createPeerProxy, type RemoteApi } from "./proxy.ts";
 import { type Handler, HandlerRegistry } from "./rpc/dispatch.ts";
-import { RpcEndpoint, type RpcPeer, type RpcStats } from "./rpc/endpoint.ts";
+import { RpcEndpoint, type RpcPeer } from "./rpc/endpoint.ts";
+import { runtimeFrom } from "./runtime_default.ts";
+import { detectRuntime } from "./runtime_kind.ts";
+import type { NodeStats } from "./stats.ts";
 import {
   CAPABILITIES_TXT_KEY,
   formatCapabilities,
@@ -34,7 +43,7 @@ import {
   parseCapabilities,
 } from "./wire/capabilities.ts";
 import { VERSION } from "./version.ts";
-import { deriveKeys, type SecurityKeys } from "./security/keys.ts";
+import { deriveKeysSync, type SecurityKeys } from "./security/keys.ts";
 import { acceptPeerWith, announcesProof, proofTxt } from "./security/proof.ts";
 
 /** The target name that makes {@linkcode PeerLink.call} fan out to every known peer. */
@@ -225,95 +234,79 @@ export class PeerLink {
 
   async #bringUp(): Promise<Running> {
     const options = this.#options;
-    const runtime = resolveRuntime(options.runtime as RuntimeOption | undefined);
+    const runtime = runtimeFrom(options.runtime);
     // An empty secret means none, as in Python PeerLink 1.2 (and deriveRealm("") is "").
-    const keys = options.secret ? await deriveKeys(options.secret) : undefined;
-    const rpcFor = (nodeName: string, udpPort: number, tcpPort: number, fallback: boolean) =>
-      new RpcEndpoint({
-        runtime,
-        name: nodeName,
-        udpPort,
-        tcpPort,
-        portFallback: fallback && { udp: options.port === undefined, tcp: options.tcpPort === undefined },
-        handlers: this.#handlers,
-        keys,
-        allowInsecurePeers: options.allowInsecurePeers,
-        timeout: this.#timeout,
-        clock: this.#clock,
-        logger: this.#logger,
-        // A failure that suggests the peer is gone makes discovery check on it.
-        onCallFailed: (peer, error) => {
-          if (suggestsUnreachable(error)) this.#running?.discovery.reportUnreachable(peer.name);
-        },
-        limits: options.maxFrameBytes === undefined
-          ? options.limits
-          : { ...options.limits, maxFrameBytes: options.maxFrameBytes },
-      });
+    const keys = options.secret ? deriveKeysSync(options.secret) : undefined;
     const requested = this.#requestedName;
-    let rpc = rpcFor(
-      requested,
-      options.port ?? derivePort(requested, this.#realm),
-      options.tcpPort ?? derivePort(requested, this.#realm, "tcp"),
-      true,
-    );
+    const rpc = new RpcEndpoint({
+      runtime,
+      name: requested,
+      udpPort: options.port ?? derivePort(requested, this.#realm),
+      tcpPort: options.tcpPort ?? derivePort(requested, this.#realm, "tcp"),
+      portFallback: { udp: options.port === undefined, tcp: options.tcpPort === undefined },
+      handlers: this.#handlers,
+      keys,
+      allowInsecurePeers: options.allowInsecurePeers,
+      timeout: this.#timeout,
+      clock: this.#clock,
+      logger: this.#logger,
+      // A failure that suggests the peer is gone makes discovery check on it.
+      onCallFailed: (peer, error) => {
+        if (suggestsUnreachable(error)) this.#running?.discovery.reportUnreachable(peer.name);
+      },
+      limits: options.limits,
+    });
     const { udpPort, tcpPort } = await rpc.start();
-    const instanceId = crypto.randomUUID();
-    let discovery: PeerDiscovery | undefined;
-    let unsubscribe: (() => void)[] = [];
+    const me = { instanceId: crypto.randomUUID(), udpPort, tcpPort };
+    // A rename after a conflict (while probing, or later) takes effect everywhere at once:
+    // the announcement's proof covers the new name, and the RPC endpoint answers to it.
+    const rename = (name: string) => {
+      if (name === rpc.name) return;
+      this.#logger.warn(`the name '${rpc.name}' is taken on this network; using '${name}'`);
+      rpc.rename(name);
+    };
+    const discovery = this.#discoveryFor(runtime, keys, { name: requested, ...me }, rename);
+    const unsubscribe = [
+      discovery.on("peer-up", (peer) => this.#events.emit("peer-up", peer)),
+      discovery.on("peer-down", (peer, reason) => this.#events.emit("peer-down", peer, reason)),
+    ];
     try {
-      // With a secret the announcement carries a proof of the name, so a rename after a
-      // conflict publishes again under the new name with a fresh proof (bounded).
-      let name = requested;
-      for (let attempt = 0;; attempt++) {
-        discovery = await this.#discoveryFor(runtime, keys, { name, instanceId, udpPort, tcpPort });
-        unsubscribe = [
-          discovery.on("peer-up", (peer) => this.#events.emit("peer-up", peer)),
-          discovery.on("peer-down", (peer, reason) => this.#events.emit("peer-down", peer, reason)),
-        ];
-        await discovery.start();
-        if (discovery.name === name || !keys || attempt === 3) break;
-        for (const off of unsubscribe) off();
-        await discovery.stop();
-        name = discovery.name;
-      }
-      if (discovery.name !== requested) {
-        // Renamed after a conflict: requests must carry the published name as their `src`.
-        this.#logger.warn(`the name '${requested}' is taken on this network; using '${discovery.name}'`);
-        await rpc.stop();
-        rpc = rpcFor(discovery.name, udpPort, tcpPort, false);
-        await rpc.start();
-      }
+      await discovery.start();
+      rename(discovery.name); // a rename within this process is not reported as a change
     } catch (error) {
       for (const off of unsubscribe) off();
-      await Promise.allSettled([discovery?.stop(), rpc.stop()]);
-      throw error;
+      await Promise.allSettled([discovery.stop(), rpc.stop()]);
+      throw error instanceof NameConflict ? NameConflict.forNode(requested, error) : error;
     }
     return { rpc, discovery, unsubscribe, stopped: new AbortController() };
   }
 
   /** Creates the discovery that publishes `me` (with a proof of the secret, when there is one). */
-  async #discoveryFor(
+  #discoveryFor(
     runtime: SocketRuntime,
     keys: SecurityKeys | undefined,
     me: { name: string; instanceId: string; udpPort: number; tcpPort: number },
-  ): Promise<PeerDiscovery> {
+    onRename: (name: string) => void,
+  ): PeerDiscovery {
     const options = this.#options;
+    const common = {
+      // Python peers ignore these keys; `peerlink discover` shows runtime and version.
+      [CAPABILITIES_TXT_KEY]: formatCapabilities(LOCAL_CAPABILITIES),
+      rt: detectRuntime(),
+      ver: VERSION,
+    };
     const discoveryOptions: DiscoveryOptions = {
       runtime,
       clock: this.#clock,
       logger: this.#logger,
       ...me,
       realm: this.#realm || undefined,
-      txt: {
-        // Python peers ignore these keys; `peerlink discover` shows runtime and version.
-        [CAPABILITIES_TXT_KEY]: formatCapabilities(LOCAL_CAPABILITIES),
-        rt: detectRuntime(),
-        ver: VERSION,
-        ...(keys ? await proofTxt(keys, me) : {}),
-      },
+      // The proof covers the name, so it is made again for a new name after a rename.
+      txt: keys ? (name) => ({ ...common, ...proofTxt(keys, { ...me, name }) }) : common,
       acceptPeer: keys ? acceptPeerWith(keys, { allowInsecurePeers: options.allowInsecurePeers }) : undefined,
       interfaces: options.interfaces,
       allowRename: options.allowRename,
+      onRename,
     };
     return (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
   }
@@ -571,7 +564,7 @@ export class PeerLink {
    *
    * @returns The counters, or `undefined` when not started.
    */
-  stats(): RpcStats | undefined {
+  stats(): NodeStats | undefined {
     return this.#running?.rpc.stats();
   }
 

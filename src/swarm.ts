@@ -69,8 +69,7 @@ export class SwarmStartError extends PeerLinkError {
 function advice(cause: unknown, code: string): string {
   const text = cause instanceof Error ? cause.message : "";
   if (code === "PORT_IN_USE") return "";
-  const name = cause instanceof Error ? cause.name : "";
-  if (/conflict/i.test(name) || /conflict|taken|already (used|published)/i.test(text)) {
+  if (cause instanceof PeerLinkError && cause.code === "NAME_CONFLICT") {
     return /allowRename/.test(text) ? "" : " Choose another node name, or pass allowRename: true to take 'Name (2)'.";
   }
   if (code === "TIMEOUT") {

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EXIT } from "../src/cli/errors.ts";
+import { EXIT } from "../cli/errors.ts";
 import type { PeerDownReason } from "../src/discovery.ts";
 import { PeerLink } from "../src/peerlink.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { PeerDownReason } from "../src/discovery.ts";
-import { PeerLink } from "../src/peerlink.ts";
+import { PeerLink } from "../mod.ts";
 import { VERSION } from "../src/version.ts";
 import { eventually, runCli, startCli } from "./support/cli_harness.ts";
 import { runtimeName, socketSkip } from "./support/env.ts";

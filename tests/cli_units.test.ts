@@ -4,15 +4,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closest, editDistance, integerOption, listOption, parseCommandArgs } from "../src/cli/args.ts";
-import { basicHandlers, demoHandlers, demoPattern } from "../src/cli/builtins.ts";
-import { formatAge, formatMs, parseDuration } from "../src/cli/duration.ts";
-import { describeError, EXIT, UsageError } from "../src/cli/errors.ts";
-import { alignColumns, colorEnabled, createStyle, stripAnsi, summarize } from "../src/cli/format.ts";
-import { commandHelp } from "../src/cli/help.ts";
-import { parseJsonArgument, toJson } from "../src/cli/json.ts";
-import { COMMANDS } from "../src/cli/main.ts";
-import { usedTransport } from "../src/cli/transport.ts";
+import { closest, editDistance, integerOption, listOption, parseCommandArgs } from "../cli/args.ts";
+import { basicHandlers, demoHandlers, demoPattern } from "../cli/builtins.ts";
+import { formatAge, formatMs, parseDuration } from "../cli/duration.ts";
+import { describeError, EXIT, UsageError } from "../cli/errors.ts";
+import { alignColumns, colorEnabled, createStyle, stripAnsi, summarize } from "../cli/format.ts";
+import { commandHelp } from "../cli/help.ts";
+import { parseJsonArgument, toJson } from "../cli/json.ts";
+import { COMMANDS } from "../cli/main.ts";
+import { usedTransport } from "../cli/transport.ts";
 import { VERSION } from "../src/version.ts";
 import { runMain } from "./support/cli_harness.ts";
 

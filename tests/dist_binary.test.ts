@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { VERSION } from "../src/version.ts";
-import { PeerLink } from "../src/peerlink.ts";
+import { PeerLink } from "../mod.ts";
 import { runtimeName, socketSkip } from "./support/env.ts";
 import { BIN, cleanUp, mustRun, ROOT, run, runAsync, startProcess, work } from "./support/dist_fixture.ts";
 

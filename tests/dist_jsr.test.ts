@@ -50,7 +50,7 @@ test("the JSR package ships the sources and docs, and no tests, scripts or build
   // The listing: one "   file:///path/to/file (1.2KB)" line per file.
   const files = [...output.matchAll(/^\s+file:\/\/(\S+) \(/gm)].map((m) => m[1].slice(ROOT.length).replace(/^\//, ""));
   assert.ok(files.length > 0, `no file list in the dry run's output:\n${output}`);
-  const allowed = /^(mod\.ts|cli\.ts|deno\.json|README\.md|LICENSE|(src|runtimes)\/.+\.ts)$/;
+  const allowed = /^(mod\.ts|cli\.ts|deno\.json|README\.md|LICENSE|(src|runtimes|cli)\/.+\.ts)$/;
   assert.deepEqual(files.filter((f) => !allowed.test(f) || f.endsWith(".test.ts")), [], "unexpected files published");
   for (const entry of Object.values(jsrExports())) {
     assert.ok(files.includes(entry.replace(/^\.\//, "")), `entry point ${entry} is not published`);

@@ -155,7 +155,7 @@ test("bunx --bun peerlink --help runs the CLI under Bun", { skip }, () => {
 /** Imports each public entry of the installed package and prints its export names as JSON. */
 const IMPORT_EVERY_ENTRY = `
 const entries = {};
-for (const spec of ["peerlink", "peerlink/mdns", "peerlink/testing"]) {
+for (const spec of ["peerlink", "peerlink/runtimes", "peerlink/mdns", "peerlink/testing"]) {
   entries[spec] = Object.keys(await import(spec)).sort();
 }
 const { MemoryNetwork } = await import("peerlink/testing");
@@ -181,6 +181,12 @@ test("every public entry of the package imports and runs under the system Node 2
     got: string[];
   };
   assert.ok(report.entries["peerlink"].includes("PeerLink"), `peerlink exports ${report.entries["peerlink"]}`);
+  assert.deepEqual(
+    ["nodeRuntime", "denoRuntime", "bunRuntime", "autoRuntime", "NetError"].filter(
+      (name) => !report.entries["peerlink/runtimes"].includes(name),
+    ),
+    [],
+  );
   assert.ok(
     report.entries["peerlink/mdns"].includes("Mdns"),
     `peerlink/mdns exports ${report.entries["peerlink/mdns"]}`,

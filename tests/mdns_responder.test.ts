@@ -90,7 +90,9 @@ test("a name conflict while probing rejects publish() with NameConflictError", a
     assert.ok(err instanceof NameConflictError, String(err));
     assert.equal(err.fullName, FULL);
     assert.equal(err.holder, "10.0.0.1");
-    assert.match(err.message, /NameConflict: .*Worker\._peerlink\._tcp\.local.*allowRename/);
+    assert.equal(err.name, "NameConflict");
+    assert.equal(err.code, "NAME_CONFLICT");
+    assert.match(err.message, /^the mDNS name .*Worker\._peerlink\._tcp\.local.*allowRename/);
     assert.deepEqual(b.stats.published, []);
   } finally {
     await lan.close();

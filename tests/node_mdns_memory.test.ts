@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PeerLink } from "../src/peerlink.ts";
-import { Discovery } from "../src/discovery.ts";
+import { Discovery, serviceTypeFor } from "../src/discovery.ts";
+import { encodeMessage } from "../src/mdns/packet.ts";
 import { deriveRealm } from "../src/derive.ts";
 import type { PeerLinkOptions } from "../src/options.ts";
 import { currentPeer } from "../src/rpc/context.ts";
@@ -38,8 +39,8 @@ class World {
   }
 
   /**
-   * Runs `promise` while the fake clock advances in 50 ms steps, up to `ms`. Each step also
-   * waits a real millisecond: key derivation and proofs (Web Crypto) finish in real time.
+   * Runs `promise` while the fake clock advances in 50 ms steps, up to `ms`; rejects when it is
+   * still pending then. Each step also yields a real millisecond to the sockets' I/O callbacks.
    */
   async during<T>(promise: Promise<T>, ms: number): Promise<T> {
     let settled = false;
@@ -49,10 +50,11 @@ class World {
       await new Promise((r) => setTimeout(r, 1));
       await this.clock.advance(50);
     }
+    if (!settled) throw new Error(`still pending after ${ms} ms of fake time`);
     return await watched;
   }
 
-  /** Advances like {@linkcode World.during} until `predicate` holds (proof checks run in real time). */
+  /** Advances like {@linkcode World.during} until `predicate` holds, or `ms` passed. */
   async until(predicate: () => boolean, ms = 5000): Promise<void> {
     for (let t = 0; t < ms && !predicate(); t += 50) {
       await new Promise((r) => setTimeout(r, 1));
@@ -129,8 +131,8 @@ test("PeerLink over mDNS (memory): nodes of different realms never see each othe
     const z = w.node("10.0.0.3", "Z", { secret: "garage" });
     const open = w.node("10.0.0.4", "Open");
     await w.start(x, y, z, open);
-    // Proofs are checked with Web Crypto, in real time: advance until both have checked, then
-    // give the nodes of other realms the same time to (wrongly) accept anyone.
+    // Advance until both have found each other, then give the nodes of other realms the
+    // same time to (wrongly) accept anyone.
     await w.until(() => x.peers().length > 0 && y.peers().length > 0);
     await w.until(() => false, 1000);
     assert.deepEqual(x.peers().map((p) => p.name), ["Y"]);
@@ -239,3 +241,57 @@ test("PeerLink over mDNS (memory): a renamed node with a secret republishes a va
     await w.close();
   }
 });
+
+for (const secret of [undefined, "late rename secret"]) {
+  test(`PeerLink over mDNS (memory): a late rename takes effect at once${secret ? " with a secret" : ""}: callable under the new name, its calls accepted`, async () => {
+    const w = new World();
+    try {
+      const worker = w.node("10.0.0.1", "Worker", { secret, allowRename: true }).register("id", () => "worker");
+      const caller = w.node("10.0.0.3", "Caller", { secret }).register("who", () => currentPeer()?.name);
+      await w.start(worker, caller);
+      await w.until(() => caller.peers().length > 0);
+      const ports = worker.ports;
+      assert.equal(await w.during(caller.call("Worker", "id"), 1000), "worker", "positive control");
+      // Another host claims the name after Worker announced it (RFC 6762 section 9), twice:
+      // Worker probes again, finds the name defended, and renames itself.
+      const type = `${serviceTypeFor(secret ? deriveRealm(secret) : undefined)}.local`;
+      const claim = encodeMessage({
+        id: 0,
+        response: true,
+        questions: [],
+        answers: [{
+          name: `Worker.${type}`,
+          type: "SRV",
+          ttl: 120,
+          flush: true,
+          data: { priority: 0, weight: 0, port: 9, target: "intruder.local" },
+        }],
+        authorities: [],
+        additionals: [],
+      });
+      const intruder = await w.network.host("10.0.0.9").bindDatagram(
+        { address: "0.0.0.0", port: 5353, reuseAddress: true },
+        () => {},
+      );
+      try {
+        await intruder.send(claim, "224.0.0.251", 5353);
+        await w.clock.advance(300);
+        await intruder.send(claim, "224.0.0.251", 5353);
+      } finally {
+        await intruder.close();
+      }
+      await w.until(() => worker.name === "Worker (2)" && caller.peers().some((p) => p.name === "Worker (2)"), 10_000);
+      assert.equal(worker.name, "Worker (2)");
+      assert.deepEqual(worker.ports, ports, "renamed without a restart: the same ports");
+      assert.equal(await w.during(caller.call("Worker (2)", "id"), 1000), "worker");
+      assert.equal(await w.during(worker.call("Caller", "who"), 1000), "Worker (2)", "its requests carry the new name");
+      if (secret) {
+        const security = caller.stats()!.security;
+        assert.equal(security.misdirected + security.forged, 0, JSON.stringify(security));
+        assert.match(caller.peers().find((p) => p.name === "Worker (2)")!.txt.auth ?? "", /^[A-Za-z0-9_-]{43}$/);
+      }
+    } finally {
+      await w.close();
+    }
+  });
+}

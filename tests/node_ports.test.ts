@@ -48,7 +48,8 @@ test("ports: UDP and TCP default to derivePort(name) and derivePort(name, realm,
     assert.equal(published[0].realm, undefined);
     assert.equal(published[0].name, "Worker");
     assert.match(published[0].instanceId, /^[0-9a-f-]{36}$/);
-    assert.match(published[0].txt?.ext ?? "", /persist/);
+    const txt = published[0].txt;
+    assert.match((typeof txt === "function" ? txt("Worker") : txt)?.ext ?? "", /persist/);
   } finally {
     await node.stop();
     await network.close();

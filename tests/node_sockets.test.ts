@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { runtimeName, socketSkip } from "./support/env.ts";
-import { PeerLink } from "../src/peerlink.ts";
+import { PeerLink } from "../mod.ts";
 import { currentPeer } from "../src/rpc/context.ts";
 import { PeerNotFound, RemoteError } from "../src/errors.ts";
 import type { PeerDownReason } from "../src/discovery.ts";

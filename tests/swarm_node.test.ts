@@ -110,8 +110,9 @@ test("SwarmNode: a name conflict is wrapped with advice to rename", async () => 
     const error = await SwarmNode.start("Taken", t.at()).then(() => undefined, (e) => e);
     assert.ok(error instanceof SwarmStartError, String(error));
     assert.match(error.message, /SwarmNode 'Taken' could not start/);
-    assert.match(error.message, /already published/);
+    assert.match(error.message, /'Taken' is already used by another node/);
     assert.match(error.message, /allowRename: true/);
+    assert.equal((error.cause as { code?: string }).code, "NAME_CONFLICT", "the cause keeps its code");
     assert.throws(() => new SwarmNode("X", { waitForPeers: -1 }), RangeError);
   } finally {
     await t.close();

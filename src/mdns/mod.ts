@@ -35,7 +35,7 @@
  * @example
  * ```ts
  * import { Mdns } from "./mod.ts";
- * import { autoRuntime } from "../../runtimes/auto.ts";
+ * import { autoRuntime } from "@peerlink/peerlink/runtimes";
  *
  * const mdns = new Mdns({ runtime: autoRuntime() });
  * await mdns.start();

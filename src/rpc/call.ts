@@ -13,11 +13,23 @@ import type { OutgoingMessage } from "../wire/codec.ts";
 import type { TimerSet } from "./timers.ts";
 
 /**
- * How a call travels: `"auto"` picks UDP when the encoded request fits a datagram
- * (`MAX_SAFE_UDP_PAYLOAD`), else TCP; `"udp"` and `"tcp"` force one (same as the public
- * `Transport` option type).
+ * How a call travels. `"auto"` (the default) uses UDP when the encoded request fits
+ * `MAX_SAFE_UDP_PAYLOAD` (1200 bytes) and TCP otherwise; `"udp"` refuses larger requests with
+ * `PayloadTooLarge` before sending anything; `"tcp"` always uses TCP.
  */
-export type RpcTransport = "auto" | "udp" | "tcp";
+export type Transport = "auto" | "udp" | "tcp";
+
+/** Options of one call (`node.call(peer, fn, args, options)`). */
+export interface CallOptions {
+  /** Transport; default `"auto"`. */
+  transport?: Transport;
+  /** Milliseconds before the call fails with `PeerTimeoutError`; default the node's `timeout`. */
+  timeout?: number;
+  /** Cancels the call promptly: it rejects with an `AbortError`. */
+  signal?: AbortSignal;
+  /** Keyword arguments for a Python handler (`def fn(*args, **kwargs)`). */
+  kwargs?: Record<string, unknown>;
+}
 
 /** Where to reach a peer's RPC server. Discovery supplies these. */
 export interface RpcPeer {

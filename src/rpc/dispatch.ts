@@ -8,11 +8,13 @@
  *
  * @module
  */
-import { MAX_NAME_LENGTH, MAX_NESTING_DEPTH } from "../constants.ts";
+import { MAX_NAME_LENGTH } from "../wire/messages.ts";
+import { MAX_NESTING_DEPTH } from "../wire/values.ts";
 import type { Logger } from "../log.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import type { RequestMessage } from "../wire/messages.ts";
 import { type CallerInfo, runWithCurrentPeer } from "./context.ts";
+import type { NodeStats } from "../stats.ts";
 
 /** A registered function. Receives the call's positional args, then its kwargs object when the caller sent any. */
 // deno-lint-ignore no-explicit-any
@@ -167,20 +169,7 @@ function errorText(error: unknown): string {
 }
 
 /** Outcome counters of a {@linkcode Dispatcher}. */
-export interface DispatchStats {
-  /** Handlers started. */
-  invocations: number;
-  /** Handlers that threw or returned an unsendable value. */
-  failures: number;
-  /** Calls of unregistered functions. */
-  unknownFunctions: number;
-  /** Calls refused because `maxConcurrentHandlers` were running. */
-  busy: number;
-  /** Calls refused because `maxHandlersPerCaller` were running for that caller's address. */
-  busyPerCaller: number;
-  /** Handlers running now. */
-  running: number;
-}
+export type DispatchStats = NodeStats["handlers"];
 
 /**
  * Runs handlers for requests.
@@ -197,7 +186,7 @@ export interface DispatchStats {
  * ```
  */
 export class Dispatcher {
-  readonly #node: string;
+  #node: string;
   readonly #registry: HandlerRegistry;
   readonly #logger?: Logger;
   readonly #maxDepth: number;
@@ -236,6 +225,15 @@ export class Dispatcher {
     this.#maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
     this.#maxConcurrent = options.maxConcurrent ?? Infinity;
     this.#maxPerCaller = options.maxPerCaller ?? Infinity;
+  }
+
+  /**
+   * Names the node differently in the error replies from now on.
+   *
+   * @param node The node's new name.
+   */
+  rename(node: string): void {
+    this.#node = node;
   }
 
   /** The registry requests are looked up in. */

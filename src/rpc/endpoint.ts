@@ -7,43 +7,35 @@
  * on the in-memory network alike.
  *
  * With a `secret` (or pre-derived `keys`), every message is sealed (AES-256-GCM, fresh nonce,
- * replay window; see `src/security/`) where bytes leave and enter: `UdpRpc.#send` /
- * `UdpRpc.#onDatagram` and the frame reads and writes of `tcp_server.ts` and `tcp_client.ts`.
- * Plaintext is then dropped unless `allowInsecurePeers` (see `policy.ts`). Every limit lives in
- * {@linkcode RpcLimits}.
+ * replay window): the UDP and TCP sides pass everything that enters and leaves through one
+ * {@linkcode Gate} (`src/security/gate.ts`, with the admission table). Plaintext is then
+ * dropped unless `allowInsecurePeers`. Every limit lives in {@linkcode RpcLimits}.
  *
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { RPC_TIMEOUT } from "../constants.ts";
-import {
-  BusyError,
-  InsecurePeerError,
-  NodeNotStarted,
-  NodeStopped,
-  PayloadTooLarge,
-  PortInUseError,
-} from "../errors.ts";
+import { BusyError, NodeNotStarted, NodeStopped, PayloadTooLarge, PortInUseError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { NetError, type SocketRuntime } from "../net.ts";
-import { SecureChannel, type SecurityStats } from "../security/channel.ts";
+import type { NodeStats } from "../stats.ts";
 import { SEAL_MAX_SENDER_BYTES } from "../security/envelope.ts";
-import { deriveKeys, isSecurityKeys, type SecurityKeys } from "../security/keys.ts";
+import { Gate } from "../security/gate.ts";
+import { deriveKeysSync, isSecurityKeys, type SecurityKeys } from "../security/keys.ts";
 import { NO_CAPABILITIES } from "../wire/capabilities.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import { PLX_VERSION } from "../wire/messages.ts";
-import { abortError, PendingCall, perPeer, type RpcPeer, type RpcTransport } from "./call.ts";
-import { Dispatcher, type DispatchStats, type Handler, HandlerRegistry } from "./dispatch.ts";
+import { abortError, type CallOptions, PendingCall, perPeer, type RpcPeer } from "./call.ts";
+import { Dispatcher, type Handler, HandlerRegistry } from "./dispatch.ts";
 import { resolveLimits, type RpcLimits } from "./limits.ts";
-import { SecurityPolicy } from "./policy.ts";
 import { ReplyCache } from "./reply_cache.ts";
-import { RequestProcessor, type ServeStats } from "./server.ts";
+import { RequestProcessor } from "./server.ts";
 import { TcpClient, type TcpClientStats } from "./tcp_client.ts";
-import { emptyTcpServerStats, TcpServer, type TcpServerStats } from "./tcp_server.ts";
+import { emptyTcpServerStats, TcpServer } from "./tcp_server.ts";
 import { TimerSet } from "./timers.ts";
-import { emptyUdpStats, UdpRpc, type UdpStats } from "./udp.ts";
+import { emptyUdpStats, UdpRpc } from "./udp.ts";
 
-export type { RpcPeer, RpcTransport } from "./call.ts";
+export type { CallOptions, RpcPeer, Transport } from "./call.ts";
 
 /** Options of {@linkcode RpcEndpoint}. */
 export interface RpcEndpointOptions {
@@ -95,57 +87,12 @@ export interface RpcEndpointOptions {
   onCallFailed?: (peer: RpcPeer, error: unknown) => void;
 }
 
-/** Options of one {@linkcode RpcEndpoint.call}. */
-export interface RpcCallOptions {
-  /** `"auto"` (default): UDP when the request fits a datagram, else TCP. `"udp"`, `"tcp"`: forced. */
-  transport?: RpcTransport;
-  /** Milliseconds before the call fails with `PeerTimeoutError` (default: the endpoint's). */
-  timeout?: number;
-  /** Cancels the call: it rejects at once with an `AbortError`. */
-  signal?: AbortSignal;
-  /** Keyword arguments, for Python handlers. */
-  kwargs?: Record<string, unknown>;
-}
-
 /** Bound ports. */
 export interface RpcPorts {
   /** UDP port. */
   udpPort: number;
   /** TCP port. */
   tcpPort: number;
-}
-
-/** Counters of an {@linkcode RpcEndpoint}; socket counters restart with each `start()`. */
-export interface RpcStats {
-  /** Calls waiting for a reply now. */
-  pendingCalls: number;
-  /** Timers of this endpoint alive now (deadlines, retransmissions, idle checks). */
-  timers: number;
-  /** Outgoing calls since construction. */
-  calls: {
-    started: number;
-    succeeded: number;
-    failed: number;
-    udp: number;
-    tcp: number;
-    retriedOverTcp: number;
-    /** Calls refused at once because `maxPendingCallsPerPeer` were pending toward that peer. */
-    busy: number;
-  };
-  /** UDP socket. */
-  udp: UdpStats;
-  /** TCP server. */
-  tcpServer: TcpServerStats;
-  /** TCP client. */
-  tcpClient: TcpClientStats;
-  /** Serving: duplicates, too-large replies. */
-  serve: ServeStats;
-  /** Handlers. */
-  handlers: DispatchStats;
-  /** At-most-once reply cache. */
-  replyCache: { entries: number; bytes: number };
-  /** Sealing and everything dropped for security reasons. */
-  security: SecurityStats;
 }
 
 interface Running {
@@ -187,8 +134,6 @@ const EMPTY_TCP_CLIENT: TcpClientStats = {
  * ```
  */
 export class RpcEndpoint {
-  /** This node's name. */
-  readonly name: string;
   /** The handlers served; register more at any time. */
   readonly handlers: HandlerRegistry;
   /** Effective limits. */
@@ -206,10 +151,11 @@ export class RpcEndpoint {
   readonly #calls = { started: 0, succeeded: 0, failed: 0, udp: 0, tcp: 0, retriedOverTcp: 0, busy: 0 };
   /** Pending calls per peer (name and address). */
   readonly #pendingByPeer = new Map<string, number>();
-  /** Whether a secret (or keys) was given. */
-  readonly #secured: boolean;
-  #keys: Promise<SecurityKeys> | undefined;
-  #policy: SecurityPolicy;
+  /**
+   * The security gate, created once (its replay cache outlives restarts): admits what
+   * arrives, seals what leaves.
+   */
+  readonly #gate: Gate;
   #running: Running | undefined;
   #starting: Promise<RpcPorts> | undefined;
   #stopping: Promise<void> | undefined;
@@ -223,7 +169,6 @@ export class RpcEndpoint {
     if (typeof options.name !== "string" || options.name.length === 0) {
       throw new TypeError("RpcEndpoint: name must be a non-empty string");
     }
-    this.name = options.name;
     this.#options = options;
     this.#runtime = options.runtime;
     this.#logger = options.logger;
@@ -239,13 +184,21 @@ export class RpcEndpoint {
         throw new TypeError("RpcEndpoint: secret must be a non-empty string");
       }
     }
-    this.#secured = options.keys !== undefined || options.secret !== undefined;
-    if (this.#secured && new TextEncoder().encode(this.name).length > SEAL_MAX_SENDER_BYTES) {
+    const keys = options.keys ?? (options.secret === undefined ? undefined : deriveKeysSync(options.secret));
+    if (keys && new TextEncoder().encode(options.name).length > SEAL_MAX_SENDER_BYTES) {
       throw new TypeError(`RpcEndpoint: with a secret the name must be at most ${SEAL_MAX_SENDER_BYTES} UTF-8 bytes`);
     }
-    this.#policy = new SecurityPolicy(undefined, true);
+    this.#gate = new Gate({
+      keys,
+      allowInsecurePeers: options.allowInsecurePeers === true,
+      name: options.name,
+      clock: this.#timers.clock,
+      replayWindow: this.limits.replayWindow,
+      replayCacheEntries: this.limits.replayCacheEntries,
+      logger: this.#logger,
+    });
     this.#dispatcher = new Dispatcher({
-      node: this.name,
+      node: options.name,
       registry: this.handlers,
       logger: this.#logger,
       maxDepth: this.limits.maxDepth,
@@ -266,6 +219,28 @@ export class RpcEndpoint {
     });
   }
 
+  /** This node's name: the `src` of its requests (changes with {@linkcode RpcEndpoint.rename}). */
+  get name(): string {
+    return this.#gate.name;
+  }
+
+  /**
+   * Takes a new name at once, without a restart and without freeing the ports: the `src` of
+   * every later request, the sender of what is sealed, the `dst` sealed requests must carry,
+   * and the name in error replies. For a node renamed after a name conflict.
+   *
+   * @param name The new name.
+   * @throws {TypeError} For an empty name, or one too long to seal with a secret.
+   */
+  rename(name: string): void {
+    if (typeof name !== "string" || name.length === 0) {
+      throw new TypeError("RpcEndpoint: name must be a non-empty string");
+    }
+    this.#gate.rename(name);
+    this.#dispatcher.rename(name);
+    this.#logger?.debug(`RPC endpoint renamed to '${name}'`);
+  }
+
   /** Bound ports while started, else `undefined`. */
   get ports(): RpcPorts | undefined {
     return this.#running ? { ...this.#running.ports } : undefined;
@@ -273,7 +248,7 @@ export class RpcEndpoint {
 
   /** Whether this endpoint seals its messages (a secret or keys were given). */
   get secured(): boolean {
-    return this.#secured;
+    return this.#gate.secured;
   }
 
   /** Whether the endpoint is started (and not stopping). */
@@ -293,35 +268,14 @@ export class RpcEndpoint {
     return this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
   }
 
-  /** The security policy, created once (its replay cache outlives restarts). */
-  async #securityPolicy(): Promise<SecurityPolicy> {
-    if (!this.#secured || this.#policy.channel) return this.#policy;
-    const options = this.#options;
-    const keys = await (this.#keys ??= options.keys ? Promise.resolve(options.keys) : deriveKeys(options.secret!));
-    if (!this.#policy.channel) {
-      const channel = new SecureChannel({
-        keys,
-        name: this.name,
-        clock: this.#timers.clock,
-        replayWindow: this.limits.replayWindow,
-        replayCacheEntries: this.limits.replayCacheEntries,
-        logger: this.#logger,
-      });
-      this.#policy = new SecurityPolicy(channel, options.allowInsecurePeers === true);
-    }
-    return this.#policy;
-  }
-
   async #start(): Promise<RpcPorts> {
     const address = this.#options.address ?? "0.0.0.0";
-    const policy = await this.#securityPolicy();
     const common = {
       runtime: this.#runtime,
       timers: this.#timers,
       limits: this.limits,
       logger: this.#logger,
-      policy,
-      name: this.name,
+      gate: this.#gate,
     };
     const udp = new UdpRpc({
       ...common,
@@ -373,7 +327,7 @@ export class RpcEndpoint {
    * @param options Transport, timeout, signal, kwargs.
    * @returns What the remote handler returned.
    */
-  call(peer: RpcPeer, fn: string, args: readonly unknown[] = [], options: RpcCallOptions = {}): Promise<unknown> {
+  call(peer: RpcPeer, fn: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<unknown> {
     // Not async: the caller gets the call's own promise, one resolution instead of a chain.
     try {
       return this.#launch(peer, fn, args, options).promise;
@@ -383,7 +337,7 @@ export class RpcEndpoint {
   }
 
   /** Validates, encodes and sends a call; throws (nothing registered) when it is refused. */
-  #launch(peer: RpcPeer, fn: string, args: readonly unknown[], options: RpcCallOptions): PendingCall {
+  #launch(peer: RpcPeer, fn: string, args: readonly unknown[], options: CallOptions): PendingCall {
     const running = this.#running;
     if (!running || this.#stopping) throw this.#stopping ? new NodeStopped(this.name) : new NodeNotStarted(this.name);
     if (typeof fn !== "string" || fn.length === 0) {
@@ -397,9 +351,7 @@ export class RpcEndpoint {
     }
     const signal = options.signal;
     if (signal?.aborted) throw abortError(signal, `call '${fn}' on '${peer.name}'`);
-    const policy = this.#policy;
-    const sealed = policy.channel !== undefined && peer.insecure !== true;
-    if (policy.channel && !sealed && !policy.allowPlaintext) throw new InsecurePeerError(peer.name);
+    const sealed = this.#gate.sealsTo(peer);
     const peerKey = pendingKeyOf(peer);
     const pendingToPeer = this.#pendingByPeer.get(peerKey) ?? 0;
     if (pendingToPeer >= this.limits.maxPendingCallsPerPeer) {
@@ -414,7 +366,7 @@ export class RpcEndpoint {
     const id = crypto.randomUUID();
     const message = OutgoingMessage.request({
       id,
-      src: this.name,
+      src: this.#gate.name,
       dst: peer.name,
       rpc: fn,
       args: args as unknown[],
@@ -423,14 +375,15 @@ export class RpcEndpoint {
     }, this.limits.maxDepth);
 
     // Choose the transport and encode before registering anything, so a refusal leaks nothing.
-    const maxDatagram = this.limits.maxDatagramBytes - (sealed ? policy.channel!.overhead : 0);
+    // The envelope counts against the datagram limit.
+    const overhead = sealed ? this.#gate.overhead : 0;
+    const maxDatagram = this.limits.maxDatagramBytes - overhead;
     let datagram: Uint8Array | undefined;
     if (transport !== "tcp" && message.minDatagramBytes <= maxDatagram) {
       datagram = message.datagram();
       if (datagram.length > maxDatagram) datagram = undefined;
     }
     if (transport === "udp" && !datagram) {
-      const overhead = sealed ? policy.channel!.overhead : 0; // the envelope counts against the datagram limit
       throw PayloadTooLarge.udp(message.datagram().length + overhead, this.limits.maxDatagramBytes);
     }
     const frame = datagram ? undefined : message.frame(capabilities.binary, this.limits.maxFrameBytes);
@@ -509,7 +462,7 @@ export class RpcEndpoint {
    *
    * @returns Counters.
    */
-  stats(): RpcStats {
+  stats(): NodeStats {
     const running = this.#running;
     return {
       pendingCalls: this.#pending.size,
@@ -521,7 +474,7 @@ export class RpcEndpoint {
       serve: this.#processor.stats(),
       handlers: this.#dispatcher.stats(),
       replyCache: { entries: this.#cache.size, bytes: this.#cache.bytes },
-      security: { ...this.#policy.stats(), enabled: this.#secured },
+      security: this.#gate.stats(),
     };
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Tunables of the RPC engine, all with defaults from `constants.ts`. Each bound keeps memory or
- * work finite when a peer misbehaves, and each is an option of `RpcEndpoint` (`limits`).
+ * Every limit and timing of the RPC engine, documented once, with the defaults right below
+ * (`DEFAULT_RPC_LIMITS`). Each bound keeps memory or work finite when a peer misbehaves, and
+ * each is an option of the node (`new PeerLink(name, { limits })`) and of `RpcEndpoint`.
  *
  * What a hostile or broken peer can cost a node, with the defaults:
  * - handlers: `maxConcurrentHandlers` running in all, `maxHandlersPerCaller` per caller address;
@@ -12,81 +13,74 @@
  *   `maxBufferedBytes` in all (each connection at most one frame, `maxFrameBytes`), and a
  *   connection has at most `maxRequestsPerConnection` requests in service;
  * - UDP: unauthenticated replies are at most `maxUdpAmplification` times their request;
- *   at most `maxPendingVerifications` sealed datagrams are being verified at once;
  * - memory of past calls: the reply cache (`replyCache*`) and the replay cache
  *   (`replayCacheEntries`).
  *
+ * Where each is enforced: ARCHITECTURE.md, "Limits".
+ *
  * @module
  */
-import {
-  CONNECT_TIMEOUT,
-  MAX_BUFFERED_BYTES,
-  MAX_CONCURRENT_HANDLERS,
-  MAX_HANDLERS_PER_CALLER,
-  MAX_NESTING_DEPTH,
-  MAX_PENDING_CALLS_PER_PEER,
-  MAX_PENDING_VERIFICATIONS,
-  MAX_REQUESTS_PER_CONNECTION,
-  MAX_SAFE_UDP_PAYLOAD,
-  MAX_TCP_CONNECTIONS,
-  MAX_TCP_CONNECTIONS_PER_SOURCE,
-  MAX_UDP_AMPLIFICATION,
-  REPLAY_CACHE_MAX_ENTRIES,
-  REPLAY_WINDOW,
-  REPLY_CACHE_MAX_BYTES,
-  REPLY_CACHE_MAX_ENTRIES,
-  REPLY_CACHE_TTL,
-  TCP_CLIENT_IDLE_TIMEOUT,
-  TCP_MAX_FRAME,
-  TCP_MIN_READ_RATE,
-  TCP_READ_TIMEOUT,
-  TCP_SERVER_IDLE_TIMEOUT,
-  TCP_WRITE_TIMEOUT,
-  UDP_RETRY_BACKOFF,
-  UDP_RETRY_INITIAL,
-  UDP_RETRY_MAX_INTERVAL,
-  UDP_RETRY_WINDOW,
-} from "../constants.ts";
+import { MAX_SAFE_UDP_PAYLOAD, TCP_MAX_FRAME } from "../constants.ts";
+import { MAX_NESTING_DEPTH } from "../wire/values.ts";
 
-/** Limits and timings of an `RpcEndpoint`. Durations in milliseconds, sizes in bytes. */
+/** Limits and timings of a node's RPC engine. Durations in milliseconds, sizes in bytes. */
 export interface RpcLimits {
-  /** Largest UDP datagram sent (default `MAX_SAFE_UDP_PAYLOAD`, 1200). */
+  /**
+   * Largest UDP datagram sent (default `MAX_SAFE_UDP_PAYLOAD`, 1200: an Ethernet MTU minus
+   * headers, with room for tunnels). Transport `"auto"` switches to TCP above it.
+   */
   maxDatagramBytes: number;
-  /** Largest JSON text of a TCP message, and separately of its binary values (default `TCP_MAX_FRAME`, 4 MiB). */
+  /**
+   * Largest message over TCP (default `TCP_MAX_FRAME`, 4 MiB, as Python PeerLink 1.2): bounds
+   * the JSON text and, separately, the total of the raw `Uint8Array` values beside it.
+   */
   maxFrameBytes: number;
-  /** Deepest nesting in args, kwargs and results (default 100). */
+  /** Deepest nesting of arrays and objects in args, kwargs and results (default 100). */
   maxDepth: number;
-  /** Handlers running at once; more calls are answered with a `BusyError` (default 1024). */
+  /** Handlers running at once; more calls are answered with `BusyError` (default 1024). */
   maxConcurrentHandlers: number;
-  /** How long answered call ids are remembered (default 60 s). */
-  replyCacheTtl: number;
-  /** Most call ids remembered (default 10,000). */
-  replyCacheEntries: number;
-  /** Most bytes of remembered replies (default 32 MiB). */
-  replyCacheBytes: number;
-  /** First UDP retransmission after this long (default 100 ms). */
-  retryInitial: number;
-  /** Growth factor of the retransmission interval (default 1.5). */
-  retryBackoff: number;
-  /** Longest retransmission interval (default 500 ms). */
-  retryMaxInterval: number;
-  /** No retransmissions after this long into a call (default 30 s). */
-  retryWindow: number;
-  /** UDP calls in flight per peer; more wait their turn (default 64). */
-  udpWindow: number;
-  /** TCP connect timeout (default 5 s; the call's own deadline applies too). */
-  connectTimeout: number;
-  /** Pooled client connections close after this long unused (default 15 s). */
-  clientIdleTimeout: number;
-  /** Accepted connections close after this long without requests (default 60 s). */
-  serverIdleTimeout: number;
-  /** Handlers running at once for one caller address; more are answered with `BusyError` (default 256). */
+  /** Handlers running at once for one caller address, so one peer cannot take every slot (default 256). */
   maxHandlersPerCaller: number;
   /** Calls pending toward one peer; a further `call()` fails at once with `BusyError` (default 16,384). */
   maxPendingCallsPerPeer: number;
-  /** Accepted TCP connections open at once (default 256). */
+  /**
+   * How long an answered call id (and its reply) is remembered, so a retransmitted request is
+   * answered from memory instead of running the handler twice (default 60 s).
+   */
+  replyCacheTtl: number;
+  /** Most call ids remembered; the oldest are forgotten first (default 10,000). */
+  replyCacheEntries: number;
+  /** Most bytes of remembered replies; the oldest are forgotten first (default 32 MiB). */
+  replyCacheBytes: number;
+  /**
+   * First UDP retransmission of an unanswered request (default 100 ms; later ones adapt to the
+   * measured round trip). Only peers that advertise at-most-once execution (PeerLink-TS) get
+   * retransmissions: a Python 1.2 peer would run the handler once per copy.
+   */
+  retryInitial: number;
+  /** Growth factor of the retransmission interval (default 1.5). */
+  retryBackoff: number;
+  /** Longest interval between two retransmissions (default 500 ms: about 12 sends within 5 s). */
+  retryMaxInterval: number;
+  /** No retransmissions after this long into a call; below `replyCacheTtl`, so the peer still remembers the id (default 30 s). */
+  retryWindow: number;
+  /** UDP calls in flight per peer; more wait their turn (default 64). */
+  udpWindow: number;
+  /** TCP connect timeout; the call's own deadline applies too (default 5 s). */
+  connectTimeout: number;
+  /** Pooled client connections close after this long unused (default 15 s). */
+  clientIdleTimeout: number;
+  /**
+   * Accepted connections close after this long without requests (default 60 s: longer than
+   * `clientIdleTimeout`, so the caller normally closes first and never races the server).
+   */
+  serverIdleTimeout: number;
+  /**
+   * Accepted TCP connections open at once (default 256). At the limit a new connection
+   * displaces the longest-idle one with nothing in flight, or is refused with a `BusyError` frame.
+   */
   maxConnections: number;
-  /** Accepted TCP connections open at once from one address (default 64). */
+  /** Accepted TCP connections open at once from one address, same rules (default 64). */
   maxConnectionsPerSource: number;
   /** Time to send a complete frame, from accept or from a frame's first byte (default 10 s). */
   readTimeout: number;
@@ -94,22 +88,24 @@ export interface RpcLimits {
   minReadRate: number;
   /** Time a reply frame may wait to be written before the connection is closed (default 30 s). */
   writeTimeout: number;
-  /** Bytes of partly received frames held over all connections (default 64 MiB). */
+  /** Bytes of partly received frames held over all connections; beyond, reading pauses (default 64 MiB). */
   maxBufferedBytes: number;
   /** Requests of one connection in service at once; reading pauses beyond (default 128). */
   maxRequestsPerConnection: number;
-  /** Largest UDP reply, as a multiple of its request, to an unauthenticated caller (default 3; `Infinity` turns it off). */
+  /**
+   * Largest UDP reply, as a multiple of its request, to an unauthenticated caller, so a
+   * spoofed small request cannot reflect a large datagram (default 3; `Infinity` turns it off).
+   * A larger reply is fetched over TCP (PeerLink-TS does it by itself).
+   */
   maxUdpAmplification: number;
-  /** Sealed datagrams being verified at once; more are dropped (default 1024). */
-  maxPendingVerifications: number;
-  /** Replay window of sealed messages (default 30 s). */
+  /** Replay window of sealed messages: nodes' clocks must agree within it (default 30 s). */
   replayWindow: number;
-  /** Nonces remembered against replays (default 100,000). */
+  /** Nonces remembered against replays, about 100 bytes each (default 100,000). */
   replayCacheEntries: number;
 }
 
 /**
- * The defaults.
+ * The defaults of {@linkcode RpcLimits}.
  *
  * @example
  * ```ts
@@ -121,31 +117,30 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxDatagramBytes: MAX_SAFE_UDP_PAYLOAD,
   maxFrameBytes: TCP_MAX_FRAME,
   maxDepth: MAX_NESTING_DEPTH,
-  maxConcurrentHandlers: MAX_CONCURRENT_HANDLERS,
-  replyCacheTtl: REPLY_CACHE_TTL,
-  replyCacheEntries: REPLY_CACHE_MAX_ENTRIES,
-  replyCacheBytes: REPLY_CACHE_MAX_BYTES,
-  retryInitial: UDP_RETRY_INITIAL,
-  retryBackoff: UDP_RETRY_BACKOFF,
-  retryMaxInterval: UDP_RETRY_MAX_INTERVAL,
-  retryWindow: UDP_RETRY_WINDOW,
+  maxConcurrentHandlers: 1024,
+  maxHandlersPerCaller: 256,
+  maxPendingCallsPerPeer: 16_384,
+  replyCacheTtl: 60_000,
+  replyCacheEntries: 10_000,
+  replyCacheBytes: 32 * 1024 * 1024,
+  retryInitial: 100,
+  retryBackoff: 1.5,
+  retryMaxInterval: 500,
+  retryWindow: 30_000,
   udpWindow: 64,
-  connectTimeout: CONNECT_TIMEOUT,
-  clientIdleTimeout: TCP_CLIENT_IDLE_TIMEOUT,
-  serverIdleTimeout: TCP_SERVER_IDLE_TIMEOUT,
-  maxHandlersPerCaller: MAX_HANDLERS_PER_CALLER,
-  maxPendingCallsPerPeer: MAX_PENDING_CALLS_PER_PEER,
-  maxConnections: MAX_TCP_CONNECTIONS,
-  maxConnectionsPerSource: MAX_TCP_CONNECTIONS_PER_SOURCE,
-  readTimeout: TCP_READ_TIMEOUT,
-  minReadRate: TCP_MIN_READ_RATE,
-  writeTimeout: TCP_WRITE_TIMEOUT,
-  maxBufferedBytes: MAX_BUFFERED_BYTES,
-  maxRequestsPerConnection: MAX_REQUESTS_PER_CONNECTION,
-  maxUdpAmplification: MAX_UDP_AMPLIFICATION,
-  maxPendingVerifications: MAX_PENDING_VERIFICATIONS,
-  replayWindow: REPLAY_WINDOW,
-  replayCacheEntries: REPLAY_CACHE_MAX_ENTRIES,
+  connectTimeout: 5000,
+  clientIdleTimeout: 15_000,
+  serverIdleTimeout: 60_000,
+  maxConnections: 256,
+  maxConnectionsPerSource: 64,
+  readTimeout: 10_000,
+  minReadRate: 64 * 1024,
+  writeTimeout: 30_000,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  maxRequestsPerConnection: 128,
+  maxUdpAmplification: 3,
+  replayWindow: 30_000,
+  replayCacheEntries: 100_000,
 });
 
 /**

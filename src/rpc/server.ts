@@ -27,6 +27,7 @@ import type { CallerInfo } from "./context.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { RpcLimits } from "./limits.ts";
 import { type CachedCall, type ReplyCache, replyCacheKey } from "./reply_cache.ts";
+import type { NodeStats } from "../stats.ts";
 
 /**
  * Reply cache key of a request. Sealed and plaintext requests never share an entry, so a
@@ -40,20 +41,7 @@ function cacheKey(request: RequestMessage, caller: CallerInfo): string {
 export const REPLY_TOO_LARGE = "PayloadTooLarge";
 
 /** Counters of a {@linkcode RequestProcessor}. */
-export interface ServeStats {
-  /** Duplicate requests answered from the reply cache (or ignored while running). */
-  duplicates: number;
-  /** Replies too large for a datagram. */
-  repliesTooLargeForUdp: number;
-  /** Replies that fit a datagram but exceeded `maxUdpAmplification` times an unauthenticated request (sent as a TCP hint). */
-  amplificationLimited: number;
-  /** Requests left unanswered because even the "use TCP" notice exceeded the amplification bound. */
-  amplificationDropped: number;
-  /** Replies fetched over TCP after a `retry: "tcp"` hint. */
-  fetchedOverTcp: number;
-  /** Replies too large even for TCP, replaced by an error. */
-  repliesTooLargeForTcp: number;
-}
+export type ServeStats = NodeStats["serve"];
 
 /**
  * Serves validated requests.

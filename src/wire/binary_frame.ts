@@ -23,9 +23,11 @@
  *
  * @module
  */
-import { MAX_BINARY_SEGMENTS } from "../constants.ts";
 import { BadMessage } from "../errors.ts";
 import { readUint32 } from "./frames.ts";
+
+/** Most raw binary segments one TCP frame may carry (one per `Uint8Array` value). */
+export const MAX_BINARY_SEGMENTS = 65_536;
 
 /** First body byte of a binary frame. */
 export const BINARY_FRAME_MAGIC = 0xff;

@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { MAX_NESTING_DEPTH, TCP_FRAME_HEADER_SIZE } from "../constants.ts";
 import { BadMessage, PayloadTooLarge } from "../errors.ts";
 import { base64Length } from "./base64.ts";
 import {
@@ -19,7 +18,7 @@ import {
   binaryFrameHeaderSize,
   splitFrameBody,
 } from "./binary_frame.ts";
-import { writeFrameHeader } from "./frames.ts";
+import { TCP_FRAME_HEADER_SIZE, writeFrameHeader } from "./frames.ts";
 import {
   type ErrorMessage,
   parseMessage,
@@ -28,7 +27,7 @@ import {
   type RequestMessage,
   type RpcMessage,
 } from "./messages.ts";
-import { ValueEncoder, withBinaryMode } from "./values.ts";
+import { MAX_NESTING_DEPTH, ValueEncoder, withBinaryMode } from "./values.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });

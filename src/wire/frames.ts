@@ -5,9 +5,11 @@
  *
  * @module
  */
-import { TCP_FRAME_HEADER_SIZE } from "../constants.ts";
 import { PayloadTooLarge } from "../errors.ts";
 import type { StreamConnection } from "../net.ts";
+
+/** Size of the TCP frame header: a 4-byte big-endian unsigned length, then that many bytes. */
+export const TCP_FRAME_HEADER_SIZE = 4;
 
 /** Largest length a 4-byte header can announce. */
 export const MAX_FRAME_HEADER_VALUE = 0xffff_ffff;

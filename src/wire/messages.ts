@@ -18,9 +18,14 @@
  *
  * @module
  */
-import { MAX_NAME_LENGTH, MAX_NESTING_DEPTH } from "../constants.ts";
 import { BadMessage } from "../errors.ts";
-import { reviveValue } from "./values.ts";
+import { MAX_NESTING_DEPTH, reviveValue } from "./values.ts";
+
+/**
+ * Longest call id, caller name, target name or function name accepted in a request, in
+ * characters. Python PeerLink 1.2 sends 36-character UUIDs and mDNS names are at most 63 bytes.
+ */
+export const MAX_NAME_LENGTH = 256;
 
 /** Extension level a PeerLink-TS caller puts in `"plx"`. */
 export const PLX_VERSION = 1;

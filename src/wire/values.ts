@@ -34,9 +34,15 @@
  *
  * @module
  */
-import { MAX_NESTING_DEPTH } from "../constants.ts";
 import { BadMessage } from "../errors.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
+
+/**
+ * Deepest nesting of arrays and objects accepted in a message (args, kwargs or result), and
+ * the default of the `maxDepth` limit. Deeper values are refused by the sender with a
+ * `TypeError` and dropped by the receiver.
+ */
+export const MAX_NESTING_DEPTH = 100;
 
 /** Tag key of a base64 binary value. */
 export const BYTES_TAG = "__bytes__";

@@ -5,8 +5,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { signalChild } from "../../src/cli/launch.ts";
-import { main } from "../../src/cli/main.ts";
+import { signalChild } from "../../cli/launch.ts";
+import { main } from "../../cli/main.ts";
 import type { PeerLinkOptions } from "../../src/options.ts";
 import { runtimeName } from "./env.ts";
 

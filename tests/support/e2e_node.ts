@@ -30,7 +30,7 @@
  * E2E_LIFETIME_MS (default 60 s) so a broken test never leaves it behind.
  */
 import process from "node:process";
-import { PeerLink } from "../../src/peerlink.ts";
+import { PeerLink } from "../../mod.ts";
 import { currentPeer } from "../../src/rpc/context.ts";
 import type { CallOptions, Transport } from "../../src/options.ts";
 import { fromWire, toWire } from "./e2e_wire.ts";

@@ -6,7 +6,7 @@
  * and TCP, prints one JSON line `{"ready":true,...}` on stdout, then serves until SIGTERM
  * (goodbye, exit 143). Its `relay` function makes it call a third node, for child-to-child calls. It exits by itself after 60 s so a broken test never leaves it behind.
  */
-import { PeerLink } from "../../src/peerlink.ts";
+import { PeerLink } from "../../mod.ts";
 import { currentPeer } from "../../src/rpc/context.ts";
 import process from "node:process";
 

@@ -3,6 +3,7 @@
  * discovery (instant, deterministic, and it records `reportUnreachable`), and helpers that
  * start nodes on a `MemoryNetwork`.
  */
+import { NameConflict } from "../../src/errors.ts";
 import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "../../src/discovery.ts";
 import type { PeerDiscovery } from "../../src/options.ts";
 import { PeerLink } from "../../src/peerlink.ts";
@@ -132,7 +133,7 @@ export class Directory {
 
   publish(entry: DirectoryEntry): Promise<void> {
     if (this.taken.has(entry.name) || this.#entries.has(entry.name)) {
-      return Promise.reject(new Error(`NameConflict: '${entry.name}' is already published on this network`));
+      return Promise.reject(new NameConflict(`${entry.name}._peerlink._tcp.local`, "10.0.0.99"));
     }
     const address = this.#pendingAddress.get(entry)!;
     this.#entries.set(entry.name, { entry, address });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { VERSION } from "../version.ts";
+import { VERSION } from "../src/version.ts";
 import { closest, parseCommandArgs } from "./args.ts";
 import { callCommand } from "./commands/call.ts";
 import { demoCommand } from "./commands/demo.ts";

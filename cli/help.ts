@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { VERSION } from "../version.ts";
+import { VERSION } from "../src/version.ts";
 import type { OptionSpecs } from "./args.ts";
 import type { CommandSpec } from "./command.ts";
 import type { Style } from "./format.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decodeBase64, encodeBase64 } from "../wire/base64.ts";
+import { decodeBase64, encodeBase64 } from "../src/wire/base64.ts";
 import { UsageError } from "./errors.ts";
 
 /** The key of the `{"$bytes": "<base64>"}` form of a `Uint8Array`. */

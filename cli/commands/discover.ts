@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { PeerInfo } from "../../discovery.ts";
-import { deriveRealm } from "../../derive.ts";
-import type { PeerLinkOptions } from "../../options.ts";
-import type { PeerLink } from "../../peerlink.ts";
+import type { PeerInfo } from "../../src/discovery.ts";
+import { deriveRealm } from "../../src/derive.ts";
+import type { PeerLinkOptions } from "../../src/options.ts";
+import type { PeerLink } from "../../src/peerlink.ts";
 import { flag, type ParsedArgs } from "../args.ts";
 import {
   type CommandContext,

@@ -6,7 +6,7 @@
  */
 import { hostname } from "node:os";
 import process from "node:process";
-import type { PeerInfo } from "../../discovery.ts";
+import type { PeerInfo } from "../../src/discovery.ts";
 import { flag, integerOption, type ParsedArgs, stringOption } from "../args.ts";
 import { type CommandContext, type CommandSpec, HELP_OPTION, NETWORK_OPTIONS, VERBOSE_OPTION } from "../command.ts";
 import { basicHandlers, demoHandlers, runtimeInfo } from "../builtins.ts";
@@ -14,7 +14,7 @@ import { formatMs } from "../duration.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { networkOptions, peerRuntime, startNode } from "../node.ts";
 import { sleep } from "../peers.ts";
-import { VERSION } from "../../version.ts";
+import { VERSION } from "../../src/version.ts";
 
 /** The `serve` command. */
 export const serveCommand: CommandSpec = {

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { PeerInfo } from "../discovery.ts";
-import { debugFromEnv, type Logger } from "../log.ts";
-import type { PeerLinkOptions } from "../options.ts";
-import type { PeerLink } from "../peerlink.ts";
+import type { PeerInfo } from "../src/discovery.ts";
+import { debugFromEnv, type Logger } from "../src/log.ts";
+import type { PeerLinkOptions } from "../src/options.ts";
+import type { PeerLink } from "../src/peerlink.ts";
 import { listOption, type ParsedArgs, stringOption } from "./args.ts";
 import type { CommandContext } from "./command.ts";
 import { CliFailure, describeError, EXIT, UsageError } from "./errors.ts";
@@ -101,7 +101,7 @@ export async function startNode(
   options: Partial<PeerLinkOptions>,
   setup?: (node: PeerLink) => void,
 ): Promise<PeerLink> {
-  const { PeerLink } = await import("../peerlink.ts");
+  const { PeerLink } = await import("../src/peerlink.ts");
   let node: PeerLink;
   try {
     node = new PeerLink(name, {

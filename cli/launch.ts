@@ -12,7 +12,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { detectRuntime } from "../../runtimes/auto.ts";
+import { detectRuntime } from "../src/runtime_kind.ts";
 
 /** A runtime that can run the CLI entry. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -35,7 +35,7 @@ function fromHere(relative: string): string | undefined {
  * @returns The absolute path, or `undefined` (bundled single binary).
  */
 export function packageRoot(): string | undefined {
-  const root = fromHere("../../");
+  const root = fromHere("../");
   if (!root) return undefined;
   return existsSync(`${root}/cli.ts`) || existsSync(`${root}/cli.js`) ? root.replace(/\/$/, "") : undefined;
 }

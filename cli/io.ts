@@ -6,7 +6,7 @@
  * @module
  */
 import process from "node:process";
-import type { PeerLinkOptions } from "../options.ts";
+import type { PeerLinkOptions } from "../src/options.ts";
 
 /** A writable text stream (e.g. `process.stdout`). */
 export interface OutputStream {

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Transport } from "../options.ts";
-import type { PeerLink } from "../peerlink.ts";
+import type { Transport } from "../src/options.ts";
+import type { PeerLink } from "../src/peerlink.ts";
 import { choiceOption, type ParsedArgs, stringOption } from "./args.ts";
 import { parseDuration } from "./duration.ts";
 

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { PeerInfo } from "../discovery.ts";
-import type { PeerLink } from "../peerlink.ts";
+import type { PeerInfo } from "../src/discovery.ts";
+import type { PeerLink } from "../src/peerlink.ts";
 import { formatAge } from "./duration.ts";
 import { alignColumns, type Style } from "./format.ts";
 import { peerRuntime, VERSION_TXT_KEY } from "./node.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PeerLink } from "../../peerlink.ts";
+import type { PeerLink } from "../../src/peerlink.ts";
 import { flag, type ParsedArgs, stringOption } from "../args.ts";
 import {
   CALL_OPTIONS,
@@ -23,7 +23,7 @@ import { parseJsonArgument, toJson } from "../json.ts";
 import { ephemeralName, networkOptions, startNode } from "../node.ts";
 import { knownPeersPhrase, sleep, waitForPeer } from "../peers.ts";
 import { callOptions, transportCounters, usedTransport } from "../transport.ts";
-import type { Transport } from "../../options.ts";
+import type { Transport } from "../../src/options.ts";
 
 /** The `call` command. */
 export const callCommand: CommandSpec = {

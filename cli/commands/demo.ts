@@ -7,9 +7,9 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { detectRuntime } from "../../../runtimes/auto.ts";
-import type { PeerLinkOptions } from "../../options.ts";
-import type { PeerLink } from "../../peerlink.ts";
+import { detectRuntime } from "../../src/runtime_kind.ts";
+import type { PeerLinkOptions } from "../../src/options.ts";
+import type { PeerLink } from "../../src/peerlink.ts";
 import { flag, type ParsedArgs } from "../args.ts";
 import { basicHandlers, demoHandlers, demoPattern, type NodeInfo } from "../builtins.ts";
 import { type CommandContext, type CommandSpec, HELP_OPTION, VERBOSE_OPTION } from "../command.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { type OptionSpecs, type ParsedArgs, stringOption } from "./args.ts";
-import { DISCOVERY_WAIT } from "../constants.ts";
+import { DISCOVERY_WAIT } from "../src/constants.ts";
 import { parseDuration } from "./duration.ts";
 import type { Style } from "./format.ts";
 import type { CliIO, Printer } from "./io.ts";

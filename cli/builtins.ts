@@ -5,10 +5,10 @@
  * @module
  */
 import process from "node:process";
-import { detectRuntime } from "../../runtimes/auto.ts";
-import type { Handler } from "../rpc/dispatch.ts";
-import { currentPeer } from "../rpc/context.ts";
-import { VERSION } from "../version.ts";
+import { detectRuntime } from "../src/runtime_kind.ts";
+import type { Handler } from "../src/rpc/dispatch.ts";
+import { currentPeer } from "../src/rpc/context.ts";
+import { VERSION } from "../src/version.ts";
 
 /** Largest `bytes(n)` answer: leaves room in a 4 MiB TCP frame. */
 export const MAX_DEMO_BYTES = 3 * 1024 * 1024;
