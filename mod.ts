@@ -86,9 +86,9 @@ export type {
 } from "./src/net.ts";
 export { autoRuntime, detectRuntime, resolveRuntime } from "./runtimes/auto.ts";
 export type { RuntimeKind, RuntimeOption } from "./runtimes/auto.ts";
-export { nodeRuntime } from "./runtimes/node.ts";
-export { denoRuntime } from "./runtimes/deno.ts";
-export { bunRuntime } from "./runtimes/bun.ts";
+export { nodeRuntime } from "./runtimes/node/mod.ts";
+export { denoRuntime } from "./runtimes/deno/mod.ts";
+export { bunRuntime } from "./runtimes/bun/mod.ts";
 export type { Clock, TimerId } from "./src/clock.ts";
 // Parts of `node.stats()`, exported so its type is documented.
 export type { DispatchStats } from "./src/rpc/dispatch.ts";
