@@ -11,9 +11,9 @@
  */
 import { NetError, type SocketRuntime } from "../src/net.ts";
 import { createLogger, debugOnce } from "../src/log.ts";
-import { nodeRuntime } from "./node.ts";
-import { denoRuntime } from "./deno.ts";
-import { bunRuntime } from "./bun.ts";
+import { nodeRuntime } from "./node/mod.ts";
+import { denoRuntime } from "./deno/mod.ts";
+import { bunRuntime } from "./bun/mod.ts";
 import { detectRuntime } from "../src/runtime_kind.ts";
 import type { RuntimeOption } from "../src/runtime_default.ts";
 

@@ -17,9 +17,9 @@
  */
 export { autoRuntime, detectRuntime, resolveRuntime } from "./auto.ts";
 export type { RuntimeKind, RuntimeOption } from "./auto.ts";
-export { nodeRuntime } from "./node.ts";
-export { denoRuntime } from "./deno.ts";
-export { bunRuntime } from "./bun.ts";
+export { nodeRuntime } from "./node/mod.ts";
+export { denoRuntime } from "./deno/mod.ts";
+export { bunRuntime } from "./bun/mod.ts";
 export { NetError } from "../src/net.ts";
 export type {
   ConnectOptions,

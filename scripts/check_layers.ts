@@ -30,7 +30,8 @@ const RULES: readonly Rule[] = [
   { from: "src/mdns/", forbidden: /^src\/(rpc|security)\/|^src\/peerlink\.ts$/, why: "mDNS knows nothing of RPC" },
   {
     from: "runtimes/",
-    forbidden: /^src\/(?!net\.ts$|net_errors\.ts$|log\.ts$|chunk_queue\.ts$|runtime_kind\.ts$|runtime_default\.ts$)/,
+    forbidden:
+      /^src\/(?!net\.ts$|net_errors\.ts$|log\.ts$|chunk_queue\.ts$|ipv4\.ts$|runtime_kind\.ts$|runtime_default\.ts$)/,
     why: "adapters use only the socket interface of the core",
   },
   { from: "cli/", forbidden: /^runtimes\//, why: "the CLI gets its adapter from the entry point (cli.ts)" },

@@ -10,9 +10,9 @@ import { readFileSync } from "node:fs";
 import { conformanceSuite, type ConformanceTarget } from "./support/conformance.ts";
 import { runtimeName, socketSkip } from "./support/env.ts";
 import { autoRuntime, detectRuntime, resolveRuntime } from "../runtimes/auto.ts";
-import { nodeRuntime } from "../runtimes/node.ts";
-import { denoRuntime } from "../runtimes/deno.ts";
-import { bunRuntime } from "../runtimes/bun.ts";
+import { nodeRuntime } from "../runtimes/node/mod.ts";
+import { denoRuntime } from "../runtimes/deno/mod.ts";
+import { bunRuntime } from "../runtimes/bun/mod.ts";
 import { NetError, type SocketRuntime } from "../src/net.ts";
 
 const LOOPBACK = "127.0.0.1";
@@ -88,7 +88,7 @@ test("adapter factories on the wrong runtime throw NetError UNSUPPORTED naming t
     assert.throws(factory, (e: unknown) => {
       assert.ok(e instanceof NetError, `${name}Runtime() threw ${String(e)}`);
       assert.equal(e.code, "UNSUPPORTED");
-      assert.match(e.message, new RegExp(`runtimes/${name}\\.ts`));
+      assert.match(e.message, new RegExp(`runtimes/${name}/mod\\.ts`));
       return true;
     });
   }

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { denoRuntime } from "../runtimes/deno.ts";
+import { denoRuntime } from "../runtimes/deno/mod.ts";
 import { type Datagram, NetError } from "../src/net.ts";
 import { runtimeName, socketSkip } from "./support/env.ts";
 
@@ -35,7 +35,7 @@ interface ChildResult {
 /** The child program: imports the adapters by absolute URL so it runs from a temporary directory. */
 function childSource(withSockets: boolean): string {
   return `
-import { denoRuntime } from ${JSON.stringify(moduleUrl("../runtimes/deno.ts"))};
+import { denoRuntime } from ${JSON.stringify(moduleUrl("../runtimes/deno/mod.ts"))};
 import { autoRuntime } from ${JSON.stringify(moduleUrl("../runtimes/auto.ts"))};
 const result = { hasListenDatagram: typeof Deno.listenDatagram === "function" };
 try {
@@ -106,7 +106,7 @@ test("denoRuntime() outside Deno throws UNSUPPORTED pointing to nodeRuntime()", 
     assert.equal(error.code, "UNSUPPORTED");
     assert.match(
       error.message,
-      /runtimes\/deno\.ts: the Deno adapter needs Deno; use nodeRuntime\(\) or autoRuntime\(\)/,
+      /runtimes\/deno\/mod\.ts: the Deno adapter needs Deno; use nodeRuntime\(\) or autoRuntime\(\)/,
     );
     return true;
   });

@@ -4,7 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { IFF_MULTICAST, isMulticastCapable, listInterfaces, readInterfaceFlags } from "../runtimes/_interfaces.ts";
+import {
+  IFF_MULTICAST,
+  isMulticastCapable,
+  listInterfaces,
+  readInterfaceFlags,
+} from "../runtimes/_shared/interfaces.ts";
 import { runtimeName, socketSkip } from "./support/env.ts";
 
 test("isMulticastCapable() follows IFF_MULTICAST when the flags are known", () => {
@@ -65,7 +70,7 @@ test("listInterfaces() under Deno without permissions returns what it may see, n
   const dir = mkdtempSync(join(tmpdir(), "peerlink-interfaces-"));
   try {
     const script = join(dir, "list.ts");
-    const module = pathToFileURL(resolve(import.meta.dirname ?? ".", "../runtimes/_interfaces.ts")).href;
+    const module = pathToFileURL(resolve(import.meta.dirname ?? ".", "../runtimes/_shared/interfaces.ts")).href;
     writeFileSync(
       script,
       `import { listInterfaces } from ${JSON.stringify(module)};\nconsole.log(JSON.stringify(listInterfaces()));\n`,

@@ -7,8 +7,9 @@ import type { TimerId } from "../clock.ts";
 import type { Datagram, DatagramSocket, NetAddr } from "../net.ts";
 import type { Fabric } from "./memory_fabric.ts";
 import type { VirtualHost } from "./memory_host.ts";
-import { netError, netErrorWith, networkClosedError } from "./memory_errors.ts";
-import { ANY_IPV4, isIPv4, isLoopbackIPv4, isMulticastIPv4, isPort, LOOPBACK_IPV4 } from "./ipv4.ts";
+import { closedError, invalidTtlError } from "../net_errors.ts";
+import { netErrorWith, networkClosedError } from "./memory_errors.ts";
+import { ANY_IPV4, isIPv4, isLoopbackIPv4, isMulticastIPv4, isPort, LOOPBACK_IPV4 } from "../ipv4.ts";
 
 /** The largest UDP payload over IPv4 (65535 - 20 byte IP header - 8 byte UDP header). */
 export const MAX_UDP_PAYLOAD = 65507;
@@ -133,7 +134,7 @@ export class MemoryDatagramSocket implements DatagramSocket {
   send(data: Uint8Array, address: string, port: number): Promise<void> {
     const action = "UDP send";
     if (this.#fabric.isClosed()) return Promise.reject(networkClosedError(action));
-    if (!this.#open) return Promise.reject(netError("CLOSED", action, address, port));
+    if (!this.#open) return Promise.reject(closedError(action, address, port));
     if (!(data instanceof Uint8Array)) {
       return Promise.reject(netErrorWith("OTHER", action, "data must be a Uint8Array.", address, port));
     }
@@ -213,9 +214,8 @@ export class MemoryDatagramSocket implements DatagramSocket {
     const action = "UDP setMulticastTTL";
     const failure = this.#checkUsable(action);
     if (failure) return Promise.reject(failure);
-    if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 0 || ttl > 255) {
-      return Promise.reject(netErrorWith("OTHER", action, `TTL must be an integer 0-255, got ${ttl}.`));
-    }
+    const invalid = invalidTtlError(ttl, action);
+    if (invalid) return Promise.reject(invalid);
     this.#ttl = ttl;
     return Promise.resolve();
   }
@@ -264,7 +264,7 @@ export class MemoryDatagramSocket implements DatagramSocket {
 
   #checkUsable(action: string): Error | undefined {
     if (this.#fabric.isClosed()) return networkClosedError(action);
-    if (!this.#open) return netError("CLOSED", action, this.localAddress.address, this.localAddress.port);
+    if (!this.#open) return closedError(action, this.localAddress.address, this.localAddress.port);
     return undefined;
   }
 

@@ -1,34 +1,37 @@
 /**
  * Error constructors for the in-memory network, worded like the real adapters' errors
- * (through {@linkcode toNetError}) so tests see the same codes and messages.
+ * (through {@linkcode toNetError}) so tests see the same codes and messages. Closed
+ * sockets and connect timeouts use `closedError` and `connectTimeoutError` from
+ * `src/net_errors.ts`, as the adapters do.
  *
  * @module
  */
 import { NetError, type NetErrorCode } from "../net.ts";
 import { toNetError } from "../net_errors.ts";
 
-const ERRNO: Partial<Record<NetErrorCode, string>> = {
+/** The codes whose standard message {@linkcode netError} borrows from a runtime errno. */
+type StandardCode = "ADDR_IN_USE" | "ADDR_NOT_AVAILABLE" | "CONNECTION_REFUSED" | "CONNECTION_RESET" | "UNREACHABLE";
+
+const ERRNO: Record<StandardCode, string> = {
   ADDR_IN_USE: "EADDRINUSE",
   ADDR_NOT_AVAILABLE: "EADDRNOTAVAIL",
   CONNECTION_REFUSED: "ECONNREFUSED",
   CONNECTION_RESET: "ECONNRESET",
-  TIMED_OUT: "ETIMEDOUT",
   UNREACHABLE: "EHOSTUNREACH",
-  CLOSED: "ERR_SOCKET_CLOSED",
 };
 
 /**
  * A {@linkcode NetError} with the standard message for `code`, e.g.
  * `ADDR_IN_USE: UDP bind 0.0.0.0:5353: address already in use. Choose another port, ...`.
  *
- * @param code Reason code with a standard message (not `UNSUPPORTED` or `OTHER`).
+ * @param code Reason code with a standard message.
  * @param action What was attempted, e.g. `"UDP bind"`.
  * @param address Endpoint address.
  * @param port Endpoint port.
  * @returns The error.
  */
-export function netError(code: NetErrorCode, action: string, address?: string, port?: number): NetError {
-  return toNetError({ code: ERRNO[code] ?? code }, action, address, port);
+export function netError(code: StandardCode, action: string, address?: string, port?: number): NetError {
+  return toNetError({ code: ERRNO[code] }, action, address, port);
 }
 
 /**

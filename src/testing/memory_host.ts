@@ -19,9 +19,10 @@ import type {
 } from "../net.ts";
 import type { Fabric } from "./memory_fabric.ts";
 import { MemoryDatagramSocket } from "./memory_datagram.ts";
+import { closedError, connectTimeoutError } from "../net_errors.ts";
 import { netError, netErrorWith, networkClosedError } from "./memory_errors.ts";
 import { MemoryStreamConnection, MemoryStreamListener } from "./memory_stream.ts";
-import { ANY_IPV4, isIPv4, isLoopbackIPv4, isPort, LOOPBACK_IPV4 } from "./ipv4.ts";
+import { ANY_IPV4, isIPv4, isLoopbackIPv4, isPort, LOOPBACK_IPV4 } from "../ipv4.ts";
 
 /** First port handed out for port 0 (IANA's dynamic range, 49152-65535). */
 export const EPHEMERAL_PORT_FIRST = 49152;
@@ -204,11 +205,12 @@ export class VirtualHost implements MemoryHost {
         return true;
       };
       if (attempt()) return;
+      const limitMs = timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
       const pending: PendingConnect = {
         timer: this.#fabric.clock.setTimeout(() => {
           this.#pendingConnects.delete(pending);
-          reject(netError("TIMED_OUT", action, address, port));
-        }, timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+          reject(connectTimeoutError(address, port, limitMs));
+        }, limitMs),
         reject,
         retry: attempt,
       };
@@ -224,7 +226,7 @@ export class VirtualHost implements MemoryHost {
   async closeAll(): Promise<void> {
     for (const pending of [...this.#pendingConnects]) {
       this.#fabric.clock.clearTimeout(pending.timer);
-      pending.reject(netError("CLOSED", "TCP connect"));
+      pending.reject(closedError("TCP connect"));
     }
     this.#pendingConnects.clear();
     this.interruptReads(); // Our own pending reads fail CLOSED even if a peer's close reaches them first.

@@ -41,7 +41,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { Fabric } from "./memory_fabric.ts";
 import type { MemoryDatagramSocket } from "./memory_datagram.ts";
 import { type MemoryHost, type MemoryHostOptions, VirtualHost } from "./memory_host.ts";
-import { isIPv4, isLoopbackIPv4, isMulticastIPv4, LOOPBACK_IPV4 } from "./ipv4.ts";
+import { isIPv4, isLoopbackIPv4, isMulticastIPv4, LOOPBACK_IPV4 } from "../ipv4.ts";
 import { mulberry32 } from "./prng.ts";
 
 export type { MemoryHost, MemoryHostOptions } from "./memory_host.ts";

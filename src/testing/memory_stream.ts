@@ -5,11 +5,14 @@
  * @module
  */
 import type { NetAddr, StreamConnection, StreamListener } from "../net.ts";
+import { ChunkQueue } from "../chunk_queue.ts";
+import { closedError, writeAfterEndError } from "../net_errors.ts";
 import { netError, netErrorWith } from "./memory_errors.ts";
-import { StreamPipe } from "./stream_pipe.ts";
 
 /** Writes are cut into pieces of this size, so a large write interleaves with reads. */
 export const WRITE_CHUNK_BYTES = 64 * 1024;
+/** The most bytes one read returns, like a socket read buffer; larger writes arrive in pieces. */
+export const MAX_READ_BYTES = 64 * 1024;
 
 /** How the two ends of a stream pair are set up. */
 export interface StreamPairOptions {
@@ -45,8 +48,12 @@ export class MemoryStreamConnection implements StreamConnection {
   readonly localAddress: NetAddr;
   /** The other end. */
   readonly remoteAddress: NetAddr;
-  readonly #inbound: StreamPipe;
-  readonly #highWaterMark: number;
+  /**
+   * The bytes the peer wrote and we have not read. It "pauses" at the high-water mark: the
+   * peer's writers then wait in `#roomWaiters` until reads (or a close) make room.
+   */
+  readonly #inbound: ChunkQueue;
+  #roomWaiters: (() => void)[] = [];
   readonly #onClose: (connection: MemoryStreamConnection) => void;
   #peer: MemoryStreamConnection | undefined;
   #closed = false;
@@ -75,8 +82,16 @@ export class MemoryStreamConnection implements StreamConnection {
   ) {
     this.localAddress = local;
     this.remoteAddress = remote;
-    this.#inbound = new StreamPipe(options.linkUp);
-    this.#highWaterMark = options.highWaterMark;
+    // Bytes (and the end) reach the reader only while the link is up: data in flight to a
+    // detached host arrives once it is attached again (see wake()).
+    this.#inbound = new ChunkQueue({
+      highWaterMark: options.highWaterMark,
+      lowWaterMark: options.highWaterMark,
+      onResume: () => this.#wakeWriters(),
+      maxReadBytes: MAX_READ_BYTES,
+      canDeliver: options.linkUp,
+      remote,
+    });
     this.#onClose = onClose;
   }
 
@@ -91,17 +106,7 @@ export class MemoryStreamConnection implements StreamConnection {
    * @returns Up to 64 KiB, or `null` at end of stream. Rejects `CLOSED` after (or on) our `close()`.
    */
   read(): Promise<Uint8Array | null> {
-    if (this.#closed) return Promise.reject(this.#error("CLOSED", "TCP read"));
-    if (this.#inbound.reading) {
-      return Promise.reject(
-        netErrorWith(
-          "OTHER",
-          "TCP read",
-          "a read is already pending. Await it before reading again.",
-          ...this.#remote(),
-        ),
-      );
-    }
+    if (this.#closed) return Promise.reject(closedError("TCP read from", ...this.#remote()));
     return this.#inbound.read();
   }
 
@@ -112,11 +117,12 @@ export class MemoryStreamConnection implements StreamConnection {
    * @returns Resolves when queued and the peer's unread bytes are below the high-water mark.
    */
   write(data: Uint8Array): Promise<void> {
-    if (this.#closed || this.#writeShut) return Promise.reject(this.#error("CLOSED", "TCP write"));
+    if (this.#closed) return Promise.reject(closedError("TCP write to", ...this.#remote()));
+    if (this.#writeShut) return Promise.reject(writeAfterEndError(...this.#remote()));
     if (!(data instanceof Uint8Array)) {
       return Promise.reject(netErrorWith("OTHER", "TCP write", "data must be a Uint8Array.", ...this.#remote()));
     }
-    if (this.#peer!.#closed) return Promise.reject(this.#error("CONNECTION_RESET", "TCP write"));
+    if (this.#peer!.#closed) return Promise.reject(this.#resetError());
     const bytes = data.slice();
     const done = this.#writes.then(() => this.#transmit(bytes));
     this.#writes = done.catch(() => {});
@@ -148,18 +154,19 @@ export class MemoryStreamConnection implements StreamConnection {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#writeShut = true;
-    const peerInbound = this.#peer!.#inbound;
-    this.#inbound.failRead(this.#error("CLOSED", "TCP read"));
-    this.#inbound.discard(); // wakes the peer's stalled writers: they see us closed and fail with RESET.
-    peerInbound.end(); // FIN after the bytes already queued.
-    peerInbound.notify(); // wakes our own stalled writers: they fail with CLOSED.
+    const peer = this.#peer!;
+    this.#inbound.interrupt(closedError("TCP read from", ...this.#remote()));
+    this.#inbound.clear();
+    this.#wakeWriters(); // the peer's stalled writers see us closed and fail with RESET.
+    peer.#inbound.end(); // FIN after the bytes already queued.
+    peer.#wakeWriters(); // our own stalled writers fail with CLOSED.
     this.#onClose(this);
     return Promise.resolve();
   }
 
   /** Rejects a pending read with `CLOSED`, ahead of a `close()` (so a network shutdown never reads as EOF). */
   interruptRead(): void {
-    this.#inbound.failRead(this.#error("CLOSED", "TCP read"));
+    this.#inbound.interrupt(closedError("TCP read from", ...this.#remote()));
   }
 
   /** Re-checks the pending read, e.g. after the link came back up. */
@@ -168,28 +175,35 @@ export class MemoryStreamConnection implements StreamConnection {
   }
 
   async #transmit(bytes: Uint8Array): Promise<void> {
-    const target = this.#peer!.#inbound;
+    const peer = this.#peer!;
     let offset = 0;
     for (;;) {
-      if (this.#closed) throw this.#error("CLOSED", "TCP write");
-      if (this.#peer!.#closed) throw this.#error("CONNECTION_RESET", "TCP write");
-      if (target.buffered < this.#highWaterMark) {
+      if (this.#closed) throw closedError("TCP write to", ...this.#remote());
+      if (peer.#closed) throw this.#resetError();
+      if (!peer.#inbound.paused) {
         if (offset >= bytes.length) return;
         const end = Math.min(offset + WRITE_CHUNK_BYTES, bytes.length);
-        target.push(bytes.subarray(offset, end));
+        peer.#inbound.push(bytes.subarray(offset, end));
         offset = end;
       } else {
-        await target.changed();
+        await new Promise<void>((resolve) => peer.#roomWaiters.push(resolve));
       }
     }
+  }
+
+  /** Wakes the peer's writers waiting for room in our inbound queue; each re-checks why it waited. */
+  #wakeWriters(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   #remote(): [string, number] {
     return [this.remoteAddress.address, this.remoteAddress.port];
   }
 
-  #error(code: "CLOSED" | "CONNECTION_RESET", action: string): Error {
-    return netError(code, action, ...this.#remote());
+  #resetError(): Error {
+    return netError("CONNECTION_RESET", "TCP write to", ...this.#remote());
   }
 }
 

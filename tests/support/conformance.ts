@@ -320,7 +320,7 @@ const hasPayload = (expected: string) => (m: Datagram) => untext(m.data) === exp
  * @example
  * ```ts
  * import { conformanceSuite } from "./support/conformance.ts";
- * import { nodeRuntime } from "../runtimes/node.ts";
+ * import { nodeRuntime } from "../runtimes/node/mod.ts";
  * import { socketSkip } from "./support/env.ts";
  * const runtime = nodeRuntime();
  * conformanceSuite({

@@ -1,5 +1,6 @@
 /**
- * IPv4 address helpers for the in-memory network (which is IPv4-only).
+ * IPv4 address checks, shared by the in-memory network (which is IPv4-only) and the
+ * socket adapters in `runtimes/`.
  *
  * @module
  */

@@ -1,7 +1,9 @@
 /**
  * Network interface enumeration shared by the adapters: `node:os` networkInterfaces()
  * (which Deno and Bun implement too) plus, on Linux, the interface flags in
- * `/sys/class/net/<name>/flags` to tell which interfaces can do multicast.
+ * `/sys/class/net/<name>/flags` to tell which interfaces can do multicast. Also the
+ * lookups the adapters' multicast calls need: an interface by name or address, its index,
+ * and the `::%<name>` form of an IPv6 interface that node:dgram and Bun take.
  *
  * The flags are used only when sysfs belongs to this process's network namespace (a
  * container or `unshare -n` without a fresh sysfs mount shows the host's); otherwise, and
@@ -19,7 +21,7 @@
  */
 import { networkInterfaces as osNetworkInterfaces } from "node:os";
 import { readdirSync, readFileSync } from "node:fs";
-import type { InterfaceAddress, NetworkInterface } from "../src/net.ts";
+import { type InterfaceAddress, NetError, type NetworkInterface } from "../../src/net.ts";
 
 /** Linux `IFF_MULTICAST` from `<linux/if.h>`. */
 export const IFF_MULTICAST = 0x1000;
@@ -123,7 +125,7 @@ function toInterfaceAddress(entry: OsAddress): InterfaceAddress {
  *
  * @example
  * ```ts
- * import { listInterfaces } from "./_interfaces.ts";
+ * import { listInterfaces } from "./interfaces.ts";
  * for (const nic of listInterfaces().filter((n) => n.multicast && !n.internal)) {
  *   console.log(nic.name, nic.addresses.map((a) => a.address));
  * }
@@ -151,4 +153,64 @@ export function listInterfaces(): NetworkInterface[] {
     });
   }
   return out;
+}
+
+/**
+ * Finds a local interface by its name (`"eth0"`) or by one of its addresses.
+ *
+ * @param nameOrAddress Interface name, or an address one of its addresses equals.
+ * @returns The interface, or `undefined` when none matches (or the runtime may not look).
+ *
+ * @example
+ * ```ts
+ * import { findInterface } from "./interfaces.ts";
+ * console.log(findInterface("lo")?.addresses.map((a) => a.address));
+ * ```
+ */
+export function findInterface(nameOrAddress: string): NetworkInterface | undefined {
+  const interfaces = listInterfaces();
+  return interfaces.find((i) => i.name === nameOrAddress) ??
+    interfaces.find((i) => i.addresses.some((a) => a.address === nameOrAddress));
+}
+
+/**
+ * The interface index of an IPv6-capable interface: the scope id of its link-local address.
+ *
+ * @param iface The interface.
+ * @returns Its index, or `undefined` when it has no scoped IPv6 address.
+ */
+export function ipv6InterfaceIndex(iface: NetworkInterface | undefined): number | undefined {
+  return iface?.addresses.find((a) => a.family === "IPv6" && a.scopeId)?.scopeId;
+}
+
+/**
+ * An IPv6 multicast interface as `node:dgram` and Bun's UDP sockets take it: a scoped
+ * wildcard, `"::%eth0"`. libuv reads the scope with if_nametoindex(), so an index must
+ * become its interface name first (else it silently means "any"). Anything with a colon
+ * (already `"::%eth0"`, or an address) passes unchanged.
+ *
+ * @param iface Interface name (`"eth0"`), index (`"2"`), or scoped form; `undefined` for the default.
+ * @returns The scoped wildcard, or `iface` unchanged.
+ * @throws {NetError} `ADDR_NOT_AVAILABLE` for an index no IPv6 interface has.
+ *
+ * @example
+ * ```ts
+ * import { scopedIpv6Interface } from "./interfaces.ts";
+ * console.log(scopedIpv6Interface("eth0")); // "::%eth0"
+ * ```
+ */
+export function scopedIpv6Interface(iface: string | undefined): string | undefined {
+  if (iface === undefined || iface === "" || iface.includes(":")) return iface;
+  if (!/^\d+$/.test(iface)) return `::%${iface}`;
+  const index = Number(iface);
+  const owner = listInterfaces().find((i) => ipv6InterfaceIndex(i) === index);
+  if (!owner) {
+    throw new NetError(
+      "ADDR_NOT_AVAILABLE",
+      `ADDR_NOT_AVAILABLE: IPv6 multicast interface index ${index}: no interface with IPv6 has it. ` +
+        'Pass the name of a local interface (e.g. "eth0").',
+      { address: iface },
+    );
+  }
+  return `::%${owner.name}`;
 }
