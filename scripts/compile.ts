@@ -58,8 +58,18 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return EXIT.OK;
   }
+  const choosing = values.all === true || (values.target ?? []).length > 0;
+  if ((values.fetch || values.deno) && choosing) {
+    throw new CompileStop(
+      `--${values.fetch ? "fetch" : "deno"} takes no --target or --all (${
+        values.fetch ? "it fetches for every target" : "deno compile builds for this machine only"
+      })`,
+      EXIT.USAGE,
+    );
+  }
   const outDir = resolve(values["out-dir"] ?? join(ROOT, "dist", "bin"));
   const host = hostTarget();
+  const targets = values.fetch || values.deno ? [] : chosenTargets(values.all === true, values.target ?? [], host);
   const tool = join(ROOT, "node_modules", ".bin", values.deno ? "deno" : "bun");
   if (!existsSync(tool)) throw new CompileStop(`${tool} is missing: run 'npm ci' first`, EXIT.FAILED);
   if (values.fetch) return await fetch(host);
@@ -72,7 +82,6 @@ async function main(argv: string[]): Promise<number> {
     await checksums(outDir);
     return EXIT.OK;
   }
-  const targets = chosenTargets(values.all === true, values.target ?? [], host);
   const builds = await inParallel(targets, (target) => compileWithBun(ROOT, target, outDir));
   let failed = false;
   let runtimeMissing = false;
