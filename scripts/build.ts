@@ -12,13 +12,15 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SHEBANG = "#!/usr/bin/env node\n";
+/** The folder of dist/ that `npm run compile` writes (scripts/compile.ts). */
+const COMPILED_BINARIES = "bin";
 
 /** The package.json fields the build must satisfy. */
 interface PackageManifest {
@@ -52,7 +54,7 @@ function manifestTargets(manifest: PackageManifest): string[] {
  * @returns The problems found; empty when the build is ready to pack.
  */
 function build(outDir: string): string[] {
-  rmSync(outDir, { recursive: true, force: true });
+  clean(outDir);
   const tsc = join(ROOT, "node_modules", ".bin", "tsc");
   if (!existsSync(tsc)) return [`${tsc} is missing: run 'npm ci' first`];
   const compiled = spawnSync(tsc, ["-p", join(ROOT, "tsconfig.build.json"), "--outDir", outDir], {
@@ -80,6 +82,20 @@ function build(outDir: string): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Empties the output folder, except `bin/`: the single binaries of `npm run compile` live
+ * there, and `npm pack` (which builds first) must not delete them (package.json keeps them
+ * out of the tarball).
+ *
+ * @param outDir The build's output folder.
+ */
+function clean(outDir: string): void {
+  if (!existsSync(outDir)) return;
+  for (const entry of readdirSync(outDir)) {
+    if (entry !== COMPILED_BINARIES) rmSync(join(outDir, entry), { recursive: true, force: true });
+  }
 }
 
 const { values } = parseArgs({ options: { out: { type: "string", default: join(ROOT, "dist") } } });

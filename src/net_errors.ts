@@ -21,6 +21,9 @@ const BY_ERRNO: Record<string, NetErrorCode> = {
   ETIMEDOUT: "TIMED_OUT",
   EHOSTUNREACH: "UNREACHABLE",
   ENETUNREACH: "UNREACHABLE",
+  // A socket option the system (or an emulator such as qemu-user) does not implement.
+  ENOPROTOOPT: "UNSUPPORTED",
+  EOPNOTSUPP: "UNSUPPORTED",
   ERR_SOCKET_DGRAM_NOT_RUNNING: "CLOSED",
   ERR_SOCKET_CLOSED: "CLOSED",
   ERR_STREAM_DESTROYED: "CLOSED",
@@ -48,7 +51,7 @@ const ADVICE: Record<NetErrorCode, string> = {
   TIMED_OUT: "timed out. Check that the peer is reachable.",
   UNREACHABLE: "host or network unreachable. Check the interface and route.",
   CLOSED: "the socket is closed. Open a new one.",
-  UNSUPPORTED: "not supported by this runtime.",
+  UNSUPPORTED: "not supported by this runtime or system.",
   OTHER: "failed.",
 };
 

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { Lan, memoryLogger } from "./support/mdns_harness.ts";
 import { Mdns, type ServiceInstance } from "../src/mdns/mod.ts";
 import { interfaceFor, selectInterfaces } from "../src/mdns/interfaces.ts";
-import type { NetworkInterface, SocketRuntime } from "../src/net.ts";
+import type { DatagramSocket, NetworkInterface, SocketRuntime } from "../src/net.ts";
+import { toNetError } from "../src/net_errors.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
 import { Responder } from "../src/mdns/responder.ts";
@@ -109,6 +110,68 @@ test("an interface that appears is joined and announced on; one that vanishes is
     up = true; // and comes back
     await lan.advance(1500);
     assert.deepEqual(addresses(), ["10.0.0.1"]);
+  } finally {
+    await lan.close();
+  }
+});
+
+/**
+ * A memory host whose sockets cannot choose the interface of outgoing multicast, as under
+ * qemu-user 7.2 (Debian 12), which lacks IP_MULTICAST_IF: the option fails with ENOPROTOOPT.
+ */
+function withoutMulticastInterface(inner: SocketRuntime): SocketRuntime {
+  const noOption = (address: string) =>
+    Promise.reject(
+      toNetError(
+        Object.assign(new Error("ENOPROTOOPT: protocol not available, setsockopt"), { code: "ENOPROTOOPT" }),
+        `UDP setMulticastInterface(${address})`,
+      ),
+    );
+  return {
+    name: inner.name,
+    bindDatagram: async (o, cb): Promise<DatagramSocket> => {
+      const socket = await inner.bindDatagram(o, cb);
+      return {
+        get localAddress() {
+          return socket.localAddress;
+        },
+        send: (data, address, port) => socket.send(data, address, port),
+        joinMulticast: (group, iface) => socket.joinMulticast(group, iface),
+        leaveMulticast: (group, iface) => socket.leaveMulticast(group, iface),
+        setMulticastInterface: noOption,
+        setMulticastTTL: (ttl) => socket.setMulticastTTL(ttl),
+        setMulticastLoopback: (enabled) => socket.setMulticastLoopback(enabled),
+        close: () => socket.close(),
+      };
+    },
+    listen: (o, cb) => inner.listen(o, cb),
+    connect: (o) => inner.connect(o),
+    networkInterfaces: () => inner.networkInterfaces(),
+  };
+}
+
+test("a node whose system cannot choose the multicast interface still announces and finds others", async () => {
+  const lan = new Lan();
+  try {
+    const logger = memoryLogger();
+    const emulated = await lan.node(1, { runtime: withoutMulticastInterface(lan.host(1)), logger });
+    const native = await lan.node(2);
+    const published = [
+      emulated.publish({ instance: "Emulated", type: "_peerlink._tcp", port: 7000 }),
+      native.publish({ instance: "Native", type: "_peerlink._tcp", port: 7001 }),
+    ];
+    const seenByNative: string[] = [];
+    const seenByEmulated: string[] = [];
+    native.browse("_peerlink._tcp", { onUp: (i) => seenByNative.push(i.name) });
+    emulated.browse("_peerlink._tcp", { onUp: (i) => seenByEmulated.push(i.name) });
+    await lan.advance(5000);
+    await Promise.all(published);
+    assert.ok(seenByNative.includes("Emulated"), `the native node sees it: ${seenByNative}`);
+    assert.ok(seenByEmulated.includes("Native"), `and it sees the native node: ${seenByEmulated}`);
+    assert.equal(emulated.stats.transport.sendErrors, 0, "every multicast was sent");
+    const warnings = logger.lines.filter((line) => /cannot choose the interface for multicast/.test(line));
+    assert.equal(warnings.length, 1, `said once, not per packet: ${warnings.join("\n")}`);
+    assert.match(warnings[0], /^warn: .*UNSUPPORTED/);
   } finally {
     await lan.close();
   }

@@ -19,7 +19,7 @@
  */
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { DatagramSocket, SocketRuntime } from "../net.ts";
+import { type DatagramSocket, NetError, type SocketRuntime } from "../net.ts";
 import { decodeMessage, type MdnsMessage } from "./packet.ts";
 import {
   diffInterfaces,
@@ -125,6 +125,8 @@ export class MdnsTransport {
   #pollTimer: TimerId | undefined;
   #sendChain: Promise<void> = Promise.resolve();
   #sentCopies = new Map<string, { count: number; until: number }>();
+  /** The system cannot choose the interface of outgoing IPv4 multicast (see #leaveFrom). */
+  #routedMulticast = false;
   #stopped = false;
   readonly stats: TransportStats = {
     received: 0,
@@ -387,10 +389,30 @@ export class MdnsTransport {
       }, `multicast on ${linkId(iface)}`);
     }
     return this.#enqueue("IPv4", async (socket) => {
-      await socket.setMulticastInterface(iface.address);
+      await this.#leaveFrom(socket, iface);
       this.#noteCopy(bytes);
       await socket.send(bytes, MDNS_GROUP, this.#port);
     }, `multicast on ${linkId(iface)}`);
+  }
+
+  /**
+   * Points outgoing IPv4 multicast at the link. Where the system has no such option
+   * (ENOPROTOOPT: qemu-user before 8.1 lacks IP_MULTICAST_IF, as do some sandboxes), the
+   * routing table picks the link instead: right for the usual one-link device, and better than
+   * a node that can neither announce nor ask. Said once, at warn level.
+   */
+  async #leaveFrom(socket: DatagramSocket, iface: MdnsInterface): Promise<void> {
+    if (this.#routedMulticast) return;
+    try {
+      await socket.setMulticastInterface(iface.address);
+    } catch (err) {
+      if (!(err instanceof NetError && err.code === "UNSUPPORTED")) throw err;
+      this.#routedMulticast = true;
+      this.#o.logger.warn(
+        `mDNS: this system cannot choose the interface for multicast (${err.message}); ` +
+          "sending on the interface its routing table picks",
+      );
+    }
   }
 
   /**
