@@ -30,6 +30,7 @@ export type { SwarmNodeOptions } from "./src/swarm.ts";
 export type {
   CallOptions,
   CallResult,
+  OpenStreamOptions,
   PeerDiscovery,
   PeerLinkEvents,
   PeerLinkOptions,
@@ -49,6 +50,7 @@ export type {
 export { currentPeer } from "./src/rpc/context.ts";
 export type { CallerInfo } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";
+export type { DuplexStream, StreamHandler } from "./src/streams/duplex.ts";
 export type { RpcLimits } from "./src/rpc/limits.ts";
 export type { NodeStats } from "./src/stats.ts";
 export {
@@ -58,6 +60,7 @@ export {
   NameConflictError,
   NodeNotStarted,
   NodeStopped,
+  NotSupportedError,
   PayloadTooLarge,
   PeerConnectionError,
   PeerLinkError,

@@ -132,6 +132,14 @@ export interface PeerLinkEvents {
  */
 export type PeerOptions = Pick<CallOptions, "transport" | "timeout" | "signal">;
 
+/** Options of `node.openStream(peer, name, options)`. */
+export interface OpenStreamOptions {
+  /** Milliseconds to wait for the peer's handler to take the stream; default the node's `timeout`. */
+  timeout?: number;
+  /** Aborts opening; once open, closes the stream. */
+  signal?: AbortSignal;
+}
+
 /** Options of `node.waitForPeers(count, options)`. */
 export interface WaitForPeersOptions {
   /** Give up after this many milliseconds (rejects with `PeerTimeoutError`). Default `DISCOVERY_WAIT`. */

@@ -148,4 +148,23 @@ export interface NodeStats {
     /** Nonces remembered by the replay guard now. */
     replayCache: number;
   };
+  /** Streams (arguments and results of calls, and duplex streams), both directions. */
+  streams: {
+    /** Streams received (revived from a message). */
+    received: number;
+    /** Streams sent. */
+    sent: number;
+    /** Streams open now. */
+    open: number;
+    /** Streams refused at a limit (`maxStreamsPerConnection`, `maxStreamsPerPeer`). */
+    refused: number;
+    /** Stream frames that could not be decoded (their connection was closed). */
+    malformedFrames: number;
+    /** Stream frames for a stream this side does not know (one it cancelled or never accepted; dropped). */
+    unknownStream: number;
+    /** Streams ended because the sender broke flow control or sent a bad value. */
+    protocolErrors: number;
+    /** Stream frames from another sender than the stream's (their connection was closed). */
+    wrongSender: number;
+  };
 }

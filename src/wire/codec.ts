@@ -27,7 +27,14 @@ import {
   type RequestMessage,
   type RpcMessage,
 } from "./messages.ts";
-import { MAX_NESTING_DEPTH, ValueEncoder, withBinaryMode } from "./values.ts";
+import {
+  MAX_NESTING_DEPTH,
+  type StreamCollector,
+  type StreamReviver,
+  type StreamSource,
+  ValueEncoder,
+  withBinaryMode,
+} from "./values.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -70,6 +77,8 @@ export class OutgoingMessage {
   readonly binaries: readonly Uint8Array[];
   /** Total bytes of the binary values. */
   readonly binaryBytes: number;
+  /** Stream values, with their ids: their chunks follow the message on its connection. */
+  readonly streams: readonly { id: number; source: StreamSource }[];
   #base64Json: string | undefined;
   #datagram: Uint8Array | undefined;
 
@@ -80,11 +89,18 @@ export class OutgoingMessage {
    * @param message Prepared message.
    * @param binaries Its binary values.
    * @param binaryBytes Their total size.
+   * @param streams Its stream values.
    */
-  constructor(message: Record<string, unknown>, binaries: readonly Uint8Array[] = [], binaryBytes = 0) {
+  constructor(
+    message: Record<string, unknown>,
+    binaries: readonly Uint8Array[] = [],
+    binaryBytes = 0,
+    streams: readonly { id: number; source: StreamSource }[] = [],
+  ) {
     this.message = message;
     this.binaries = binaries;
     this.binaryBytes = binaryBytes;
+    this.streams = streams;
   }
 
   /**
@@ -93,11 +109,16 @@ export class OutgoingMessage {
    *
    * @param fields Request fields.
    * @param maxDepth Deepest nesting allowed.
+   * @param streams Takes stream values (without it, a stream argument is a `TypeError`).
    * @returns The message.
    * @throws {TypeError} Naming the path of a value JSON cannot carry (`args[1].foo`).
    */
-  static request(fields: RequestFields, maxDepth: number = MAX_NESTING_DEPTH): OutgoingMessage {
-    const values = new ValueEncoder(maxDepth);
+  static request(
+    fields: RequestFields,
+    maxDepth: number = MAX_NESTING_DEPTH,
+    streams?: StreamCollector,
+  ): OutgoingMessage {
+    const values = new ValueEncoder(maxDepth, streams);
     const message: Record<string, unknown> = {
       type: "request",
       id: fields.id,
@@ -108,7 +129,7 @@ export class OutgoingMessage {
       kwargs: values.prepare(fields.kwargs, "kwargs"),
     };
     if (fields.plx !== undefined) message.plx = fields.plx;
-    return new OutgoingMessage(message, values.binaries, values.binaryBytes);
+    return new OutgoingMessage(message, values.binaries, values.binaryBytes, values.streams);
   }
 
   /**
@@ -117,13 +138,19 @@ export class OutgoingMessage {
    * @param id The request's id.
    * @param result What the handler returned.
    * @param maxDepth Deepest nesting allowed.
+   * @param streams Takes stream values (without it, a stream result is a `TypeError`).
    * @returns The message.
    * @throws {TypeError} Naming the path (`result.foo`) of a value JSON cannot carry.
    */
-  static response(id: string, result: unknown, maxDepth: number = MAX_NESTING_DEPTH): OutgoingMessage {
-    const values = new ValueEncoder(maxDepth);
+  static response(
+    id: string,
+    result: unknown,
+    maxDepth: number = MAX_NESTING_DEPTH,
+    streams?: StreamCollector,
+  ): OutgoingMessage {
+    const values = new ValueEncoder(maxDepth, streams);
     const message = { type: "response", id, result: values.prepare(result, "result") };
-    return new OutgoingMessage(message, values.binaries, values.binaryBytes);
+    return new OutgoingMessage(message, values.binaries, values.binaryBytes, values.streams);
   }
 
   /**
@@ -209,9 +236,14 @@ function parseJson(bytes: Uint8Array): unknown {
   }
 }
 
-function parse(raw: unknown, segments: readonly Uint8Array[] | undefined, maxDepth: number): RpcMessage {
+function parse(
+  raw: unknown,
+  segments: readonly Uint8Array[] | undefined,
+  maxDepth: number,
+  streams?: StreamReviver,
+): RpcMessage {
   try {
-    return parseMessage(raw, segments, maxDepth);
+    return parseMessage(raw, segments, maxDepth, streams);
   } catch (err) {
     if (err instanceof BadMessage && err.requestId === undefined) err.requestId = requestIdOf(raw);
     throw err;
@@ -244,6 +276,7 @@ export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_
  * @param body Frame body (without the 4-byte length).
  * @param maxFrame Limit for the JSON text and, separately, for the segments' total.
  * @param maxDepth Deepest nesting accepted.
+ * @param streams Revives stream values (a connection that carries streams).
  * @returns The message.
  * @throws {BadMessage} When the frame is not a valid message.
  *
@@ -254,7 +287,12 @@ export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_
  * console.log(msg.id); // "7"
  * ```
  */
-export function decodeFrame(body: Uint8Array, maxFrame: number, maxDepth: number = MAX_NESTING_DEPTH): RpcMessage {
+export function decodeFrame(
+  body: Uint8Array,
+  maxFrame: number,
+  maxDepth: number = MAX_NESTING_DEPTH,
+  streams?: StreamReviver,
+): RpcMessage {
   const { json, segments } = splitFrameBody(body, maxFrame);
-  return parse(parseJson(json), segments, maxDepth);
+  return parse(parseJson(json), segments, maxDepth, streams);
 }
