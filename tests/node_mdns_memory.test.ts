@@ -82,7 +82,7 @@ test("PeerLink over mDNS (memory): two nodes discover each other, call, fan out 
       ["Beta", "10.0.0.2", b.ports!.udpPort, b.ports!.tcpPort],
     ]);
     const seen = a.peers()[0];
-    assert.deepEqual(seen.capabilities, ["persist", "bin", "dedupe"]);
+    assert.deepEqual(seen.capabilities, ["persist", "bin", "dedupe", "stream"]);
     assert.ok(seen.runtime === "deno" || seen.runtime === "bun" || seen.runtime === "node");
     assert.match(seen.version ?? "", /^\d+\.\d+\.\d+/);
 

@@ -53,7 +53,7 @@ export const NO_CAPABILITIES: Readonly<PeerCapabilities> = Object.freeze({
  * @example
  * ```ts
  * import { formatCapabilities, LOCAL_CAPABILITIES } from "./capabilities.ts";
- * console.log(formatCapabilities(LOCAL_CAPABILITIES)); // "persist,bin,dedupe"
+ * console.log(formatCapabilities(LOCAL_CAPABILITIES)); // "persist,bin,dedupe,stream"
  * ```
  */
 export const LOCAL_CAPABILITIES: Readonly<PeerCapabilities> = Object.freeze({
