@@ -72,12 +72,26 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
  * ```
  */
 export function decodeMessage(bytes: Uint8Array): DecodeResult {
+  if (bytes.length > MAX_MESSAGE_SIZE) return { ok: false, reason: "larger than 9000 bytes" };
+  if (bytes.length < 12) return { ok: false, reason: "shorter than a DNS header" };
+  const flags = (bytes[2] << 8) | bytes[3];
+  if (((flags >> 11) & 0xf) !== 0) return { ok: false, reason: "opcode is not QUERY" };
+  if ((flags & 0xf) !== 0) return { ok: false, reason: "non-zero rcode" };
+  return decodeSections(bytes);
+}
+
+/**
+ * Decodes any DNS message's header flags and sections, whatever its opcode and rcode (the
+ * unicast DNS client of `src/dnssd` reads replies with these too). Same guarantees as
+ * {@linkcode decodeMessage}: bounded, never throws, only IN records (so an OPT or TSIG record
+ * is left out: read it from the raw bytes).
+ *
+ * @param bytes The message.
+ * @returns The message or the reason it cannot be read.
+ */
+export function decodeSections(bytes: Uint8Array): DecodeResult {
   try {
-    if (bytes.length > MAX_MESSAGE_SIZE) return { ok: false, reason: "larger than 9000 bytes" };
-    if (bytes.length < 12) return { ok: false, reason: "shorter than a DNS header" };
     const flags = (bytes[2] << 8) | bytes[3];
-    if (((flags >> 11) & 0xf) !== 0) return { ok: false, reason: "opcode is not QUERY" };
-    if ((flags & 0xf) !== 0) return { ok: false, reason: "non-zero rcode" };
     const walked = walkMessage(bytes);
     if (typeof walked === "string") return { ok: false, reason: walked };
 
