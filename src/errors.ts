@@ -24,6 +24,11 @@ export type PeerLinkErrorCode =
   | "INSECURE_PEER"
   | "NAME_CONFLICT"
   | "NOT_SUPPORTED"
+  // Wide-area DNS-SD (src/dnssd): bad settings, a silent server, a refused update, a taken name.
+  | "DNS_CONFIG"
+  | "DNS_NO_ANSWER"
+  | "DNS_REFUSED"
+  | "DNS_NAME_IN_USE"
   | "OTHER";
 
 /** Transport a call or a failure happened on. */
