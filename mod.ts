@@ -38,7 +38,14 @@ export type {
   Transport,
   WaitForPeersOptions,
 } from "./src/options.ts";
-export type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./src/discovery.ts";
+export type { DiscoveryOptions, DiscoveryStats, PeerDownReason, PeerInfo, PeerSource } from "./src/discovery.ts";
+export type { WideAreaOptions } from "./src/dnssd/options.ts";
+export type { TsigKey } from "./src/dnssd/tsig.ts";
+export { WideAreaError } from "./src/dnssd/errors.ts";
+export type { WideAreaErrorCode } from "./src/dnssd/errors.ts";
+export { parseBindKeyFile } from "./src/dnssd/key_file.ts";
+export type { WideAreaStats } from "./src/dnssd/wide_area.ts";
+export type { DnsClientStats } from "./src/dnssd/client.ts";
 export type {
   AnyFunction,
   PeerHandle,

@@ -6,6 +6,7 @@
 import type { RuntimeOption } from "./runtime_default.ts";
 import type { Clock } from "./clock.ts";
 import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./discovery.ts";
+import type { WideAreaOptions } from "./dnssd/options.ts";
 import type { Logger } from "./log.ts";
 import type { CallOptions } from "./rpc/call.ts";
 import type { RpcLimits } from "./rpc/limits.ts";
@@ -82,6 +83,19 @@ export interface PeerLinkOptions {
   runtime?: RuntimeOption;
   /** Time source. Default: the system clock. Tests pass a fake clock. */
   clock?: Clock;
+  /**
+   * Beyond one LAN: also browse, and with a TSIG key register in, a unicast DNS domain served
+   * by a real DNS server (RFC 6763 wide-area DNS-SD), so peers on other subnets, VLANs or VPNs
+   * find each other. See `WideAreaOptions` (`domain`, `server`, `tsig`, `ttl`, `pollInterval`,
+   * `addresses`). Default: mDNS only.
+   */
+  wideArea?: WideAreaOptions;
+  /**
+   * For networks with neither multicast nor a DNS server (a VPN of a few hosts): numeric
+   * addresses of hosts to ask directly by unicast DNS-SD on port 5353 (RFC 6762 section 5.5).
+   * This node also answers such queries, from these hosts only. Default: none.
+   */
+  seeds?: string[];
   /**
    * Advanced: replaces mDNS discovery, e.g. with a static peer list on a network that blocks
    * multicast. Called by each `start()` with what the node would publish; the default creates a

@@ -395,6 +395,8 @@ export class PeerLink {
       interfaces: options.interfaces,
       allowRename: options.allowRename,
       onRename,
+      wideArea: options.wideArea,
+      seeds: options.seeds,
     };
     return (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
   }
