@@ -67,7 +67,10 @@ test("cli process: discover lists a serve child (text and --json), which stops w
       assert.match(text.stdout, /^Discovered \d+ peers? in [\d.]+ s:\n/);
       assert.match(
         text.stdout,
-        new RegExp(`^  • ServedNode +127\\.0\\.0\\.1 +udp ${udpPort} +tcp ${tcpPort} +${runtimeName} +\\d+s ago$`, "m"),
+        new RegExp(
+          `^  • ServedNode +127\\.0\\.0\\.1 +udp ${udpPort} +tcp ${tcpPort} +${runtimeName} +mdns +\\d+s ago$`,
+          "m",
+        ),
       );
       assert.match(text.stdout, /^ {2}• Observer +127\.0\.0\.1 /m);
 
