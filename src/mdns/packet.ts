@@ -98,7 +98,9 @@ export function decodeSections(bytes: Uint8Array): DecodeResult {
     // A private copy: we patch type fields so dns-packet leaves rdata it cannot check alone.
     const copy = Buffer.from(bytes);
     for (const r of walked.records) {
-      if (!TYPE_NAMES[r.type] || r.type === TYPE_CODES.NSEC || r.type === TYPE_CODES.ANY) {
+      // An RFC 2136 deletion (class ANY or NONE, no rdata) would make dns-packet read rdata that is not there.
+      const deletion = r.rdataLength === 0 && (r.classRaw & 0x7fff) >= 254;
+      if (!TYPE_NAMES[r.type] || r.type === TYPE_CODES.NSEC || r.type === TYPE_CODES.ANY || deletion) {
         copy.writeUInt16BE(OPAQUE_TYPE, r.typeOffset);
       }
     }

@@ -4,14 +4,15 @@
  *
  * Usage: `E2E_NAME=<name> [E2E_SECRET=<secret>] <runtime> tests/support/e2e_node.ts` with standard
  * input open.
+ * `E2E_OPTIONS` may hold more node options as JSON (e.g. `wideArea`, `seeds`).
  * It starts the node, prints `{"event":"started",...}`, then reads one JSON command per line
  * on standard input and answers each with one JSON line `{"reply":<id>,"ok":true,...}` (or
  * `"ok":false,"error":...`) on standard output. Commands run one after another, while the
  * node keeps serving its peers. Binary values cross the pipe as `{"$bytes":"<base64>"}`.
  *
  * Commands (`{"id":1,"cmd":"..."}` plus the fields named):
- * - `wait` `count`, `timeout`: waitForPeers(count); answers `peers` (names, sorted) and
- *   `addresses` (name -> address).
+ * - `wait` `count`, `timeout`: waitForPeers(count); answers `peers` (names, sorted),
+ *   `addresses` (name -> address) and `via` (name -> where it was found).
  * - `waitEvent` `type` ("peer-up" or "peer-down"), `peer`, `timeout`: waits until this node
  *   has seen that event for that peer (since it started); answers `event` {type, peer, reason,
  *   address, at} with `at` from Date.now().
@@ -29,6 +30,7 @@
  * - `upper` `target`, `text`: opens the `upper` stream handler of `target`, writes `text` in
  *   two pieces, closes; answers `text` (what came back).
  * - `stats`: answers `stats` (node.stats()).
+ * - `discoveryStats`: answers `stats` (the discovery's counters: wide-area domain, seeds).
  * - `stop`: node.stop(); answers, then the process exits 0.
  *
  * Handlers it serves: `runtime()`, `echo(x)`, `inspect(...args)` (who called, over what, also
@@ -43,6 +45,7 @@
 import process from "node:process";
 import { createHash } from "node:crypto";
 import { PeerLink } from "../../mod.ts";
+import { Discovery, type DiscoveryOptions } from "../../src/discovery.ts";
 import { currentPeer } from "../../src/rpc/context.ts";
 import type { CallOptions, Transport } from "../../src/options.ts";
 import { fromWire, toWire } from "./e2e_wire.ts";
@@ -71,6 +74,7 @@ interface SeenEvent {
   peer: string;
   address: string;
   reason?: string;
+  via?: string;
   at: number;
 }
 
@@ -78,8 +82,14 @@ const events: SeenEvent[] = [];
 let invocations = 0;
 const seen = new Set<number>();
 
-// E2E_SECRET: a node with a secret (every call and stream sealed).
-const node = new PeerLink(name, process.env.E2E_SECRET ? { secret: process.env.E2E_SECRET } : {})
+// E2E_SECRET: a node with a secret (every call and stream sealed); E2E_OPTIONS: more node options.
+let discovery: Discovery | undefined;
+const node = new PeerLink(name, {
+  ...(process.env.E2E_SECRET ? { secret: process.env.E2E_SECRET } : {}),
+  ...JSON.parse(process.env.E2E_OPTIONS ?? "{}"),
+  // The real discovery, kept for the discoveryStats command.
+  discovery: (options: DiscoveryOptions) => (discovery = new Discovery(options)),
+})
   .register("runtime", () => runtime)
   .register("echo", (value: unknown) => value)
   .register("inspect", async (...args: unknown[]) => {
@@ -145,7 +155,9 @@ async function digest(stream: ReadableStream<Uint8Array>): Promise<{ bytes: numb
   }
   return { bytes, sha256: hash.digest("hex") };
 }
-node.on("peer-up", (p) => events.push({ type: "peer-up", peer: p.name, address: p.address, at: Date.now() }));
+node.on("peer-up", (p) => {
+  events.push({ type: "peer-up", peer: p.name, address: p.address, via: p.via?.join("+"), at: Date.now() });
+});
 node.on("peer-down", (p, reason) => {
   events.push({ type: "peer-down", peer: p.name, address: p.address, reason, at: Date.now() });
 });
@@ -221,6 +233,7 @@ async function run(command: Command): Promise<Record<string, unknown>> {
       return {
         peers: peers.map((p) => p.name).sort(),
         addresses: Object.fromEntries(peers.map((p) => [p.name, p.address])),
+        via: Object.fromEntries(peers.map((p) => [p.name, p.via ?? []])),
       };
     }
     case "waitEvent":
@@ -271,6 +284,8 @@ async function run(command: Command): Promise<Record<string, unknown>> {
     }
     case "stats":
       return { stats: node.stats() };
+    case "discoveryStats":
+      return { stats: discovery?.stats() };
     case "stop":
       await node.stop();
       return { stopped: true };
@@ -290,7 +305,7 @@ try {
   console.error(`${name}: start() failed: ${error instanceof Error ? error.stack : error}`);
   process.exit(1);
 }
-print({ event: "started", name: node.name, runtime, ports: node.ports });
+print({ event: "started", name: node.name, runtime, ports: node.ports, at: Date.now() });
 
 // Commands run in order; a failing one answers ok:false and the next still runs.
 let queue = Promise.resolve();
