@@ -141,6 +141,36 @@ test("nodes on two subnets find each other through the DNS server and call over 
   }
 });
 
+test("a steady poll asks the PTR and one TXT per listed instance; SRV and addresses again only after the TXT changed", async () => {
+  const w = new World();
+  try {
+    await w.dns();
+    const options = { wideArea: { domain: "lab.example.", server: SERVER, tsig: TSIG, ttl: 60, pollInterval: 2000 } };
+    const a = w.node("10.0.1.1", "Alpha", options);
+    const b = w.node("10.0.2.1", "Beta", options);
+    await w.start(a, b);
+    await w.until(() => a.peers().length === 1, 20_000);
+    await w.until(() => false, 10_000); // past the first polls' backoff: every 2 s now
+    const asked = () => {
+      const counts: Record<number, number> = {};
+      for (const r of w.server.requests) {
+        if (r.address === "10.0.1.1") counts[r.question.type] = (counts[r.question.type] ?? 0) + 1;
+      }
+      w.server.requests.length = 0;
+      return counts;
+    };
+    asked();
+    await w.until(() => false, 10_000);
+    assert.deepEqual(asked(), { 12: 5, 16: 10 }, "5 polls: PTR and the TXT of Beta and of Alpha itself, nothing else");
+    await w.until(() => false, 30_000); // both refreshed their registrations: new TXTs (expires)
+    // 15 polls; SRV, A and AAAA once per changed TXT (Beta's and its own); its refresh UPDATE (zone: SOA).
+    assert.deepEqual(asked(), { 1: 2, 6: 1, 12: 15, 16: 30, 28: 2, 33: 2 });
+    assert.deepEqual(a.peers().map(seen), [["Beta", "10.0.2.1", "dns"]]);
+  } finally {
+    await w.close();
+  }
+});
+
 test("a node that dies leaves records that lapse: peers report it down (expired); its restart takes the name over", async () => {
   const w = new World();
   try {

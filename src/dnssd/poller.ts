@@ -9,6 +9,9 @@
  *
  * - Polls at once, then after 1, 2, 4... seconds up to the poll interval (a node that starts
  *   at the same time as its peers finds them within seconds, not a whole interval).
+ * - A poll costs the PTR query and one TXT query per known instance: SRV and addresses are
+ *   asked again only when the TXT changed (a registration refresh, a restart), after the
+ *   records' TTL, or when a call failed (`pollSoon`).
  * - An instance missing from a successful PTR answer is down with reason `"goodbye"` (its
  *   node deleted it). An instance not confirmed for `max(TTL, 2.5 poll intervals)` (the
  *   server or seed stopped answering), or past its TXT `expires` stamp (its node died and its
@@ -22,7 +25,7 @@ import type { Logger } from "../log.ts";
 import type { BrowseHandlers } from "../mdns/browser.ts";
 import { sameInstance, type ServiceInstance } from "../mdns/instance.ts";
 import { nameKey } from "../mdns/names.ts";
-import type { MdnsRecord, SrvRecord, TxtRecordRR } from "../mdns/records.ts";
+import { type MdnsRecord, rdataKey, type SrvRecord, type TxtRecordRR } from "../mdns/records.ts";
 import { decodeTxt } from "../mdns/txt.ts";
 import type { DnsClient } from "./client.ts";
 import type { DnsReply } from "./message.ts";
@@ -61,6 +64,17 @@ interface Known {
   instance: ServiceInstance;
   /** Clock ms until which it counts as present without a new confirmation. */
   validUntil: number;
+  /** Smallest TTL of its records, seconds. */
+  ttl: number;
+  /** When its SRV and addresses were last asked for, clock ms. */
+  resolvedAt: number;
+}
+
+interface Resolved {
+  instance: ServiceInstance;
+  ttl: number;
+  lease?: number;
+  resolvedAt: number;
 }
 
 /** A record pool of one poll: answers and additionals of every reply, by name. */
@@ -102,6 +116,7 @@ export class ServicePoller {
   #interval = FIRST_REPOLL_MS;
   #polling: Promise<void> | undefined;
   #again = false;
+  #full = false;
   #stopped = true;
   /** Polls that got a usable PTR answer / that failed. */
   readonly counts = { polls: 0, failures: 0 };
@@ -134,9 +149,10 @@ export class ServicePoller {
     this.#known.clear();
   }
 
-  /** Polls again soon (a call to a peer failed: see whether it is still listed). */
+  /** Polls again soon, resolving every instance afresh (a call to a peer failed: is it still there?). */
   pollSoon(): void {
     if (this.#stopped) return;
+    this.#full = true;
     if (this.#polling) {
       this.#again = true;
       return;
@@ -190,11 +206,13 @@ export class ServicePoller {
         names.set(key, ptr.data);
       }
     }
-    const resolved = new Map<string, { instance: ServiceInstance; ttl: number; lease?: number } | undefined>();
+    const full = this.#full;
+    this.#full = false;
+    const resolved = new Map<string, Resolved | undefined>();
     const queue = [...names.entries()];
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        resolved.set(next[0], await this.#resolve(next[1], pool));
+        resolved.set(next[0], await this.#resolve(next[1], pool, full ? undefined : this.#known.get(next[0])));
       }
     };
     await Promise.all(Array.from({ length: RESOLVE_CONCURRENCY }, worker));
@@ -202,11 +220,11 @@ export class ServicePoller {
     this.#apply(names, resolved);
   }
 
-  /** Resolves one instance from the pool, asking for what is missing; undefined when it cannot. */
-  async #resolve(
-    fullName: string,
-    pool: RecordPool,
-  ): Promise<{ instance: ServiceInstance; ttl: number; lease?: number } | undefined> {
+  /**
+   * Resolves one instance from the pool, asking for what is missing; undefined when it cannot.
+   * With `known` (its last resolution) and an unchanged TXT, SRV and addresses are reused.
+   */
+  async #resolve(fullName: string, pool: RecordPool, known?: Known): Promise<Resolved | undefined> {
     const ask = async (name: string, type: "SRV" | "TXT" | "A" | "AAAA") => {
       try {
         pool.add(await this.#o.client.query(name, type));
@@ -214,13 +232,21 @@ export class ServicePoller {
         this.#o.logger.debug(`wide-area: ${type} ${name}: ${String(err)}`);
       }
     };
-    const missing: Promise<void>[] = [];
-    if (pool.find(fullName, "SRV").length === 0) missing.push(ask(fullName, "SRV"));
-    if (pool.find(fullName, "TXT").length === 0) missing.push(ask(fullName, "TXT"));
-    await Promise.all(missing);
-    const srv: SrvRecord | undefined = pool.find(fullName, "SRV")[0];
+    const now = this.#o.clock.now();
+    if (pool.find(fullName, "TXT").length === 0) await ask(fullName, "TXT");
     const txt: TxtRecordRR | undefined = pool.find(fullName, "TXT")[0];
-    if (!srv || !txt) return undefined;
+    if (!txt) return undefined;
+    const lease = leaseOf(txt);
+    if (
+      known && rdataKey(txt) === rdataKey({ ...txt, data: known.instance.txtRaw }) &&
+      now - known.resolvedAt < known.ttl * 1000
+    ) {
+      const instance = { ...known.instance, lastSeen: this.#o.toEpoch(now) };
+      return { instance, ttl: Math.min(known.ttl, txt.ttl), lease, resolvedAt: known.resolvedAt };
+    }
+    if (pool.find(fullName, "SRV").length === 0) await ask(fullName, "SRV");
+    const srv: SrvRecord | undefined = pool.find(fullName, "SRV")[0];
+    if (!srv) return undefined;
     const host = srv.data.target;
     if (pool.find(host, "A").length + pool.find(host, "AAAA").length === 0) {
       await Promise.all([ask(host, "A"), ask(host, "AAAA")]);
@@ -239,17 +265,14 @@ export class ServicePoller {
       addresses: this.#o.rankAddresses([...new Set(addressRecords.map((r) => r.data))]),
       txt: attributes,
       txtRaw: txt.data,
-      lastSeen: this.#o.toEpoch(this.#o.clock.now()),
+      lastSeen: this.#o.toEpoch(now),
       source: this.#o.client.server,
     };
     const ttl = Math.min(srv.ttl, txt.ttl, ...addressRecords.map((r) => r.ttl));
-    return { instance, ttl, lease: leaseOf(txt) };
+    return { instance, ttl, lease, resolvedAt: now };
   }
 
-  #apply(
-    names: Map<string, string>,
-    resolved: Map<string, { instance: ServiceInstance; ttl: number; lease?: number } | undefined>,
-  ): void {
+  #apply(names: Map<string, string>, resolved: Map<string, Resolved | undefined>): void {
     const now = this.#o.clock.now();
     const nowEpoch = this.#o.toEpoch(now);
     const events: Array<() => void> = [];
@@ -261,7 +284,7 @@ export class ServicePoller {
     }
     for (const [key, result] of resolved) {
       if (!result) continue; // listed but not resolvable now: keep what we had until it expires
-      const { instance, ttl, lease } = result;
+      const { instance, ttl, lease, resolvedAt } = result;
       let validUntil = now + Math.max(ttl * 1000, 2.5 * this.#o.pollIntervalMs);
       if (lease !== undefined) validUntil = Math.min(validUntil, now + (lease * 1000 - nowEpoch));
       const prev = this.#known.get(key);
@@ -273,7 +296,7 @@ export class ServicePoller {
         }
         continue;
       }
-      this.#known.set(key, { instance, validUntil });
+      this.#known.set(key, { instance, validUntil, ttl, resolvedAt });
       if (!prev) events.push(() => this.#o.handlers.onUp?.(instance));
       else if (!sameInstance(prev.instance, instance)) {
         events.push(() => this.#o.handlers.onUpdate?.(instance, prev.instance));
