@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXIT, UsageError } from "../src/cli/errors.ts";
-import { createStyle } from "../src/cli/format.ts";
-import { peerLines } from "../src/cli/peers.ts";
-import { wideAreaOptions } from "../src/cli/wide_area.ts";
+import { EXIT, UsageError } from "../cli/errors.ts";
+import { createStyle } from "../cli/format.ts";
+import { peerLines } from "../cli/peers.ts";
+import { wideAreaOptions } from "../cli/wide_area.ts";
 import type { PeerInfo } from "../src/discovery.ts";
 import { epochMs, systemClock } from "../src/clock.ts";
 import { recordToWire } from "../src/dnssd/wire.ts";
@@ -83,9 +83,18 @@ test("cli: a usage error exits 2; discover lists where each peer was found", asy
   for (const option of ["--domain", "--dns-server", "--tsig-file", "--seed"]) {
     assert.match(help.stdout, new RegExp(option));
   }
-  const peer = { name: "P", address: "10.0.0.9", udpPort: 1, tcpPort: 2, lastSeen: 0, txt: {}, capabilities: [] };
+  const peer: PeerInfo = {
+    name: "P",
+    address: "10.0.0.9",
+    udpPort: 1,
+    tcpPort: 2,
+    lastSeen: 0,
+    instanceId: "i",
+    txt: {},
+    capabilities: [],
+  };
   const lines = peerLines(
-    [{ ...peer, via: ["mdns", "dns"] } as PeerInfo, { ...peer, name: "Q" } as PeerInfo],
+    [{ ...peer, via: ["mdns", "dns"] }, { ...peer, name: "Q" }],
     0,
     createStyle(false),
   );
