@@ -224,6 +224,7 @@ test("BIND: a wrong TSIG key fails start() with the server, zone and rcode, and 
   assert.match(
     r.stderr,
     /cannot start node '.*': WideAreaError: DNS server 10\.88\.0\.254:53 answered the UPDATE of zone lab\.example\. with NOTAUTH \(TSIG error BADSIG\), without a valid signature .*secret for "pl-key" differs/,
+    `peerlink serve printed: ${r.stdout}\n${r.stderr}`,
   );
   assert.deepEqual(await bind!.dig(["ANY", `${name}._peerlink._tcp.${ZONE}`]), []);
 });
