@@ -6,6 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { DatagramSocket, StreamConnection } from "../src/net.ts";
 import { DnsClient } from "../src/dnssd/client.ts";
 import { WideAreaError } from "../src/dnssd/errors.ts";
 import { signMessage, tsigSecret } from "../src/dnssd/tsig.ts";
@@ -183,5 +184,46 @@ test("no answer: DNS_NO_ANSWER naming the server after resends; a wrong key: DNS
     assert.equal(server.find("box.lab.example", 1).length, 0, "nothing was applied");
   } finally {
     await close();
+  }
+});
+
+test("a server that answers truncated, then holds the TCP connection silent: the query times out and the connection is closed", async () => {
+  const clock = new FakeClock(1_000_000);
+  const net = new MemoryNetwork({ seed: 5, clock });
+  const host = net.host("10.0.9.77");
+  const accepted: StreamConnection[] = [];
+  const listener = await host.listen({ address: "0.0.0.0", port: 53 }, (c) => accepted.push(c));
+  const udp: DatagramSocket = await host.bindDatagram({ address: "0.0.0.0", port: 53 }, (d) => {
+    const id = (d.data[0] << 8) | d.data[1];
+    const truncated = encodeDnsMessage({
+      id,
+      response: true,
+      truncated: true,
+      questions: [{ name: "x.lab.example", type: 16 }],
+    });
+    void udp.send(truncated, d.address, d.port);
+  });
+  const client = new DnsClient({
+    runtime: net.host("10.0.1.1"),
+    clock,
+    logger: memoryLogger(),
+    server: { address: "10.0.9.77", port: 53 },
+  });
+  try {
+    const query = client.query("x.lab.example", "TXT");
+    query.catch(() => {});
+    await clock.advance(0);
+    assert.equal(accepted.length, 1, "asked again over TCP");
+    assert.equal(client.stats.tcp, 1);
+    await clock.advance(3000);
+    await assert.rejects(query, (e) => e instanceof WideAreaError && e.code === "DNS_NO_ANSWER");
+    const request = await accepted[0].read();
+    assert.ok(request && ((request[0] << 8) | request[1]) === request.length - 2, "the query, length-prefixed");
+    assert.equal(await accepted[0].read(), null, "then the client closed the connection");
+  } finally {
+    await client.close();
+    await listener.close();
+    await udp.close();
+    await net.close();
   }
 });

@@ -94,6 +94,8 @@ interface Exchange {
   overTcp: boolean;
   /** What the last dropped-but-answering reply said (for the failure message). */
   refused?: { rcode: number; tsigError?: number; reason: string };
+  /** The TCP connection of the exchange, closed when it ends (a silent server cannot keep it). */
+  conn?: StreamConnection;
   resolve(value: { reply: DnsReply; tsig?: TsigRecord }): void;
   reject(error: unknown): void;
   timers: TimerId[];
@@ -299,13 +301,21 @@ export class DnsClient {
     for (const t of ex.timers) this.#clock.clearTimeout(t);
     ex.timers = [];
     if (this.#pending.get(ex.id) === ex) this.#pending.delete(ex.id);
+    ex.conn?.close().catch(() => {});
   }
 
   #udpSocket(): Promise<DatagramSocket> {
-    this.#socket ??= this.#o.runtime.bindDatagram(
-      { address: this.#server.address.includes(":") ? "::" : "0.0.0.0", port: 0 },
-      (d) => this.#onDatagram(d),
-    );
+    if (!this.#socket) {
+      const binding = this.#o.runtime.bindDatagram(
+        { address: this.#server.address.includes(":") ? "::" : "0.0.0.0", port: 0 },
+        (d) => this.#onDatagram(d),
+      );
+      this.#socket = binding;
+      // A failed bind is tried again by the next send rather than remembered forever.
+      binding.catch(() => {
+        if (this.#socket === binding) this.#socket = undefined;
+      });
+    }
     return this.#socket;
   }
 
@@ -388,6 +398,7 @@ export class DnsClient {
         timeoutMs: Math.max(1, left),
       });
       if (this.#pending.get(ex.id) !== ex) return;
+      ex.conn = conn;
       const framed = new Uint8Array(ex.bytes.length + 2);
       framed[0] = ex.bytes.length >> 8;
       framed[1] = ex.bytes.length & 0xff;
