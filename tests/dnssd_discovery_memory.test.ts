@@ -17,6 +17,7 @@ import { deriveRealm } from "../src/derive.ts";
 import { WideAreaError } from "../src/dnssd/errors.ts";
 import { tsigSecret } from "../src/dnssd/tsig.ts";
 import { recordToWire } from "../src/dnssd/wire.ts";
+import { Seeds } from "../src/dnssd/seeds.ts";
 import { encodeTxt } from "../src/mdns/txt.ts";
 import { epochMs } from "../src/clock.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
@@ -299,6 +300,49 @@ test("seeds: two nodes on different subnets, no DNS server, find and call each o
     await w.during(b.stop(), 5000);
     await w.until(() => downs.length > 0, 40_000);
     assert.deepEqual(downs, ["Beta expired"], "a seed that stops answering expires");
+  } finally {
+    await w.close();
+  }
+});
+
+test("seeds: the peer's address is the seed's, where it answered, even when its A records list others (a VPN)", async () => {
+  const w = new World();
+  try {
+    // A seed's responder, on port 5353 of 10.0.5.5, listing only its LAN address in its A record.
+    const responder = await MemoryDnsServer.start(w.network.host("10.0.5.5"), "local", () => 0, 5353);
+    const type = "_peerlink._tcp.local";
+    const add = (r: Parameters<typeof recordToWire>[0]) => responder.add(recordToWire(r));
+    add({ name: type, type: "PTR", ttl: 10, flush: false, data: `Remote.${type}` });
+    add({
+      name: `Remote.${type}`,
+      type: "SRV",
+      ttl: 10,
+      flush: false,
+      data: { priority: 0, weight: 0, port: 41000, target: "pl-remote.local" },
+    });
+    add({
+      name: `Remote.${type}`,
+      type: "TXT",
+      ttl: 10,
+      flush: false,
+      data: encodeTxt({ node: "Remote", instance_id: "r" }),
+    });
+    add({ name: "pl-remote.local", type: "A", ttl: 10, flush: false, data: "192.168.77.5" });
+    const seen: string[][] = [];
+    const seeds = new Seeds({
+      seeds: ["10.0.5.5"],
+      runtime: w.network.host("10.0.1.1"),
+      clock: w.clock,
+      logger: quiet,
+      type: "_peerlink._tcp",
+      pollIntervalMs: 1000,
+      handlers: { onUp: (i) => seen.push([i.name, ...i.addresses]) },
+    });
+    seeds.start();
+    await w.until(() => seen.length > 0);
+    assert.deepEqual(seen, [["Remote", "10.0.5.5", "192.168.77.5"]]);
+    await seeds.stop();
+    await responder.close();
   } finally {
     await w.close();
   }

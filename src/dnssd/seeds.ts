@@ -3,7 +3,8 @@
  * configured host is asked directly for `<type>.local` by a unicast DNS-SD query to its port
  * 5353 (RFC 6762 section 5.5), which its PeerLink's mDNS responder answers by unicast (only
  * to hosts in its own `seeds`; see the `seeds` option of `Mdns`). The answers are polled like
- * a wide-area domain (`ServicePoller`); the seed's own address is the peer's address.
+ * a wide-area domain (`ServicePoller`); the seed's own address, where it answered, is the
+ * peer's address.
  *
  * The kernel hands a unicast datagram for port 5353 to one of the sockets bound to it, so a
  * seed host answers for one PeerLink node (the last one started there).
@@ -78,7 +79,9 @@ export class Seeds {
         logger: options.logger,
         pollIntervalMs: options.pollIntervalMs,
         toEpoch,
-        rankAddresses: (addresses) => rankAddresses(addresses, interfaces(), address),
+        // The seed answered at its own address: that one works, whatever its A records list
+        // (a VPN interface carries no multicast, so its responder may not list it).
+        rankAddresses: (addresses) => rankAddresses([...new Set([address, ...addresses])], interfaces(), address),
         handlers: options.handlers,
       });
       return { client, poller };

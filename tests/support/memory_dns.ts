@@ -133,16 +133,17 @@ export class MemoryDnsServer {
    * @param host the host
    * @param zone the zone apex
    * @param now seconds since the epoch (the fake clock's)
+   * @param port the port (default 53; 5353 stands in for a seed's responder)
    * @returns the running server
    */
-  static async start(host: MemoryHost, zone: string, now: () => number): Promise<MemoryDnsServer> {
+  static async start(host: MemoryHost, zone: string, now: () => number, port = 53): Promise<MemoryDnsServer> {
     const s = new MemoryDnsServer(host, zone, now);
-    s.#socket = await host.bindDatagram({ address: "0.0.0.0", port: 53 }, (d) => {
+    s.#socket = await host.bindDatagram({ address: "0.0.0.0", port }, (d) => {
       void s.#handle(d.data, d.address, d.port, false).then((reply) => {
         if (reply) return s.#socket.send(reply, d.address, d.port);
       }).catch(() => {});
     });
-    s.#listener = await host.listen({ address: "0.0.0.0", port: 53 }, (conn) => void s.#serveTcp(conn));
+    s.#listener = await host.listen({ address: "0.0.0.0", port }, (conn) => void s.#serveTcp(conn));
     s.add({ name: s.zone, type: TYPE_SOA, klass: CLASS_IN, ttl: 60, rdata: s.#soaRdata() });
     return s;
   }
@@ -184,7 +185,7 @@ export class MemoryDnsServer {
     return [...this.records.keys()].filter((k) => k !== this.zone && (this.records.get(k)?.length ?? 0) > 0).sort();
   }
 
-  /** Sends raw bytes from the server's port 53. */
+  /** Sends raw bytes from the server's port (53 unless started on another). */
   sendFrom53(bytes: Uint8Array, address: string, port: number): Promise<void> {
     return this.#socket.send(bytes, address, port);
   }
