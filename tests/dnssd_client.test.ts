@@ -11,12 +11,12 @@ import { DnsClient } from "../src/dnssd/client.ts";
 import { WideAreaError } from "../src/dnssd/errors.ts";
 import { signMessage, tsigSecret } from "../src/dnssd/tsig.ts";
 import { addRecord } from "../src/dnssd/update.ts";
-import { encodeDnsMessage, OPCODE_UPDATE, recordToWire, TYPE_SOA } from "../src/dnssd/wire.ts";
+import { encodeDnsMessage, recordToWire } from "../src/dnssd/wire.ts";
 import { epochMs } from "../src/clock.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import { memoryLogger } from "./support/mdns_harness.ts";
-import { MemoryDnsServer, type SeenRequest, type Verdict } from "./support/memory_dns.ts";
+import { MemoryDnsServer, type SeenRequest, updateReply, type Verdict } from "./support/memory_dns.ts";
 
 const KEY = tsigSecret({ name: "pl-key", secret: "uey5nCP0qld3mTj8XpRDMXsAYQDkcEtCavJftXuIrnU=" });
 const SERVER = "10.0.9.53";
@@ -127,12 +127,7 @@ test("updates: unsigned and wrongly signed replies are dropped; the server's sig
   const other = tsigSecret({ name: "pl-key", secret: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" });
   try {
     server.intercept = async (request): Promise<Verdict> => {
-      const reply = encodeDnsMessage({
-        id: request.id,
-        opcode: OPCODE_UPDATE,
-        response: true,
-        questions: [{ name: "lab.example", type: TYPE_SOA }],
-      });
+      const reply = updateReply(request.id, "lab.example");
       await server.sendFrom53(reply, request.address, request.port); // unsigned NOERROR: a spoof
       await server.sendFrom53(signMessage(reply, other, { now: epochSeconds() }).bytes, request.address, request.port);
       return "answer";

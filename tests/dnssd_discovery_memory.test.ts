@@ -21,6 +21,7 @@ import { Seeds } from "../src/dnssd/seeds.ts";
 import { encodeTxt } from "../src/mdns/txt.ts";
 import { epochMs } from "../src/clock.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
+import { during, until } from "./support/fake_time.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import type { Logger } from "../src/log.ts";
 import { MemoryDnsServer } from "./support/memory_dns.ts";
@@ -73,15 +74,8 @@ class World {
   }
 
   /** Runs `promise` while the fake clock advances in 50 ms steps (Web Crypto runs in real time). */
-  async during<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let settled = false;
-    const watched = promise.finally(() => (settled = true));
-    watched.catch(() => {});
-    for (let t = 0; t < ms && !settled; t += 50) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.clock.advance(50);
-    }
-    return await watched;
+  during<T>(promise: Promise<T>, ms: number): Promise<T> {
+    return during(this.clock, promise, ms);
   }
 
   async start(...nodes: PeerLink[]): Promise<void> {
@@ -91,11 +85,8 @@ class World {
   }
 
   /** Advances until `predicate` holds, at most `ms`. */
-  async until(predicate: () => boolean, ms = 10_000): Promise<void> {
-    for (let t = 0; t < ms && !predicate(); t += 50) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.clock.advance(50);
-    }
+  until(predicate: () => boolean, ms = 10_000): Promise<void> {
+    return until(this.clock, predicate, ms);
   }
 
   async close(): Promise<void> {

@@ -16,9 +16,10 @@ import { autoRuntime } from "../runtimes/auto.ts";
 import type { DatagramSocket } from "../src/net.ts";
 import { parseBindKeyFile } from "../src/dnssd/key_file.ts";
 import { signMessage, tsigSecret, type TsigVerdict, verifyMessage } from "../src/dnssd/tsig.ts";
-import { encodeDnsMessage, OPCODE_UPDATE, readHeader, TYPE_SOA } from "../src/dnssd/wire.ts";
+import { OPCODE_UPDATE, readHeader } from "../src/dnssd/wire.ts";
 import { decodeSections } from "../src/mdns/packet.ts";
 import { socketSkip } from "./support/env.ts";
+import { updateReply } from "./support/memory_dns.ts";
 
 const tools = spawnSync("sh", ["-c", "command -v nsupdate && command -v tsig-keygen"], { encoding: "utf8" });
 const skip = socketSkip ||
@@ -85,13 +86,8 @@ test(
         verdicts.push(verdict);
         if (!verdict.ok) return undefined;
         const id = readHeader(request)!.id;
-        const reply = encodeDnsMessage({
-          id,
-          opcode: OPCODE_UPDATE,
-          response: true,
-          questions: [{ name: "lab.example", type: TYPE_SOA }],
-        });
-        return signMessage(reply, signWith, { now: now(), requestMac: verdict.tsig.mac }).bytes;
+        return signMessage(updateReply(id, "lab.example"), signWith, { now: now(), requestMac: verdict.tsig.mac })
+          .bytes;
       };
 
       const good = await exchange(keyFile, answer(key));

@@ -11,9 +11,9 @@ import { findTsig, signMessage, TSIG_FUDGE, tsigSecret, verifyMessage } from "..
 import { parseBindKeyFile } from "../src/dnssd/key_file.ts";
 import { WideAreaError } from "../src/dnssd/errors.ts";
 import { addRecord, deleteName, encodeUpdate, nameNotInUse } from "../src/dnssd/update.ts";
-import { encodeDnsMessage, OPCODE_UPDATE, TYPE_SOA } from "../src/dnssd/wire.ts";
+import { encodeDnsMessage, type WireRecord } from "../src/dnssd/wire.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
-import { unsignedTsigError } from "./support/memory_dns.ts";
+import { unsignedTsigError, updateReply } from "./support/memory_dns.ts";
 
 const KEY = tsigSecret({
   name: "pl-key",
@@ -28,15 +28,8 @@ function update(id = 0x1234): Uint8Array {
   return encodeUpdate(id, "lab.example", [nameNotInUse(a.name)], [deleteName("old.lab.example"), addRecord(a)]);
 }
 
-function reply(id: number, rcode = 0): Uint8Array {
-  return encodeDnsMessage({
-    id,
-    opcode: OPCODE_UPDATE,
-    response: true,
-    rcode,
-    questions: [{ name: "lab.example", type: TYPE_SOA }],
-  });
-}
+const reply = (id: number, rcode = 0, additionals: WireRecord[] = []) =>
+  updateReply(id, "lab.example", rcode, additionals);
 
 test("a signed request verifies, and the signed reply verifies only over the request's MAC", () => {
   const request = signMessage(update(), KEY, { now: NOW });
@@ -76,14 +69,7 @@ test("verification says why: unsigned, another key, wrong secret, tampered, cloc
   assert.equal(reason(tampered), "bad MAC");
   assert.match(reason(request.bytes, KEY, NOW + TSIG_FUDGE + 1), /301 s away from our clock/);
   assert.ok(verifyMessage(request.bytes, KEY, { now: NOW + TSIG_FUDGE }).ok, "within the fudge");
-  const badsig = encodeDnsMessage({
-    id: 0x1234,
-    opcode: OPCODE_UPDATE,
-    response: true,
-    rcode: 9,
-    questions: [{ name: "lab.example", type: TYPE_SOA }],
-    additionals: [unsignedTsigError("pl-key", 0x1234, 16, NOW)],
-  });
+  const badsig = reply(0x1234, 9, [unsignedTsigError("pl-key", 0x1234, 16, NOW)]);
   const v = verifyMessage(badsig, KEY, { now: NOW, requestMac: request.mac });
   assert.ok(!v.ok && v.reason === "unsigned BADSIG" && v.tsig?.error === 16, JSON.stringify(v));
   // A TSIG that is not the last record is malformed.
@@ -168,16 +154,7 @@ function corpus(): { bytes: Uint8Array; mac?: Uint8Array }[] {
     }).bytes,
     mac: late.mac,
   });
-  out.push({
-    bytes: encodeDnsMessage({
-      id: 5,
-      opcode: OPCODE_UPDATE,
-      response: true,
-      rcode: 9,
-      questions: [{ name: "lab.example", type: TYPE_SOA }],
-      additionals: [unsignedTsigError("pl-key", 5, 17, NOW)],
-    }),
-  });
+  out.push({ bytes: reply(5, 9, [unsignedTsigError("pl-key", 5, 17, NOW)]) });
   return out;
 }
 

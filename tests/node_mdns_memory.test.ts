@@ -9,6 +9,7 @@ import { currentPeer } from "../src/rpc/context.ts";
 import { PeerNotFound, PeerTimeoutError } from "../src/errors.ts";
 import { NameConflictError } from "../src/mdns/errors.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
+import { during, until } from "./support/fake_time.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import type { Logger } from "../src/log.ts";
 
@@ -42,24 +43,13 @@ class World {
    * Runs `promise` while the fake clock advances in 50 ms steps, up to `ms`; rejects when it is
    * still pending then. Each step also yields a real millisecond to the sockets' I/O callbacks.
    */
-  async during<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let settled = false;
-    const watched = promise.finally(() => (settled = true));
-    watched.catch(() => {});
-    for (let t = 0; t < ms && !settled; t += 50) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.clock.advance(50);
-    }
-    if (!settled) throw new Error(`still pending after ${ms} ms of fake time`);
-    return await watched;
+  during<T>(promise: Promise<T>, ms: number): Promise<T> {
+    return during(this.clock, promise, ms);
   }
 
   /** Advances like {@linkcode World.during} until `predicate` holds, or `ms` passed. */
-  async until(predicate: () => boolean, ms = 5000): Promise<void> {
-    for (let t = 0; t < ms && !predicate(); t += 50) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.clock.advance(50);
-    }
+  until(predicate: () => boolean, ms = 5000): Promise<void> {
+    return until(this.clock, predicate, ms);
   }
 
   async close(): Promise<void> {

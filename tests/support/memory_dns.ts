@@ -105,6 +105,25 @@ export function unsignedTsigError(keyName: string, originalId: number, error: nu
   return { name: keyName, type: TYPE_TSIG, klass: CLASS_ANY, ttl: 0, rdata: Uint8Array.from(rdata) };
 }
 
+/**
+ * A reply to an UPDATE of `zone`, unsigned (sign it with `signMessage`).
+ * @param id the request's id
+ * @param zone the zone apex
+ * @param rcode the response code (default NOERROR)
+ * @param additionals e.g. an unsigned TSIG error record
+ * @returns the reply's bytes
+ */
+export function updateReply(id: number, zone: string, rcode = 0, additionals: WireRecord[] = []): Uint8Array {
+  return encodeDnsMessage({
+    id,
+    opcode: OPCODE_UPDATE,
+    response: true,
+    rcode,
+    questions: [{ name: zone, type: TYPE_SOA }],
+    additionals,
+  });
+}
+
 /** The authoritative server. */
 export class MemoryDnsServer {
   readonly host: MemoryHost;
@@ -257,28 +276,15 @@ export class MemoryDnsServer {
     records: ParsedRecord[],
   ): Uint8Array {
     const now = this.now();
-    const base = { id, opcode: OPCODE_UPDATE, response: true, questions: [{ name: zone.name, type: TYPE_SOA }] };
     const found = findTsig(bytes);
     const tsig = "tsig" in found ? found.tsig : undefined;
-    if (!tsig) return encodeDnsMessage({ ...base, rcode: RCODE.REFUSED });
+    if (!tsig) return updateReply(id, zone.name, RCODE.REFUSED);
     const key = this.keys.get(tsig.keyName);
-    if (!key) {
-      return encodeDnsMessage({
-        ...base,
-        rcode: RCODE.NOTAUTH,
-        additionals: [unsignedTsigError(tsig.keyName, id, 17, now)],
-      });
-    }
+    if (!key) return updateReply(id, zone.name, RCODE.NOTAUTH, [unsignedTsigError(tsig.keyName, id, 17, now)]);
     const verdict = verifyMessage(bytes, key, { now });
-    if (!verdict.ok) {
-      return encodeDnsMessage({
-        ...base,
-        rcode: RCODE.NOTAUTH,
-        additionals: [unsignedTsigError(tsig.keyName, id, 16, now)],
-      });
-    }
+    if (!verdict.ok) return updateReply(id, zone.name, RCODE.NOTAUTH, [unsignedTsigError(tsig.keyName, id, 16, now)]);
     const sign = (rcode: number) =>
-      signMessage(encodeDnsMessage({ ...base, rcode }), key, { now, requestMac: tsig.mac }).bytes;
+      signMessage(updateReply(id, zone.name, rcode), key, { now, requestMac: tsig.mac }).bytes;
     if (nameKey(zone.name) !== this.zone) return sign(RCODE.NOTAUTH);
     const prerequisites = records.filter((r) => r.section === 0);
     const updates = records.filter((r) => r.section === 1);
