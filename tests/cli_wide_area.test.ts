@@ -15,8 +15,6 @@ import { peerLines } from "../cli/peers.ts";
 import { wideAreaOptions } from "../cli/wide_area.ts";
 import type { PeerInfo } from "../src/discovery.ts";
 import { epochMs, systemClock } from "../src/clock.ts";
-import { recordToWire } from "../src/dnssd/wire.ts";
-import { encodeTxt } from "../src/mdns/txt.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import { runMain } from "./support/cli_harness.ts";
 import { MemoryDnsServer } from "./support/memory_dns.ts";
@@ -110,24 +108,13 @@ test("cli discover --domain (memory): lists a service registered in the zone, vi
     () => Math.floor(epochMs(systemClock) / 1000),
   );
   try {
-    const type = "_peerlink._tcp.lab.example";
-    const add = (r: Parameters<typeof recordToWire>[0]) => server.add(recordToWire(r));
-    add({ name: type, type: "PTR", ttl: 60, flush: false, data: `Static.${type}` });
-    add({
-      name: `Static.${type}`,
-      type: "SRV",
-      ttl: 60,
-      flush: false,
-      data: { priority: 0, weight: 0, port: 45000, target: "static.lab.example" },
+    server.addService({
+      instance: "Static",
+      type: "_peerlink._tcp",
+      port: 45000,
+      txt: { node: "Static", tcp_port: "45001" },
+      address: "10.0.8.8",
     });
-    add({
-      name: `Static.${type}`,
-      type: "TXT",
-      ttl: 60,
-      flush: false,
-      data: encodeTxt({ node: "Static", tcp_port: "45001" }),
-    });
-    add({ name: "static.lab.example", type: "A", ttl: 60, flush: false, data: "10.0.8.8" });
     const r = await runMain([
       "discover",
       "--domain",

@@ -18,7 +18,6 @@ import { WideAreaError } from "../src/dnssd/errors.ts";
 import { tsigSecret } from "../src/dnssd/tsig.ts";
 import { recordToWire } from "../src/dnssd/wire.ts";
 import { Seeds } from "../src/dnssd/seeds.ts";
-import { encodeTxt } from "../src/mdns/txt.ts";
 import { epochMs } from "../src/clock.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
 import { during, until } from "./support/fake_time.ts";
@@ -214,23 +213,13 @@ test("with a secret, a record in the domain without a valid proof is ignored; a 
     const realm = deriveRealm(secret);
     const type = `_peerlink-${realm}._tcp.lab.example`;
     // A forged registration: right realm type and realm TXT, no proof.
-    const rec = (r: Parameters<typeof recordToWire>[0]) => server.add(recordToWire(r));
-    rec({ name: type, type: "PTR", ttl: 60, flush: false, data: `Forged.${type}` });
-    rec({
-      name: `Forged.${type}`,
-      type: "SRV",
-      ttl: 60,
-      flush: false,
-      data: { priority: 0, weight: 0, port: 40000, target: "forged.lab.example" },
+    server.addService({
+      instance: "Forged",
+      type: `_peerlink-${realm}._tcp`,
+      port: 40000,
+      txt: { node: "Forged", realm, instance_id: "x" },
+      address: "10.0.3.3",
     });
-    rec({
-      name: `Forged.${type}`,
-      type: "TXT",
-      ttl: 60,
-      flush: false,
-      data: encodeTxt({ node: "Forged", realm, instance_id: "x" }),
-    });
-    rec({ name: "forged.lab.example", type: "A", ttl: 60, flush: false, data: "10.0.3.3" });
     const a = w.wide("10.0.1.1", "Alpha", { secret });
     const b = w.wide("10.0.2.1", "Beta", { secret });
     await w.start(a, b);
@@ -300,25 +289,16 @@ test("seeds: the peer's address is the seed's, where it answered, even when its 
   const w = new World();
   try {
     // A seed's responder, on port 5353 of 10.0.5.5, listing only its LAN address in its A record.
-    const responder = await MemoryDnsServer.start(w.network.host("10.0.5.5"), "local", () => 0, 5353);
-    const type = "_peerlink._tcp.local";
-    const add = (r: Parameters<typeof recordToWire>[0]) => responder.add(recordToWire(r));
-    add({ name: type, type: "PTR", ttl: 10, flush: false, data: `Remote.${type}` });
-    add({
-      name: `Remote.${type}`,
-      type: "SRV",
+    const now = () => Math.floor(epochMs(w.clock) / 1000);
+    const responder = await MemoryDnsServer.start(w.network.host("10.0.5.5"), "local", now, 5353);
+    responder.addService({
+      instance: "Remote",
+      type: "_peerlink._tcp",
+      port: 41000,
+      txt: { node: "Remote", instance_id: "r" },
+      address: "192.168.77.5",
       ttl: 10,
-      flush: false,
-      data: { priority: 0, weight: 0, port: 41000, target: "pl-remote.local" },
     });
-    add({
-      name: `Remote.${type}`,
-      type: "TXT",
-      ttl: 10,
-      flush: false,
-      data: encodeTxt({ node: "Remote", instance_id: "r" }),
-    });
-    add({ name: "pl-remote.local", type: "A", ttl: 10, flush: false, data: "192.168.77.5" });
     const seen: string[][] = [];
     const seeds = new Seeds({
       seeds: ["10.0.5.5"],

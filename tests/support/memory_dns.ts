@@ -14,6 +14,8 @@ import type { MemoryHost } from "../../src/testing/memory_net.ts";
 import { nameBytes } from "../../src/mdns/records.ts";
 import { nameKey } from "../../src/mdns/names.ts";
 import { readName, walkMessage } from "../../src/mdns/walk.ts";
+import { registrationRecords } from "../../src/dnssd/service_records.ts";
+import type { TxtAttributes } from "../../src/mdns/txt.ts";
 import { findTsig, signMessage, TSIG_ALGORITHM, type TsigSecret, verifyMessage } from "../../src/dnssd/tsig.ts";
 import {
   CLASS_ANY,
@@ -22,6 +24,7 @@ import {
   encodeDnsMessage,
   OPCODE_UPDATE,
   readHeader,
+  recordToWire,
   TYPE_ANY,
   TYPE_OPT,
   TYPE_SOA,
@@ -197,6 +200,25 @@ export class MemoryDnsServer {
   /** Records of a name and type (all types for ANY). */
   find(name: string, type: number): WireRecord[] {
     return (this.records.get(nameKey(name)) ?? []).filter((r) => type === TYPE_ANY || r.type === type);
+  }
+
+  /**
+   * Adds a service as a registration would (PTR, SRV, TXT, A), built by the registrar's own
+   * record builder, for tests that need one registered by "someone else".
+   * @param s instance, type (e.g. `"_peerlink._tcp"`), SRV port, TXT, address, TTL (default 60)
+   */
+  addService(
+    s: { instance: string; type: string; port: number; txt: TxtAttributes; address: string; ttl?: number },
+  ): void {
+    const ttl = s.ttl ?? 60;
+    const r = registrationRecords({
+      ...s,
+      domain: this.zone,
+      addresses: [s.address],
+      ttl,
+      expires: this.now() + 86_400,
+    });
+    for (const record of [r.ptr, ...r.unique]) this.add(recordToWire(record));
   }
 
   /** Every owner name that has records, except the apex. */
