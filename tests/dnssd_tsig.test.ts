@@ -13,6 +13,7 @@ import { WideAreaError } from "../src/dnssd/errors.ts";
 import { addRecord, deleteName, encodeUpdate, nameNotInUse } from "../src/dnssd/update.ts";
 import { encodeDnsMessage, type WireRecord } from "../src/dnssd/wire.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
+import { mutate } from "./support/fuzz_mutate.ts";
 import { unsignedTsigError, updateReply } from "./support/memory_dns.ts";
 
 const KEY = tsigSecret({
@@ -156,38 +157,6 @@ function corpus(): { bytes: Uint8Array; mac?: Uint8Array }[] {
   });
   out.push({ bytes: reply(5, 9, [unsignedTsigError("pl-key", 5, 17, NOW)]) });
   return out;
-}
-
-function mutate(random: () => number, seed: Uint8Array): Uint8Array {
-  const bytes = Array.from(seed);
-  const n = 1 + Math.floor(random() * 3);
-  for (let k = 0; k < n; k++) {
-    const at = Math.floor(random() * Math.max(1, bytes.length));
-    switch (Math.floor(random() * 7)) {
-      case 0:
-        bytes[at] ^= 1 << Math.floor(random() * 8);
-        break;
-      case 1:
-        bytes[at] = Math.floor(random() * 256);
-        break;
-      case 2:
-        bytes.length = at;
-        break;
-      case 3:
-        bytes.splice(at, 0, ...Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 256)));
-        break;
-      case 4: // a compression pointer
-        bytes[at] = 0xc0 | Math.floor(random() * 4);
-        bytes[at + 1] = Math.floor(random() * 256);
-        break;
-      case 5: // an extreme length (label, rdlength, MAC size, other length)
-        bytes[at] = random() < 0.5 ? 0xff : 0x00;
-        break;
-      default: // record counts
-        bytes[4 + 2 * Math.floor(random() * 4) + 1] = Math.floor(random() * 4);
-    }
-  }
-  return Uint8Array.from(bytes, (b) => b & 0xff);
 }
 
 /** A message without what the MAC does not cover: the header id (the TSIG's original id is covered) and ASCII case. */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Lan, query } from "./support/mdns_harness.ts";
 import { decodeMessage, encodeMessage } from "../src/mdns/packet.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
+import { mutate } from "./support/fuzz_mutate.ts";
 
 /** Real packets: captured from a small LAN run, plus hand-made compressed ones. */
 async function corpus(): Promise<Uint8Array[]> {
@@ -37,43 +38,6 @@ async function corpus(): Promise<Uint8Array[]> {
     ...[0xc0, 40, 0, 16, 0x80, 1, 0, 0, 0, 120, 0, 4, 3, 0x61, 0x3d, 0x62],
   ]));
   return packets;
-}
-
-function mutate(random: () => number, seed: Uint8Array): Uint8Array {
-  const bytes = Array.from(seed);
-  const n = 1 + Math.floor(random() * 4);
-  for (let k = 0; k < n; k++) {
-    const at = Math.floor(random() * Math.max(1, bytes.length));
-    switch (Math.floor(random() * 8)) {
-      case 0: // flip a bit
-        bytes[at] ^= 1 << Math.floor(random() * 8);
-        break;
-      case 1: // random byte
-        bytes[at] = Math.floor(random() * 256);
-        break;
-      case 2: // truncate
-        bytes.length = at;
-        break;
-      case 3: // insert junk
-        bytes.splice(at, 0, ...Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 256)));
-        break;
-      case 4: // a compression pointer somewhere
-        bytes[at] = 0xc0 | Math.floor(random() * 4);
-        bytes[at + 1] = Math.floor(random() * 256);
-        break;
-      case 5: // huge record counts
-        bytes[4 + 2 * Math.floor(random() * 4)] = 0xff;
-        break;
-      case 6: // duplicate a slice
-        bytes.splice(at, 0, ...bytes.slice(at, at + Math.floor(random() * 40)));
-        break;
-      default: // extreme lengths (label, rdlength, TXT string)
-        bytes[at] = random() < 0.5 ? 0xff : 0x3f;
-    }
-  }
-  const out = new Uint8Array(Math.min(bytes.length, 9100));
-  for (let i = 0; i < out.length; i++) out[i] = bytes[i] & 0xff;
-  return out;
 }
 
 function randomPacket(random: () => number): Uint8Array {
