@@ -24,7 +24,7 @@ test(
       let a: E2eNode | undefined;
       let b: E2eNode | undefined;
       try {
-        const seeds = (address: string) => ({ E2E_OPTIONS: JSON.stringify({ seeds: [address], wideArea: undefined }) });
+        const seeds = (address: string) => ({ E2E_OPTIONS: JSON.stringify({ seeds: [address] }) });
         a = await startE2eNode(lan, 1, `SeedA-${runtimeName}`, runtimeName, seeds(lan.address(2)));
         b = await startE2eNode(lan, 2, `SeedB-${OTHER}`, OTHER, seeds(lan.address(1)));
         const seenByA = await a.expect("wait", { count: 1, timeout: STEP_MS }, STEP_MS + 5000);
@@ -43,6 +43,39 @@ test(
         const stats = (await b.expect("discoveryStats")).stats as { seedQueries: number; seeds: { replies: number }[] };
         assert.ok(stats.seedQueries > 0, JSON.stringify(stats));
         assert.ok(stats.seeds[0].replies > 0, JSON.stringify(stats));
+      } finally {
+        await Promise.allSettled([a?.stop(), b?.stop()]);
+      }
+    }, { lan2: 1, timeoutMs: 90_000 });
+  },
+);
+
+test(
+  `seeds over IPv6: a ${runtimeName} node and a ${OTHER} node ask each other at their ULA addresses across the router, and call over IPv4`,
+  {
+    skip: socketSkip || lanSkip,
+  },
+  async () => {
+    await withLan(1, async (lan) => {
+      const [v6a, v6b] = [lan.host(1).ipv6, lan.host(2).ipv6];
+      if (!v6a || !v6b) return; // the kernel has IPv6 off: lan.sh made IPv4-only hosts
+      let a: E2eNode | undefined;
+      let b: E2eNode | undefined;
+      try {
+        const seeds = (address: string) => ({ E2E_OPTIONS: JSON.stringify({ seeds: [address] }) });
+        a = await startE2eNode(lan, 1, `Seed6A-${runtimeName}`, runtimeName, seeds(v6b));
+        b = await startE2eNode(lan, 2, `Seed6B-${OTHER}`, OTHER, seeds(v6a));
+        // Found through the IPv6 seed; PeerLink's RPC runs over IPv4, so the IPv4 address it lists comes first.
+        const seenByA = await a.expect("wait", { count: 1, timeout: STEP_MS }, STEP_MS + 5000);
+        assert.deepEqual([seenByA.addresses, seenByA.via], [{ [b.name]: lan.address(2) }, { [b.name]: ["seed"] }]);
+        const seenByB = await b.expect("wait", { count: 1, timeout: STEP_MS }, STEP_MS + 5000);
+        assert.deepEqual([seenByB.addresses, seenByB.via], [{ [a.name]: lan.address(1) }, { [a.name]: ["seed"] }]);
+        const stats = (await a.expect("discoveryStats")).stats as { seeds: { replies: number }[] };
+        assert.ok(stats.seeds[0].replies > 0, `answered over IPv6: ${JSON.stringify(stats)}`);
+        for (const transport of ["udp", "tcp"] as const) {
+          const reply = await a.expect("call", { target: b.name, fn: "runtime", args: [], transport });
+          assert.equal(reply.value, b.runtime);
+        }
       } finally {
         await Promise.allSettled([a?.stop(), b?.stop()]);
       }

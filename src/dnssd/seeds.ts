@@ -80,8 +80,14 @@ export class Seeds {
         pollIntervalMs: options.pollIntervalMs,
         toEpoch,
         // The seed answered at its own address: that one works, whatever its A records list
-        // (a VPN interface carries no multicast, so its responder may not list it).
-        rankAddresses: (addresses) => rankAddresses([...new Set([address, ...addresses])], interfaces(), address),
+        // (a VPN interface carries no multicast, so its responder may not list it). PeerLink's
+        // RPC runs over IPv4, so an IPv6 seed comes after the IPv4 addresses it lists.
+        rankAddresses: (addresses) =>
+          rankAddresses(
+            [...new Set([address, ...addresses])],
+            interfaces(),
+            address.includes(":") ? undefined : address,
+          ),
         handlers: options.handlers,
       });
       return { client, poller };
