@@ -22,7 +22,12 @@ test("a missing TXT entry means a Python peer without extensions", () => {
 });
 
 test("parsing ignores unknown tokens, spaces and case, and accepts raw TXT bytes", () => {
-  assert.deepEqual(parseCapabilities(" BIN , zstd,persist "), { persist: true, binary: true, dedupe: false, stream: false });
+  assert.deepEqual(parseCapabilities(" BIN , zstd,persist "), {
+    persist: true,
+    binary: true,
+    dedupe: false,
+    stream: false,
+  });
   assert.deepEqual(parseCapabilities(new TextEncoder().encode("dedupe")), {
     persist: false,
     binary: false,
