@@ -2,7 +2,7 @@
  * In-process CPU profiling of a worker through `node:inspector` (works on Node and Deno; on Bun
  * use `--runtime-flags=--cpu-prof` instead, which Bun supports natively). The profile is the
  * Chrome DevTools `.cpuprofile` format: open it in DevTools, or summarise it with
- * `node scripts/bench/profile_summary.ts FILE`.
+ * `node bench/tools/profile_summary.ts FILE`.
  *
  * @module
  */

@@ -1,10 +1,10 @@
 /**
- * Summarises a `.cpuprofile` (from `bench.ts --cpu-profile DIR`, or Node/Bun `--cpu-prof`):
+ * Summarises a `.cpuprofile` (from `npm run bench -- --cpu-profile DIR`, or Node/Bun `--cpu-prof`):
  * busy time, then the functions with the most self time and with the most inclusive time
  * (everything they called), restricted to the repository's code and the runtime's internals.
  *
  * ```sh
- * node scripts/bench/profile_summary.ts /tmp/prof/deno-peerlink-client.cpuprofile [TOP]
+ * node bench/tools/profile_summary.ts /tmp/prof/deno-peerlink-rpc-client.cpuprofile [TOP]
  * ```
  *
  * @module
@@ -71,7 +71,7 @@ function top(map: Map<string, number>, busy: number, count: number, filter: (k: 
 if (import.meta.main ?? process.argv[1]?.endsWith("profile_summary.ts")) {
   const [file, limit] = process.argv.slice(2);
   if (!file) {
-    console.error("usage: node scripts/bench/profile_summary.ts FILE.cpuprofile [TOP]");
+    console.error("usage: node bench/tools/profile_summary.ts FILE.cpuprofile [TOP]");
     process.exit(2);
   }
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;

@@ -1,5 +1,5 @@
 /**
- * Timing loops shared by every client (raw, PeerLink, HTTP): sequential round trips for
+ * Timing loops shared by every client (raw, PeerLink, HTTP, gRPC, capnweb): sequential round trips for
  * latency, a fixed number of operations with N in flight for throughput, and one payload at a
  * time for transfer rate. Each runs a warm-up first (JIT, connection setup, caches) and
  * returns plain numbers the driver aggregates over repeats.
