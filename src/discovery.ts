@@ -253,6 +253,14 @@ export class Discovery {
     this.#name = options.name;
   }
 
+  /**
+   * Exceptions its mDNS caught while handling received datagrams that were bugs, not bad input
+   * (see `src/internal_errors.ts`); each distinct one was logged with its stack. 0 before `start()`.
+   */
+  get internalErrors(): number {
+    return this.#mdns?.stats.transport.internalErrors ?? 0;
+  }
+
   /** The published name: the requested one, or `"Name (2)"`... after an allowed rename. */
   get name(): string {
     return this.#name;

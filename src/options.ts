@@ -116,6 +116,8 @@ export interface PeerDiscovery {
   on(event: "peer-down", fn: (peer: PeerInfo, reason: PeerDownReason) => void): () => void;
   /** A call to this peer failed in a way that suggests it is gone: check on it now. */
   reportUnreachable(name: string): void;
+  /** Exceptions caught while handling received announcements that were bugs, not bad input (counted in `stats().internalErrors`). */
+  readonly internalErrors?: number;
 }
 
 /** Listener signatures of `node.on(event, listener)`. */

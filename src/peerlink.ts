@@ -560,12 +560,16 @@ export class PeerLink {
 
   /**
    * Counters of the RPC engine (pending calls, timers, calls per transport, sockets), for
-   * diagnostics and tests.
+   * diagnostics and tests; `internalErrors` also counts discovery's.
    *
    * @returns The counters, or `undefined` when not started.
    */
   stats(): NodeStats | undefined {
-    return this.#running?.rpc.stats();
+    const running = this.#running;
+    if (!running) return undefined;
+    const stats = running.rpc.stats();
+    stats.internalErrors += running.discovery.internalErrors ?? 0;
+    return stats;
   }
 
   #require(): Running {

@@ -16,6 +16,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { RPC_TIMEOUT } from "../constants.ts";
 import { BusyError, NodeNotStarted, NodeStopped, PayloadTooLarge, PortInUseError } from "../errors.ts";
+import { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { NetError, type SocketRuntime } from "../net.ts";
 import type { NodeStats } from "../stats.ts";
@@ -156,6 +157,8 @@ export class RpcEndpoint {
    * arrives, seals what leaves.
    */
   readonly #gate: Gate;
+  /** Exceptions that were bugs, not bad input, since construction (see `internal_errors.ts`). */
+  readonly #internal: InternalErrors;
   #running: Running | undefined;
   #starting: Promise<RpcPorts> | undefined;
   #stopping: Promise<void> | undefined;
@@ -175,6 +178,7 @@ export class RpcEndpoint {
     this.limits = Object.freeze(resolveLimits(options.limits));
     this.#defaultTimeout = checkTimeout(options.timeout ?? RPC_TIMEOUT, "timeout");
     this.#timers = new TimerSet(options.clock ?? systemClock);
+    this.#internal = new InternalErrors(options.logger);
     this.handlers = HandlerRegistry.from(options.handlers);
     if (options.keys !== undefined && !isSecurityKeys(options.keys)) {
       throw new TypeError("RpcEndpoint: keys must come from deriveKeys(secret)");
@@ -276,6 +280,7 @@ export class RpcEndpoint {
       limits: this.limits,
       logger: this.#logger,
       gate: this.#gate,
+      internal: this.#internal,
     };
     const udp = new UdpRpc({
       ...common,
@@ -465,6 +470,7 @@ export class RpcEndpoint {
   stats(): NodeStats {
     const running = this.#running;
     return {
+      internalErrors: this.#internal.count,
       pendingCalls: this.#pending.size,
       timers: this.#timers.size,
       calls: { ...this.#calls },

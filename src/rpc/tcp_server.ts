@@ -35,6 +35,7 @@
  * @module
  */
 import { BadMessage, PayloadTooLarge } from "../errors.ts";
+import type { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, type SocketRuntime, type StreamConnection, type StreamListener } from "../net.ts";
 import { SealKind } from "../security/envelope.ts";
@@ -70,6 +71,8 @@ export interface TcpServerOptions {
   limits: RpcLimits;
   /** Serves requests. */
   processor: RequestProcessor;
+  /** Counts (and logs) exceptions that are bugs, not bad input. */
+  internal: InternalErrors;
   /** Diagnostics. */
   logger?: Logger;
 }
@@ -131,7 +134,7 @@ export function emptyTcpServerStats(): TcpServerStats {
  *
  * @example
  * ```ts ignore
- * const server = new TcpServer({ runtime, name, policy, timers, limits, processor });
+ * const server = new TcpServer({ runtime, gate, timers, limits, processor, internal });
  * const port = await server.listen("0.0.0.0", 0);
  * await server.close();
  * ```
@@ -249,7 +252,7 @@ export class TcpServer {
     this.#served.add(served);
     this.#armWatchdog(served);
     this.#serve(served).catch((error) => {
-      logger?.error(`TCP connection from ${served.peer} ended with an error: ${(error as Error).message}`);
+      this.#options.internal.record(error, `serving the TCP connection from ${served.peer}`);
       this.#close(served);
     });
   }
@@ -441,6 +444,7 @@ export class TcpServer {
     try {
       message = decodeFrame(arrival.plaintext, limits.maxFrameBytes, limits.maxDepth);
     } catch (error) {
+      if (!this.#options.internal.badInput(error, `decoding a frame from ${served.peer}`)) return false;
       this.#stats.malformed++;
       if (error instanceof BadMessage && error.requestId !== undefined) {
         logger?.debug(`bad request from ${served.peer}: ${error.message}`);

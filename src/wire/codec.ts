@@ -10,6 +10,7 @@
  * @module
  */
 import { BadMessage, PayloadTooLarge } from "../errors.ts";
+import { faultPoint } from "../faults.ts";
 import { base64Length } from "./base64.ts";
 import {
   BINARY_FRAME_FIXED_HEADER,
@@ -235,6 +236,7 @@ function parse(raw: unknown, segments: readonly Uint8Array[] | undefined, maxDep
  * ```
  */
 export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_DEPTH): RpcMessage {
+  faultPoint("rpc.datagram", data);
   return parse(parseJson(data), undefined, maxDepth);
 }
 
@@ -255,6 +257,7 @@ export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_
  * ```
  */
 export function decodeFrame(body: Uint8Array, maxFrame: number, maxDepth: number = MAX_NESTING_DEPTH): RpcMessage {
+  faultPoint("rpc.frame", body);
   const { json, segments } = splitFrameBody(body, maxFrame);
   return parse(parseJson(json), segments, maxDepth);
 }
