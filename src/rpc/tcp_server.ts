@@ -12,10 +12,11 @@
  *
  * A frame header above the limit closes that connection at once, with a logged reason and
  * without allocating the announced body; other connections are unaffected. A frame that is
- * not a valid request closes the connection too, unless the request id was readable: then the
- * caller gets a `BadMessage` error reply and the connection carries on. Every frame passes the
- * security gate (`src/security/gate.ts`) as it arrives and leaves; a frame the gate drops
- * closes the connection unanswered.
+ * not a valid request is dropped and counted (`malformed`), and the connection carries on,
+ * since the length prefix still frames the stream; when the request id was readable the
+ * caller gets a `BadMessage` error reply. Every frame passes the security gate
+ * (`src/security/gate.ts`) as it arrives and leaves; a frame the gate drops closes the
+ * connection unanswered.
  *
  * Limits (`limits.ts`), so that no client can exhaust the node or stall others:
  * - at most `maxConnections` open (`maxConnectionsPerSource` per address): a new connection
@@ -452,8 +453,10 @@ export class TcpServer {
         this.#answer(served, Promise.resolve(reply.frame(false, limits.maxFrameBytes)), arrival);
         return true;
       }
-      logger?.warn(`closing TCP connection from ${served.peer}: not a PeerLink request (${(error as Error).message})`);
-      return false;
+      // The length prefix still frames the stream, so the connection carries on (a client
+      // that only ever sends garbage is closed by the watchdog: no request within readTimeout).
+      logger?.debug(`dropped a frame from ${served.peer}: not a PeerLink request (${(error as Error).message})`);
+      return true;
     }
     if (message.type !== "request") {
       this.#stats.malformed++;
