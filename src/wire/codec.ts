@@ -28,6 +28,7 @@ import {
   type RequestMessage,
   type RpcMessage,
 } from "./messages.ts";
+import { parsePythonJson, type PythonJson } from "./python_json.ts";
 import { MAX_NESTING_DEPTH, ValueEncoder, withBinaryMode } from "./values.ts";
 
 const encoder = new TextEncoder();
@@ -196,18 +197,32 @@ export class OutgoingMessage {
   }
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+/** Parses and validates a message from JSON bytes (Python's `NaN`/`Infinity` included, see `python_json.ts`). */
+function decodeJson(bytes: Uint8Array, segments: readonly Uint8Array[] | undefined, maxDepth: number): RpcMessage {
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch (cause) {
     throw new BadMessage("message is not valid UTF-8", { cause });
   }
+  let raw: unknown;
   try {
-    return JSON.parse(text);
+    raw = JSON.parse(text);
   } catch (cause) {
-    throw new BadMessage("message is not valid JSON", { cause });
+    const python = parsePythonJson(text);
+    if (!python) throw new BadMessage("message is not valid JSON", { cause });
+    return restoreValues(parse(python.value, segments, maxDepth), python);
   }
+  return parse(raw, segments, maxDepth);
+}
+
+/** Turns Python's non-finite numbers back into numbers in the values of a message (never in its names). */
+function restoreValues(message: RpcMessage, python: PythonJson): RpcMessage {
+  if (message.type === "request") {
+    python.restore(message.args);
+    python.restore(message.kwargs);
+  } else if (message.type === "response") message.result = python.restore(message.result);
+  return message;
 }
 
 function parse(raw: unknown, segments: readonly Uint8Array[] | undefined, maxDepth: number): RpcMessage {
@@ -237,7 +252,7 @@ function parse(raw: unknown, segments: readonly Uint8Array[] | undefined, maxDep
  */
 export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_DEPTH): RpcMessage {
   faultPoint("rpc.datagram", data);
-  return parse(parseJson(data), undefined, maxDepth);
+  return decodeJson(data, undefined, maxDepth);
 }
 
 /**
@@ -259,5 +274,5 @@ export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_
 export function decodeFrame(body: Uint8Array, maxFrame: number, maxDepth: number = MAX_NESTING_DEPTH): RpcMessage {
   faultPoint("rpc.frame", body);
   const { json, segments } = splitFrameBody(body, maxFrame);
-  return parse(parseJson(json), segments, maxDepth);
+  return decodeJson(json, segments, maxDepth);
 }
