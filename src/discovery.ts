@@ -13,7 +13,16 @@
  * Peers are checked before they are reported: our own records never count; a TXT `realm`
  * must match ours (a Python peer, which has none, is trusted on the service type alone), so
  * a realm never leaks into another even if two types collided; `acceptPeer` has the last
- * word. A peer that re-announces with a new instance id, address or port is reported down
+ * word.
+ *
+ * With `alsoPublic` (a node with a secret and `allowInsecurePeers`), the node is also
+ * published on, and browses, the public type `_peerlink._tcp`: Python PeerLink 1.2 announces
+ * there even when it has a secret (the secret only changes its derived ports), so this is
+ * how the two find each other. The public announcement carries no `realm` (so nodes without
+ * a secret accept it too); a peer found there is admitted only if `acceptPeer` agrees, and a
+ * peer of our own realm always wins over a public announcement of the same name: one made on
+ * the public type can neither replace nor shadow a peer that proved the secret. A name taken
+ * on the public type only costs the public announcement (logged), never the node's own. A peer that re-announces with a new instance id, address or port is reported down
  * (`"replaced"`) and up again. A goodbye reports it down at once (`"goodbye"`). A peer whose
  * records expire, or that stops answering after `reportUnreachable()`, is down with
  * `"expired"` (RFC 6762 section 10.5: a crashed peer does not linger for its whole TTL).
@@ -80,6 +89,11 @@ export interface DiscoveryOptions {
   name: string;
   /** Realm (`deriveRealm(secret)`); nodes of different realms never see each other. */
   realm?: string;
+  /**
+   * With a realm: also publish on and browse the public `_peerlink._tcp` type, where Python
+   * PeerLink 1.2 nodes announce even with a secret (see the module documentation). Default false.
+   */
+  alsoPublic?: boolean;
   /** RPC UDP port to advertise. */
   udpPort: number;
   /** RPC TCP port to advertise. */
@@ -185,6 +199,9 @@ function extraTxt(options: DiscoveryOptions, name: string): Record<string, strin
   return typeof options.txt === "function" ? options.txt(name) : options.txt ?? {};
 }
 
+/** Which of our browses found a peer: our own type, or the public one (`alsoPublic`). */
+type Origin = "own" | "public";
+
 function byName(a: PeerInfo, b: PeerInfo): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
@@ -214,13 +231,20 @@ export class Discovery {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #type: string;
+  /** The public type, browsed and published too with `alsoPublic`. */
+  readonly #publicType: string | undefined;
   #name: string;
   #mdns: Mdns | undefined;
   #browser: Browser | undefined;
+  #publicBrowser: Browser | undefined;
   #published: Published | undefined;
+  /** The public announcement (`alsoPublic`), published in the background. */
+  #publicPublished: Promise<Published | undefined> | undefined;
   #state: "new" | "starting" | "running" | "stopped" = "new";
   /** Reported peers by exact name; values are frozen and replaced (never mutated) on change. */
   readonly #peers = new Map<string, PeerInfo>();
+  /** Where each reported peer was found. */
+  readonly #origin = new Map<string, Origin>();
   /** `#peers` sorted by name, built on demand and dropped on every change. */
   #sorted: PeerInfo[] | undefined;
   /**
@@ -250,6 +274,7 @@ export class Discovery {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? createLogger("peerlink discovery");
     this.#type = serviceTypeFor(options.realm);
+    this.#publicType = options.realm && options.alsoPublic ? serviceTypeFor() : undefined;
     this.#name = options.name;
   }
 
@@ -266,16 +291,57 @@ export class Discovery {
     return this.#name;
   }
 
-  #txt(name: string): TxtAttributes {
+  #txt(name: string, origin: Origin = "own"): TxtAttributes {
     const o = this.#o;
     return {
       [TXT_KEYS.node]: name,
       [TXT_KEYS.udpPort]: String(o.udpPort),
       [TXT_KEYS.tcpPort]: String(o.tcpPort),
       [TXT_KEYS.instanceId]: o.instanceId,
-      ...(o.realm ? { [TXT_KEYS.realm]: o.realm } : {}),
+      ...(o.realm && origin === "own" ? { [TXT_KEYS.realm]: o.realm } : {}),
       ...extraTxt(o, name),
     };
+  }
+
+  /** Browse handlers for the peers of one type. */
+  #handlers(origin: Origin) {
+    return {
+      onUp: (i: ServiceInstance) => this.#seen(i, origin),
+      onUpdate: (i: ServiceInstance) => this.#seen(i, origin),
+      onSeen: (i: ServiceInstance) => this.#heardFrom(i, origin),
+      onDown: (i: ServiceInstance, reason: DownReason) => this.#gone(i.name, reason, origin),
+    };
+  }
+
+  /**
+   * Publishes (again) on the public type under `name`, in the background; a conflict there is
+   * logged and costs only this announcement.
+   */
+  #publishPublic(mdns: Mdns, name: string): void {
+    const type = this.#publicType;
+    if (!type) return;
+    const previous = this.#publicPublished;
+    const o = this.#o;
+    const lost = (error: unknown) => {
+      if (this.#state === "stopped") return;
+      this.#logger.warn(
+        `discovery: cannot announce '${name}' on ${type} (${
+          error instanceof Error ? error.message : String(error)
+        }): Python PeerLink 1.2 nodes will not find this node`,
+      );
+    };
+    this.#publicPublished = (async () => {
+      await (await previous?.catch(() => undefined))?.unpublish();
+      if (this.#state === "stopped") return undefined;
+      return await mdns.publish({
+        instance: name,
+        type,
+        port: o.udpPort,
+        txt: this.#txt(name, "public"),
+        onConflict: lost,
+      });
+    })();
+    this.#publicPublished.catch(lost);
   }
 
   /**
@@ -300,12 +366,8 @@ export class Discovery {
     this.#mdns = mdns;
     try {
       await mdns.start();
-      this.#browser = mdns.browse(this.#type, {
-        onUp: (i) => this.#seen(i),
-        onUpdate: (i) => this.#seen(i),
-        onSeen: (i) => this.#heardFrom(i),
-        onDown: (i, reason) => this.#gone(i.name, reason),
-      });
+      this.#browser = mdns.browse(this.#type, this.#handlers("own"));
+      if (this.#publicType) this.#publicBrowser = mdns.browse(this.#publicType, this.#handlers("public"));
       this.#published = await mdns.publish({
         instance: o.name,
         type: this.#type,
@@ -316,13 +378,16 @@ export class Discovery {
         onNameChange: (name) => {
           this.#name = name;
           o.onRename?.(name);
+          if (this.#publicPublished) this.#publishPublic(mdns, name);
         },
         onConflict: (error) => this.#logger.error(`${error.message} This node is no longer announced.`),
       });
       this.#name = this.#published.instance;
+      this.#publishPublic(mdns, this.#name);
     } catch (error) {
       this.#state = "stopped";
       this.#browser = undefined;
+      this.#publicBrowser = undefined;
       await mdns.stop();
       throw error;
     }
@@ -339,8 +404,10 @@ export class Discovery {
     }
     this.#state = "stopped";
     this.#browser?.stop();
+    this.#publicBrowser?.stop();
     await this.#mdns?.stop();
     this.#peers.clear();
+    this.#origin.clear();
     this.#heard.clear();
     this.#sorted = undefined;
     this.#notifyWaiters();
@@ -456,7 +523,8 @@ export class Discovery {
     if (!peer || !mdns || this.#state !== "running" || this.#verifying.has(name)) return;
     this.#verifying.add(name);
     this.#logger.debug(`discovery: checking whether '${name}' is still there`);
-    mdns.verify(`${name}.${this.#type}.local`).then(
+    const type = this.#origin.get(name) === "public" ? this.#publicType : this.#type;
+    mdns.verify(`${name}.${type}.local`).then(
       (alive) => {
         if (!alive) this.#logger.debug(`discovery: '${name}' did not answer; reported down`);
       },
@@ -474,10 +542,14 @@ export class Discovery {
     return theirs === undefined || theirs === this.#o.realm;
   }
 
-  #seen(i: ServiceInstance): void {
+  #seen(i: ServiceInstance, origin: Origin): void {
     if (this.#state === "stopped") return;
-    this.#noteHeard(i);
     const info = toPeerInfo(i);
+    if (info && origin === "public" && this.#origin.get(info.name) === "own") {
+      this.#logger.debug(`discovery: '${info.name}' on ${this.#publicType} is shadowed by the peer of our realm`);
+      return;
+    }
+    this.#noteHeard(i);
     if (!info || this.#isOwn(i, info)) return;
     if (!this.#realmMatches(info)) {
       this.#logger.debug(`discovery: ignoring '${info.name}' from another realm`);
@@ -486,7 +558,7 @@ export class Discovery {
     const generation = (this.#generation.get(info.name) ?? 0) + 1;
     this.#generation.set(info.name, generation);
     const accept = this.#o.acceptPeer;
-    if (!accept) return this.#admit(info);
+    if (!accept) return this.#admit(info, origin);
     let verdict: boolean | Promise<boolean>;
     try {
       verdict = accept(info);
@@ -497,7 +569,8 @@ export class Discovery {
     Promise.resolve(verdict).then(
       (ok) => {
         if (this.#generation.get(info.name) !== generation || this.#state === "stopped") return;
-        if (ok) this.#admit(info);
+        if (origin === "public" && this.#origin.get(info.name) === "own") return; // shadowed meanwhile
+        if (ok) this.#admit(info, origin);
         else this.#logger.debug(`discovery: acceptPeer rejected '${info.name}'`);
       },
       (err) => this.#logger.warn(`discovery: acceptPeer failed for '${info.name}': ${String(err)}; ignoring the peer`),
@@ -510,8 +583,8 @@ export class Discovery {
   }
 
   /** The browser heard from an instance again, unchanged: only `lastSeen` moves. */
-  #heardFrom(i: ServiceInstance): void {
-    if (this.#state === "stopped") return;
+  #heardFrom(i: ServiceInstance, origin: Origin): void {
+    if (this.#state === "stopped" || (this.#origin.get(i.name) ?? origin) !== origin) return;
     this.#noteHeard(i);
     const prev = this.#peers.get(i.name);
     const lastSeen = this.#heard.get(i.name)!;
@@ -524,11 +597,12 @@ export class Discovery {
     this.#sorted = undefined;
   }
 
-  #admit(candidate: PeerInfo): void {
+  #admit(candidate: PeerInfo, origin: Origin): void {
     const lastSeen = Math.max(candidate.lastSeen, this.#heard.get(candidate.name) ?? -Infinity);
     const info = frozen({ ...candidate, lastSeen });
     const prev = this.#peers.get(info.name);
     this.#store(info);
+    this.#origin.set(info.name, origin);
     if (prev) {
       const replaced = prev.instanceId !== info.instanceId || prev.address !== info.address ||
         prev.udpPort !== info.udpPort || prev.tcpPort !== info.tcpPort;
@@ -539,14 +613,22 @@ export class Discovery {
     this.#notifyWaiters();
   }
 
-  #gone(name: string, reason: DownReason): void {
+  #gone(name: string, reason: DownReason, origin: Origin): void {
+    const admitted = this.#origin.get(name);
+    if (admitted !== undefined && admitted !== origin) return; // the other type's peer of that name stays
     this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
     this.#heard.delete(name);
     const prev = this.#peers.get(name);
     if (!prev) return;
     this.#peers.delete(name);
+    this.#origin.delete(name);
     this.#sorted = undefined;
     this.#emitDown(prev, reason);
+    // A public announcement of that name that our realm's peer shadowed may be admitted now.
+    if (origin === "own") {
+      const shadowed = this.#publicBrowser?.instances().find((i) => i.name === name);
+      if (shadowed) this.#seen(shadowed, "public");
+    }
   }
 
   #emitDown(peer: PeerInfo, reason: PeerDownReason): void {

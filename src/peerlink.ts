@@ -301,6 +301,8 @@ export class PeerLink {
       logger: this.#logger,
       ...me,
       realm: this.#realm || undefined,
+      // Python 1.2 announces on the public type even with a secret: meet it there when allowed.
+      alsoPublic: keys !== undefined && options.allowInsecurePeers === true,
       // The proof covers the name, so it is made again for a new name after a rename.
       txt: keys ? (name) => ({ ...common, ...proofTxt(keys, { ...me, name }) }) : common,
       acceptPeer: keys ? acceptPeerWith(keys, { allowInsecurePeers: options.allowInsecurePeers }) : undefined,
