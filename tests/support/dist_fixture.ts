@@ -91,8 +91,15 @@ export function mustRun(
   return result;
 }
 
-/** Why the packaging steps cannot run here, or `false` when they can. */
+/**
+ * Why the packaging steps cannot run here, or `false` when they can. With
+ * `PEERLINK_REQUIRE_PACKAGING=1` (CI) always `false`: a missing tool then fails the tests.
+ */
 export function packagingSkip(): string | false {
+  return process.env.PEERLINK_REQUIRE_PACKAGING === "1" ? false : packagingUnavailable();
+}
+
+function packagingUnavailable(): string | false {
   if (!existsSync(SYSTEM_NODE)) return `no system Node at ${SYSTEM_NODE} (set PEERLINK_SYSTEM_NODE)`;
   if (!existsSync(SYSTEM_NPM)) return `no npm beside ${SYSTEM_NODE}`;
   for (const bin of ["tsc", "node", "bun"]) {
