@@ -26,6 +26,10 @@ export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN: string = join(ROOT, "node_modules", ".bin");
 /** The machine's own Node: the oldest Node we support (20), not the Node 24 dev dependency. */
 export const SYSTEM_NODE: string = process.env.PEERLINK_SYSTEM_NODE ?? "/usr/bin/node";
+/** The oldest Node major the package supports: the `engines.node` of package.json (`">=20"`). */
+export const OLDEST_NODE_MAJOR: number = Number(
+  /^>=\s*(\d+)/.exec((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).engines?.node ?? "") as string)?.[1],
+);
 /** The npm that comes with {@linkcode SYSTEM_NODE}. */
 export const SYSTEM_NPM: string = join(dirname(SYSTEM_NODE), "npm");
 /** The npx that comes with {@linkcode SYSTEM_NODE}. */
