@@ -126,20 +126,18 @@ test("bench --quick measures every scenario on every runtime and writes the JSON
         assert.ok(has(scenario, scenario.startsWith("http") ? "http" : "raw"), `${rt.runtime}: ${scenario} baseline`);
       }
       assert.ok(has("memory", "runtime"), `${rt.runtime}: bare runtime memory`);
-      if (rt.peerlink === "available") {
-        for (const scenario of PEERLINK_SCENARIOS) {
-          assert.ok(has(scenario, "peerlink"), `${rt.runtime}: PeerLink ${scenario}`);
-        }
+      // PeerLink itself must have been measured on every runtime (a smoke run that measured
+      // only the baselines would otherwise pass).
+      assert.equal(rt.peerlink, "available", `${rt.runtime}: PeerLink was not measured`);
+      for (const scenario of PEERLINK_SCENARIOS) {
+        assert.ok(has(scenario, "peerlink"), `${rt.runtime}: PeerLink ${scenario}`);
       }
       for (const id of TARGET_IDS) {
         const c = rt.comparisons.find((x) => x.id === id);
         assert.ok(c?.target, `${rt.runtime}: comparison ${id} with a target`);
-        if (c.value === null) assert.equal(c.met, null);
-        else {
-          assert.ok(c.value > 0, `${rt.runtime} ${id}: value ${c.value}`);
-          assert.equal(typeof c.met, "boolean");
-        }
-        if (rt.peerlink === "available") assert.notEqual(c.value, null, `${rt.runtime}: ${id} computed`);
+        assert.notEqual(c.value, null, `${rt.runtime}: ${id} computed`);
+        assert.ok(c.value! > 0, `${rt.runtime} ${id}: value ${c.value}`);
+        assert.equal(typeof c.met, "boolean");
       }
     }
   } finally {

@@ -11,6 +11,7 @@ import { NameConflictError } from "../src/mdns/errors.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import type { Logger } from "../src/log.ts";
+import { runtimeName } from "./support/env.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -115,7 +116,7 @@ test("PeerLink over mDNS (memory): two nodes discover each other, call, fan out 
     ]);
     const seen = a.peers()[0];
     assert.deepEqual(seen.capabilities, ["persist", "bin", "dedupe"]);
-    assert.ok(seen.runtime === "deno" || seen.runtime === "bun" || seen.runtime === "node");
+    assert.equal(seen.runtime, runtimeName, "the runtime that runs both nodes");
     assert.match(seen.version ?? "", /^\d+\.\d+\.\d+/);
 
     assert.equal(await w.during(b.call("Alpha", "add", [1, 2], { transport: "udp" }), 1000), 3);
