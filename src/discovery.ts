@@ -37,6 +37,16 @@
  * when no source sees it any more; a goodbye from any source is final for that run of the
  * peer (its instance id), so records lingering elsewhere do not bring it back.
  *
+ * With `alsoPublic` (a node with a secret and `allowInsecurePeers`), the node is also
+ * published on, and browses, the public type `_peerlink._tcp`: Python PeerLink 1.2 announces
+ * there even when it has a secret (the secret only changes its derived ports), so this is how
+ * the two find each other. That browse is one more source (`"public"`), the least preferred:
+ * the public announcement carries no `realm` (so nodes without a secret accept it too), a peer
+ * found there is admitted only if `acceptPeer` agrees, and a peer of our own realm of the same
+ * name always wins, so an announcement made on the public type can neither replace nor shadow
+ * a peer that proved the secret. A name taken on the public type only costs the public
+ * announcement (logged), never the node's own.
+ *
  * @module
  */
 import { type Clock, systemClock } from "./clock.ts";
@@ -80,16 +90,23 @@ export interface PeerInfo {
   txt: Record<string, string>;
   /**
    * Where the peer is seen now, the source of `address` first: `"mdns"` (on our LAN),
-   * `"seed"` (asked directly), `"dns"` (a wide-area domain).
+   * `"seed"` (asked directly), `"dns"` (a wide-area domain), `"public"` (on our LAN, on the
+   * public type, with `alsoPublic`).
    */
   via?: readonly PeerSource[];
 }
 
-/** How a peer was found: mDNS on the LAN, a wide-area DNS domain, or a seed asked directly. */
-export type PeerSource = "mdns" | "dns" | "seed";
+/**
+ * How a peer was found: mDNS on the LAN, a wide-area DNS domain, a seed asked directly, or
+ * mDNS on the public type (`alsoPublic`: Python 1.2 nodes with a secret announce there).
+ */
+export type PeerSource = "mdns" | "dns" | "seed" | "public";
 
-/** Sources in order of preference: an on-link address first, then one known to answer. */
-const SOURCE_ORDER: readonly PeerSource[] = ["mdns", "seed", "dns"];
+/**
+ * Sources in order of preference: an on-link address first, then one known to answer; the
+ * public type last, so a peer of our own realm always wins over a public announcement.
+ */
+const SOURCE_ORDER: readonly PeerSource[] = ["mdns", "seed", "dns", "public"];
 
 /** Why a peer went down. */
 export type PeerDownReason = "goodbye" | "expired" | "replaced";
@@ -142,6 +159,11 @@ export interface DiscoveryOptions {
   seeds?: readonly string[];
   /** The resolver settings file for `wideArea` defaults (default /etc/resolv.conf; tests only). */
   resolvConf?: string;
+  /**
+   * With a realm: also publish on and browse the public `_peerlink._tcp` type, where Python
+   * PeerLink 1.2 nodes announce even with a secret (see the module documentation). Default false.
+   */
+  alsoPublic?: boolean;
 }
 
 /** Counters of the ways beyond the LAN, for diagnostics and tests. */
@@ -273,10 +295,15 @@ export class Discovery {
   readonly #wide: ResolvedWideArea | undefined;
   readonly #seedList: readonly string[];
   readonly #departedMs: number;
+  /** The public type, browsed and published too with `alsoPublic`. */
+  readonly #publicType: string | undefined;
   #name: string;
   #mdns: Mdns | undefined;
   #browser: Browser | undefined;
+  #publicBrowser: Browser | undefined;
   #published: Published | undefined;
+  /** The public announcement (`alsoPublic`), published in the background. */
+  #publicPublished: Promise<Published | undefined> | undefined;
   #wideArea: WideArea | undefined;
   #seeds: Seeds | undefined;
   #state: "new" | "starting" | "running" | "stopped" = "new";
@@ -322,12 +349,21 @@ export class Discovery {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? createLogger("peerlink discovery");
     this.#type = serviceTypeFor(options.realm);
+    this.#publicType = options.realm && options.alsoPublic ? serviceTypeFor() : undefined;
     this.#name = options.name;
   }
 
   /** The published name: the requested one, or `"Name (2)"`... after an allowed rename. */
   get name(): string {
     return this.#name;
+  }
+
+  /**
+   * Exceptions its mDNS caught while handling received datagrams that were bugs, not bad input
+   * (see `src/internal_errors.ts`); each distinct one was logged with its stack. 0 before `start()`.
+   */
+  get internalErrors(): number {
+    return this.#mdns?.stats.transport.internalErrors ?? 0;
   }
 
   /** Counters of the wide-area domain and the seeds (replies dropped by reason, queries answered). */
@@ -339,16 +375,48 @@ export class Discovery {
     };
   }
 
-  #txt(name: string): TxtAttributes {
+  /** The TXT of this node's announcement on its own type, or on the public type (no realm there). */
+  #txt(name: string, publicType = false): TxtAttributes {
     const o = this.#o;
     return {
       [TXT_KEYS.node]: name,
       [TXT_KEYS.udpPort]: String(o.udpPort),
       [TXT_KEYS.tcpPort]: String(o.tcpPort),
       [TXT_KEYS.instanceId]: o.instanceId,
-      ...(o.realm ? { [TXT_KEYS.realm]: o.realm } : {}),
+      ...(o.realm && !publicType ? { [TXT_KEYS.realm]: o.realm } : {}),
       ...extraTxt(o, name),
     };
+  }
+
+  /**
+   * Publishes (again) on the public type under `name`, in the background; a conflict there is
+   * logged and costs only this announcement.
+   */
+  #publishPublic(mdns: Mdns, name: string): void {
+    const type = this.#publicType;
+    if (!type) return;
+    const previous = this.#publicPublished;
+    const o = this.#o;
+    const lost = (error: unknown) => {
+      if (this.#state === "stopped") return;
+      this.#logger.warn(
+        `discovery: cannot announce '${name}' on ${type} (${
+          error instanceof Error ? error.message : String(error)
+        }): Python PeerLink 1.2 nodes will not find this node`,
+      );
+    };
+    this.#publicPublished = (async () => {
+      await (await previous?.catch(() => undefined))?.unpublish();
+      if (this.#state === "stopped") return undefined;
+      return await mdns.publish({
+        instance: name,
+        type,
+        port: o.udpPort,
+        txt: this.#txt(name, true),
+        onConflict: lost,
+      });
+    })();
+    this.#publicPublished.catch(lost);
   }
 
   /** The browse callbacks of one source, all feeding this peer table. */
@@ -388,6 +456,7 @@ export class Discovery {
     try {
       await mdns.start();
       this.#browser = mdns.browse(this.#type, this.#handlers("mdns"));
+      if (this.#publicType) this.#publicBrowser = mdns.browse(this.#publicType, this.#handlers("public"));
       if (this.#wide) {
         this.#wideArea = new WideArea(this.#wide, {
           runtime: o.runtime,
@@ -423,11 +492,13 @@ export class Discovery {
         onConflict: (error) => this.#logger.error(`${error.message} This node is no longer announced.`),
       });
       this.#name = this.#published.instance;
+      this.#publishPublic(mdns, this.#name);
       // Registered only now: the name is settled (probed, or renamed after a conflict).
       await this.#wideArea?.register(this.#name, o.udpPort, this.#txt(this.#name));
     } catch (error) {
       this.#state = "stopped";
       this.#browser = undefined;
+      this.#publicBrowser = undefined;
       await Promise.allSettled([this.#wideArea?.stop(), this.#seeds?.stop()]);
       await mdns.stop();
       throw error;
@@ -441,6 +512,7 @@ export class Discovery {
   #renamed(name: string): void {
     this.#name = name;
     this.#o.onRename?.(name);
+    if (this.#publicPublished && this.#mdns) this.#publishPublic(this.#mdns, name);
     if (this.#state !== "running" || !this.#wideArea) return;
     this.#wideArea.register(name, this.#o.udpPort, this.#txt(name)).catch((err) =>
       this.#logger.error(`wide-area: registering the new name '${name}' failed: ${String(err)}`)
@@ -458,6 +530,7 @@ export class Discovery {
     }
     this.#state = "stopped";
     this.#browser?.stop();
+    this.#publicBrowser?.stop();
     await Promise.allSettled([this.#wideArea?.stop(), this.#seeds?.stop(), this.#mdns?.stop()]);
     this.#peers.clear();
     this.#candidates.clear();
@@ -581,7 +654,8 @@ export class Discovery {
     if (this.#verifying.has(name)) return;
     this.#verifying.add(name);
     this.#logger.debug(`discovery: checking whether '${name}' is still there`);
-    mdns.verify(`${name}.${this.#type}.local`).then(
+    const type = source === "public" ? this.#publicType : this.#type;
+    mdns.verify(`${name}.${type}.local`).then(
       (alive) => {
         if (!alive) this.#logger.debug(`discovery: '${name}' did not answer; reported down`);
       },
@@ -702,10 +776,11 @@ export class Discovery {
     if (!candidates || !removed) return;
     candidates.delete(source);
     if (reason === "goodbye" && removed.instanceId) {
-      // That run of the peer left: what polled sources still list of it is stale.
+      // That run of the peer left: what other sources still list of it is stale (its public
+      // announcement's goodbye may come a moment later).
       this.#departed.set(removed.instanceId, this.#clock.now() + this.#departedMs);
       if (this.#departed.size > MAX_DEPARTED) this.#departed.delete(this.#departed.keys().next().value!);
-      for (const polled of ["dns", "seed"] as const) {
+      for (const polled of ["dns", "seed", "public"] as const) {
         if (candidates.get(polled)?.instanceId === removed.instanceId) {
           candidates.delete(polled);
           this.#generation.set(`${polled}|${name}`, (this.#generation.get(`${polled}|${name}`) ?? 0) + 1);

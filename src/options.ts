@@ -34,15 +34,20 @@ export interface PeerLinkOptions {
   realm?: string;
   /**
    * Shared secret. The realm becomes `deriveRealm(secret)` (first 16 hex characters of
-   * `sha256("peerlink|" + secret)`), exactly as Python PeerLink 1.2 derives it, and beyond
-   * Python: every RPC message is sealed (authenticated and encrypted with keys derived from
-   * the secret; replays dropped), and the node's announcement carries a proof, so peers accept
-   * only nodes that know the secret. Use a long random string.
+   * `sha256("peerlink|" + secret)`), exactly as Python PeerLink 1.2 derives it for its
+   * ports, so the default ports match Python's. Beyond Python: the node announces on its
+   * realm's service type, every RPC message is sealed (authenticated and encrypted with keys
+   * derived from the secret; replays dropped), and the announcement carries a proof, so peers
+   * accept only nodes that know the secret. Use a long random string. Python 1.2 with the
+   * same secret still announces on the public type and seals nothing: see `allowInsecurePeers`.
    */
   secret?: string;
   /**
-   * With a `secret`: also accept peers that have none (Python PeerLink 1.2 in the same realm)
-   * and talk to them in plaintext, which anyone on the LAN can read and forge. Default `false`.
+   * With a `secret`: also talk to peers that have none, in plaintext, which anyone on the LAN
+   * can read and forge. The node then also announces itself on, and browses, the public
+   * `_peerlink._tcp` type, where Python PeerLink 1.2 nodes (with or without a secret) and
+   * PeerLink-TS nodes without one are; a peer that proved the secret always wins over a public
+   * announcement of the same name. Default `false`.
    */
   allowInsecurePeers?: boolean;
   /**
@@ -130,6 +135,8 @@ export interface PeerDiscovery {
   on(event: "peer-down", fn: (peer: PeerInfo, reason: PeerDownReason) => void): () => void;
   /** A call to this peer failed in a way that suggests it is gone: check on it now. */
   reportUnreachable(name: string): void;
+  /** Exceptions caught while handling received announcements that were bugs, not bad input (counted in `stats().internalErrors`). */
+  readonly internalErrors?: number;
 }
 
 /** Listener signatures of `node.on(event, listener)`. */

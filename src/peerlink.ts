@@ -389,6 +389,8 @@ export class PeerLink {
       logger: this.#logger,
       ...me,
       realm: this.#realm || undefined,
+      // Python 1.2 announces on the public type even with a secret: meet it there when allowed.
+      alsoPublic: keys !== undefined && options.allowInsecurePeers === true,
       // The proof covers the name, so it is made again for a new name after a rename.
       txt: keys ? (name) => ({ ...common, ...proofTxt(keys, { ...me, name }) }) : common,
       acceptPeer: keys ? acceptPeerWith(keys, { allowInsecurePeers: options.allowInsecurePeers }) : undefined,
@@ -650,12 +652,16 @@ export class PeerLink {
 
   /**
    * Counters of the RPC engine (pending calls, timers, calls per transport, sockets), for
-   * diagnostics and tests.
+   * diagnostics and tests; `internalErrors` also counts discovery's.
    *
    * @returns The counters, or `undefined` when not started.
    */
   stats(): NodeStats | undefined {
-    return this.#running?.rpc.stats();
+    const running = this.#running;
+    if (!running) return undefined;
+    const stats = running.rpc.stats();
+    stats.internalErrors += running.discovery.internalErrors ?? 0;
+    return stats;
   }
 
   #require(): Running {

@@ -68,7 +68,7 @@ export interface Published {
 
 /** Counters for diagnostics. */
 export interface MdnsStats {
-  /** Socket counters: received, accepted, dropped by reason, sent, send errors. */
+  /** Socket counters: received, accepted, dropped by reason, sent, send errors, internal errors. */
   transport: TransportStats;
   /** Records cached. */
   cacheSize: number;

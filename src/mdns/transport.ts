@@ -20,6 +20,7 @@
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { type DatagramSocket, NetError, type SocketRuntime } from "../net.ts";
+import { InternalErrors } from "../internal_errors.ts";
 import { decodeMessage, type MdnsMessage } from "./packet.ts";
 import {
   diffInterfaces,
@@ -75,6 +76,11 @@ export interface TransportStats {
   sendErrors: number;
   /** Direct queries accepted from configured seeds on other subnets. */
   seedQueries: number;
+  /**
+   * Datagrams whose handling hit a bug (the decoder or a handler of the message threw): not
+   * bad input, never counted in `dropped`; logged once with the stack. Should stay 0.
+   */
+  internalErrors: number;
 }
 
 /** Options of {@linkcode MdnsTransport}. */
@@ -150,7 +156,9 @@ export class MdnsTransport {
     sentIpv6: 0,
     sendErrors: 0,
     seedQueries: 0,
+    internalErrors: 0,
   };
+  readonly #internal: InternalErrors;
 
   /**
    * @param options Runtime, clock, logger, interface choice and callbacks.
@@ -159,6 +167,7 @@ export class MdnsTransport {
     this.#o = options;
     this.#port = options.port ?? MDNS_PORT;
     this.#seeds = new Set((options.seeds ?? []).map(bare));
+    this.#internal = new InternalErrors(options.logger);
   }
 
   /** The links in use (IPv4 ones first, then IPv6 ones). */
@@ -389,6 +398,7 @@ export class MdnsTransport {
       if (this.#isOwnCopy(data, from, port)) return this.#drop("own multicast");
       const decoded = decodeMessage(data);
       if (!decoded.ok) {
+        if (decoded.internal !== undefined) return this.#internalError(decoded.internal, address, port);
         this.#o.logger.debug(`mDNS: dropped datagram from ${address}:${port}: ${decoded.reason}`);
         return this.#drop(`malformed: ${decoded.reason}`);
       }
@@ -404,9 +414,13 @@ export class MdnsTransport {
       const legacy = !message.response && (port !== this.#port || source.offLink === true);
       this.#o.onMessage({ message, address: from, port, iface, legacy, offLink: source.offLink });
     } catch (err) {
-      this.#drop("handler error");
-      this.#o.logger.error(`mDNS: handling a datagram from ${address}:${port} failed: ${String(err)}`);
+      this.#internalError(err, address, port);
     }
+  }
+
+  #internalError(error: unknown, address: string, port: number): void {
+    this.#internal.record(error, `handling an mDNS datagram from ${address}:${port}`);
+    this.stats.internalErrors = this.#internal.count;
   }
 
   #noteCopy(bytes: Uint8Array): void {

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { faultPoint } from "../faults.ts";
+
 /** Most compression pointers followed within one name; real packets use a handful. */
 export const MAX_POINTER_JUMPS = 32;
 
@@ -130,9 +132,11 @@ function checkRdata(buf: Uint8Array, type: number, offset: number, length: numbe
  *
  * @param buf The message bytes.
  * @returns Offsets and raw fields, or a reason string when malformed.
+ * @throws Only on a bug in the walk itself (never for malformed input).
  */
 export function walkMessage(buf: Uint8Array): WalkResult | string {
   try {
+    faultPoint("mdns.walk", buf);
     if (buf.length < 12) return "shorter than a DNS header";
     const qd = u16(buf, 4);
     const rr = [u16(buf, 6), u16(buf, 8), u16(buf, 10)];
@@ -174,7 +178,7 @@ export function walkMessage(buf: Uint8Array): WalkResult | string {
     return { questions, records };
   } catch (err) {
     if (err instanceof Malformed) return err.message;
-    return `unexpected: ${String(err)}`;
+    throw err; // not bad input but a bug here: the caller counts it as an internal error
   }
 }
 

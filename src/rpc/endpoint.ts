@@ -23,6 +23,7 @@ import {
   PayloadTooLarge,
   PortInUseError,
 } from "../errors.ts";
+import { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { NetError, type SocketRuntime } from "../net.ts";
 import type { NodeStats } from "../stats.ts";
@@ -172,6 +173,8 @@ export class RpcEndpoint {
   readonly #streamIds: StreamCollector = {
     add: () => (this.#nextStreamId = (this.#nextStreamId % 0xffff_ffff) + 1),
   };
+  /** Exceptions that were bugs, not bad input, since construction (see `internal_errors.ts`). */
+  readonly #internal: InternalErrors;
   #running: Running | undefined;
   #starting: Promise<RpcPorts> | undefined;
   #stopping: Promise<void> | undefined;
@@ -191,6 +194,7 @@ export class RpcEndpoint {
     this.limits = Object.freeze(resolveLimits(options.limits));
     this.#defaultTimeout = checkTimeout(options.timeout ?? RPC_TIMEOUT, "timeout");
     this.#timers = new TimerSet(options.clock ?? systemClock);
+    this.#internal = new InternalErrors(options.logger);
     this.handlers = HandlerRegistry.from(options.handlers);
     if (options.keys !== undefined && !isSecurityKeys(options.keys)) {
       throw new TypeError("RpcEndpoint: keys must come from deriveKeys(secret)");
@@ -294,6 +298,7 @@ export class RpcEndpoint {
       logger: this.#logger,
       gate: this.#gate,
       streamStats: this.#streamStats,
+      internal: this.#internal,
     };
     const udp = new UdpRpc({
       ...common,
@@ -497,6 +502,7 @@ export class RpcEndpoint {
   stats(): NodeStats {
     const running = this.#running;
     return {
+      internalErrors: this.#internal.count,
       pendingCalls: this.#pending.size,
       timers: this.#timers.size,
       calls: { ...this.#calls },

@@ -26,6 +26,7 @@
  * @module
  */
 import { PeerConnectionError, ProtocolError } from "../errors.ts";
+import type { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, NetError, type SocketRuntime, type StreamConnection } from "../net.ts";
 import { SealKind } from "../security/envelope.ts";
@@ -61,20 +62,24 @@ export interface TcpClientOptions {
   timers: TimerSet;
   /** Limits. */
   limits: RpcLimits;
+  /** Counts (and logs) exceptions that are bugs, not bad input. */
+  internal: InternalErrors;
   /** Diagnostics. */
   logger?: Logger;
 }
 
 function replyOf(
   body: Uint8Array,
-  limits: RpcLimits,
+  options: TcpClientOptions,
   peer: RpcPeer,
   streams?: StreamReviver,
 ): ResponseMessage | ErrorMessage {
+  const { limits } = options;
   let message;
   try {
     message = decodeFrame(body, limits.maxFrameBytes, limits.maxDepth, streams);
   } catch (cause) {
+    options.internal.badInput(cause, `decoding a TCP reply from '${peer.name}'`);
     throw new ProtocolError(`'${peer.name}' sent a TCP reply that is not a valid PeerLink message`, { cause });
   }
   if (message.type === "request") {
@@ -92,7 +97,7 @@ interface AcceptedReply {
 /** Admits (opening when sealed) and decodes a reply frame; `undefined` for a frame the gate dropped (counted). */
 function acceptReply(body: Uint8Array, options: TcpClientOptions, peer: RpcPeer): AcceptedReply | undefined {
   const arrival = options.gate.admit(body, "dialed", formatEndpoint(peer.address, peer.tcpPort));
-  return arrival && { reply: replyOf(arrival.plaintext, options.limits, peer), arrival };
+  return arrival && { reply: replyOf(arrival.plaintext, options, peer), arrival };
 }
 
 /** Largest frame body a client reads or writes: the wire limit, plus the envelope when sealing. */
@@ -110,7 +115,7 @@ function outgoingFrame(call: PendingCall, parts: Uint8Array[], options: TcpClien
  *
  * @example
  * ```ts ignore
- * const client = new TcpClient({ runtime, timers, limits });
+ * const client = new TcpClient({ runtime, gate, timers, limits, internal });
  * client.send(call, outgoing.frame(call.peer.capabilities?.binary ?? false, limits.maxFrameBytes));
  * await call.promise;
  * await client.close();
@@ -418,7 +423,7 @@ class PooledConnection {
         }
         const reply = replyOf(
           arrival.plaintext,
-          options.limits,
+          options,
           this.#peer,
           (id, where) => this.#streams().revive(id, where, arrival.sender),
         );

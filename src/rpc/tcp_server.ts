@@ -12,10 +12,11 @@
  *
  * A frame header above the limit closes that connection at once, with a logged reason and
  * without allocating the announced body; other connections are unaffected. A frame that is
- * not a valid request closes the connection too, unless the request id was readable: then the
- * caller gets a `BadMessage` error reply and the connection carries on. Every frame passes the
- * security gate (`src/security/gate.ts`) as it arrives and leaves; a frame the gate drops
- * closes the connection unanswered.
+ * not a valid request is dropped and counted (`malformed`), and the connection carries on,
+ * since the length prefix still frames the stream; when the request id was readable the
+ * caller gets a `BadMessage` error reply. Every frame passes the security gate
+ * (`src/security/gate.ts`) as it arrives and leaves; a frame the gate drops closes the
+ * connection unanswered.
  *
  * Limits (`limits.ts`), so that no client can exhaust the node or stall others:
  * - at most `maxConnections` open (`maxConnectionsPerSource` per address): a new connection
@@ -35,6 +36,7 @@
  * @module
  */
 import { BadMessage, NodeStopped, PayloadTooLarge, PeerConnectionError } from "../errors.ts";
+import type { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, type SocketRuntime, type StreamConnection, type StreamListener } from "../net.ts";
 import { SealKind } from "../security/envelope.ts";
@@ -75,6 +77,8 @@ export interface TcpServerOptions {
   processor: RequestProcessor;
   /** Stream counters, shared with the client side. */
   streamStats: StreamStats;
+  /** Counts (and logs) exceptions that are bugs, not bad input. */
+  internal: InternalErrors;
   /** Diagnostics. */
   logger?: Logger;
 }
@@ -140,7 +144,7 @@ export function emptyTcpServerStats(): TcpServerStats {
  *
  * @example
  * ```ts ignore
- * const server = new TcpServer({ runtime, name, policy, timers, limits, processor });
+ * const server = new TcpServer({ runtime, gate, timers, limits, processor, internal });
  * const port = await server.listen("0.0.0.0", 0);
  * await server.close();
  * ```
@@ -263,7 +267,7 @@ export class TcpServer {
     this.#served.add(served);
     this.#armWatchdog(served);
     this.#serve(served).catch((error) => {
-      logger?.error(`TCP connection from ${served.peer} ended with an error: ${(error as Error).message}`);
+      this.#options.internal.record(error, `serving the TCP connection from ${served.peer}`);
       this.#close(served);
     });
   }
@@ -479,6 +483,7 @@ export class TcpServer {
         (id, where) => this.#mux(served).revive(id, where, arrival.sender),
       );
     } catch (error) {
+      if (!this.#options.internal.badInput(error, `decoding a frame from ${served.peer}`)) return false;
       this.#stats.malformed++;
       served.mux?.dropUnlabelled(error);
       if (error instanceof BadMessage && error.requestId !== undefined) {
@@ -488,8 +493,10 @@ export class TcpServer {
         this.#answer(served, Promise.resolve(frame), arrival, []);
         return true;
       }
-      logger?.warn(`closing TCP connection from ${served.peer}: not a PeerLink request (${(error as Error).message})`);
-      return false;
+      // The length prefix still frames the stream, so the connection carries on (a client
+      // that only ever sends garbage is closed by the watchdog: no request within readTimeout).
+      logger?.debug(`dropped a frame from ${served.peer}: not a PeerLink request (${(error as Error).message})`);
+      return true;
     }
     if (message.type !== "request") {
       this.#stats.malformed++;

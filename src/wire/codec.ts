@@ -10,6 +10,7 @@
  * @module
  */
 import { BadMessage, PayloadTooLarge } from "../errors.ts";
+import { faultPoint } from "../faults.ts";
 import { base64Length } from "./base64.ts";
 import {
   BINARY_FRAME_FIXED_HEADER,
@@ -27,6 +28,7 @@ import {
   type RequestMessage,
   type RpcMessage,
 } from "./messages.ts";
+import { parsePythonJson, type PythonJson } from "./python_json.ts";
 import {
   MAX_NESTING_DEPTH,
   type StreamCollector,
@@ -222,18 +224,37 @@ export class OutgoingMessage {
   }
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+/** Parses and validates a message from JSON bytes (Python's `NaN`/`Infinity` included, see `python_json.ts`). */
+function decodeJson(
+  bytes: Uint8Array,
+  segments: readonly Uint8Array[] | undefined,
+  maxDepth: number,
+  streams?: StreamReviver,
+): RpcMessage {
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch (cause) {
     throw new BadMessage("message is not valid UTF-8", { cause });
   }
+  let raw: unknown;
   try {
-    return JSON.parse(text);
+    raw = JSON.parse(text);
   } catch (cause) {
-    throw new BadMessage("message is not valid JSON", { cause });
+    const python = parsePythonJson(text);
+    if (!python) throw new BadMessage("message is not valid JSON", { cause });
+    return restoreValues(parse(python.value, segments, maxDepth, streams), python);
   }
+  return parse(raw, segments, maxDepth, streams);
+}
+
+/** Turns Python's non-finite numbers back into numbers in the values of a message (never in its names). */
+function restoreValues(message: RpcMessage, python: PythonJson): RpcMessage {
+  if (message.type === "request") {
+    python.restore(message.args);
+    python.restore(message.kwargs);
+  } else if (message.type === "response") message.result = python.restore(message.result);
+  return message;
 }
 
 function parse(
@@ -267,7 +288,8 @@ function parse(
  * ```
  */
 export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_DEPTH): RpcMessage {
-  return parse(parseJson(data), undefined, maxDepth);
+  faultPoint("rpc.datagram", data);
+  return decodeJson(data, undefined, maxDepth);
 }
 
 /**
@@ -293,6 +315,7 @@ export function decodeFrame(
   maxDepth: number = MAX_NESTING_DEPTH,
   streams?: StreamReviver,
 ): RpcMessage {
+  faultPoint("rpc.frame", body);
   const { json, segments } = splitFrameBody(body, maxFrame);
-  return parse(parseJson(json), segments, maxDepth, streams);
+  return decodeJson(json, segments, maxDepth, streams);
 }
