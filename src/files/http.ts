@@ -399,6 +399,9 @@ async function put(
     port: io.connection.remoteAddress.port,
     transport: "tcp" as const,
   };
+  if (/100-continue/i.test(request.headers.get("expect") ?? "") && rest.length === 0) {
+    await io.write(encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"));
+  }
   const data = ReadableStream.from(bodyOf(io, rest, size, context.readTimeout));
   const stored = await runWithCurrentPeer(caller, () => files.put(request.path, { size, offset: 0 }, data));
   const text = encoder.encode(JSON.stringify({ bytes: stored.bytes, sha256: stored.sha256 }) + "\n");
