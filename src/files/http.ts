@@ -402,7 +402,15 @@ async function put(
   if (/100-continue/i.test(request.headers.get("expect") ?? "") && rest.length === 0) {
     await io.write(encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"));
   }
-  const data = ReadableStream.from(bodyOf(io, rest, size, context.readTimeout));
+  const body = bodyOf(io, rest, size, context.readTimeout);
+  const data = new ReadableStream<unknown>({
+    pull: async (controller) => {
+      const next = await body.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: async () => void (await body.return(undefined)),
+  }, { highWaterMark: 0 });
   const stored = await runWithCurrentPeer(caller, () => files.put(request.path, { size, offset: 0 }, data));
   const text = encoder.encode(JSON.stringify({ bytes: stored.bytes, sha256: stored.sha256 }) + "\n");
   await sendHead(
