@@ -58,10 +58,21 @@ export { currentPeer } from "./src/rpc/context.ts";
 export type { CallerInfo } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";
 export type { DuplexStream, StreamHandler } from "./src/streams/duplex.ts";
+export type {
+  FileEntry,
+  GetFileOptions,
+  GetFileResult,
+  Progress,
+  PutAnswer,
+  PutFileOptions,
+  ShareOptions,
+} from "./src/files/mod.ts";
 export type { RpcLimits } from "./src/rpc/limits.ts";
 export type { NodeStats } from "./src/stats.ts";
 export {
   BusyError,
+  FILE_STATUS,
+  FileError,
   InsecurePeerError,
   NameConflict,
   NameConflictError,
@@ -78,7 +89,7 @@ export {
   ProtocolError,
   RemoteError,
 } from "./src/errors.ts";
-export type { PeerLinkErrorCode, WireTransport } from "./src/errors.ts";
+export type { FileErrorCode, PeerLinkErrorCode, WireTransport } from "./src/errors.ts";
 export { DISCOVERY_WAIT, MAX_SAFE_UDP_PAYLOAD, PEER_TTL, RPC_TIMEOUT, TCP_MAX_FRAME } from "./src/constants.ts";
 export { derivePort, deriveRealm } from "./src/derive.ts";
 export { VERSION } from "./src/version.ts";

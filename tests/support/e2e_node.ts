@@ -29,6 +29,12 @@
  *   read) and `sum` (of their `t`).
  * - `upper` `target`, `text`: opens the `upper` stream handler of `target`, writes `text` in
  *   two pieces, closes; answers `text` (what came back).
+ * - `serveFiles` `folder`, `prefix?`, `writable?`: node.serveFiles(folder, {prefix, writable}).
+ * - `getFile` `target`, `path`, `dest`: node.getFile(...); answers its result. While it runs,
+ *   progress is printed as `{"event":"progress","op":"get","bytes":N}` lines.
+ * - `putFile` `target`, `source`, `path`: node.putFile(...); answers its result (progress lines
+ *   with `"op":"put"`).
+ * - `listFiles` `target`, `path`: answers `entries`.
  * - `stats`: answers `stats` (node.stats()).
  * - `discoveryStats`: answers `stats` (the discovery's counters: wide-area domain, seeds).
  * - `stop`: node.stop(); answers, then the process exits 0.
@@ -186,6 +192,12 @@ interface Command {
   size?: number;
   seed?: number;
   text?: string;
+  folder?: string;
+  prefix?: string;
+  writable?: boolean;
+  path?: string;
+  dest?: string;
+  source?: string;
 }
 
 async function waitEvent(command: Command): Promise<Record<string, unknown>> {
@@ -282,6 +294,19 @@ async function run(command: Command): Promise<Record<string, unknown>> {
       await stream.closed;
       return { text: back };
     }
+    case "serveFiles":
+      node.serveFiles(command.folder!, { prefix: command.prefix, writable: command.writable });
+      return {};
+    case "getFile": {
+      const onProgress = (p: { bytes: number }) => print({ event: "progress", op: "get", bytes: p.bytes });
+      return { ...(await node.getFile(command.target!, command.path!, command.dest!, { onProgress })) };
+    }
+    case "putFile": {
+      const onProgress = (p: { bytes: number }) => print({ event: "progress", op: "put", bytes: p.bytes });
+      return { ...(await node.putFile(command.target!, command.source!, command.path!, { onProgress })) };
+    }
+    case "listFiles":
+      return { entries: await node.listFiles(command.target!, command.path) };
     case "stats":
       return { stats: node.stats() };
     case "discoveryStats":
