@@ -1,5 +1,5 @@
 /**
- * One side of a file-transfer measurement (scripts/bench/file_transfer.ts), in its own process:
+ * One side of a file-transfer measurement (bench/subjects/peerlink/file_transfer.ts), in its own process:
  *
  * - `share DIR NAME REALM`: shares DIR (writable at /inbox too), prints `{"ready":true}`, serves
  *   until standard input closes, then prints `{"peakRss":BYTES}` and exits.
