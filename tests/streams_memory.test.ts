@@ -14,6 +14,7 @@ import { BusyError, NodeStopped, NotSupportedError, PeerConnectionError, RemoteE
 import { isSealed } from "../src/security/envelope.ts";
 import { NO_CAPABILITIES } from "../src/wire/capabilities.ts";
 import { currentPeer } from "../src/rpc/context.ts";
+import { IncomingStream } from "../src/streams/incoming.ts";
 
 const text = new TextEncoder();
 const untext = new TextDecoder();
@@ -151,7 +152,7 @@ test("flow control: a reader that stops reading stops the writer (bounded buffer
   let produced = 0;
   const t = await rpcPair({
     host: {
-      limits: { streamWindow: 256 * 1024 },
+      limits: { streamWindow: 256 * 1024, maxStreamWindow: 256 * 1024 },
       handlers: {
         firehose: () =>
           new ReadableStream<Uint8Array>({
@@ -163,7 +164,7 @@ test("flow control: a reader that stops reading stops the writer (bounded buffer
           }, { highWaterMark: 0 }),
       },
     },
-    worker: { limits: { streamWindow: 256 * 1024 } },
+    worker: { limits: { streamWindow: 256 * 1024, maxStreamWindow: 256 * 1024 } },
   });
   try {
     const stream = await t.worker.call(t.peer, "firehose", []) as ReadableStream<Uint8Array>;
@@ -713,4 +714,39 @@ test("streamIdleTimeout: a reader waiting longer than the limit gets PeerTimeout
   } finally {
     await t.close();
   }
+});
+
+test("window auto-tuning: a reader that waits after taking a whole window grows it, up to the max; an idle one never does", async () => {
+  const grants: number[] = [];
+  const link = { credit: (_: number, bytes: number) => void grants.push(bytes), cancel() {}, closed() {} };
+  const window = { initial: 64 * 1024, max: 256 * 1024 };
+  const chunk = () => new Uint8Array(16 * 1024);
+  // A reader that takes everything and waits for more: each full window taken doubles it.
+  const fast = new IncomingStream(1, undefined, window, link);
+  const reader = fast.readable.getReader();
+  let granted = 64 * 1024; // the initial credit
+  let received = 0;
+  for (let round = 0; round < 6; round++) {
+    while (received < granted) {
+      assert.equal(fast.onData(chunk()), undefined, "within credit");
+      received += 16 * 1024;
+    }
+    while (fast.buffered > 0) await reader.read();
+    const waiting = reader.read(); // the reader waits: returns what it took, grows the window
+    await Promise.resolve();
+    granted = 64 * 1024 + grants.reduce((a, b) => a + b, 0);
+    fast.onData(chunk());
+    received += 16 * 1024;
+    await waiting;
+  }
+  const total = grants.reduce((a, b) => a + b, 0);
+  // Returned credit equals what was read; the rest is growth: 64 KiB -> 128 -> 256 KiB (the max).
+  assert.equal(total - (received - 16 * 1024), 256 * 1024 - 64 * 1024, `grants ${grants.join(", ")}`);
+  // A reader that never reads: nothing is given back and the window never grows.
+  const idleGrants: number[] = [];
+  const idle = new IncomingStream(2, undefined, window, { ...link, credit: (_, b) => void idleGrants.push(b) });
+  for (let i = 0; i < 4; i++) idle.onData(chunk());
+  await until(() => false, 20);
+  assert.deepEqual(idleGrants, []);
+  assert.equal(idle.onData(chunk()), "overCredit", "no more than the initial window");
 });
