@@ -37,7 +37,8 @@ export type {
   Transport,
   WaitForPeersOptions,
 } from "./src/options.ts";
-export type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./src/discovery.ts";
+export { DEFAULT_DISCOVERY_LIMITS } from "./src/discovery.ts";
+export type { DiscoveryLimits, DiscoveryOptions, DiscoveryStats, PeerDownReason, PeerInfo } from "./src/discovery.ts";
 export type {
   AnyFunction,
   PeerHandle,

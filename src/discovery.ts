@@ -18,6 +18,16 @@
  * records expire, or that stops answering after `reportUnreachable()`, is down with
  * `"expired"` (RFC 6762 section 10.5: a crashed peer does not linger for its whole TTL).
  *
+ * Bounded under floods (see {@linkcode DiscoveryLimits}, option `limits`): the mDNS cache
+ * bounds what any one host, and all of them together, can make this node keep; at most
+ * `maxPeers` peers are listed (with the table full, new names are refused, counted and
+ * logged, and listed peers stay); at most `maxPendingChecks` `acceptPeer` checks run at once,
+ * the other names wait in line. The records of peers that passed `acceptPeer` (for a node
+ * with a secret: a valid proof) and of peers this node calls (looked up with `resolve()`)
+ * are kept: the cache evicts them only to make room for other kept records, so a flood of
+ * fake services never displaces them. Per-name state lives only as long as the name is
+ * reported by the browser, which tracks only what the cache holds.
+ *
  * The peer table is kept as the mDNS browser reports changes (up, update, heard again, down):
  * each peer is converted once per change into a frozen {@linkcode PeerInfo}, so `resolve()`
  * is a map lookup and `peers()` a copy of a cached list, whatever the number of peers. A
@@ -32,13 +42,14 @@
  */
 import { type Clock, systemClock } from "./clock.ts";
 import { PeerLinkError } from "./errors.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger, ThrottledWarning } from "./log.ts";
 import type { SocketRuntime } from "./net.ts";
-import { Mdns } from "./mdns/mdns.ts";
-import type { Browser, DownReason } from "./mdns/browser.ts";
+import { Mdns, type MdnsStats } from "./mdns/mdns.ts";
+import type { Browser, BrowserStats, DownReason } from "./mdns/browser.ts";
 import type { Published } from "./mdns/mdns.ts";
 import type { ServiceInstance } from "./mdns/instance.ts";
-import { validateLabel } from "./mdns/names.ts";
+import { completeLimits, DEFAULT_MDNS_LIMITS, type MdnsLimits } from "./mdns/limits.ts";
+import { serviceTypeName, validateLabel } from "./mdns/names.ts";
 import type { TxtAttributes } from "./mdns/txt.ts";
 
 /** A discovered peer (a frozen snapshot: see the module documentation). */
@@ -98,6 +109,69 @@ export interface DiscoveryOptions {
   mdnsPort?: number;
   /** Random numbers for mDNS timing (tests pass a seeded one). */
   random?: () => number;
+  /** Bounds on the peer table, the `acceptPeer` checks and the mDNS state (see {@linkcode DiscoveryLimits}); each has a default. */
+  limits?: Partial<DiscoveryLimits>;
+}
+
+/**
+ * Bounds of a {@linkcode Discovery}: the mDNS ones (`MdnsLimits`: records cached in all and
+ * per source address, instances resolved at once, known answers, held queries) and the peer
+ * table's. A PeerLink node takes them as its option `discoveryLimits`, e.g.
+ * `{ maxCacheEntries: 8192, maxPeers: 1024 }` on a LAN of a thousand nodes.
+ */
+export interface DiscoveryLimits extends MdnsLimits {
+  /**
+   * Peers listed at once (default 256). With the table full a new name is refused (counted in
+   * `stats.refused`, logged at most once a minute) and the listed peers stay; the name is
+   * admitted when it is heard from again once a peer has left. Keep it below
+   * `maxCacheEntries / 6` (a peer is 4-6 records) so kept peers can never fill the cache.
+   */
+  maxPeers: number;
+  /** `acceptPeer` checks running at once; the other names wait in line, one entry each (default 64). */
+  maxPendingChecks: number;
+}
+
+/**
+ * The defaults.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DISCOVERY_LIMITS } from "./discovery.ts";
+ * console.log(DEFAULT_DISCOVERY_LIMITS.maxPeers); // 256
+ * ```
+ */
+export const DEFAULT_DISCOVERY_LIMITS: Readonly<DiscoveryLimits> = Object.freeze({
+  ...DEFAULT_MDNS_LIMITS,
+  maxPeers: 256,
+  maxPendingChecks: 64,
+});
+
+/** Counters of a {@linkcode Discovery}: every table it keeps, each bounded. */
+export interface DiscoveryStats {
+  /** Peers listed. */
+  peers: number;
+  /** Of those, the ones whose records the mDNS cache keeps (passed `acceptPeer`, or called). */
+  kept: number;
+  /** `acceptPeer` checks running. */
+  checking: number;
+  /** Names waiting for an `acceptPeer` check. */
+  queued: number;
+  /** Names refused so far because the peer table was full. */
+  refused: number;
+  /** Of those, names still reported by mDNS, admitted when heard from again once there is room. */
+  waitingForRoom: number;
+  /** What the mDNS browser tracks (undefined before `start()`). */
+  browser?: BrowserStats;
+  /** The mDNS counters: cache, questions, sockets (undefined before `start()`). */
+  mdns?: MdnsStats;
+}
+
+/** A running `acceptPeer` check; `valid` turns false when the name went away meanwhile. */
+interface Check {
+  /** The newest time the name was heard from while the check ran. */
+  lastSeen: number;
+  /** False once the name went away (its verdict is then dropped). */
+  valid: boolean;
 }
 
 /** TXT keys PeerLink publishes itself. */
@@ -113,6 +187,9 @@ const RESERVED = new Set<string>(Object.values(TXT_KEYS));
 
 /** Longest interval between repeated browse queries, ms. */
 export const DISCOVERY_MAX_QUERY_INTERVAL_MS = 60_000;
+
+/** How often refusals of a full peer table are logged, at most, ms. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 /**
  * The DNS-SD service type of a realm (Python PeerLink 1.2's naming).
@@ -201,6 +278,7 @@ export class Discovery {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #type: string;
+  readonly #limits: DiscoveryLimits;
   #name: string;
   #mdns: Mdns | undefined;
   #browser: Browser | undefined;
@@ -210,13 +288,16 @@ export class Discovery {
   readonly #peers = new Map<string, PeerInfo>();
   /** `#peers` sorted by name, built on demand and dropped on every change. */
   #sorted: PeerInfo[] | undefined;
-  /**
-   * Per name: the newest `lastSeen` the browser reported, also for names not (yet) admitted,
-   * so a peer admitted after an asynchronous `acceptPeer` still gets the freshest time.
-   */
-  readonly #heard = new Map<string, number>();
-  /** Per name: a counter that invalidates an `acceptPeer` decision still in flight. */
-  readonly #generation = new Map<string, number>();
+  /** Names whose records the mDNS cache keeps: admitted through `acceptPeer`, or called. */
+  readonly #kept = new Set<string>();
+  /** Running `acceptPeer` checks by name (at most `maxPendingChecks`). */
+  readonly #checks = new Map<string, Check>();
+  /** Names waiting for a check, oldest first, each with its newest instance. */
+  readonly #queued = new Map<string, ServiceInstance>();
+  /** Names refused while the table was full, admitted when heard from again once there is room. */
+  readonly #overflow = new Set<string>();
+  #refused = 0;
+  readonly #refusals: ThrottledWarning<"refused">;
   readonly #verifying = new Set<string>();
   readonly #up = new Set<Listener<[PeerInfo]>>();
   readonly #down = new Set<Listener<[PeerInfo, PeerDownReason]>>();
@@ -237,12 +318,28 @@ export class Discovery {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? createLogger("peerlink discovery");
     this.#type = serviceTypeFor(options.realm);
+    this.#limits = completeLimits(options.limits, DEFAULT_DISCOVERY_LIMITS, "discovery");
     this.#name = options.name;
+    this.#refusals = new ThrottledWarning(this.#logger, this.#clock, REFUSAL_LOG_INTERVAL_MS);
   }
 
   /** The published name: the requested one, or `"Name (2)"`... after an allowed rename. */
   get name(): string {
     return this.#name;
+  }
+
+  /** Counters of every table this discovery keeps, and of its mDNS (see {@linkcode DiscoveryStats}). */
+  get stats(): DiscoveryStats {
+    return {
+      peers: this.#peers.size,
+      kept: this.#kept.size,
+      checking: this.#checks.size,
+      queued: this.#queued.size,
+      refused: this.#refused,
+      waitingForRoom: this.#overflow.size,
+      browser: this.#browser?.stats,
+      mdns: this.#mdns?.stats,
+    };
   }
 
   #txt(name: string): TxtAttributes {
@@ -275,6 +372,7 @@ export class Discovery {
       port: o.mdnsPort,
       random: o.random,
       maxQueryIntervalMs: DISCOVERY_MAX_QUERY_INTERVAL_MS,
+      limits: mdnsLimitsOf(this.#limits),
     });
     this.#mdns = mdns;
     try {
@@ -319,7 +417,11 @@ export class Discovery {
     this.#browser?.stop();
     await this.#mdns?.stop();
     this.#peers.clear();
-    this.#heard.clear();
+    this.#kept.clear();
+    for (const check of this.#checks.values()) check.valid = false;
+    this.#checks.clear();
+    this.#queued.clear();
+    this.#overflow.clear();
     this.#sorted = undefined;
     this.#notifyWaiters();
   }
@@ -336,13 +438,17 @@ export class Discovery {
   }
 
   /**
-   * The peer with exactly this name: a map lookup, cheap enough for every call.
+   * The peer with exactly this name: a map lookup, cheap enough for every call. A node looks
+   * up every peer it calls, so this also marks the peer as in use: from now on the mDNS cache
+   * keeps its records (see the module documentation).
    *
    * @param name Node name (exact, case-sensitive).
    * @returns The peer (frozen, with fresh `lastSeen`), or undefined.
    */
   resolve(name: string): PeerInfo | undefined {
-    return this.#peers.get(name);
+    const peer = this.#peers.get(name);
+    if (peer && !this.#kept.has(name)) this.#keep(name);
+    return peer;
   }
 
   /**
@@ -454,47 +560,66 @@ export class Discovery {
 
   #seen(i: ServiceInstance): void {
     if (this.#state === "stopped") return;
-    this.#noteHeard(i);
     const info = toPeerInfo(i);
     if (!info || this.#isOwn(i, info)) return;
     if (!this.#realmMatches(info)) {
       this.#logger.debug(`discovery: ignoring '${info.name}' from another realm`);
       return;
     }
-    const generation = (this.#generation.get(info.name) ?? 0) + 1;
-    this.#generation.set(info.name, generation);
-    const accept = this.#o.acceptPeer;
-    if (!accept) return this.#admit(info);
-    let verdict: boolean | Promise<boolean>;
-    try {
-      verdict = accept(info);
-    } catch (err) {
-      this.#logger.warn(`discovery: acceptPeer threw for '${info.name}': ${String(err)}; ignoring the peer`);
-      return;
-    }
-    Promise.resolve(verdict).then(
-      (ok) => {
-        if (this.#generation.get(info.name) !== generation || this.#state === "stopped") return;
-        if (ok) this.#admit(info);
-        else this.#logger.debug(`discovery: acceptPeer rejected '${info.name}'`);
-      },
-      (err) => this.#logger.warn(`discovery: acceptPeer failed for '${info.name}': ${String(err)}; ignoring the peer`),
-    );
+    if (!this.#o.acceptPeer) return this.#admit(info);
+    // In line behind the others; a name already waiting keeps its place with its newest instance.
+    this.#queued.set(info.name, i);
+    this.#startChecks();
   }
 
-  /** Remembers the newest time a name was heard from (announcements can overtake an `acceptPeer`). */
-  #noteHeard(i: ServiceInstance): void {
-    if ((this.#heard.get(i.name) ?? -Infinity) < i.lastSeen) this.#heard.set(i.name, i.lastSeen);
+  /** Starts waiting `acceptPeer` checks while fewer than `maxPendingChecks` run (one at a time per name). */
+  #startChecks(): void {
+    for (const [name, instance] of this.#queued) {
+      if (this.#checks.size >= this.#limits.maxPendingChecks || this.#state === "stopped") return;
+      if (this.#checks.has(name)) continue; // its running check settles first, then this one starts
+      this.#queued.delete(name);
+      const info = toPeerInfo(instance);
+      if (info) this.#check(info);
+    }
+  }
+
+  #check(info: PeerInfo): void {
+    const name = info.name;
+    let verdict: boolean | Promise<boolean>;
+    try {
+      verdict = this.#o.acceptPeer!(info);
+    } catch (err) {
+      this.#logger.warn(`discovery: acceptPeer threw for '${name}': ${String(err)}; ignoring the peer`);
+      return;
+    }
+    const check: Check = { lastSeen: info.lastSeen, valid: true };
+    this.#checks.set(name, check);
+    Promise.resolve(verdict).then(
+      (ok) => {
+        // Ignored when the name went away, or a newer announcement of it waits for its own check.
+        if (!check.valid || this.#queued.has(name) || this.#state === "stopped") return;
+        if (ok) this.#admit({ ...info, lastSeen: Math.max(info.lastSeen, check.lastSeen) }, true);
+        else this.#logger.debug(`discovery: acceptPeer rejected '${name}'`);
+      },
+      (err) => this.#logger.warn(`discovery: acceptPeer failed for '${name}': ${String(err)}; ignoring the peer`),
+    ).finally(() => {
+      if (this.#checks.get(name) === check) this.#checks.delete(name);
+      this.#startChecks();
+    });
   }
 
   /** The browser heard from an instance again, unchanged: only `lastSeen` moves. */
   #heardFrom(i: ServiceInstance): void {
     if (this.#state === "stopped") return;
-    this.#noteHeard(i);
     const prev = this.#peers.get(i.name);
-    const lastSeen = this.#heard.get(i.name)!;
-    if (!prev || prev.lastSeen >= lastSeen) return;
-    this.#store(frozen({ ...prev, lastSeen }));
+    if (prev) {
+      if (prev.lastSeen < i.lastSeen) this.#store(frozen({ ...prev, lastSeen: i.lastSeen }));
+      return;
+    }
+    const check = this.#checks.get(i.name);
+    if (check) check.lastSeen = Math.max(check.lastSeen, i.lastSeen);
+    if (this.#queued.has(i.name)) this.#queued.set(i.name, i);
+    else if (this.#overflow.has(i.name) && this.#peers.size < this.#limits.maxPeers) this.#seen(i);
   }
 
   #store(info: PeerInfo): void {
@@ -502,11 +627,19 @@ export class Discovery {
     this.#sorted = undefined;
   }
 
-  #admit(candidate: PeerInfo): void {
-    const lastSeen = Math.max(candidate.lastSeen, this.#heard.get(candidate.name) ?? -Infinity);
-    const info = frozen({ ...candidate, lastSeen });
-    const prev = this.#peers.get(info.name);
+  /**
+   * Lists a peer that passed the checks (`accepted`: through `acceptPeer`, whose records are
+   * then kept), unless the table is full and it is new.
+   */
+  #admit(candidate: PeerInfo, accepted = false): void {
+    const prev = this.#peers.get(candidate.name);
+    if (!prev && this.#peers.size >= this.#limits.maxPeers) return this.#refuse(candidate.name);
+    this.#overflow.delete(candidate.name);
+    const info = frozen(
+      prev && prev.lastSeen > candidate.lastSeen ? { ...candidate, lastSeen: prev.lastSeen } : candidate,
+    );
     this.#store(info);
+    if (accepted) this.#keep(info.name);
     if (prev) {
       const replaced = prev.instanceId !== info.instanceId || prev.address !== info.address ||
         prev.udpPort !== info.udpPort || prev.tcpPort !== info.tcpPort;
@@ -517,9 +650,31 @@ export class Discovery {
     this.#notifyWaiters();
   }
 
+  #refuse(name: string): void {
+    if (!this.#overflow.has(name)) this.#refused++;
+    this.#overflow.add(name);
+    this.#refusals.update(
+      { refused: this.#refused },
+      (since) =>
+        `discovery: the peer table is full (${this.#peers.size} peers, limits.maxPeers); refused ${since.refused} new ` +
+        `name${
+          since.refused === 1 ? "" : "s"
+        } since the last report, the listed peers stay. A host on the LAN may be ` +
+        "flooding it with fake services; on a LAN this large raise limits.maxPeers.",
+    );
+  }
+
+  /** Asks the mDNS cache to keep a listed peer's records. */
+  #keep(name: string): void {
+    if (this.#browser?.keep(`${name}.${serviceTypeName(this.#type)}`, true)) this.#kept.add(name);
+  }
+
   #gone(name: string, reason: DownReason): void {
-    this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
-    this.#heard.delete(name);
+    this.#queued.delete(name);
+    const check = this.#checks.get(name);
+    if (check) check.valid = false;
+    this.#overflow.delete(name);
+    if (this.#kept.delete(name)) this.#browser?.keep(`${name}.${serviceTypeName(this.#type)}`, false);
     const prev = this.#peers.get(name);
     if (!prev) return;
     this.#peers.delete(name);
@@ -542,4 +697,10 @@ export class Discovery {
   #notifyWaiters(): void {
     for (const w of [...this.#waiters]) w();
   }
+}
+
+/** The mDNS part of discovery limits. */
+function mdnsLimitsOf(limits: DiscoveryLimits): MdnsLimits {
+  const { maxPeers: _peers, maxPendingChecks: _checks, ...mdns } = limits;
+  return mdns;
 }
