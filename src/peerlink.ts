@@ -314,6 +314,7 @@ export class PeerLink {
       acceptPeer: keys ? acceptPeerWith(keys, { allowInsecurePeers: options.allowInsecurePeers }) : undefined,
       interfaces: options.interfaces,
       allowRename: options.allowRename,
+      limits: options.discoveryLimits,
     };
     return (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
   }
