@@ -1,75 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PeerLink } from "../src/peerlink.ts";
 import { Discovery } from "../src/discovery.ts";
 import { deriveRealm } from "../src/derive.ts";
-import type { PeerLinkOptions } from "../src/options.ts";
 import { currentPeer } from "../src/rpc/context.ts";
 import { PeerNotFound, PeerTimeoutError } from "../src/errors.ts";
 import { NameConflictError } from "../src/mdns/errors.ts";
-import { FakeClock } from "../src/testing/fake_clock.ts";
-import { MemoryNetwork } from "../src/testing/memory_net.ts";
-import type { Logger } from "../src/log.ts";
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** PeerLink nodes with the real mDNS discovery on an in-memory LAN, driven by a fake clock. */
-class World {
-  readonly clock = new FakeClock();
-  readonly network = new MemoryNetwork({ seed: 5, clock: this.clock });
-  readonly nodes: PeerLink[] = [];
-
-  node(address: string, name: string, options: PeerLinkOptions = {}): PeerLink {
-    const node = new PeerLink(name, {
-      runtime: this.network.host(address),
-      clock: this.clock,
-      logger: quiet,
-      ...options,
-    });
-    this.nodes.push(node);
-    return node;
-  }
-
-  /** Starts nodes together, letting mDNS probe (about 1 s) and announce. */
-  async start(...nodes: PeerLink[]): Promise<void> {
-    const started = Promise.allSettled(nodes.map((n) => n.start()));
-    for (const outcome of await this.during(started, 5000)) if (outcome.status === "rejected") throw outcome.reason;
-    await this.clock.advance(2000);
-  }
-
-  /**
-   * Runs `promise` while the fake clock advances in 50 ms steps, up to `ms`. Each step also
-   * waits a real millisecond: key derivation and proofs (Web Crypto) finish in real time.
-   */
-  async during<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let settled = false;
-    const watched = promise.finally(() => (settled = true));
-    watched.catch(() => {});
-    for (let t = 0; t < ms && !settled; t += 50) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.clock.advance(50);
-    }
-    return await watched;
-  }
-
-  /** Advances like {@linkcode World.during} until `predicate` holds (proof checks run in real time). */
-  async until(predicate: () => boolean, ms = 5000): Promise<void> {
-    for (let t = 0; t < ms && !predicate(); t += 50) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.clock.advance(50);
-    }
-  }
-
-  async close(): Promise<void> {
-    const stopping = Promise.allSettled(this.nodes.map((n) => n.stop()));
-    await this.clock.advance(1000);
-    await stopping;
-    await this.network.close();
-  }
-}
+import { NodeWorld } from "./support/node_world.ts";
 
 test("PeerLink over mDNS (memory): two nodes discover each other, call, fan out and see goodbye", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const a = w.node("10.0.0.1", "Alpha").register("add", (x: number, y: number) => x + y);
     const b = w.node("10.0.0.2", "Beta").register("who", () => currentPeer()?.name);
@@ -102,7 +41,7 @@ test("PeerLink over mDNS (memory): two nodes discover each other, call, fan out 
 });
 
 test("PeerLink over mDNS (memory): a peer that vanished is reported down soon after a failed call", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const a = w.node("10.0.0.1", "Alpha");
     const b = w.node("10.0.0.2", "Beta");
@@ -122,7 +61,7 @@ test("PeerLink over mDNS (memory): a peer that vanished is reported down soon af
 });
 
 test("PeerLink over mDNS (memory): nodes of different realms never see each other", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const x = w.node("10.0.0.1", "X", { secret: "kitchen" });
     const y = w.node("10.0.0.2", "Y", { secret: "kitchen" });
@@ -144,7 +83,7 @@ test("PeerLink over mDNS (memory): nodes of different realms never see each othe
 });
 
 test("PeerLink over mDNS (memory): a taken name rejects start(); allowRename takes 'Name (2)' and is callable", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const first = w.node("10.0.0.1", "Dup").register("id", () => "first");
     await w.start(first);
@@ -166,7 +105,7 @@ test("PeerLink over mDNS (memory): a taken name rejects start(); allowRename tak
 });
 
 test("PeerLink over mDNS (memory): nodes with a secret seal their calls and prove their announcements", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const a = w.node("10.0.0.1", "A", { secret: "correct horse battery staple" }).register("f", () => "sealed");
     const b = w.node("10.0.0.2", "B", { secret: "correct horse battery staple" });
@@ -185,7 +124,7 @@ test("PeerLink over mDNS (memory): nodes with a secret seal their calls and prov
 });
 
 test("PeerLink over mDNS (memory): a secret node ignores peers without a proof unless allowInsecurePeers", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "kitchen-lan-secret";
   try {
     // A Python 1.2 node with the same secret: same service type (realm), no proof, plaintext RPC.
@@ -205,7 +144,7 @@ test("PeerLink over mDNS (memory): a secret node ignores peers without a proof u
 });
 
 test("PeerLink over mDNS (memory): an announcement with a forged proof is refused even with allowInsecurePeers", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "garage-secret";
   try {
     const forger = w.node("10.0.0.1", "Forger", {
@@ -224,7 +163,7 @@ test("PeerLink over mDNS (memory): an announcement with a forged proof is refuse
 });
 
 test("PeerLink over mDNS (memory): a renamed node with a secret republishes a valid proof", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "shared";
   try {
     const first = w.node("10.0.0.1", "Dup", { secret });
@@ -235,6 +174,22 @@ test("PeerLink over mDNS (memory): a renamed node with a secret republishes a va
     assert.equal(second.name, "Dup (2)");
     assert.deepEqual(first.peers().map((p) => p.name), ["Dup (2)"]);
     assert.equal(await w.during(first.call("Dup (2)", "id"), 1000), "second");
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): the option discoveryLimits bounds the peer table", async () => {
+  const w = new NodeWorld();
+  try {
+    const small = w.node("10.0.0.1", "Small", { discoveryLimits: { maxPeers: 1 } });
+    const peers = [w.node("10.0.0.2", "P1"), w.node("10.0.0.3", "P2")];
+    await w.start(small, ...peers);
+    await w.clock.advance(5000);
+    assert.equal(small.peers().length, 1, "one peer listed, the other refused");
+    assert.equal(peers[0].peers().length, 2, "the others list everyone");
+    const bad = w.node("10.0.0.4", "Bad", { discoveryLimits: { maxPeers: 0 } });
+    await assert.rejects(bad.start(), /discovery limit maxPeers must be a positive integer, got 0/);
   } finally {
     await w.close();
   }
