@@ -81,14 +81,16 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
     const walked = walkMessage(bytes);
     if (typeof walked === "string") return { ok: false, reason: walked };
 
-    // A private copy: we patch type fields so dns-packet leaves rdata it cannot check alone.
-    const copy = Buffer.from(bytes);
-    for (const r of walked.records) {
-      if (!TYPE_NAMES[r.type] || r.type === TYPE_CODES.NSEC || r.type === TYPE_CODES.ANY) {
-        copy.writeUInt16BE(OPAQUE_TYPE, r.typeOffset);
-      }
-    }
-    const decoded = dnsPacket.decode(copy);
+    // Types dns-packet cannot check alone are patched to an opaque one, in a private copy; the
+    // usual packet has none and is read in place (a copy per datagram is garbage in a flood).
+    const opaque = walked.records.filter((r) =>
+      !TYPE_NAMES[r.type] || r.type === TYPE_CODES.NSEC || r.type === TYPE_CODES.ANY
+    );
+    const input = opaque.length > 0
+      ? Buffer.from(bytes)
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const r of opaque) input.writeUInt16BE(OPAQUE_TYPE, r.typeOffset);
+    const decoded = dnsPacket.decode(input);
     const questions: MdnsQuestion[] = [];
     (decoded.questions ?? []).forEach((q, i) => {
       const raw = walked.questions[i];
