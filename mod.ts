@@ -38,7 +38,15 @@ export type {
   Transport,
   WaitForPeersOptions,
 } from "./src/options.ts";
-export type { DiscoveryOptions, DiscoveryStats, PeerDownReason, PeerInfo, PeerSource } from "./src/discovery.ts";
+export { DEFAULT_DISCOVERY_LIMITS } from "./src/discovery.ts";
+export type {
+  DiscoveryLimits,
+  DiscoveryOptions,
+  DiscoveryStats,
+  PeerDownReason,
+  PeerInfo,
+  PeerSource,
+} from "./src/discovery.ts";
 export type { WideAreaOptions } from "./src/dnssd/options.ts";
 export type { TsigKey } from "./src/dnssd/tsig.ts";
 export { WideAreaError } from "./src/dnssd/errors.ts";

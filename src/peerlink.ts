@@ -564,6 +564,7 @@ export class PeerLink {
       onRename,
       wideArea: options.wideArea,
       seeds: options.seeds,
+      limits: options.discoveryLimits,
     };
     return (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
   }
