@@ -7,6 +7,7 @@
 import { type OptionSpecs, type ParsedArgs, stringOption } from "./args.ts";
 import { DISCOVERY_WAIT } from "../src/constants.ts";
 import { parseDuration } from "./duration.ts";
+import type { Clock } from "../src/clock.ts";
 import type { Style } from "./format.ts";
 import type { CliIO, Printer } from "./io.ts";
 import { WIDE_AREA_OPTIONS } from "./wide_area.ts";
@@ -27,6 +28,11 @@ export interface CommandContext {
   verbose: boolean;
   /** Aborted on Ctrl-C / SIGTERM; its `reason` is the signal name. */
   signal: AbortSignal;
+  /**
+   * Time for the command's waits and timings: the clock of its nodes (`io.node.clock`, which tests
+   * set to a fake clock), so waiting for peers follows the same time as their discovery.
+   */
+  clock: Clock;
 }
 
 /** A command: `discover`, `ping`, `call`, `serve`, `demo`. */

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { systemClock } from "../src/clock.ts";
 import { VERSION } from "../src/version.ts";
 import { closest, parseCommandArgs } from "./args.ts";
 import { callCommand } from "./commands/call.ts";
@@ -108,6 +109,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       errStyle,
       verbose,
       signal: io.signal ?? interrupts!.signal,
+      clock: io.node?.clock ?? systemClock,
     };
     try {
       return await command.run(context, args);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Clock } from "../src/clock.ts";
 import type { PeerInfo } from "../src/discovery.ts";
 import type { PeerLink } from "../src/peerlink.ts";
 import { formatAge } from "./duration.ts";
@@ -81,6 +82,7 @@ export function peerJson(peer: PeerInfo, now: number): Record<string, unknown> {
  * @param name Peer name.
  * @param waitMs Longest wait.
  * @param signal Interrupt.
+ * @param clock Time source of the wait (the node's).
  * @returns The peer, or `undefined` when it did not appear in time.
  */
 export function waitForPeer(
@@ -88,18 +90,19 @@ export function waitForPeer(
   name: string,
   waitMs: number,
   signal: AbortSignal,
+  clock: Clock,
 ): Promise<PeerInfo | undefined> {
   const known = node.peers().find((p) => p.name === name);
   if (known || signal.aborted) return Promise.resolve(known);
   return new Promise((resolve) => {
     const finish = (peer: PeerInfo | undefined) => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       off();
       signal.removeEventListener("abort", onAbort);
       resolve(peer);
     };
     const off = node.on("peer-up", (peer) => peer.name === name && finish(peer));
-    const timer = setTimeout(() => finish(node.peers().find((p) => p.name === name)), waitMs);
+    const timer = clock.setTimeout(() => finish(node.peers().find((p) => p.name === name)), waitMs);
     const onAbort = () => finish(undefined);
     signal.addEventListener("abort", onAbort, { once: true });
   });
@@ -110,15 +113,16 @@ export function waitForPeer(
  *
  * @param ms How long (`Infinity`: until the signal aborts).
  * @param signal Interrupt.
+ * @param clock Time source (the nodes').
  * @returns Resolves when the time is up or on abort.
  */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal, clock: Clock): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     // Infinity: only the abort ends it (setTimeout would overflow to 1 ms beyond 2^31-1).
-    const timer = Number.isFinite(ms) ? setTimeout(done, Math.min(ms, 2 ** 31 - 1)) : undefined;
+    const timer = Number.isFinite(ms) ? clock.setTimeout(done, Math.min(ms, 2 ** 31 - 1)) : undefined;
     function done() {
-      clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
       signal.removeEventListener("abort", done);
       resolve();
     }

@@ -47,7 +47,7 @@ export async function withPeer(
     allowRename: true,
   });
   try {
-    const found = await waitForPeer(node, peer, waitMs, context.signal);
+    const found = await waitForPeer(node, peer, waitMs, context.signal, context.clock);
     if (context.signal.aborted) return interruptedExitCode(context.signal);
     if (!found) throw new CliFailure(`peer '${peer}' not found within ${formatMs(waitMs)}. ${knownPeersPhrase(node)}`);
     return await body(node);

@@ -1,40 +1,60 @@
 /**
  * The CLI commands run in-process (`main()` with captured output) against nodes on an
- * in-memory network with real mDNS discovery over it: no sockets, every runtime.
+ * in-memory network with real mDNS discovery over it: no sockets, every runtime. Nodes, the
+ * network and the commands' own waits share one fake clock, which the tests move forward while
+ * a command runs: probing, `--wait` and `--interval` take no real time.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EXIT } from "../cli/errors.ts";
 import type { PeerDownReason } from "../src/discovery.ts";
+import type { PeerLinkOptions } from "../src/options.ts";
 import { PeerLink } from "../src/peerlink.ts";
+import { FakeClock } from "../src/testing/fake_clock.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
-import { eventually, runMain } from "./support/cli_harness.ts";
+import { runMain, type RunResult } from "./support/cli_harness.ts";
+import { during, until } from "./support/fake_time.ts";
 import { memoryLan } from "./support/node_harness.ts";
+
+/** Most fake time one command or step may take before the test fails as hanging. */
+const STEP_LIMIT_MS = 30_000;
 
 interface Fixture {
   network: MemoryNetwork;
-  /** A fresh host for the next CLI run. */
-  cliHost(): ReturnType<MemoryNetwork["host"]>;
+  clock: FakeClock;
+  /** Node options for the next CLI run: a fresh host, the shared clock. */
+  cliNode(): Partial<PeerLinkOptions>;
   /** Starts a node on its own host. */
   node(name: string, setup?: (node: PeerLink) => void): Promise<PeerLink>;
+  /** Runs `main(argv)` on a fresh host while the fake clock moves. */
+  run(argv: string[], options?: Omit<Parameters<typeof runMain>[1], "node">): Promise<RunResult>;
+  /** Waits for `promise` while the fake clock moves. */
+  during<T>(promise: Promise<T>): Promise<T>;
+  /** Lets `ms` of fake time pass. */
+  pass(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
 async function withLan(fn: (lan: Fixture) => Promise<void>): Promise<void> {
-  const network = new MemoryNetwork({ seed: 7 });
+  const clock = new FakeClock();
+  const network = new MemoryNetwork({ seed: 7, clock });
   const nodes: PeerLink[] = [];
   let next = 2;
   const fixture: Fixture = {
     network,
-    cliHost: () => network.host(`10.0.0.${next++}`),
+    clock,
+    cliNode: () => ({ runtime: network.host(`10.0.0.${next++}`), clock }),
     async node(name, setup) {
-      const node = new PeerLink(name, { runtime: network.host(`10.0.0.${next++}`) });
+      const node = new PeerLink(name, { runtime: network.host(`10.0.0.${next++}`), clock });
       setup?.(node);
       nodes.push(node);
-      return await node.start();
+      return await fixture.during(node.start());
     },
+    run: (argv, options = {}) => fixture.during(runMain(argv, { ...options, node: fixture.cliNode() })),
+    during: (promise) => during(clock, promise, STEP_LIMIT_MS),
+    pass: (ms) => until(clock, () => false, ms),
     async close() {
-      await Promise.allSettled(nodes.map((n) => n.stop()));
+      await fixture.during(Promise.allSettled(nodes.map((n) => n.stop())));
       await network.close();
     },
   };
@@ -49,7 +69,7 @@ test("cli ping (memory): auto goes via udp, --transport tcp really uses TCP (ser
   await withLan(async (lan) => {
     const target = await lan.node("NodeB");
     const before = target.stats()!;
-    const udp = await runMain(["ping", "NodeB", "-c", "2", "-i", "10ms"], { node: { runtime: lan.cliHost() } });
+    const udp = await lan.run(["ping", "NodeB", "-c", "2", "-i", "10ms"]);
     assert.equal(udp.code, EXIT.OK, udp.stderr);
     assert.match(
       udp.stdout,
@@ -63,9 +83,7 @@ test("cli ping (memory): auto goes via udp, --transport tcp really uses TCP (ser
     assert.ok(middle.udp.received >= before.udp.received + 2, "the pings arrived over UDP");
     assert.equal(middle.tcpServer.requests, before.tcpServer.requests, "no TCP request for a UDP ping");
 
-    const tcp = await runMain(["ping", "NodeB", "--transport", "tcp", "--count", "3", "--interval", "0"], {
-      node: { runtime: lan.cliHost() },
-    });
+    const tcp = await lan.run(["ping", "NodeB", "--transport", "tcp", "--count", "3", "--interval", "0"]);
     assert.equal(tcp.code, EXIT.OK, tcp.stderr);
     assert.equal(tcp.stdout.match(/OK {2}\(\d+\.\d ms via tcp\)/g)?.length, 3);
     const after = target.stats()!;
@@ -78,7 +96,7 @@ test("cli ping (memory): a missing peer exits 1 and lists the known peers", asyn
   await withLan(async (lan) => {
     await lan.node("NodeA");
     await lan.node("Worker1");
-    const result = await runMain(["ping", "Node", "--wait", "1.5s"], { node: { runtime: lan.cliHost() } });
+    const result = await lan.run(["ping", "Node", "--wait", "1.5s"]);
     assert.equal(result.code, EXIT.FAILURE);
     assert.equal(result.stdout, "");
     assert.equal(
@@ -119,13 +137,14 @@ test("cli ping (memory): Ctrl-C exits 130 and SIGTERM 143, with the summary so f
     for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
       const controller = new AbortController();
       const running = runMain(["ping", "NodeB", "-c", "1000", "-i", "50ms"], {
-        node: { runtime: lan.cliHost() },
+        node: lan.cliNode(),
         signal: controller.signal,
       });
       const received = target.stats()!.udp.received;
-      assert.ok(await eventually(() => target.stats()!.udp.received >= received + 2, 10_000), "pings are flowing");
+      await until(lan.clock, () => target.stats()!.udp.received >= received + 2, 10_000);
+      assert.ok(target.stats()!.udp.received >= received + 2, "pings are flowing");
       controller.abort(signal);
-      const result = await running;
+      const result = await lan.during(running);
       assert.equal(result.code, code);
       const sent = Number(result.stdout.match(/--- 'NodeB': (\d+) sent/)?.[1]);
       assert.ok(sent >= 1 && sent < 1000, result.stdout);
@@ -141,21 +160,18 @@ test("cli call (memory): prints the result as JSON; a remote error is one line a
         .register("boom", () => {
           throw new RangeError("out of range");
         }));
-    const sum = await runMain(["call", "Calc", "add", "-1", "5"], { node: { runtime: lan.cliHost() } });
+    const sum = await lan.run(["call", "Calc", "add", "-1", "5"]);
     assert.deepEqual(sum, { code: 0, stdout: "4\n", stderr: "" });
-    const blob = await runMain(["call", "Calc", "blob"], { node: { runtime: lan.cliHost() } });
+    const blob = await lan.run(["call", "Calc", "blob"]);
     assert.equal(blob.stdout, '{"$bytes":"AAEC"}\n');
-    const tty = await runMain(["call", "Calc", "add", "1", "2", "-t", "tcp"], {
-      node: { runtime: lan.cliHost() },
-      isTTY: true,
-    });
+    const tty = await lan.run(["call", "Calc", "add", "1", "2", "-t", "tcp"], { isTTY: true });
     assert.equal(tty.stdout, "3\n");
     assert.match(tty.stderr, /\(Calc\.add: [\d.]+ ms via tcp\)/);
-    const failed = await runMain(["call", "Calc", "boom"], { node: { runtime: lan.cliHost() } });
+    const failed = await lan.run(["call", "Calc", "boom"]);
     assert.equal(failed.code, EXIT.FAILURE);
     assert.equal(failed.stdout, "");
     assert.match(failed.stderr, /^peerlink: RemoteError: .*RangeError.*out of range\n$/);
-    const verbose = await runMain(["call", "Calc", "boom", "--verbose"], { node: { runtime: lan.cliHost() } });
+    const verbose = await lan.run(["call", "Calc", "boom", "--verbose"]);
     assert.match(verbose.stderr, /\n\s+at /, "--verbose adds the stack trace");
   });
 });
@@ -168,7 +184,7 @@ test("cli call ALL (memory): one line per peer, exit 1 when one fails; --json pe
       n.register("status", () => {
         throw new Error("disk full");
       }));
-    const result = await runMain(["call", "ALL", "status", "--wait", "1.5s"], { node: { runtime: lan.cliHost() } });
+    const result = await lan.run(["call", "ALL", "status", "--wait", "1.5s"]);
     assert.equal(result.code, EXIT.FAILURE, "one peer failed");
     const lines = result.stdout.trimEnd().split("\n");
     assert.equal(lines.length, 3);
@@ -177,7 +193,7 @@ test("cli call ALL (memory): one line per peer, exit 1 when one fails; --json pe
     assert.match(lines[2], /^C3 {2}error +[\d.]+ ms +RemoteError: .*disk full/);
     assert.match(result.stderr, /status on 3 peers: 2 ok, 1 failed/);
 
-    const json = await runMain(["call", "ALL", "status", "--json", "-w", "1.5s"], { node: { runtime: lan.cliHost() } });
+    const json = await lan.run(["call", "ALL", "status", "--json", "-w", "1.5s"]);
     const objects = json.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
     assert.deepEqual(objects.map((o) => [o.peer, o.ok]), [["A1", true], ["B2", true], ["C3", false]]);
     assert.equal(objects[2].error.type, "RemoteError");
@@ -186,13 +202,13 @@ test("cli call ALL (memory): one line per peer, exit 1 when one fails; --json pe
 
 test("cli discover (memory): bullets per peer with ports and age; --json parses; none found exits 1", async () => {
   await withLan(async (lan) => {
-    const none = await runMain(["discover", "--wait", "300ms"], { node: { runtime: lan.cliHost() } });
+    const none = await lan.run(["discover", "--wait", "300ms"]);
     assert.equal(none.code, EXIT.FAILURE);
     assert.match(none.stderr, /^peerlink: no peers found in [\d.]+ \w+\. Start one with 'peerlink serve'/);
 
     const a = await lan.node("NodeA");
     const b = await lan.node("Worker1");
-    const text = await runMain(["discover", "--wait", "1.5s"], { node: { runtime: lan.cliHost() } });
+    const text = await lan.run(["discover", "--wait", "1.5s"]);
     assert.equal(text.code, EXIT.OK, text.stderr);
     const lines = text.stdout.split("\n");
     assert.match(lines[0], /^Discovered 2 peers in [\d.]+ s:$/);
@@ -203,7 +219,7 @@ test("cli discover (memory): bullets per peer with ports and age; --json parses;
     );
     assert.match(lines[2], /^ {2}• Worker1 {2}10\.0\.0\.\d+/);
 
-    const json = await runMain(["discover", "--wait", "1.5s", "--json"], { node: { runtime: lan.cliHost() } });
+    const json = await lan.run(["discover", "--wait", "1.5s", "--json"]);
     const peers = json.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
     assert.deepEqual(peers.map((p) => p.name), ["NodeA", "Worker1"]);
     assert.equal(peers[1].udpPort, b.ports!.udpPort);
@@ -217,17 +233,17 @@ test("cli discover --watch (memory): streams up and down until interrupted, then
   await withLan(async (lan) => {
     const controller = new AbortController();
     const watching = runMain(["discover", "--watch", "--json"], {
-      node: { runtime: lan.cliHost() },
+      node: lan.cliNode(),
       signal: controller.signal,
     });
     // Give the watcher time to start browsing, then bring a node up and down.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await lan.pass(300);
     const node = await lan.node("Comet");
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await node.stop();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await lan.pass(1500);
+    await lan.during(node.stop());
+    await lan.pass(300);
     controller.abort("SIGINT");
-    const result = await watching;
+    const result = await lan.during(watching);
     assert.equal(result.code, EXIT.OK);
     const events = result.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
     const comet = events.filter((e) => e.peer.name === "Comet");
@@ -243,23 +259,29 @@ test("cli serve (memory): answers echo and info, and a clean stop says goodbye",
     const observer = await lan.node("Observer", (n) => n.on("peer-down", (p, reason) => downs.push([p.name, reason])));
     const controller = new AbortController();
     const serving = runMain(["serve", "--name", "Srv", "--expose-demo"], {
-      node: { runtime: lan.cliHost() },
+      node: lan.cliNode(),
       signal: controller.signal,
     });
-    await observer.waitForPeers(1, { timeout: 10_000 });
-    assert.deepEqual(await observer.call("Srv", "echo", [{ x: [1, "two"] }]), { x: [1, "two"] });
-    const info = await observer.call<{ runtime: string; version: string; uptime: number }>("Srv", "info");
+    await lan.during(observer.waitForPeers(1, { timeout: 10_000 }));
+    assert.deepEqual(await lan.during(observer.call("Srv", "echo", [{ x: [1, "two"] }])), { x: [1, "two"] });
+    const info = await lan.during(observer.call<{ runtime: string; version: string; uptime: number }>("Srv", "info"));
     assert.ok(["deno", "bun", "node"].includes(info.runtime));
     assert.equal(typeof info.uptime, "number");
-    assert.equal(await observer.call("Srv", "add", [2, 3]), 5);
+    assert.equal(await lan.during(observer.call("Srv", "add", [2, 3])), 5);
     assert.equal(observer.peers()[0].runtime, info.runtime, "the runtime is advertised in TXT");
     controller.abort("SIGTERM");
-    const result = await serving;
+    const result = await lan.during(serving);
     assert.equal(result.code, EXIT.OK);
-    assert.match(result.stdout, /^Serving 'Srv' \(\w+ [\w.-]+, peerlink [\w.-]+\) on UDP \d+ and TCP \d+\n/);
+    // Peers found while the name is being probed are reported before the banner: the observer.
+    const banner = result.stdout.search(/^Serving /m);
+    assert.ok(banner >= 0, result.stdout);
+    const [before, after] = [result.stdout.slice(0, banner), result.stdout.slice(banner)];
+    assert.match(before, /^(\d\d:\d\d:\d\d peer up {3}Observer {2}10\.0\.0\.\d+ {2}udp \d+ {2}tcp \d+ {2}\w+\n)?$/);
+    assert.match(after, /^Serving 'Srv' \(\w+ [\w.-]+, peerlink [\w.-]+\) on UDP \d+ and TCP \d+\n/);
     assert.match(result.stdout, /Functions: __ping__, echo, info, add,/);
     assert.match(result.stdout, /Stopped 'Srv' on SIGTERM after [\d.]+ \w+ \(goodbye sent\)\.\n$/);
-    assert.ok(await eventually(() => downs.length > 0, 2000), "the observer saw Srv leave");
+    await until(lan.clock, () => downs.length > 0, 2000);
+    assert.ok(downs.length > 0, "the observer saw Srv leave");
     assert.deepEqual(downs, [["Srv", "goodbye"]]);
   });
 });
@@ -267,11 +289,11 @@ test("cli serve (memory): answers echo and info, and a clean stop says goodbye",
 test("cli serve (memory): a taken name or bad port fails with one line, exit 1", async () => {
   await withLan(async (lan) => {
     await lan.node("Taken");
-    const result = await runMain(["serve", "--name", "Taken"], { node: { runtime: lan.cliHost() } });
+    const result = await lan.run(["serve", "--name", "Taken"]);
     assert.equal(result.code, EXIT.FAILURE);
     assert.match(result.stderr, /^peerlink: cannot start node 'Taken': .+\n$/);
     assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace without --verbose");
-    const badName = await runMain(["serve", "--name", "has.dot"], { node: { runtime: lan.cliHost() } });
+    const badName = await lan.run(["serve", "--name", "has.dot"]);
     assert.equal(badName.code, EXIT.FAILURE);
     assert.match(badName.stderr, /^peerlink: TypeError: .*"has\.dot".*\n$/);
   });
@@ -279,17 +301,18 @@ test("cli serve (memory): a taken name or bad port fails with one line, exit 1",
 
 test("cli demo --in-process (memory): discovery, UDP call, 1 MiB TCP call, fan-out, timings", async () => {
   await withLan(async (lan) => {
-    const hosts = [lan.cliHost(), lan.cliHost(), lan.cliHost(), lan.cliHost()];
+    const hosts = [lan.cliNode(), lan.cliNode(), lan.cliNode(), lan.cliNode()].map((options) => options.runtime);
     let used = 0;
     // Every node of the demo needs its own host: each startNode() reads `runtime` once.
-    const result = await runMain(["demo", "--in-process"], {
+    const result = await lan.during(runMain(["demo", "--in-process"], {
       env: { PEERLINK_NETNS: "1" },
       node: {
+        clock: lan.clock,
         get runtime() {
           return hosts[used++];
         },
       },
-    });
+    }));
     assert.equal(result.code, EXIT.OK, result.stderr + result.stdout);
     assert.match(result.stdout, /Discovery {2}3 of 3 nodes in /);
     assert.match(result.stdout, /UDP call {3}Demo-local\d\.add\(2, 3\) = 5 .* via udp/);

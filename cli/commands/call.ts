@@ -103,20 +103,20 @@ async function runCall(context: CommandContext, parsed: ParsedArgs): Promise<num
 
 async function callOne(context: CommandContext, node: PeerLink, call: Invocation, waitMs: number): Promise<number> {
   const { signal } = context;
-  const peer = await waitForPeer(node, call.target, waitMs, signal);
+  const peer = await waitForPeer(node, call.target, waitMs, signal, context.clock);
   if (signal.aborted) return interruptedExitCode(signal);
   if (!peer) {
     throw new CliFailure(`peer '${call.target}' not found within ${formatMs(waitMs)}. ${knownPeersPhrase(node)}`);
   }
   const before = transportCounters(node);
-  const started = performance.now();
+  const started = context.clock.now();
   const value = await node.call(call.target, call.fn, call.args, {
     transport: call.transport,
     timeout: call.timeout,
     kwargs: call.kwargs,
     signal,
   });
-  const elapsed = performance.now() - started;
+  const elapsed = context.clock.now() - started;
   context.out.line(toJson(value, context.out.isTTY ? 2 : 0));
   if (context.verbose || context.err.isTTY) {
     const via = usedTransport(before, transportCounters(node), call.transport);
@@ -133,19 +133,19 @@ async function callAll(
   json: boolean,
 ): Promise<number> {
   const { out, style, signal } = context;
-  await sleep(waitMs, signal);
+  await sleep(waitMs, signal, context.clock);
   if (signal.aborted) return interruptedExitCode(signal);
   if (node.peers().length === 0) {
     throw new CliFailure(`no peers found within ${formatMs(waitMs)} to call '${call.fn}' on`);
   }
-  const started = performance.now();
+  const started = context.clock.now();
   const results = await node.call("ALL", call.fn, call.args, {
     transport: call.transport,
     timeout: call.timeout,
     kwargs: call.kwargs,
     signal,
   });
-  const elapsed = performance.now() - started;
+  const elapsed = context.clock.now() - started;
   if (json) {
     for (const r of results) {
       out.line(toJson(

@@ -7,6 +7,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
+import { epochMs } from "../../src/clock.ts";
 import { detectRuntime } from "../../src/runtime_kind.ts";
 import type { PeerLinkOptions } from "../../src/options.ts";
 import type { PeerLink } from "../../src/peerlink.ts";
@@ -27,7 +28,7 @@ import {
   spawnCli,
 } from "../launch.ts";
 import { startNode } from "../node.ts";
-import { peerLines } from "../peers.ts";
+import { peerLines, sleep } from "../peers.ts";
 
 /** Size of the TCP demo payload. */
 const TCP_PAYLOAD_BYTES = 1024 * 1024;
@@ -81,8 +82,8 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
     // No namespace possible here: keep every packet on this machine's loopback instead.
     loopbackOnly = true;
   }
-  const { out, style, signal } = context;
-  const started = performance.now();
+  const { out, style, signal, clock } = context;
+  const started = clock.now();
   const realm = `demo-${Math.random().toString(16).slice(2, 8)}`;
   const network: Partial<PeerLinkOptions> = { realm, ...(loopbackOnly ? { interfaces: ["127.0.0.1"] } : {}) };
   const where = isolated
@@ -129,7 +130,7 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
       nodes.push({ name, kind: "in-process", local });
     }
     out.line(`Starting ${nodes.map((n) => `${style.cyan(n.name)} (${n.kind})`).join(", ")}`);
-    const discoveryStarted = performance.now();
+    const discoveryStarted = clock.now();
     conductor = await startNode(context, "Demo-conductor", network);
 
     // 2. Discovery, timed from the conductor's start (it browses while it probes its own name).
@@ -137,27 +138,27 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
     if (signal.aborted) return interruptedExitCode(signal);
     out.line("");
     out.line(`${style.bold("Discovery")}  ${found.length} of ${nodes.length} nodes in ${formatMs(found.elapsed)}:`);
-    for (const line of peerLines(conductor.peers(), Date.now(), style)) out.line(line);
+    for (const line of peerLines(conductor.peers(), epochMs(clock), style)) out.line(line);
     if (found.length === 0) throw new CliFailure("no demo node was discovered; run with --verbose to see why");
     const [first, second] = [found.names[0], found.names[1] ?? found.names[0]];
 
     // 3. A small call: UDP.
     out.line("");
-    let t = performance.now();
+    let t = clock.now();
     const sum = await conductor.call(first, "add", [2, 3], { transport: "udp", signal });
-    const udpMs = performance.now() - t;
+    const udpMs = clock.now() - t;
     out.line(`${style.bold("UDP call")}   ${first}.add(2, 3) = ${sum}   ${style.green(formatMs(udpMs))} via udp`);
 
     // 4. A large call: 1 MiB over TCP, checked end to end.
     const payload = demoPattern(TCP_PAYLOAD_BYTES);
     const expected = await sha256Hex(payload);
-    t = performance.now();
+    t = clock.now();
     const digest = await conductor.call<{ bytes: number; sha256: string }>(second, "checksum", [payload], {
       transport: "tcp",
       timeout: 15_000,
       signal,
     });
-    const tcpMs = performance.now() - t;
+    const tcpMs = clock.now() - t;
     const intact = digest.bytes === payload.length && digest.sha256 === expected;
     const rate = `${(payload.length / 1e6 / (tcpMs / 1000)).toFixed(0)} MB/s`;
     out.line(
@@ -168,9 +169,9 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
     if (!intact) throw new CliFailure(`the 1 MiB payload arrived damaged at ${second}`);
 
     // 5. Fan-out.
-    t = performance.now();
+    t = clock.now();
     const results = await conductor.call<NodeInfo>("ALL", "info", [], { signal });
-    const fanMs = performance.now() - t;
+    const fanMs = clock.now() - t;
     out.line(`${style.bold("Fan-out")}    info on all ${results.length} nodes   ${style.green(formatMs(fanMs))}`);
     const rows = results.map((r) =>
       r.ok
@@ -186,7 +187,7 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
 
     out.line("");
     out.line(
-      `${style.bold("Done")} in ${formatMs(performance.now() - started)}: discovery ${formatMs(found.elapsed)}, ` +
+      `${style.bold("Done")} in ${formatMs(clock.now() - started)}: discovery ${formatMs(found.elapsed)}, ` +
         `UDP ${formatMs(udpMs)}, TCP 1 MiB ${formatMs(tcpMs)}, fan-out ${formatMs(fanMs)}.`,
     );
     return results.every((r) => r.ok) && found.length === nodes.length ? EXIT.OK : EXIT.FAILURE;
@@ -210,10 +211,10 @@ async function discoverAll(
   const wanted = new Set(nodes.map((n) => n.name));
   const seen = () => conductor.peers().map((p) => p.name).filter((name) => wanted.has(name)).sort();
   const deadline = started + DISCOVERY_BUDGET_MS;
-  while (!context.signal.aborted && seen().length < wanted.size && performance.now() < deadline) {
+  while (!context.signal.aborted && seen().length < wanted.size && context.clock.now() < deadline) {
     const alive = nodes.filter((n) => !n.child || n.child.process.exitCode === null);
     if (alive.length < nodes.length && seen().length >= alive.length) break;
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await sleep(25, context.signal, context.clock);
   }
   for (const node of nodes) {
     if (!seen().includes(node.name) && node.child) {
@@ -224,7 +225,7 @@ async function discoverAll(
     }
   }
   const names = seen();
-  return { names, length: names.length, elapsed: performance.now() - started };
+  return { names, length: names.length, elapsed: context.clock.now() - started };
 }
 
 /**

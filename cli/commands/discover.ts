@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Clock, epochMs } from "../../src/clock.ts";
 import type { PeerInfo } from "../../src/discovery.ts";
 import { deriveRealm } from "../../src/derive.ts";
 import type { PeerLinkOptions } from "../../src/options.ts";
@@ -66,7 +67,8 @@ async function runDiscover(context: CommandContext, args: ParsedArgs): Promise<n
   const waitMs = waitOption(args);
   const json = flag(args, "json");
   const options = networkOptions(args, "discover");
-  const started = performance.now();
+  const { clock } = context;
+  const started = clock.now();
   if (flag(args, "watch")) return await watch(context, options, waitMs, json, started);
 
   const wait = waitMs ?? DEFAULT_WAIT_MS;
@@ -75,10 +77,10 @@ async function runDiscover(context: CommandContext, args: ParsedArgs): Promise<n
   }
   const node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true });
   try {
-    await sleep(wait, context.signal);
+    await sleep(wait, context.signal, clock);
     const peers = node.peers();
-    const elapsed = performance.now() - started;
-    const now = Date.now();
+    const elapsed = clock.now() - started;
+    const now = epochMs(clock);
     if (json) {
       for (const peer of peers) context.out.line(JSON.stringify(peerJson(peer, now)));
     } else if (peers.length) {
@@ -106,14 +108,16 @@ async function watch(
   json: boolean,
   started: number,
 ): Promise<number> {
-  const { out, style } = context;
+  const { out, style, clock } = context;
   let ups = 0;
   let downs = 0;
-  const stamp = () => style.dim(`+${((performance.now() - started) / 1000).toFixed(1)}s`.padEnd(7));
+  const stamp = () => style.dim(`+${((clock.now() - started) / 1000).toFixed(1)}s`.padEnd(7));
   const onUp = (peer: PeerInfo) => {
     ups++;
     if (json) {
-      out.line(JSON.stringify({ event: "peer-up", elapsedMs: elapsed(started), peer: peerJson(peer, Date.now()) }));
+      out.line(
+        JSON.stringify({ event: "peer-up", elapsedMs: elapsed(clock, started), peer: peerJson(peer, epochMs(clock)) }),
+      );
     } else {
       const where = `${peer.address}  udp ${peer.udpPort}  tcp ${peer.tcpPort}  ${peerRuntime(peer) ?? "?"}  ${
         peerVia(peer)
@@ -125,7 +129,12 @@ async function watch(
     downs++;
     if (json) {
       out.line(
-        JSON.stringify({ event: "peer-down", elapsedMs: elapsed(started), reason, peer: peerJson(peer, Date.now()) }),
+        JSON.stringify({
+          event: "peer-down",
+          elapsedMs: elapsed(clock, started),
+          reason,
+          peer: peerJson(peer, epochMs(clock)),
+        }),
       );
     } else {
       out.line(`${stamp()} ${style.yellow("down")}  ${style.cyan(style.bold(peer.name))}  (${reason})`);
@@ -141,21 +150,21 @@ async function watch(
       n.on("peer-up", onUp);
       n.on("peer-down", onDown);
     });
-    await sleep(waitMs ?? Infinity, context.signal);
+    await sleep(waitMs ?? Infinity, context.signal, clock);
   } finally {
     await node?.stop();
   }
   if (!json) {
     context.err.line(
-      context.errStyle.dim(`Watched for ${formatMs(performance.now() - started)}: ${ups} up, ${downs} down.`),
+      context.errStyle.dim(`Watched for ${formatMs(clock.now() - started)}: ${ups} up, ${downs} down.`),
     );
   }
   // Watching ends normally with Ctrl-C: that is success.
   return EXIT.OK;
 }
 
-function elapsed(started: number): number {
-  return Math.round(performance.now() - started);
+function elapsed(clock: Clock, started: number): number {
+  return Math.round(clock.now() - started);
 }
 
 /** `" in realm <realm>"` (the derived one for a secret), or nothing for the public realm. */

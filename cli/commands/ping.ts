@@ -70,11 +70,11 @@ async function runPing(context: CommandContext, args: ParsedArgs): Promise<numbe
   const waitMs = waitOption(args) ?? DEFAULT_WAIT_MS;
   const { transport, timeout } = callOptions(args, "ping");
   const options = networkOptions(args, "ping");
-  const { out, style, signal } = context;
+  const { out, style, signal, clock } = context;
 
   const node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true });
   try {
-    const peer = await waitForPeer(node, name, waitMs, signal);
+    const peer = await waitForPeer(node, name, waitMs, signal, clock);
     if (signal.aborted) return interruptedExitCode(signal);
     if (!peer) throw new CliFailure(`peer '${name}' not found within ${formatMs(waitMs)}. ${knownPeersPhrase(node)}`);
 
@@ -82,14 +82,14 @@ async function runPing(context: CommandContext, args: ParsedArgs): Promise<numbe
     let sent = 0;
     let lastError = "";
     for (let i = 0; i < count && !signal.aborted; i++) {
-      if (i > 0) await sleep(intervalMs, signal);
+      if (i > 0) await sleep(intervalMs, signal, clock);
       if (signal.aborted) break;
       sent++;
       const before = transportCounters(node);
-      const started = performance.now();
+      const started = clock.now();
       try {
         await node.call(name, "__ping__", [], { transport, timeout, signal });
-        const rtt = performance.now() - started;
+        const rtt = clock.now() - started;
         rtts.push(rtt);
         const via = usedTransport(before, transportCounters(node), transport);
         out.line(`Ping → '${name}' ${style.green("OK")}  (${formatMs(rtt)} via ${via})`);

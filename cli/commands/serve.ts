@@ -117,7 +117,7 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
   out.line(`Functions: ${["__ping__", ...node.functions().filter((f) => f !== "__ping__")].join(", ")}`);
   context.err.line(context.errStyle.dim("Ctrl-C to stop."));
   try {
-    await sleep(Infinity, signal);
+    await sleep(Infinity, signal, context.clock);
   } finally {
     lifeline?.dispose();
     await node.stop();

@@ -89,7 +89,7 @@ async function runShare(context: CommandContext, args: ParsedArgs): Promise<numb
     if (options.secret !== undefined) out.line("  plain HTTP is off: the node has a secret");
     else if (!writable) out.line(`  curl http://${lanAddress()}:${port}${prefix === "/" ? "/" : `${prefix}/`}FILE`);
     context.err.line(context.errStyle.dim("Ctrl-C to stop."));
-    await sleep(Infinity, context.signal);
+    await sleep(Infinity, context.signal, context.clock);
   } finally {
     await node.stop();
   }
