@@ -4,7 +4,7 @@
 # made, it fails when PEERLINK_REQUIRE_NETNS=1 (CI); otherwise it says so and runs with
 # PEERLINK_NO_NETNS=1: socket tests then skip themselves, and PEERLINK_ALLOW_SKIPS=1 makes
 # the runner report those skips instead of failing on them (see scripts/run_tests.ts).
-# Arguments pass through to scripts/run_tests.ts (e.g. --runtime node tests/net_errors.test.ts).
+# Arguments pass through to scripts/run_tests.ts (e.g. --runtime node tests/unit/net_errors.test.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for bin in deno bun node; do

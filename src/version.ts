@@ -1,6 +1,6 @@
 /**
  * The PeerLink version: the one place it is written. `deno.json` and `package.json` carry the
- * same string (tests/dist_version.test.ts checks that they agree), `peerlink --version` prints it,
+ * same string (tests/dist/dist_version.test.ts checks that they agree), `peerlink --version` prints it,
  * and nodes report it in their `info` reply.
  *
  * @module

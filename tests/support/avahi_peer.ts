@@ -1,5 +1,5 @@
 /**
- * Our side of the Avahi interoperability test (tests/interop_avahi.test.ts): a small program
+ * Our side of the Avahi interoperability test (tests/lan/interop_avahi.test.ts): a small program
  * that runs PeerLink's mDNS layer (`src/mdns/mod.ts`, real sockets from `runtimes/auto.ts`) on
  * one LAN host and reports what happens as JSON lines on standard output.
  *

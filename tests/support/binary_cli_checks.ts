@@ -1,7 +1,7 @@
 /**
  * What a single binary must do wherever it can run: one entry per CLI command (plus the global
  * flags), each talking to a real node of this test process (Bun, native) over real sockets.
- * tests/dist_binary.test.ts runs every entry against every binary that runs here, natively or
+ * tests/dist/dist_binary.test.ts runs every entry against every binary that runs here, natively or
  * under qemu, and fails when a command of the CLI has no entry: a new command (e.g. `share`)
  * gets its entry here, with the node it needs, and is then checked on every target.
  */

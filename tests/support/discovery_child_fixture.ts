@@ -1,5 +1,5 @@
 /**
- * Child process for tests/discovery_sockets.test.ts: publishes a Discovery named argv[2] over
+ * Child process for tests/sockets/discovery_sockets.test.ts: publishes a Discovery named argv[2] over
  * real sockets, prints one JSON line `{"ready":true,...}` once started, then waits to be killed.
  */
 import { Discovery } from "../../src/discovery.ts";

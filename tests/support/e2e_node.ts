@@ -92,7 +92,7 @@ interface SeenEvent {
 }
 
 const events: SeenEvent[] = [];
-/** Events kept: a flood of fake peers (tests/mdns_flood_lan.test.ts) must not grow this process by itself. */
+/** Events kept: a flood of fake peers (tests/lan/mdns_flood_lan.test.ts) must not grow this process by itself. */
 const MAX_EVENTS = 10_000;
 function record(event: SeenEvent): void {
   if (events.length >= MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS + 1);

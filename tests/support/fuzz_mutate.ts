@@ -1,6 +1,6 @@
 /**
- * Mutations of a DNS message for the fuzz tests (the mDNS decoder, tests/mdns_fuzz.test.ts; the
- * TSIG verifier, tests/dnssd_tsig.test.ts): bit flips, random bytes, truncation, inserted junk,
+ * Mutations of a DNS message for the fuzz tests (the mDNS decoder, tests/unit/mdns_fuzz.test.ts; the
+ * TSIG verifier, tests/unit/dnssd_tsig.test.ts): bit flips, random bytes, truncation, inserted junk,
  * compression pointers, huge record counts, duplicated slices, extreme lengths.
  */
 

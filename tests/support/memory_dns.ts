@@ -3,7 +3,7 @@
  * tests of the wide-area layer's logic and timing with a fake clock: one zone, queries over
  * UDP and TCP (answers that do not fit the requester's UDP size come back truncated), and
  * RFC 2136 UPDATE with its prerequisites, signed with TSIG (our own `tsig.ts`, so the real
- * BIND tests, tests/widearea_bind.test.ts, are what proves interoperability).
+ * BIND tests, tests/lan/widearea_bind.test.ts, are what proves interoperability).
  *
  * Hooks let a test see every request and inject hostile replies before (or instead of) the
  * genuine one: `intercept` decides per request; `sendFrom53` sends from the server's own

@@ -1,6 +1,6 @@
 /**
  * PeerLink nodes with the real mDNS discovery on an in-memory LAN, driven by a fake clock
- * (for tests/node_mdns_memory.test.ts and tests/mdns_flood.test.ts).
+ * (for tests/unit/node_mdns_memory.test.ts and tests/unit/mdns_flood.test.ts).
  */
 import { PeerLink } from "../../src/peerlink.ts";
 import type { PeerLinkOptions } from "../../src/options.ts";
