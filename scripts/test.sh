@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: every test file under Deno, Bun and Node, inside a private network namespace
-# (scripts/netns.sh), so no test packet can leave this machine. Where no namespace can be
+# (scripts/netns.sh), so no test packet can leave this machine; scripts/run_tests.ts runs the
+# files side by side, each in a namespace of its own. `npm test -- unit` (npm run test:unit):
+# the in-memory tests on one runtime, for the edit-test loop. Where no namespace can be
 # made, it fails when PEERLINK_REQUIRE_NETNS=1 (CI); otherwise it says so and runs with
 # PEERLINK_NO_NETNS=1: socket tests then skip themselves, and PEERLINK_ALLOW_SKIPS=1 makes
 # the runner report those skips instead of failing on them (see scripts/run_tests.ts).
