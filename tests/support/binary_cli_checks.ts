@@ -171,7 +171,7 @@ function pingOver(transport: "udp" | "tcp"): BinaryCheck {
         ]);
         assert.equal(ping.status, 0, outputOf(ping));
         const replies = ping.stdout.match(
-          new RegExp(`^Ping → '${name}' OK {2}\\(\\d+\\.\\d ms via ${transport}\\)$`, "gm"),
+          new RegExp(`^Ping → '${name}' OK {2}\\(\\d+(?:\\.\\d)? m?s via ${transport}\\)$`, "gm"),
         );
         assert.equal(replies?.length, 2, outputOf(ping));
         const after = node.stats()!;

@@ -73,7 +73,7 @@ test("cli ping (memory): auto goes via udp, --transport tcp really uses TCP (ser
     assert.equal(udp.code, EXIT.OK, udp.stderr);
     assert.match(
       udp.stdout,
-      /^Ping → 'NodeB' OK {2}\(\d+\.\d ms via udp\)\nPing → 'NodeB' OK {2}\(\d+\.\d ms via udp\)\n/,
+      /^Ping → 'NodeB' OK {2}\(\d+(?:\.\d)? m?s via udp\)\nPing → 'NodeB' OK {2}\(\d+(?:\.\d)? m?s via udp\)\n/,
     );
     assert.match(
       udp.stdout,
@@ -85,7 +85,7 @@ test("cli ping (memory): auto goes via udp, --transport tcp really uses TCP (ser
 
     const tcp = await lan.run(["ping", "NodeB", "--transport", "tcp", "--count", "3", "--interval", "0"]);
     assert.equal(tcp.code, EXIT.OK, tcp.stderr);
-    assert.equal(tcp.stdout.match(/OK {2}\(\d+\.\d ms via tcp\)/g)?.length, 3);
+    assert.equal(tcp.stdout.match(/OK {2}\(\d+(?:\.\d)? m?s via tcp\)/g)?.length, 3);
     const after = target.stats()!;
     assert.equal(after.tcpServer.requests, middle.tcpServer.requests + 3, "three TCP requests reached the server");
     assert.equal(after.udp.received, middle.udp.received, "nothing came over UDP");
