@@ -102,6 +102,10 @@ ensure_private_namespace() {
 OWN_NETNS=$(readlink /proc/self/ns/net)
 HOLDER_PIDS=()   # every namespace holder we started (switch first), for teardown
 HOLDER_NETNS=()  # their network namespace ids
+# An open file descriptor on each holder's namespace keeps it (and so its id) alive until the
+# teardown is over: the kernel reuses the id of a namespace that is gone, and a LAN built at the
+# same time by another test would otherwise show up as "processes on our LAN" and be killed.
+PINNED_FDS=()
 HOST_PIDS=()
 HOST_NETNS=()
 HOST_ADDRS=()   # IPv4 address of each host (the router's LAN A one)
@@ -132,6 +136,7 @@ start_holder() {
     fi
     # The mount namespace is set up too when sleep has replaced sh.
     if [ "$ns" != "$OWN_NETNS" ] && [ "$(cat "/proc/$HOLDER_PID/comm" 2>/dev/null)" = sleep ]; then
+      pin_namespace "$HOLDER_PID" "$ns"
       HOLDER_NS=$ns
       HOLDER_NETNS+=("$ns")
       return 0
@@ -139,6 +144,15 @@ start_holder() {
     sleep 0.01
   done
   die "$EXIT_NO_LAN" "a namespace holder (pid $HOLDER_PID) did not start within 3 s"
+}
+
+pin_namespace() { # pin_namespace PID NS: holds PID's network namespace, after checking it is still NS
+  local fd
+  exec {fd}<"/proc/$1/ns/net" ||
+    die "$EXIT_NO_LAN" "cannot open the network namespace of a holder (pid $1) to keep it"
+  PINNED_FDS+=("$fd")
+  [ "$(readlink "/proc/$BASHPID/fd/$fd")" = "$2" ] ||
+    die "$EXIT_NO_LAN" "a namespace holder (pid $1) ended while it was being set up"
 }
 
 in_ns() { # in_ns PID CMD...: runs CMD in that holder's network namespace
@@ -267,33 +281,53 @@ alive() { # alive PID: true while the process exists and is not a zombie
   [ "${stat%% *}" != Z ]
 }
 
+# Prints the PIDs given that are still alive (exiting counts: a killed process has left our
+# namespaces before it has finished exiting).
+still_alive() {
+  local pid
+  for pid in "$@"; do alive "$pid" && echo "$pid"; done
+  return 0
+}
+
+# Prints what still runs on the LAN: processes in our namespaces, and those of SIGNALLED that
+# have not finished exiting.
+leftovers() {
+  { lan_processes; still_alive "${SIGNALLED[@]}"; } | sort -un
+}
+
+SIGNALLED=() # every process teardown signalled
+
 teardown() {
   [ "$TORN_DOWN" = 1 ] && return 0
   TORN_DOWN=1
   trap '' INT TERM HUP
-  local i pid pids
+  local i pid pids sig grace deadline fd
   if [ -n "$CMD_PID" ] && alive "$CMD_PID"; then
     kill -TERM "$CMD_PID" 2>/dev/null || true
     for ((i = 0; i < 30; i++)); do alive "$CMD_PID" || break; sleep 0.1; done
     kill -KILL "$CMD_PID" 2>/dev/null || true
   fi
-  # Everything still running on a host (including the holders) goes, gently first.
+  # Everything still running on a host (including the holders) goes, gently first: 2-3 s for
+  # SIGTERM, then SIGKILL and up to 10 s for the kernel to finish their exits (seconds on a
+  # loaded machine, for a process with much memory).
   for sig in TERM KILL; do
-    pids=$(lan_processes)
+    pids=$(leftovers)
     [ -z "$pids" ] && break
+    # shellcheck disable=SC2206
+    SIGNALLED+=($pids)
     # shellcheck disable=SC2086
     kill "-$sig" $pids 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-      pids=$(lan_processes)
-      [ -z "$pids" ] && break
-      sleep 0.1
-    done
+    if [ "$sig" = TERM ]; then grace=3; else grace=10; fi
+    deadline=$((SECONDS + grace))
+    while [ -n "$(leftovers)" ] && ((SECONDS < deadline)); do sleep 0.1; done
   done
   for pid in "${HOLDER_PIDS[@]}"; do
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  [ -z "$(lan_processes)" ] || echo "lan: warning: processes left on the LAN after teardown: $(lan_processes | tr '\n' ' ')" >&2
+  [ -z "$(leftovers)" ] || echo "lan: warning: processes left on the LAN after teardown: $(leftovers | tr '\n' ' ')" >&2
+  for fd in "${PINNED_FDS[@]}"; do exec {fd}<&-; done
+  PINNED_FDS=()
   return 0
 }
 

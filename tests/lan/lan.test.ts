@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { runtimeName, socketSkip } from "../support/env.ts";
 import { evalArgv, type Lan, lanSkip, processAlive, udpLossSkip, withLan } from "../support/lan.ts";
 
@@ -290,37 +290,47 @@ test(
 test("lan: teardown leaves no process behind, also when the body throws", { skip: socketSkip || lanSkip }, async () => {
   const pids: number[] = [];
   const netns = new Set<string>();
+  // The kernel reuses the id of a namespace that is gone: held open, the hosts' namespaces keep
+  // their ids, so a LAN another test builds meanwhile cannot show up as processes on ours.
+  const held: number[] = [];
   let hostsSeen = 0;
   const collect = (lan: Lan, procs: { pid: number | undefined }[]) => {
     pids.push(...lan.internalPids);
     for (const p of procs) if (p.pid !== undefined) pids.push(p.pid);
-    // Ids may repeat across the two LANs: the kernel reuses namespace inode numbers.
-    for (const h of lan.hosts) netns.add(h.netns);
+    for (const h of lan.hosts) {
+      held.push(openSync(`/proc/${h.pid}/ns/net`, "r"));
+      assert.equal(readlinkSync(`/proc/self/fd/${held.at(-1)}`), h.netns, `host ${h.index}'s namespace, held`);
+      netns.add(h.netns);
+    }
     hostsSeen += lan.hosts.length;
   };
-  await withLan(2, async (lan) => {
-    // Each shell starts sleeps nobody spawned directly: teardown must end those too.
-    const sleepers = [1, 2].map((h) => lan.spawn(h, ["sh", "-c", "sleep 300 & sleep 300; wait"]));
-    await lan.run(1, ["true"], WAIT_MS);
-    collect(lan, sleepers);
-    for (const pid of pids) assert.ok(processAlive(pid), `pid ${pid} should run while the LAN is up`);
-    // Each sleeper is a shell, its background sleep and its foreground sleep; plus the holder.
-    for (let i = 0; i < 100 && processesIn(netns).length < 8; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(processesIn(netns).length, 8, "processes on the hosts while the LAN is up");
-  });
-  await assert.rejects(
-    withLan(2, (lan) => {
-      collect(lan, [lan.spawn(2, ["sleep", "300"])]);
-      throw new Error("body failed on purpose");
-    }),
-    /body failed on purpose/,
-  );
-  assert.ok(pids.length >= 10, `collected ${pids.length} pids`);
-  const alive = pids.filter(processAlive);
-  assert.deepEqual(alive, [], `still running after teardown: ${alive.join(", ")}`);
-  // Including the grandchildren nobody spawned directly: nothing runs on any host.
-  assert.equal(hostsSeen, 4);
-  assert.deepEqual(processesIn(netns), []);
+  try {
+    await withLan(2, async (lan) => {
+      // Each shell starts sleeps nobody spawned directly: teardown must end those too.
+      const sleepers = [1, 2].map((h) => lan.spawn(h, ["sh", "-c", "sleep 300 & sleep 300; wait"]));
+      await lan.run(1, ["true"], WAIT_MS);
+      collect(lan, sleepers);
+      for (const pid of pids) assert.ok(processAlive(pid), `pid ${pid} should run while the LAN is up`);
+      // Each sleeper is a shell, its background sleep and its foreground sleep; plus the holder.
+      for (let i = 0; i < 100 && processesIn(netns).length < 8; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(processesIn(netns).length, 8, "processes on the hosts while the LAN is up");
+    });
+    await assert.rejects(
+      withLan(2, (lan) => {
+        collect(lan, [lan.spawn(2, ["sleep", "300"])]);
+        throw new Error("body failed on purpose");
+      }),
+      /body failed on purpose/,
+    );
+    assert.ok(pids.length >= 10, `collected ${pids.length} pids`);
+    const alive = pids.filter(processAlive);
+    assert.deepEqual(alive, [], `still running after teardown: ${alive.join(", ")}`);
+    // Including the grandchildren nobody spawned directly: nothing runs on any host.
+    assert.equal(hostsSeen, 4);
+    assert.deepEqual(processesIn(netns), []);
+  } finally {
+    for (const fd of held) closeSync(fd);
+  }
 });
 
 test("lan: setLoss() drops that share of a host's UDP and 0 restores it", {

@@ -37,7 +37,8 @@ import { runtimeName, socketSkip } from "./env.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LAN_SH = join(ROOT, "scripts", "lan.sh");
 const LAN_START_TIMEOUT_MS = 15_000;
-const LAN_CLOSE_TIMEOUT_MS = 15_000;
+/** lan.sh's teardown: SIGTERM's grace, then up to 10 s for killed processes to finish exiting. */
+const LAN_CLOSE_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 2_000;
 const OUTPUT_LIMIT = 1 << 20;
 
