@@ -17,6 +17,9 @@ import { patternFile, sha256File, sparseFile, tempDir } from "../support/files_f
 const RUNTIMES: readonly E2eRuntime[] = ["deno", "bun", "node"];
 const skip = socketSkip || lanSkip;
 const DISCOVERY_TIMEOUT_MS = 15_000;
+/** The LAN's time limit per test; the nodes live as long (a loaded machine moves 2 GiB slowly). */
+const TEST_TIMEOUT_MS = 180_000;
+const LIFETIME = { E2E_LIFETIME_MS: String(TEST_TIMEOUT_MS) };
 /** Rotates the runtimes by the pass: deno, bun and node take each role once over the three passes. */
 const shift = RUNTIMES.indexOf(runtimeName);
 const role = (i: number): E2eRuntime => RUNTIMES[(i + shift) % 3];
@@ -83,7 +86,9 @@ test("files across runtimes: a 2 GiB+ sparse file and a put, byte-exact and veri
     const source = local.join("up.bin");
     const upDigest = patternFile(source, 3 * 1024 * 1024 + 1, 5);
     await withLan(3, async (lan) => {
-      const nodes = await Promise.all([0, 1, 2].map((i) => startE2eNode(lan, i + 1, `F-${role(i)}`, role(i))));
+      const nodes = await Promise.all(
+        [0, 1, 2].map((i) => startE2eNode(lan, i + 1, `F-${role(i)}`, role(i), LIFETIME)),
+      );
       const [server, getter, putter] = nodes;
       await Promise.all(nodes.map((n) => n.expect("wait", { count: 2, timeout: DISCOVERY_TIMEOUT_MS }, 20_000)));
       await server.expect("serveFiles", { folder: share.path });
@@ -94,7 +99,7 @@ test("files across runtimes: a 2 GiB+ sparse file and a put, byte-exact and veri
         [["disk.img", size], ["inbox", 0]],
       );
       const dest = local.join("disk.img");
-      const got = await getter.expect("getFile", { target: server.name, path: "/disk.img", dest }, 90_000);
+      const got = await getter.expect("getFile", { target: server.name, path: "/disk.img", dest }, 150_000);
       assert.equal(got.bytes, size, `${getter.runtime} got it from ${server.runtime}`);
       assert.equal(statSync(dest).size, size);
       const blocks = (statSync(dest) as { blocks: number }).blocks;
@@ -114,7 +119,7 @@ test("files across runtimes: a 2 GiB+ sparse file and a put, byte-exact and veri
       assert.equal(put.sha256, upDigest);
       assert.equal(sha256File(inbox.join("up.bin")), upDigest);
       await Promise.all(nodes.map((n) => n.stop()));
-    }, { timeoutMs: 150_000 });
+    }, { timeoutMs: TEST_TIMEOUT_MS });
   } finally {
     for (const dir of [share, inbox, local]) dir.remove();
   }
@@ -143,7 +148,9 @@ test(
     const local = tempDir("e2e-kill-local");
     const size = 24 * 1024 * 1024;
     // Sealed in one pass of three: the kill and resume paths are the same sealed or not.
-    const env: Record<string, string> = shift === 0 ? { E2E_SECRET: "e2e files kill secret 77a1" } : {};
+    const env: Record<string, string> = shift === 0
+      ? { ...LIFETIME, E2E_SECRET: "e2e files kill secret 77a1" }
+      : LIFETIME;
     try {
       const digest = patternFile(share.join("movie.bin"), size, 7);
       patternFile(local.join("upload.bin"), size, 7);
@@ -199,7 +206,7 @@ test(
           assert.ok(!existsSync(`${landed}.part`) && !existsSync(`${landed}.part.json`), `${label}: no part left`);
         }
         await Promise.all([sharer.stop(), peer.stop()]);
-      }, { timeoutMs: 180_000 });
+      }, { timeoutMs: TEST_TIMEOUT_MS });
     } finally {
       share.remove();
       local.remove();
