@@ -110,9 +110,10 @@ export function selectTests(root: string, positionals: readonly string[], runtim
 
 /**
  * The jobs of a selection, in the order they start: by group (slowest kinds first, files outside
- * a group last), then by file, then by runtime. Starting the long multi-host and packaging jobs
+ * a group last), then by runtime, then by file. Starting the long multi-host and packaging jobs
  * first leaves the many short unit jobs to fill the end, so the run finishes with all workers busy
- * instead of one long job.
+ * instead of one long job; going through a group's files once per runtime keeps the three jobs of
+ * one heavy file (2 GiB transfers, fuzzing) from running at the same time.
  *
  * @param selection Files and runtimes.
  * @returns One job per file and runtime.
@@ -130,5 +131,8 @@ export function planJobs(selection: Selection): TestJob[] {
   for (const file of selection.files) {
     for (const runtime of selection.runtimes) jobs.push({ runtime, file, group: groupOf(file) });
   }
-  return jobs.sort((a, b) => rank(a.group) - rank(b.group) || a.file.localeCompare(b.file));
+  const order = (runtime: string) => selection.runtimes.indexOf(runtime);
+  return jobs.sort((a, b) =>
+    rank(a.group) - rank(b.group) || order(a.runtime) - order(b.runtime) || a.file.localeCompare(b.file)
+  );
 }

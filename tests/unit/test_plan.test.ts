@@ -84,28 +84,31 @@ test("selectTests(): the unit group alone runs on one runtime unless --runtime s
   });
 });
 
-test("planJobs(): one job per file and runtime; packaging and LAN jobs first, ungrouped files last", () => {
+test("planJobs(): one job per file and runtime; packaging and LAN jobs first, a group's files once per runtime", () => {
   const jobs = planJobs({
     files: [
       "src/wire/f.test.ts",
       "tests/dist/e.test.ts",
       "tests/lan/d.test.ts",
+      "tests/lan/e.test.ts",
       "tests/sockets/c.test.ts",
       "tests/unit/a.test.ts",
     ],
-    runtimes: ["deno", "node"],
+    runtimes: ["node", "deno"],
     full: true,
   });
   assert.deepEqual(jobs.map((j) => `${j.runtime} ${j.file} ${j.group}`), [
-    "deno tests/dist/e.test.ts dist",
     "node tests/dist/e.test.ts dist",
-    "deno tests/lan/d.test.ts lan",
+    "deno tests/dist/e.test.ts dist",
     "node tests/lan/d.test.ts lan",
-    "deno tests/sockets/c.test.ts sockets",
+    "node tests/lan/e.test.ts lan",
+    "deno tests/lan/d.test.ts lan",
+    "deno tests/lan/e.test.ts lan",
     "node tests/sockets/c.test.ts sockets",
-    "deno tests/unit/a.test.ts unit",
+    "deno tests/sockets/c.test.ts sockets",
     "node tests/unit/a.test.ts unit",
-    "deno src/wire/f.test.ts undefined",
+    "deno tests/unit/a.test.ts unit",
     "node src/wire/f.test.ts undefined",
+    "deno src/wire/f.test.ts undefined",
   ]);
 });
