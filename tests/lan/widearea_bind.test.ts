@@ -239,11 +239,16 @@ test(`BIND: a killed ${OTHER} node's records lapse and the ${runtimeName} node r
     a = await startE2eNode(lan!, LAN_A, nameA, runtimeName, wideArea(LAN_A));
     b = await startE2eNode(lan!, LAN_B, nameB, OTHER, wideArea(LAN_B, { ttl: 10 }));
     await a.expect("waitEvent", { type: "peer-up", peer: nameB, timeout: STEP_MS }, STEP_MS + 5000);
+    const killedAt = Date.now();
     b.process.kill("SIGKILL");
     await b.process.wait(5000);
     const instance = `${nameB}._peerlink._tcp.${ZONE}`;
     assert.equal((await bind!.dig(["SRV", instance])).length, 1, "its records linger in the zone");
-    const down = await a.expect("waitEvent", { type: "peer-down", peer: nameB, timeout: 30_000 }, 35_000);
+    const down = await a.expect(
+      "waitEvent",
+      { type: "peer-down", peer: nameB, timeout: 30_000, since: killedAt },
+      35_000,
+    );
     assert.equal((down.event as { reason: string }).reason, "expired");
   } finally {
     await stopAll([a, b]);

@@ -13,8 +13,9 @@
  * Commands (`{"id":1,"cmd":"..."}` plus the fields named):
  * - `wait` `count`, `timeout`: waitForPeers(count); answers `peers` (names, sorted),
  *   `addresses` (name -> address) and `via` (name -> where it was found).
- * - `waitEvent` `type` ("peer-up" or "peer-down"), `peer`, `timeout`: waits until this node
- *   has seen that event for that peer (since it started, among its last 10,000 events); answers
+ * - `waitEvent` `type` ("peer-up" or "peer-down"), `peer`, `timeout`, `since?`: waits until this
+ *   node has seen that event for that peer (since it started, or at or after `since`, a Date.now()
+ *   time; among its last 10,000 events); answers
  *   `event` {type, peer, reason, address, at} with `at` from Date.now().
  * - `call` `target`, `fn`, `args`, `transport?`, `timeout?`: one call; answers `value` and
  *   `transport` (the one the call used, from this node's counters: "udp", "tcp" or "udp+tcp"
@@ -212,6 +213,7 @@ interface Command {
   dest?: string;
   source?: string;
   intervalMs?: number;
+  since?: number;
 }
 
 /** A running `watchStart`: samples a peer's presence (and calls it) until `watchStop`. */
@@ -271,7 +273,10 @@ async function waitEvent(command: Command): Promise<Record<string, unknown>> {
   const timeout = command.timeout ?? 5000;
   const deadline = Date.now() + timeout;
   for (;;) {
-    const event = events.find((e) => e.type === command.type && e.peer === command.peer);
+    const event = events.find((e) =>
+      e.type === command.type && e.peer === command.peer &&
+      (command.since === undefined || Number(e.at) >= command.since)
+    );
     if (event) return { event };
     if (Date.now() >= deadline) {
       throw new Error(
