@@ -344,10 +344,7 @@ export class TcpServer {
   #close(served: Served, reason?: unknown): void {
     if (served.closed) return;
     served.closed = true;
-    served.mux?.failAll(
-      reason ??
-        new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true }),
-    );
+    served.mux?.failAll(reason ?? lost(served));
     this.#options.timers.clear(served.watchdog);
     served.watchdog = undefined;
     this.#served.delete(served);
@@ -440,6 +437,9 @@ export class TcpServer {
         }
         if (chunk === null) {
           served.ended = true;
+          // The connection stays open for the replies of calls in flight, but the streams they
+          // are reading can get no more data: a sender that died must not hold them forever.
+          served.mux?.endOfInput(lost(served));
           break;
         }
         if (served.requests === 0 && reader.idle && isPlainText(chunk) && this.#options.plainHttp) {
@@ -626,4 +626,9 @@ export class TcpServer {
  */
 function isPlainText(first: Uint8Array): boolean {
   return first.length > 0 && first[0] >= 0x41 && first[0] <= 0x5a;
+}
+
+/** What the streams of a connection that went away get. */
+function lost(served: Served): PeerConnectionError {
+  return new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true });
 }

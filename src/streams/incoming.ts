@@ -175,6 +175,16 @@ export class IncomingStream {
   }
 
   /**
+   * Nothing more can arrive (the sender closed its side of the connection, or died): a stream
+   * that has not ended fails with `error`; one that has keeps its chunks for the reader.
+   *
+   * @param error What the reader of an unfinished stream gets.
+   */
+  cutOff(error: unknown): void {
+    if (!this.#ended) this.fail(error);
+  }
+
+  /**
    * The stream failed (the sender aborted, the connection broke, the node stopped): the reader
    * gets `error` at once, and chunks not yet read are dropped.
    *

@@ -317,6 +317,17 @@ export class StreamMux {
   }
 
   /**
+   * The connection's incoming side ended (the peer closed it, or its process died) while replies
+   * may still go out: the streams still arriving can get nothing more, so their readers get
+   * `error` instead of waiting forever; streams that ended keep their chunks.
+   *
+   * @param error What the readers of unfinished streams get.
+   */
+  endOfInput(error: unknown): void {
+    for (const stream of [...this.#incoming.values()]) stream.cutOff(error);
+  }
+
+  /**
    * Fails every stream at once (the connection broke, the peer left, the node stops): readers
    * get `error`, sources are cancelled. Later streams fail at once too.
    *
