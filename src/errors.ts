@@ -7,9 +7,16 @@
  * @module
  */
 
-/** Stable machine-readable reason of a {@linkcode PeerLinkError}. */
+import type { PeerDownReason } from "./discovery.ts";
+import type { NetErrorCode } from "./net.ts";
+
+/**
+ * Stable machine-readable reason of a {@linkcode PeerLinkError}: the library's own codes, and
+ * the socket codes of a {@linkcode NetError} (`ADDR_IN_USE`, `CONNECTION_REFUSED`, ...).
+ */
 export type PeerLinkErrorCode =
   | "PEER_NOT_FOUND"
+  | "PEER_LEFT"
   | "TIMEOUT"
   | "REMOTE_ERROR"
   | "PAYLOAD_TOO_LARGE"
@@ -23,7 +30,7 @@ export type PeerLinkErrorCode =
   | "BAD_MESSAGE"
   | "INSECURE_PEER"
   | "NAME_CONFLICT"
-  | "OTHER";
+  | NetErrorCode;
 
 /** Transport a call or a failure happened on. */
 export type WireTransport = "udp" | "tcp";
@@ -162,13 +169,23 @@ export class PeerTimeoutError extends PeerLinkError {
 
 /**
  * The remote handler failed (it threw, or the function does not exist there). Carries the
- * remote error's type name and message as the peer sent them.
+ * remote error's type name and message as the peer sent them and, from a PeerLink-TS peer,
+ * the thrown error's `code` and its other own properties that JSON can carry
+ * (`remoteCode`, `remoteData`); a Python peer sends only type and message.
  *
  * @example
  * ```ts
- * import { RemoteError } from "./errors.ts";
- * const err = new RemoteError({ peer: "Host", function: "div", remoteType: "ZeroDivisionError", remoteMessage: "division by zero" });
- * console.log(err.message); // 'div' on 'Host' failed: ZeroDivisionError: division by zero
+ * import { RemoteError } from "@peerlink/peerlink";
+ * const err = new RemoteError({
+ *   peer: "Host",
+ *   function: "reserve",
+ *   remoteType: "QuotaError",
+ *   remoteMessage: "quota exceeded",
+ *   remoteCode: "E_QUOTA",
+ *   remoteData: { limit: 10 },
+ * });
+ * console.log(err.message); // 'reserve' on 'Host' failed: QuotaError: quota exceeded
+ * console.log(err.remoteCode, err.remoteData.limit); // "E_QUOTA" 10
  * ```
  */
 export class RemoteError extends PeerLinkError {
@@ -180,13 +197,31 @@ export class RemoteError extends PeerLinkError {
   readonly remoteType: string;
   /** The remote error's message. */
   readonly remoteMessage: string;
+  /**
+   * The thrown error's own `code` (`err.code = "E_QUOTA"` in the handler), when it had a string
+   * one and the peer is PeerLink-TS. `code` itself is always `"REMOTE_ERROR"`.
+   */
+  readonly remoteCode?: string;
+  /**
+   * The thrown error's other own enumerable properties that JSON can carry (`{ limit: 10 }`
+   * for `Object.assign(new Error("..."), { limit: 10 })`), from a PeerLink-TS peer; else `{}`.
+   */
+  readonly remoteData: Readonly<Record<string, unknown>>;
 
   /**
    * Creates a {@linkcode RemoteError}.
    *
-   * @param details The peer, the function and the remote error's type and message.
+   * @param details The peer, the function, the remote error's type and message, and its code
+   *   and data when the peer sent them.
    */
-  constructor(details: { peer: string; function: string; remoteType: string; remoteMessage: string }) {
+  constructor(details: {
+    peer: string;
+    function: string;
+    remoteType: string;
+    remoteMessage: string;
+    remoteCode?: string;
+    remoteData?: Readonly<Record<string, unknown>>;
+  }) {
     super(
       `${pythonString(details.function)} on ${
         pythonString(details.peer)
@@ -198,8 +233,58 @@ export class RemoteError extends PeerLinkError {
     this.function = details.function;
     this.remoteType = details.remoteType;
     this.remoteMessage = details.remoteMessage;
+    if (details.remoteCode !== undefined) this.remoteCode = details.remoteCode;
+    this.remoteData = details.remoteData ?? {};
   }
 }
+
+/**
+ * The peer left the network while a call to it was pending, so the call fails at once instead
+ * of waiting out its timeout: discovery saw it go. `reason` says how: `"goodbye"` (it stopped
+ * and said so), `"expired"` (it went silent: it crashed, or its link went down), `"replaced"`
+ * (it restarted: a new instance of that name took its place). The handler may or may not have
+ * run; call again once the peer is back.
+ *
+ * @example
+ * ```ts
+ * import { PeerLeftError } from "@peerlink/peerlink";
+ * const err = new PeerLeftError({ peer: "Host", function: "render", reason: "goodbye" });
+ * console.log(err.code, err.reason); // "PEER_LEFT" "goodbye"
+ * ```
+ */
+export class PeerLeftError extends PeerLinkError {
+  /** The peer that left. */
+  readonly peer: string;
+  /** The function that was pending. */
+  readonly function: string;
+  /** How discovery saw it leave. */
+  readonly reason: PeerDownReason;
+
+  /**
+   * Creates a {@linkcode PeerLeftError}.
+   *
+   * @param details The peer, the function pending, and how the peer left.
+   */
+  constructor(details: { peer: string; function: string; reason: PeerDownReason }) {
+    super(
+      `${pythonString(details.peer)} left the network (${LEFT_BECAUSE[details.reason]}) while ${
+        pythonString(details.function)
+      } was pending. It may or may not have run the call; call again once the peer is back.`,
+      "PEER_LEFT",
+    );
+    this.name = "PeerLeftError";
+    this.peer = details.peer;
+    this.function = details.function;
+    this.reason = details.reason;
+  }
+}
+
+/** How each peer-down reason reads in a {@linkcode PeerLeftError}. */
+const LEFT_BECAUSE: Readonly<Record<PeerDownReason, string>> = {
+  goodbye: "goodbye: it stopped",
+  expired: "expired: it went silent, it crashed or lost its link",
+  replaced: "replaced: it restarted as a new instance",
+};
 
 /**
  * A message is larger than its transport allows. Thrown by the sender before any byte is sent,
@@ -513,32 +598,47 @@ export class BadMessage extends PeerLinkError {
 }
 
 /**
- * A node with a secret was asked to talk to a peer that has none (it announced no proof, such
- * as a Python PeerLink 1.2 node), and `allowInsecurePeers` is off. Nothing was sent.
+ * A call between a node with a secret and one without, which the secured side would refuse,
+ * failed at once on the caller; nothing was sent. `missingSecret` says which side lacks it:
+ *
+ * - `"peer"`: this node has a secret and the peer announced none (a Python PeerLink 1.2 node, or
+ *   a node of the same realm without the secret), and `allowInsecurePeers` is off;
+ * - `"caller"`: the peer announced a proof of a secret (TXT `auth`) and takes only sealed calls,
+ *   and this node has no secret (same realm, e.g. `realm: deriveRealm(secret)`, but no secret).
  *
  * @example
  * ```ts
- * import { InsecurePeerError } from "./errors.ts";
- * console.log(new InsecurePeerError("PyNode").code); // "INSECURE_PEER"
+ * import { InsecurePeerError } from "@peerlink/peerlink";
+ * const err = new InsecurePeerError("Vault", { missingSecret: "caller" });
+ * console.log(err.code, err.missingSecret); // "INSECURE_PEER" "caller"
  * ```
  */
 export class InsecurePeerError extends PeerLinkError {
-  /** The peer without a secret. */
+  /** The peer called. */
   readonly peer: string;
+  /** Which side has no secret: the peer, or this node (the caller). */
+  readonly missingSecret: "peer" | "caller";
 
   /**
    * Creates an {@linkcode InsecurePeerError}.
    *
    * @param peer The peer's name.
+   * @param options `missingSecret`: which side lacks the secret (default `"peer"`).
    */
-  constructor(peer: string) {
+  constructor(peer: string, options: { missingSecret?: "peer" | "caller" } = {}) {
+    const missingSecret = options.missingSecret ?? "peer";
+    const name = pythonString(peer);
     super(
-      `'${peer}' has no secret (it announced no proof) and this node only talks sealed. ` +
-        `Give '${peer}' the same secret, or set allowInsecurePeers: true to call it in plaintext (anyone on the LAN can then read and forge those calls).`,
+      missingSecret === "peer"
+        ? `${name} has no secret (it announced no proof) and this node only talks sealed. ` +
+          `Give ${name} the same secret, or set allowInsecurePeers: true to call it in plaintext (anyone on the LAN can then read and forge those calls).`
+        : `${name} has a secret (it announced a proof, TXT auth) and drops plaintext calls, and this node has none, ` +
+          `so the call was not sent. Give this node the same secret as ${name}, or set allowInsecurePeers: true on ${name} to accept plaintext calls.`,
       "INSECURE_PEER",
     );
     this.name = "InsecurePeerError";
     this.peer = peer;
+    this.missingSecret = missingSecret;
   }
 }
 

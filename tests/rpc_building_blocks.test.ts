@@ -123,12 +123,18 @@ test("PendingCall removes its abort listener when it settles", () => {
   return call.promise.then((value) => assert.equal(value, 1));
 });
 
-test("abortError() keeps an AbortError reason and wraps anything else", () => {
+test("abortError() rejects with an Error reason as fetch does and wraps anything else", async () => {
   const reason = new DOMException("stop", "AbortError");
   assert.equal(abortError(AbortSignal.abort(reason), "x"), reason);
-  const wrapped = abortError(AbortSignal.abort(new Error("other")), "call 'f'");
+  const other = new Error("other");
+  assert.equal(abortError(AbortSignal.abort(other), "x"), other);
+  const timeout = AbortSignal.timeout(1);
+  await new Promise((resolve) => timeout.addEventListener("abort", resolve, { once: true }));
+  assert.equal(abortError(timeout, "x").name, "TimeoutError");
+  const wrapped = abortError(AbortSignal.abort("bored"), "call 'f'");
   assert.equal(wrapped.name, "AbortError");
   assert.equal(wrapped.message, "call 'f' was aborted");
+  assert.equal(wrapped.cause, "bored");
 });
 
 test("ReplyCache expires entries after the TTL, oldest first, without timers", async () => {

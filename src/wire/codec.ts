@@ -130,14 +130,25 @@ export class OutgoingMessage {
    * Prepares a failed reply.
    *
    * @param id The request's id.
-   * @param error Error type name and message.
+   * @param error Error type name and message, and toward a PeerLink-TS caller the code and data.
    * @param retry `"tcp"` when the reply waits to be fetched over TCP.
+   * @param maxDepth Deepest nesting allowed in `error.data`.
    * @returns The message.
+   * @throws {TypeError} Naming the path (`error.data.foo`) of a value JSON cannot carry.
    */
-  static error(id: string, error: RemoteErrorInfo, retry?: "tcp"): OutgoingMessage {
-    const message: ErrorMessage = { type: "error", id, error: { type: error.type, message: error.message } };
+  static error(
+    id: string,
+    error: RemoteErrorInfo,
+    retry?: "tcp",
+    maxDepth: number = MAX_NESTING_DEPTH,
+  ): OutgoingMessage {
+    const info: RemoteErrorInfo = { type: error.type, message: error.message };
+    if (error.code !== undefined) info.code = error.code;
+    const values = error.data === undefined ? undefined : new ValueEncoder(maxDepth);
+    if (values) info.data = values.prepare(error.data, "error.data") as Record<string, unknown>;
+    const message: ErrorMessage = { type: "error", id, error: info };
     if (retry) message.retry = retry;
-    return new OutgoingMessage(message as unknown as Record<string, unknown>);
+    return new OutgoingMessage(message as unknown as Record<string, unknown>, values?.binaries, values?.binaryBytes);
   }
 
   /** A size no datagram rendering can be below (binary values as base64), computed without encoding. */
