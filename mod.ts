@@ -34,6 +34,7 @@ export type {
   PeerLinkEvents,
   PeerLinkOptions,
   PeerOptions,
+  StopOptions,
   Transport,
   WaitForPeersOptions,
 } from "./src/options.ts";
@@ -46,8 +47,8 @@ export type {
   TypedRemoteApi,
   UntypedRemoteFunction,
 } from "./src/proxy.ts";
-export { currentPeer } from "./src/rpc/context.ts";
-export type { CallerInfo } from "./src/rpc/context.ts";
+export { currentPeer, runWithCurrentPeer } from "./src/rpc/context.ts";
+export type { CallerInfo, RequestSource } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";
 export type { RpcLimits } from "./src/rpc/limits.ts";
 export type { NodeStats } from "./src/stats.ts";
@@ -60,6 +61,7 @@ export {
   NodeStopped,
   PayloadTooLarge,
   PeerConnectionError,
+  PeerLeftError,
   PeerLinkError,
   PeerNotFound,
   PeerNotFoundError,
@@ -69,7 +71,16 @@ export {
   RemoteError,
 } from "./src/errors.ts";
 export type { PeerLinkErrorCode, WireTransport } from "./src/errors.ts";
-export { DISCOVERY_WAIT, MAX_SAFE_UDP_PAYLOAD, PEER_TTL, RPC_TIMEOUT, TCP_MAX_FRAME } from "./src/constants.ts";
+export { NetError } from "./src/net.ts";
+export type { NetErrorCode } from "./src/net.ts";
+export {
+  DISCOVERY_WAIT,
+  MAX_SAFE_UDP_PAYLOAD,
+  PEER_TTL,
+  RPC_TIMEOUT,
+  STOP_GRACE,
+  TCP_MAX_FRAME,
+} from "./src/constants.ts";
 export { derivePort, deriveRealm } from "./src/derive.ts";
 export { VERSION } from "./src/version.ts";
 export type { Logger } from "./src/log.ts";

@@ -62,6 +62,18 @@ export const RPC_TIMEOUT = 5000;
 export const DISCOVERY_WAIT = 3000;
 
 /**
+ * Default grace period of `stop()`, in milliseconds: how long a stopping node lets the handlers
+ * that are running finish and their replies leave before it says goodbye and closes.
+ *
+ * @example
+ * ```ts
+ * import { STOP_GRACE } from "@peerlink/peerlink";
+ * console.log(`stop() waits at most ${STOP_GRACE} ms for running handlers`);
+ * ```
+ */
+export const STOP_GRACE = 5000;
+
+/**
  * How long a discovered peer stays known without a fresh announcement, in milliseconds: the
  * TTL of the mDNS records PeerLink publishes (120 s, as Bonjour; Python PeerLink 1.2 prunes
  * after 60 s). A peer that says goodbye, or stops answering calls, is dropped sooner.

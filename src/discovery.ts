@@ -101,6 +101,11 @@ export interface DiscoveryOptions {
    * after announcing (so the RPC endpoint can answer to it before anyone calls it). Must not throw.
    */
   onRename?: (name: string) => void;
+  /**
+   * `false`: browse only, never publish this node (no probing, no announcements, no goodbye),
+   * for a client-only node. Default `true`.
+   */
+  announce?: boolean;
   /** Decides whether a discovered peer is reported (e.g. checks a TXT proof for secured realms). */
   acceptPeer?: (peer: PeerInfo) => boolean | Promise<boolean>;
   /** mDNS port (default 5353; tests only). */
@@ -298,7 +303,8 @@ export class Discovery {
         onSeen: (i) => this.#heardFrom(i),
         onDown: (i, reason) => this.#gone(i.name, reason),
       });
-      this.#published = await mdns.publish({
+      // A client only (announce: false) browses and is never published.
+      this.#published = o.announce === false ? undefined : await mdns.publish({
         instance: o.name,
         type: this.#type,
         port: o.udpPort,
@@ -311,7 +317,7 @@ export class Discovery {
         },
         onConflict: (error) => this.#logger.error(`${error.message} This node is no longer announced.`),
       });
-      this.#name = this.#published.instance;
+      this.#name = this.#published?.instance ?? o.name;
     } catch (error) {
       this.#state = "stopped";
       this.#browser = undefined;

@@ -4,9 +4,9 @@ import { PeerLink } from "../src/peerlink.ts";
 import { Discovery, serviceTypeFor } from "../src/discovery.ts";
 import { encodeMessage } from "../src/mdns/packet.ts";
 import { deriveRealm } from "../src/derive.ts";
-import type { PeerLinkOptions } from "../src/options.ts";
+import type { PeerDiscovery, PeerLinkOptions } from "../src/options.ts";
 import { currentPeer } from "../src/rpc/context.ts";
-import { PeerNotFound, PeerTimeoutError } from "../src/errors.ts";
+import { InsecurePeerError, PeerLeftError, PeerNotFound, PeerTimeoutError, RemoteError } from "../src/errors.ts";
 import { NameConflictError } from "../src/mdns/errors.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
@@ -63,7 +63,7 @@ class World {
   }
 
   async close(): Promise<void> {
-    const stopping = Promise.allSettled(this.nodes.map((n) => n.stop()));
+    const stopping = Promise.allSettled(this.nodes.map((n) => n.stop({ grace: 0 })));
     await this.clock.advance(1000);
     await stopping;
     await this.network.close();
@@ -201,6 +201,17 @@ test("PeerLink over mDNS (memory): a secret node ignores peers without a proof u
     assert.throws(() => strict.peer("Py"), PeerNotFound);
     assert.equal(await w.during(lenient.call("Py", "f"), 1000), "plain");
     assert.equal(await w.during(python.call("Lenient", "g"), 1000), "ok");
+    // The node without the secret lists Strict (same realm) but cannot call it: it fails at
+    // once, naming the mismatch, instead of timing out while only Strict logs why.
+    await w.until(() => python.peers().length === 2);
+    assert.deepEqual(python.peers().map((p) => p.name), ["Lenient", "Strict"]);
+    const refused = python.call("Strict", "g", [], { timeout: 60_000 }).catch((e) => e);
+    const error = await w.during(refused, 50);
+    assert.ok(error instanceof InsecurePeerError, String(error));
+    assert.equal(error.missingSecret, "caller");
+    assert.equal(error.peer, "Strict");
+    assert.match(error.message, /^'Strict' has a secret \(it announced a proof, TXT auth\) and drops plaintext calls/);
+    assert.equal(strict.stats()!.security.plaintextDropped, 0, "nothing was sent");
   } finally {
     await w.close();
   }
@@ -294,4 +305,97 @@ for (const secret of [undefined, "late rename secret"]) {
       await w.close();
     }
   });
+}
+
+test("PeerLink over mDNS (memory): calls pending to a peer that left fail at once (goodbye, or silence after a crash)", async () => {
+  const w = new World();
+  try {
+    const a = w.node("10.0.0.1", "Alpha");
+    const b = w.node("10.0.0.2", "Beta").register("hang", () => new Promise(() => {}));
+    await w.start(a, b);
+    const pending = (["udp", "tcp"] as const).map((transport) =>
+      a.call("Beta", "hang", [], { transport, timeout: 60_000 }).catch((e) => e)
+    );
+    await w.until(() => b.stats()!.handlers.running === 2, 1000);
+    const stopping = b.stop({ grace: 0 });
+    // Far below the calls' 60 s timeout: they fail as soon as the goodbye arrives.
+    const errors = await w.during(Promise.all(pending), 200);
+    for (const error of errors) {
+      assert.ok(error instanceof PeerLeftError, String(error));
+      assert.equal(error.reason, "goodbye");
+    }
+    await w.during(stopping, 1000);
+
+    // A crash (or a lost link): no goodbye. A call that times out makes discovery check on the
+    // peer, and when it is reported gone the other pending call fails too, long before its timeout.
+    const c = w.node("10.0.0.3", "Gamma").register("hang", () => new Promise(() => {}));
+    await w.start(c);
+    await w.until(() => a.peers().some((p) => p.name === "Gamma"));
+    w.network.detach("10.0.0.3");
+    const long = a.call("Gamma", "hang", [], { transport: "udp", timeout: 60_000 }).catch((e) => e);
+    const short = await w.during(a.call("Gamma", "__ping__", [], { timeout: 500 }).catch((e) => e), 1000);
+    assert.ok(short instanceof PeerTimeoutError, String(short));
+    const error = await w.during(long, 5000);
+    assert.ok(error instanceof PeerLeftError, String(error));
+    assert.equal(error.reason, "expired");
+    w.network.attach("10.0.0.3");
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): a client-only node (announce: false) calls without ever being seen", async () => {
+  const w = new World();
+  try {
+    const events: string[] = [];
+    const host = w.node("10.0.0.1", "Host").register("who", () => currentPeer()?.name);
+    host.on("peer-up", (p) => events.push(`up ${p.name}`));
+    host.on("peer-down", (p) => events.push(`down ${p.name}`));
+    await w.start(host);
+    // Two clients of one name: no probing, so no conflict, and start() does not wait for it.
+    const clients = [
+      w.node("10.0.0.2", "Dash", { announce: false }),
+      w.node("10.0.0.3", "Dash", { announce: false }),
+    ];
+    await w.during(Promise.all(clients.map((c) => c.start())), 50);
+    for (const client of clients) {
+      await w.until(() => client.peers().length === 1);
+      assert.deepEqual(client.peers().map((p) => p.name), ["Host"]);
+      assert.equal(await w.during(client.call("Host", "who", [], { transport: "udp" }), 1000), "Dash");
+      assert.equal(await w.during(client.call("Host", "who", [], { transport: "tcp" }), 1000), "Dash");
+      assert.equal(client.ports!.tcpPort, 0, "no TCP listener");
+      assert.notEqual(client.ports!.udpPort, 0);
+    }
+    // A request that reaches a client's UDP socket is answered, with a refusal.
+    const viaUdp = await w.during(
+      w.node("10.0.0.4", "Prober", {
+        announce: false,
+        discovery: () => staticPeer({ name: "Dash", address: "10.0.0.2", udpPort: clients[0].ports!.udpPort }),
+      }).start().then((prober) => prober.call("Dash", "who", [], { transport: "udp" })).catch((e) => e),
+      1000,
+    );
+    assert.ok(viaUdp instanceof RemoteError && viaUdp.remoteType === "NotServing", String(viaUdp));
+    assert.match(viaUdp.message, /'Dash' is a client only \(announce: false\) and serves no functions/);
+    await w.during(Promise.all(clients.map((c) => c.stop())), 1000);
+    await w.until(() => false, 1000);
+    assert.deepEqual(events, [], "the host never saw a client come or go");
+    assert.deepEqual(host.peers(), []);
+  } finally {
+    await w.close();
+  }
+});
+
+/** A discovery that knows one peer and publishes nothing. */
+function staticPeer(peer: { name: string; address: string; udpPort: number }): PeerDiscovery {
+  const info = { ...peer, tcpPort: 1, lastSeen: 0, instanceId: "static", capabilities: [], txt: {} };
+  return {
+    name: "Prober",
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+    peers: () => [info],
+    resolve: (name) => (name === peer.name ? info : undefined),
+    waitForPeers: () => Promise.resolve([info]),
+    on: () => () => {},
+    reportUnreachable: () => {},
+  };
 }

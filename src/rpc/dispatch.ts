@@ -13,7 +13,8 @@ import { MAX_NESTING_DEPTH } from "../wire/values.ts";
 import type { Logger } from "../log.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import type { RequestMessage } from "../wire/messages.ts";
-import { type CallerInfo, runWithCurrentPeer } from "./context.ts";
+import { type CallerInfo, type RequestSource, runWithCurrentPeer } from "./context.ts";
+import { errorText, errorTypeName, remoteErrorInfo } from "./remote_errors.ts";
 import type { NodeStats } from "../stats.ts";
 
 /** A registered function. Receives the call's positional args, then its kwargs object when the caller sent any. */
@@ -28,6 +29,11 @@ export const NO_SUCH_FUNCTION = "NoSuchFunction";
 
 /** Remote error type for a call refused because too many handlers are running. */
 export const BUSY_ERROR = "BusyError";
+
+/** Remote error type for a call to a node that serves nothing now (stopping, or client-only). */
+export const NOT_SERVING = "NotServing";
+
+export { errorTypeName };
 
 /**
  * Registered functions by name.
@@ -132,40 +138,8 @@ export function pingReply(): { ok: true; ts: number } {
   return { ok: true, ts: Date.now() / 1000 };
 }
 
-/**
- * The type name a thrown value is reported under: the error's `name` when it says more than
- * `"Error"`, else its class name (so `class QuotaExceeded extends Error {}` reports
- * `QuotaExceeded`), else `"Error"`.
- *
- * @param error What the handler threw.
- * @returns A type name.
- *
- * @example
- * ```ts
- * import { errorTypeName } from "./dispatch.ts";
- * console.log(errorTypeName(new RangeError("x"))); // "RangeError"
- * ```
- */
-export function errorTypeName(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name && error.name !== "Error") return error.name;
-    const ctor = (error as { constructor?: { name?: unknown } }).constructor;
-    if (ctor && typeof ctor.name === "string" && ctor.name) return ctor.name;
-  }
-  return "Error";
-}
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  try {
-    return String(error);
-  } catch {
-    return "(unprintable error)";
-  }
 }
 
 /** Outcome counters of a {@linkcode Dispatcher}. */
@@ -200,8 +174,13 @@ export class Dispatcher {
     unknownFunctions: 0,
     busy: 0,
     busyPerCaller: 0,
+    notServing: 0,
     running: 0,
   };
+  /** Why new calls are refused now (stopping, client-only), or `undefined` while serving. */
+  #refusing: string | undefined;
+  /** What handlers see as `currentPeer().signal`; a fresh one after {@linkcode Dispatcher.resume}. */
+  #abort = new AbortController();
 
   /**
    * Creates a {@linkcode Dispatcher}.
@@ -242,6 +221,31 @@ export class Dispatcher {
   }
 
   /**
+   * Refuses every new call from now on: each is answered at once with a `NotServing` error
+   * that says why. Handlers already running go on.
+   *
+   * @param why The reason, e.g. `'Host' is stopping and takes no new calls`.
+   */
+  refuse(why: string): void {
+    this.#refusing = why;
+  }
+
+  /** Serves new calls again (a restart), with a signal that is not aborted. */
+  resume(): void {
+    this.#refusing = undefined;
+    if (this.#abort.signal.aborted) this.#abort = new AbortController();
+  }
+
+  /**
+   * Aborts the signal the running handlers see as `currentPeer().signal`.
+   *
+   * @param reason The abort reason (the node's `NodeStopped` error).
+   */
+  abortHandlers(reason: unknown): void {
+    this.#abort.abort(reason);
+  }
+
+  /**
    * A snapshot of the counters.
    *
    * @returns Counters.
@@ -255,10 +259,14 @@ export class Dispatcher {
    * becomes an error reply.
    *
    * @param request A validated request.
-   * @param caller Who called, exposed to the handler as `currentPeer()`.
+   * @param source Who called, exposed to the handler as `currentPeer()` (with the handlers' signal).
    * @returns The reply.
    */
-  async dispatch(request: RequestMessage, caller: CallerInfo): Promise<OutgoingMessage> {
+  async dispatch(request: RequestMessage, source: RequestSource): Promise<OutgoingMessage> {
+    if (this.#refusing !== undefined) {
+      this.#stats.notServing++;
+      return OutgoingMessage.error(request.id, { type: NOT_SERVING, message: `${this.#refusing}.` });
+    }
     const name = request.rpc;
     const handler = name === PING_FUNCTION && !this.#registry.get(name) ? pingReply : this.#registry.get(name);
     if (!handler) {
@@ -275,6 +283,7 @@ export class Dispatcher {
         message: `'${this.#node}' is busy: ${this.#stats.running} calls running (maxConcurrentHandlers). Retry later.`,
       });
     }
+    const caller: CallerInfo = { ...source, signal: this.#abort.signal };
     const callerKey = caller.address;
     const byCaller = this.#runningBy.get(callerKey) ?? 0;
     if (byCaller >= this.#maxPerCaller) {
@@ -306,8 +315,9 @@ export class Dispatcher {
       }
     } catch (error) {
       this.#stats.failures++;
-      this.#logger?.debug(`handler '${name}' failed for ${caller.name}: ${errorTypeName(error)}: ${errorText(error)}`);
-      return OutgoingMessage.error(request.id, { type: errorTypeName(error), message: errorText(error) });
+      const info = remoteErrorInfo(error, request.plx !== undefined, this.#maxDepth);
+      this.#logger?.debug(`handler '${name}' failed for ${caller.name}: ${info.type}: ${info.message}`);
+      return OutgoingMessage.error(request.id, info, undefined, this.#maxDepth);
     }
     try {
       return OutgoingMessage.response(request.id, result, this.#maxDepth);

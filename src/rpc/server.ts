@@ -23,7 +23,7 @@ import { PayloadTooLarge } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import type { RequestMessage } from "../wire/messages.ts";
-import type { CallerInfo } from "./context.ts";
+import type { RequestSource } from "./context.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { RpcLimits } from "./limits.ts";
 import { type CachedCall, type ReplyCache, replyCacheKey } from "./reply_cache.ts";
@@ -33,7 +33,7 @@ import type { NodeStats } from "../stats.ts";
  * Reply cache key of a request. Sealed and plaintext requests never share an entry, so a
  * plaintext request (allowed with `allowInsecurePeers`) can never fetch a sealed call's reply.
  */
-function cacheKey(request: RequestMessage, caller: CallerInfo): string {
+function cacheKey(request: RequestMessage, caller: RequestSource): string {
   return replyCacheKey(caller.authenticated ? `\u0001${request.src}` : request.src, request.id);
 }
 
@@ -99,7 +99,7 @@ export class RequestProcessor {
    */
   async serveDatagram(
     request: RequestMessage,
-    caller: CallerInfo,
+    caller: RequestSource,
     maxReply: number = this.#limits.maxDatagramBytes,
   ): Promise<Uint8Array | undefined> {
     const key = cacheKey(request, caller);
@@ -170,7 +170,7 @@ export class RequestProcessor {
    * @param caller Who sent it.
    * @returns Frame parts of the reply (`writeFrame` format).
    */
-  async serveFrame(request: RequestMessage, caller: CallerInfo): Promise<Uint8Array[]> {
+  async serveFrame(request: RequestMessage, caller: RequestSource): Promise<Uint8Array[]> {
     const key = cacheKey(request, caller);
     const known = this.#cache.get(key);
     let reply: OutgoingMessage;

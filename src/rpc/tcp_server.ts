@@ -44,6 +44,7 @@ import { decodeFrame, OutgoingMessage } from "../wire/codec.ts";
 import { FrameWriter } from "../wire/frame_writer.ts";
 import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { RpcLimits } from "./limits.ts";
+import { Activity } from "./activity.ts";
 import { BUSY_ERROR } from "./dispatch.ts";
 import type { RequestProcessor } from "./server.ts";
 import type { TimerHandle, TimerSet } from "./timers.ts";
@@ -146,6 +147,8 @@ export class TcpServer {
   #buffered = 0;
   #listener: StreamListener | undefined;
   #closed = false;
+  /** Requests in service on every connection: from arrival until their reply was written. */
+  readonly #inService = new Activity();
 
   /**
    * Creates a {@linkcode TcpServer}.
@@ -181,6 +184,21 @@ export class TcpServer {
   async listen(address: string, port: number): Promise<number> {
     this.#listener = await this.#options.runtime.listen({ address, port }, (connection) => this.#accept(connection));
     return this.#listener.localAddress.port;
+  }
+
+  /** Requests in service now (handler running, or reply not yet sent). */
+  get inService(): number {
+    return this.#inService.count;
+  }
+
+  /**
+   * Resolves once no request is in service on any connection: every handler running now has
+   * finished and its reply has been written. At once when none is.
+   *
+   * @returns Resolves when idle.
+   */
+  idle(): Promise<void> {
+    return this.#inService.idle();
   }
 
   /** Stops listening and closes every accepted connection. Idempotent. */
@@ -478,6 +496,7 @@ export class TcpServer {
   /** Writes a reply when it is ready (sealed when the request was), within `writeTimeout`. */
   #answer(served: Served, parts: Promise<Uint8Array[]>, arrival: Arrival): void {
     served.inFlight++;
+    this.#inService.begin();
     void this.#writeReply(served, parts, arrival.sender !== undefined);
   }
 
@@ -499,6 +518,7 @@ export class TcpServer {
       logger?.debug(`TCP reply to ${served.peer} failed: ${(error as Error).message}`);
     } finally {
       served.inFlight--;
+      this.#inService.end();
       served.lastActivity = timers.clock.now();
       served.wake?.();
       if (served.ended && served.inFlight === 0) this.#close(served);
