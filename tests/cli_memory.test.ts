@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { EXIT } from "../cli/errors.ts";
 import type { PeerDownReason } from "../src/discovery.ts";
 import { PeerLink } from "../src/peerlink.ts";
+import { currentPeer } from "../src/rpc/context.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import { eventually, runMain } from "./support/cli_harness.ts";
 import { memoryLan } from "./support/node_harness.ts";
@@ -71,6 +72,36 @@ test("cli ping (memory): auto goes via udp, --transport tcp really uses TCP (ser
     const after = target.stats()!;
     assert.equal(after.tcpServer.requests, middle.tcpServer.requests + 3, "three TCP requests reached the server");
     assert.equal(after.udp.received, middle.udp.received, "nothing came over UDP");
+  });
+});
+
+test("cli discover, ping and call (memory) are clients only: a long-running node never sees them", async () => {
+  await withLan(async (lan) => {
+    const events: string[] = [];
+    const callers: string[] = [];
+    const app = await lan.node("App", (n) => {
+      n.register("echo", (x: unknown) => {
+        callers.push(currentPeer()!.name);
+        return x;
+      });
+      n.on("peer-up", (p) => events.push(`up ${p.name}`));
+      n.on("peer-down", (p) => events.push(`down ${p.name}`));
+    });
+    const runs: string[][] = [
+      ["discover", "--wait", "1s"],
+      ["ping", "App"],
+      ["call", "App", "echo", '"hi"'],
+      ["call", "ALL", "echo", "1", "--wait", "1s"],
+    ];
+    for (const argv of runs) {
+      const result = await runMain(argv, { node: { runtime: lan.cliHost() } });
+      assert.equal(result.code, EXIT.OK, `${argv.join(" ")}: ${result.stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a goodbye would have arrived by now
+    assert.deepEqual(events, [], "no peer-up or peer-down for CLI commands");
+    assert.deepEqual(app.peers(), []);
+    assert.equal(callers.length, 2);
+    assert.ok(callers.every((name) => /^peerlink-cli-[0-9a-f]{4}$/.test(name)), callers.join());
   });
 });
 
@@ -144,7 +175,7 @@ test("cli call (memory): prints the result as JSON; a remote error is one line a
     const sum = await runMain(["call", "Calc", "add", "-1", "5"], { node: { runtime: lan.cliHost() } });
     assert.deepEqual(sum, { code: 0, stdout: "4\n", stderr: "" });
     const blob = await runMain(["call", "Calc", "blob"], { node: { runtime: lan.cliHost() } });
-    assert.equal(blob.stdout, '{"$bytes":"AAEC"}\n');
+    assert.equal(blob.stdout, '{"__bytes__":"AAEC"}\n');
     const tty = await runMain(["call", "Calc", "add", "1", "2", "-t", "tcp"], {
       node: { runtime: lan.cliHost() },
       isTTY: true,

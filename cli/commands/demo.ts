@@ -74,21 +74,25 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
   const inProcess = flag(args, "in-process");
   const lan = flag(args, "lan");
   const isolated = context.io.env.PEERLINK_NETNS === "1";
-  let loopbackOnly = false;
+  let loopbackOnly: string | undefined;
   if (!isolated && !lan) {
-    const code = await reRunIsolated(context, args);
-    if (code !== undefined) return code;
+    const outcome = await reRunIsolated(context, args);
+    if (typeof outcome === "number") return outcome;
     // No namespace possible here: keep every packet on this machine's loopback instead.
-    loopbackOnly = true;
+    loopbackOnly = outcome;
   }
   const { out, style, signal } = context;
   const started = performance.now();
   const realm = `demo-${Math.random().toString(16).slice(2, 8)}`;
-  const network: Partial<PeerLinkOptions> = { realm, ...(loopbackOnly ? { interfaces: ["127.0.0.1"] } : {}) };
+  const network: Partial<PeerLinkOptions> = {
+    realm,
+    ...(loopbackOnly !== undefined ? { interfaces: ["127.0.0.1"] } : {}),
+  };
   const where = isolated
     ? "in a private network namespace"
     : loopbackOnly
-    ? "on loopback only (no network namespace available)"
+    ? `on loopback only: they use 127.0.0.1, so nothing reaches your LAN (${loopbackOnly}; ` +
+      "'peerlink demo --lan' uses your real network)"
     : "on this machine's network";
   out.line(style.bold(`PeerLink demo: nodes on one machine, ${where}, realm ${realm}`));
 
@@ -113,7 +117,7 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
             "--exit-with-stdin",
             "--realm",
             realm,
-            ...(loopbackOnly ? ["--interface", "127.0.0.1"] : []),
+            ...(loopbackOnly !== undefined ? ["--interface", "127.0.0.1"] : []),
           ],
           { NO_COLOR: "1" },
           true,
@@ -230,15 +234,17 @@ async function discoverAll(
 /**
  * Re-runs this demo inside a private network namespace (`scripts/netns.sh` of a checkout).
  *
- * @returns The exit code of the isolated run, or `undefined` when no namespace can be made here.
+ * @returns The exit code of the isolated run, or why no namespace can be made here.
  */
-async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise<number | undefined> {
+async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise<number | string> {
   const root = packageRoot();
   const entry = cliEntry();
   const script = root ? `${root}/scripts/netns.sh` : undefined;
   const runtime: RuntimeName = detectRuntime();
   const prefix = entry ? commandFor(runtime, entry) : undefined;
-  if (!script || !existsSync(script) || !prefix) return undefined;
+  if (!script || !existsSync(script) || !prefix) {
+    return "a private network namespace needs scripts/netns.sh of a source checkout";
+  }
   const forwarded = ["demo", ...(flag(args, "in-process") ? ["--in-process"] : []), ...(context.verbose ? ["-v"] : [])];
   const colour = context.style.enabled ? { FORCE_COLOR: "1" } : {};
   const child = spawnCli(runtime, [script, ...prefix], forwarded, colour);
@@ -248,7 +254,7 @@ async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise
   context.signal.addEventListener("abort", onAbort, { once: true });
   try {
     const code = await child.exited;
-    if (code === NETNS_UNAVAILABLE) return undefined;
+    if (code === NETNS_UNAVAILABLE) return "this system cannot make a private network namespace (unshare -rn)";
     return typeof code === "number" ? code : EXIT.FAILURE;
   } finally {
     context.signal.removeEventListener("abort", onAbort);
