@@ -16,7 +16,7 @@ import { HOST_TTL } from "./mdns/records.ts";
  *
  * @example
  * ```ts
- * import { MAX_SAFE_UDP_PAYLOAD } from "./constants.ts";
+ * import { MAX_SAFE_UDP_PAYLOAD } from "@peerlink/peerlink";
  * const fitsInOneDatagram = (bytes: Uint8Array) => bytes.length <= MAX_SAFE_UDP_PAYLOAD;
  * ```
  */
@@ -31,7 +31,7 @@ export const MAX_SAFE_UDP_PAYLOAD = 1200;
  *
  * @example
  * ```ts
- * import { TCP_MAX_FRAME } from "./constants.ts";
+ * import { TCP_MAX_FRAME } from "@peerlink/peerlink";
  * console.log(TCP_MAX_FRAME === 4 * 1024 * 1024); // true
  * ```
  */
@@ -43,7 +43,7 @@ export const TCP_MAX_FRAME = 4 * 1024 * 1024;
  *
  * @example
  * ```ts
- * import { RPC_TIMEOUT } from "./constants.ts";
+ * import { RPC_TIMEOUT } from "@peerlink/peerlink";
  * const deadline = Date.now() + RPC_TIMEOUT;
  * ```
  */
@@ -55,7 +55,7 @@ export const RPC_TIMEOUT = 5000;
  *
  * @example
  * ```ts
- * import { DISCOVERY_WAIT } from "./constants.ts";
+ * import { DISCOVERY_WAIT } from "@peerlink/peerlink";
  * console.log(`waiting up to ${DISCOVERY_WAIT} ms for peers`);
  * ```
  */
@@ -80,7 +80,7 @@ export const STOP_GRACE = 5000;
  *
  * @example
  * ```ts
- * import { PEER_TTL } from "./constants.ts";
+ * import { PEER_TTL } from "@peerlink/peerlink";
  * const expired = (lastSeen: number, now: number) => now - lastSeen > PEER_TTL;
  * ```
  */

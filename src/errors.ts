@@ -55,7 +55,7 @@ function pythonString(text: string): string {
  *
  * @example
  * ```ts
- * import { PeerLinkError } from "./errors.ts";
+ * import { PeerLinkError } from "@peerlink/peerlink";
  * try {
  *   throw new PeerLinkError("something failed", "OTHER");
  * } catch (err) {
@@ -87,7 +87,7 @@ export class PeerLinkError extends Error {
  *
  * @example
  * ```ts
- * import { PeerNotFound } from "./errors.ts";
+ * import { PeerNotFound } from "@peerlink/peerlink";
  * const err = new PeerNotFound("Host", ["NodeA", "Worker1"]);
  * console.log(String(err)); // PeerNotFound: Peer 'Host' not found.  Known: ['NodeA', 'Worker1']
  * ```
@@ -117,7 +117,7 @@ export class PeerNotFound extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { PeerNotFound, PeerNotFoundError } from "./errors.ts";
+ * import { PeerNotFound, PeerNotFoundError } from "@peerlink/peerlink";
  * console.log(new PeerNotFoundError("X") instanceof PeerNotFound); // true
  * ```
  */
@@ -130,7 +130,7 @@ export type PeerNotFoundError = PeerNotFound;
  *
  * @example
  * ```ts
- * import { PeerTimeoutError } from "./errors.ts";
+ * import { PeerTimeoutError } from "@peerlink/peerlink";
  * const err = new PeerTimeoutError({ peer: "Host", function: "add", timeoutMs: 5000, transport: "udp" });
  * console.log(err.message); // Call 'add' on 'Host' timed out after 5000 ms (udp). ...
  * ```
@@ -292,8 +292,8 @@ const LEFT_BECAUSE: Readonly<Record<PeerDownReason, string>> = {
  *
  * @example
  * ```ts
- * import { MAX_SAFE_UDP_PAYLOAD } from "./constants.ts";
- * import { PayloadTooLarge } from "./errors.ts";
+ * import { MAX_SAFE_UDP_PAYLOAD } from "@peerlink/peerlink";
+ * import { PayloadTooLarge } from "@peerlink/peerlink";
  * const err = PayloadTooLarge.udp(2048, MAX_SAFE_UDP_PAYLOAD);
  * console.log(String(err));
  * // PayloadTooLarge: UDP send: 2048 bytes > MAX_SAFE_UDP_PAYLOAD (1200). Use TCP transport for large payloads.
@@ -380,7 +380,7 @@ export class PayloadTooLarge extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { BusyError } from "./errors.ts";
+ * import { BusyError } from "@peerlink/peerlink";
  * const err = new BusyError("Host is busy: 64 handlers running (maxConcurrentHandlers). Retry later.", { peer: "Host" });
  * console.log(err.code); // "BUSY"
  * ```
@@ -410,7 +410,7 @@ export class BusyError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { NodeStopped } from "./errors.ts";
+ * import { NodeStopped } from "@peerlink/peerlink";
  * console.log(new NodeStopped("Worker").message); // node stopped: 'Worker' is shut down ...
  * ```
  */
@@ -440,7 +440,7 @@ export class NodeStopped extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { NodeNotStarted } from "./errors.ts";
+ * import { NodeNotStarted } from "@peerlink/peerlink";
  * console.log(new NodeNotStarted("Worker").code); // "NOT_STARTED"
  * ```
  */
@@ -465,7 +465,7 @@ export class NodeNotStarted extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { PortInUseError } from "./errors.ts";
+ * import { PortInUseError } from "@peerlink/peerlink";
  * const err = new PortInUseError({ node: "Worker", transport: "udp", port: 50000 });
  * console.log(err.message); // UDP port 50000 of 'Worker' is already in use. ...
  * ```
@@ -504,7 +504,7 @@ export class PortInUseError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { PeerConnectionError } from "./errors.ts";
+ * import { PeerConnectionError } from "@peerlink/peerlink";
  * const err = new PeerConnectionError({ peer: "Host", address: "10.0.0.2", port: 50001, lost: false });
  * console.log(err.code); // "CONNECTION_FAILED"
  * ```
@@ -549,7 +549,7 @@ export class PeerConnectionError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { ProtocolError } from "./errors.ts";
+ * import { ProtocolError } from "@peerlink/peerlink";
  * const err = new ProtocolError("reply from 'Host' is not valid JSON");
  * console.log(err.code); // "PROTOCOL_ERROR"
  * ```
@@ -650,7 +650,7 @@ export class InsecurePeerError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { NameConflict } from "./errors.ts";
+ * import { NameConflict } from "@peerlink/peerlink";
  * const err = new NameConflict("Worker._peerlink._tcp.local", "10.0.0.2");
  * console.log(err.code, err.holder); // "NAME_CONFLICT" "10.0.0.2"
  * ```

@@ -17,7 +17,7 @@ export type { CallOptions, Transport } from "./rpc/call.ts";
  *
  * @example
  * ```ts
- * import type { PeerLinkOptions } from "./options.ts";
+ * import type { PeerLinkOptions } from "@peerlink/peerlink";
  * const options: PeerLinkOptions = {
  *   secret: "kitchen-lan",   // only nodes with the same secret see and call each other
  *   timeout: 2_000,          // default per-call timeout
@@ -169,7 +169,7 @@ export interface WaitForPeersOptions {
  *
  * @example
  * ```ts
- * import type { CallResult } from "./options.ts";
+ * import type { CallResult } from "@peerlink/peerlink";
  * function report(results: CallResult<string>[]) {
  *   for (const r of results) console.log(r.peer, r.ok ? r.value : r.error.message);
  * }

@@ -70,7 +70,7 @@ interface Running {
  *
  * @example
  * ```ts
- * import { PeerLink } from "./peerlink.ts";
+ * import { PeerLink } from "@peerlink/peerlink";
  *
  * interface HostApi { add(a: number, b: number): number }
  * await using node = await new PeerLink("Worker").register("echo", (x: unknown) => x).start();
@@ -166,7 +166,7 @@ export class PeerLink {
    *
    * @example
    * ```ts
-   * import { PeerLink } from "./peerlink.ts";
+   * import { PeerLink } from "@peerlink/peerlink";
    * const node = new PeerLink("Calc")
    *   .register("add", (a: number, b: number) => a + b)
    *   .register({ neg: (a: number) => -a });
@@ -439,7 +439,7 @@ export class PeerLink {
    *
    * @example
    * ```ts
-   * import { PeerLink } from "./peerlink.ts";
+   * import { PeerLink } from "@peerlink/peerlink";
    * const node = await new PeerLink("Worker").start();
    * const sum = await node.call<number>("Host", "add", [1, 2]);
    * const big = await node.call("Host", "upload", [new Uint8Array(1 << 20)], { transport: "tcp", timeout: 10_000 });
@@ -507,7 +507,7 @@ export class PeerLink {
    *
    * @example
    * ```ts
-   * import { PeerLink } from "./peerlink.ts";
+   * import { PeerLink } from "@peerlink/peerlink";
    * interface HostApi { add(a: number, b: number): number; getMap(): Promise<Uint8Array> }
    * const node = await new PeerLink("Worker").start();
    * const host = node.peer<HostApi>("Host");
@@ -566,7 +566,7 @@ export class PeerLink {
    *
    * @example
    * ```ts
-   * import { PeerLink } from "./peerlink.ts";
+   * import { PeerLink } from "@peerlink/peerlink";
    * const node = new PeerLink("Watcher");
    * node.on("peer-up", (p) => console.log(`${p.name} up at ${p.address}`));
    * node.on("peer-down", (p, reason) => console.log(`${p.name} down (${reason})`));

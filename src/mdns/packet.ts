@@ -66,7 +66,7 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
  *
  * @example
  * ```ts
- * import { decodeMessage } from "./packet.ts";
+ * import { decodeMessage } from "@peerlink/peerlink/mdns";
  * const r = decodeMessage(new Uint8Array([1, 2, 3]));
  * if (!r.ok) console.log(r.reason); // "shorter than a DNS header"
  * ```
@@ -209,7 +209,7 @@ function toAnswer(r: MdnsRecord): dnsPacket.Answer {
  *
  * @example
  * ```ts
- * import { encodeMessage } from "./packet.ts";
+ * import { encodeMessage } from "@peerlink/peerlink/mdns";
  * const bytes = encodeMessage({
  *   id: 0, response: false, answers: [], authorities: [], additionals: [],
  *   questions: [{ name: "_http._tcp.local", type: "PTR", qu: false }],

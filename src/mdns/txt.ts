@@ -53,7 +53,7 @@ export class TxtError extends Error {
  *
  * @example
  * ```ts
- * import { encodeTxt } from "./txt.ts";
+ * import { encodeTxt } from "@peerlink/peerlink/mdns";
  * const strings = encodeTxt({ node: "Worker", secure: true });
  * // [ bytes of "node=Worker", bytes of "secure" ]
  * ```

@@ -139,7 +139,7 @@ const EMPTY_TCP_CLIENT: TcpClientStats = {
  *
  * @example
  * ```ts
- * import { MemoryNetwork } from "../testing/memory_net.ts";
+ * import { MemoryNetwork } from "@peerlink/peerlink/testing";
  * import { RpcEndpoint } from "./endpoint.ts";
  * import { LOCAL_CAPABILITIES } from "../wire/capabilities.ts";
  *

@@ -52,7 +52,7 @@ function settle(): Promise<void> {
  *
  * @example
  * ```ts
- * import { FakeClock } from "./fake_clock.ts";
+ * import { FakeClock } from "@peerlink/peerlink/testing";
  * const clock = new FakeClock();
  * let fired = false;
  * clock.setTimeout(() => (fired = true), 1000);
