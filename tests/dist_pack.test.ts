@@ -268,3 +268,20 @@ test("a node from the package serves UDP and TCP calls under the system Node 20"
   }
   assert.equal(stopCode, 0, `serve did not stop cleanly on SIGINT:\n${server.output()}`);
 });
+
+test("peerlink demo from the installed package runs on loopback and says what that means", { skip }, async () => {
+  const { dir } = installedPackage();
+  const peerlink = join(dir, "node_modules", ".bin", "peerlink");
+  // As outside our namespace (PEERLINK_NETNS unset): the package has no scripts/netns.sh, so
+  // the demo keeps to 127.0.0.1 (here still inside the namespace of the test run).
+  const demo = await runAsync(SYSTEM_NODE, [peerlink, "demo"], {
+    cwd: dir,
+    env: { PATH: SYSTEM_PATH, PEERLINK_NETNS: "" },
+    timeoutMs: 60_000,
+  });
+  assert.equal(demo.status, 0, `${demo.stdout}\n${demo.stderr}`);
+  const [first, second] = demo.stdout.split("\n");
+  assert.match(first, /^PeerLink demo: nodes on one machine, on loopback only \(127\.0\.0\.1\), realm demo-/);
+  assert.match(second, /^Nothing reaches your LAN: the nodes talk over 127\.0\.0\.1 only, since .*scripts\/netns\.sh/);
+  assert.match(demo.stdout, /Discovery {2}3 of 3 nodes/);
+});

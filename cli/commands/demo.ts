@@ -91,10 +91,15 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
   const where = isolated
     ? "in a private network namespace"
     : loopbackOnly
-    ? `on loopback only: they use 127.0.0.1, so nothing reaches your LAN (${loopbackOnly}; ` +
-      "'peerlink demo --lan' uses your real network)"
+    ? "on loopback only (127.0.0.1)"
     : "on this machine's network";
   out.line(style.bold(`PeerLink demo: nodes on one machine, ${where}, realm ${realm}`));
+  if (loopbackOnly !== undefined) {
+    out.line(style.dim(
+      `Nothing reaches your LAN: the nodes talk over 127.0.0.1 only, since ${loopbackOnly}. ` +
+        "'peerlink demo --lan' uses your real network instead.",
+    ));
+  }
 
   const nodes: DemoNode[] = [];
   let conductor: PeerLink | undefined;
@@ -243,7 +248,7 @@ async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise
   const runtime: RuntimeName = detectRuntime();
   const prefix = entry ? commandFor(runtime, entry) : undefined;
   if (!script || !existsSync(script) || !prefix) {
-    return "a private network namespace needs scripts/netns.sh of a source checkout";
+    return "a private network namespace needs scripts/netns.sh, which only a source checkout has";
   }
   const forwarded = ["demo", ...(flag(args, "in-process") ? ["--in-process"] : []), ...(context.verbose ? ["-v"] : [])];
   const colour = context.style.enabled ? { FORCE_COLOR: "1" } : {};
@@ -254,7 +259,7 @@ async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise
   context.signal.addEventListener("abort", onAbort, { once: true });
   try {
     const code = await child.exited;
-    if (code === NETNS_UNAVAILABLE) return "this system cannot make a private network namespace (unshare -rn)";
+    if (code === NETNS_UNAVAILABLE) return "this system cannot make a private network namespace (unshare -rn failed)";
     return typeof code === "number" ? code : EXIT.FAILURE;
   } finally {
     context.signal.removeEventListener("abort", onAbort);
