@@ -30,6 +30,7 @@ export type { SwarmNodeOptions } from "./src/swarm.ts";
 export type {
   CallOptions,
   CallResult,
+  OpenStreamOptions,
   PeerDiscovery,
   PeerLinkEvents,
   PeerLinkOptions,
@@ -38,7 +39,14 @@ export type {
   Transport,
   WaitForPeersOptions,
 } from "./src/options.ts";
-export type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./src/discovery.ts";
+export type { DiscoveryOptions, DiscoveryStats, PeerDownReason, PeerInfo, PeerSource } from "./src/discovery.ts";
+export type { WideAreaOptions } from "./src/dnssd/options.ts";
+export type { TsigKey } from "./src/dnssd/tsig.ts";
+export { WideAreaError } from "./src/dnssd/errors.ts";
+export type { WideAreaErrorCode } from "./src/dnssd/errors.ts";
+export { parseBindKeyFile } from "./src/dnssd/key_file.ts";
+export type { WideAreaStats } from "./src/dnssd/wide_area.ts";
+export type { DnsClientStats } from "./src/dnssd/client.ts";
 export type {
   AnyFunction,
   PeerHandle,
@@ -60,6 +68,7 @@ export type {
 export { currentPeer, runWithCurrentPeer } from "./src/rpc/context.ts";
 export type { CallerInfo, RequestSource } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";
+export type { DuplexStream, StreamHandler } from "./src/streams/duplex.ts";
 export type { RpcLimits } from "./src/rpc/limits.ts";
 export type { NodeStats } from "./src/stats.ts";
 export {
@@ -69,6 +78,7 @@ export {
   NameConflictError,
   NodeNotStarted,
   NodeStopped,
+  NotSupportedError,
   PayloadTooLarge,
   PeerConnectionError,
   PeerLeftError,

@@ -9,6 +9,7 @@ import { DISCOVERY_WAIT } from "../src/constants.ts";
 import { parseDuration } from "./duration.ts";
 import type { Style } from "./format.ts";
 import type { CliIO, Printer } from "./io.ts";
+import { WIDE_AREA_OPTIONS } from "./wide_area.ts";
 
 /** Everything a command needs while it runs. */
 export interface CommandContext {
@@ -66,7 +67,7 @@ export const VERBOSE_OPTION: OptionSpecs = {
   },
 };
 
-/** Options of every command that starts a node: realm, secret, interface. */
+/** Options of every command that starts a node: realm, secret, interface, and the wide-area ones. */
 export const NETWORK_OPTIONS: OptionSpecs = {
   realm: {
     type: "string",
@@ -87,6 +88,7 @@ export const NETWORK_OPTIONS: OptionSpecs = {
     example: "eth0",
     help: "Network interface (name or address) to use; repeat or comma-separate for several. Default: all.",
   },
+  ...WIDE_AREA_OPTIONS,
 };
 
 /** `--wait` for commands that look a peer up. */

@@ -12,6 +12,7 @@ import type { PeerLink } from "../src/peerlink.ts";
 import { listOption, type ParsedArgs, stringOption } from "./args.ts";
 import type { CommandContext } from "./command.ts";
 import { CliFailure, describeError, EXIT, UsageError } from "./errors.ts";
+import { wideAreaOptions } from "./wide_area.ts";
 
 /** TXT key under which every PeerLink-TS node advertises its runtime (`deno`, `bun`, `node`); `PeerInfo.runtime` reads it. */
 export const RUNTIME_TXT_KEY = "rt";
@@ -19,7 +20,8 @@ export const RUNTIME_TXT_KEY = "rt";
 export const VERSION_TXT_KEY = "ver";
 
 /**
- * Node options from `--realm`, `--secret` and `--interface`.
+ * Node options from `--realm`, `--secret`, `--interface` and the wide-area options (`--domain`,
+ * `--dns-server`, `--tsig-file`, `--seed`).
  *
  * @param args Parsed arguments.
  * @param command For error messages.
@@ -40,6 +42,7 @@ export function networkOptions(args: ParsedArgs, command: string): Partial<PeerL
     ...(realm !== undefined ? { realm } : {}),
     ...(secret !== undefined ? { secret } : {}),
     ...(interfaces.length ? { interfaces } : {}),
+    ...wideAreaOptions(args, command),
   };
 }
 

@@ -11,8 +11,9 @@ import { alignColumns, type Style } from "./format.ts";
 import { peerRuntime, VERSION_TXT_KEY } from "./node.ts";
 
 /**
- * Bullet lines, one per peer, with aligned columns:
- * `  • NodeA  10.0.0.5  udp 50123  tcp 50124  deno  3s ago`.
+ * Bullet lines, one per peer, with aligned columns, the last but one saying where it was found
+ * (`mdns`, `seed`, `dns`, joined with `+` when several see it):
+ * `  • NodeA  10.0.0.5  udp 50123  tcp 50124  deno  mdns  3s ago`.
  *
  * @param peers Peers to show.
  * @param now Current time, epoch ms.
@@ -33,9 +34,20 @@ export function peerLines(peers: readonly PeerInfo[], now: number, style: Style)
     `udp ${peer.udpPort}`,
     `tcp ${peer.tcpPort}`,
     peerRuntime(peer) ?? "?",
+    peerVia(peer),
     style.dim(formatAge(peer.lastSeen, now)),
   ]);
   return alignColumns(rows);
+}
+
+/**
+ * Where a peer was found, for display: `"mdns"`, `"dns"`, `"seed"`, or several joined with `+`.
+ *
+ * @param peer The peer.
+ * @returns The sources, best first.
+ */
+export function peerVia(peer: PeerInfo): string {
+  return (peer.via ?? ["mdns"]).join("+");
 }
 
 /**
@@ -52,6 +64,7 @@ export function peerJson(peer: PeerInfo, now: number): Record<string, unknown> {
     udpPort: peer.udpPort,
     tcpPort: peer.tcpPort,
     runtime: peerRuntime(peer) ?? null,
+    via: peer.via ?? ["mdns"],
     version: peer.version ?? peer.txt?.[VERSION_TXT_KEY] ?? null,
     lastSeen: new Date(peer.lastSeen).toISOString(),
     ageMs: Math.max(0, Math.round(now - peer.lastSeen)),

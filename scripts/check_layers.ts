@@ -29,6 +29,11 @@ const RULES: readonly Rule[] = [
   { from: "src/security/", forbidden: /^src\/(rpc|mdns)\//, why: "the gate sits below the RPC engine" },
   { from: "src/mdns/", forbidden: /^src\/(rpc|security)\/|^src\/peerlink\.ts$/, why: "mDNS knows nothing of RPC" },
   {
+    from: "src/dnssd/",
+    forbidden: /^src\/(rpc|security)\/|^src\/(peerlink|discovery)\.ts$/,
+    why: "wide-area DNS-SD feeds the peer table through callbacks and knows nothing of RPC",
+  },
+  {
     from: "runtimes/",
     forbidden:
       /^src\/(?!net\.ts$|net_errors\.ts$|log\.ts$|chunk_queue\.ts$|ipv4\.ts$|runtime_kind\.ts$|runtime_default\.ts$)/,

@@ -13,13 +13,23 @@
 # has loopback up, 10.77.0.N/24 on pleth0, routes 224.0.0.0/4 and ff00::/8 via pleth0, and
 # no other route: anything outside 10.77.0.0/24 is unreachable at once.
 #
+# With --lan2 M there is a second LAN, 10.88.0.0/24 (bridge plbr1), of M more hosts (host
+# H+K is 10.88.0.K on pleth0, fe80::K and fd88::K), and a router, the last host, on both:
+# 10.77.0.254 (fd77::fe) on pleth0 and 10.88.0.254 (fd88::fe) on pleth1. The router forwards
+# unicast (IPv4 and IPv6) and, like any Linux host without a multicast routing daemon, no
+# multicast: mDNS stays on its LAN. Each host gains one route, to the other LAN via the
+# router; anything else is still unreachable.
+#
+#   LAN A: plbr0 ── hosts 1..H (10.77.0.N) ── router pleth0 10.77.0.254
+#   LAN B: plbr1 ── hosts H+1..H+M (10.88.0.K) ── router pleth1 10.88.0.254
+#
 # Usage:
-#   scripts/lan.sh run [--hosts N] [--max-seconds S] -- CMD [ARGS...]
+#   scripts/lan.sh run [--hosts N] [--lan2 M] [--max-seconds S] -- CMD [ARGS...]
 #       Builds the LAN (2 hosts, 600 s by default), runs CMD outside it (in the private
 #       namespace lan.sh runs in) with the LAN_* variables below, tears the LAN down when CMD
 #       exits (or after S seconds, or on error / Ctrl-C / SIGTERM) and exits with CMD's
 #       status (124 when CMD ran out of time).
-#   scripts/lan.sh up [--hosts N] [--max-seconds S]
+#   scripts/lan.sh up [--hosts N] [--lan2 M] [--max-seconds S]
 #       Builds the LAN, prints one JSON line describing it, then holds it until standard
 #       input closes (or S seconds pass) and tears it down. Used by tests/support/lan.ts.
 #   scripts/lan.sh exec N [--] CMD [ARGS...]        (needs the LAN_* variables)
@@ -31,7 +41,8 @@
 #       Builds and removes a one-host LAN; prints `lan: ok` and `loss: nft|netem|unavailable (why)`.
 #
 # Variables given to CMD (host order = host number, 1-based):
-#   LAN_HOSTS    IPv4 addresses, space-separated ("10.77.0.1 10.77.0.2")
+#   LAN_HOSTS    IPv4 addresses, space-separated ("10.77.0.1 10.77.0.2"; the router's is
+#                its LAN A one)
 #   LAN_PIDS     PIDs of the processes holding each host's namespaces
 #   LAN_NETNS    network namespace ids of the hosts (checked before entering one)
 #   LAN_SWITCH_PID, LAN_IFACE (pleth0), LAN_SH (this script), LAN_JSON (all of it as JSON)
@@ -47,6 +58,7 @@ set -euo pipefail
 
 readonly EXIT_USAGE=2 EXIT_NO_LAN=97 EXIT_NO_LOSS=98
 readonly SUBNET=10.77.0 IFACE=pleth0 BRIDGE=plbr0 MAX_HOSTS=253
+readonly SUBNET2=10.88.0 IFACE2=pleth1 BRIDGE2=plbr1 ROUTER_OCTET=254
 SELF=$(readlink -f "$0")
 readonly SELF
 ROOT=$(dirname "$(dirname "$SELF")")
@@ -92,6 +104,9 @@ HOLDER_PIDS=()   # every namespace holder we started (switch first), for teardow
 HOLDER_NETNS=()  # their network namespace ids
 HOST_PIDS=()
 HOST_NETNS=()
+HOST_ADDRS=()   # IPv4 address of each host (the router's LAN A one)
+HOST_ROLES=()   # a, b or router
+LAN2=0
 SWITCH_PID=""
 CMD_PID=""
 TORN_DOWN=0
@@ -132,13 +147,59 @@ in_ns() { # in_ns PID CMD...: runs CMD in that holder's network namespace
   nsenter --net="/proc/$pid/ns/net" -- "$@"
 }
 
-build_lan() { # build_lan HOSTS
-  local hosts=$1 n mac_host mac_port err
+# The plan of host n (1-based): its role, and on which LAN it sits with which address byte.
+plan_hosts() { # plan_hosts HOSTS LAN2
+  local hosts=$1 lan2=$2 n
+  for ((n = 1; n <= hosts; n++)); do HOST_ROLES+=(a); HOST_ADDRS+=("$SUBNET.$n"); done
+  [ "$lan2" -gt 0 ] || return 0
+  for ((n = 1; n <= lan2; n++)); do HOST_ROLES+=(b); HOST_ADDRS+=("$SUBNET2.$n"); done
+  HOST_ROLES+=(router)
+  HOST_ADDRS+=("$SUBNET.$ROUTER_OCTET")
+}
+
+# host_octet N: the last byte of host N's address on its LAN (the router: 254).
+host_octet() {
+  local n=$1
+  echo "${HOST_ADDRS[n - 1]##*.}"
+}
+
+# configure_link PID IFACE SUBNET OCTET V6PREFIX [MCAST]: address, IPv6 and (unless MCAST is 0,
+# for the router's second link: one 224.0.0.0/4 route per namespace) the multicast route.
+configure_link() {
+  local pid=$1 iface=$2 subnet=$3 octet=$4 v6=$5 mcast=${6:-1} hex
+  hex=$(printf '%x' "$octet")
+  # addrgenmode none + nodad: fixed IPv6 addresses usable at once (no duplicate detection wait).
+  {
+    printf '%s\n' "link set lo up" "link set $iface addrgenmode none" "link set $iface up" \
+      "addr add $subnet.$octet/24 brd + dev $iface"
+    [ "$mcast" = 0 ] || echo "route add 224.0.0.0/4 dev $iface"
+  } | in_ns "$pid" ip -batch - >/dev/null ||
+    die "$EXIT_NO_LAN" "cannot configure $iface of a host (ip addr/route failed)"
+  # IPv6 is optional (the kernel may have it off); the kernel adds ff00::/8 itself with it.
+  if ! printf '%s\n' "addr add fe80::$hex/64 dev $iface nodad" "addr add $v6::$hex/64 dev $iface nodad" |
+    in_ns "$pid" ip -batch - >/dev/null 2>&1; then
+    IPV6_OK=0
+  fi
+  if [ "${IPV6_OK:-1}" = 1 ] && ! in_ns "$pid" ip -6 route show table local ff00::/8 dev "$iface" | grep -q .; then
+    in_ns "$pid" ip -6 route add ff00::/8 dev "$iface" table local >/dev/null 2>&1 || true
+  fi
+}
+
+# veth_pair SWITCH_PORT PORT_MAC BRIDGE HOST_PID HOST_IFACE HOST_MAC: one cable, as ip -batch lines.
+veth_pair() {
+  echo "link add $1 address $2 type veth peer name $5 address $6 netns $4"
+  echo "link set $1 master $3 up"
+}
+
+build_lan() { # build_lan HOSTS LAN2
+  local hosts=$1 lan2=$2 total n err pid role
   err=$(unshare -n -m --propagation private true 2>&1) ||
     die "$EXIT_NO_LAN" "cannot make network namespaces here: unshare -n -m: ${err:-failed}"
+  plan_hosts "$hosts" "$lan2"
+  total=${#HOST_ROLES[@]}
   start_holder "$HOLD_SECONDS" 0
   SWITCH_PID=$HOLDER_PID
-  for ((n = 1; n <= hosts; n++)); do
+  for ((n = 1; n <= total; n++)); do
     start_holder "$HOLD_SECONDS" 1
     HOST_PIDS+=("$HOLDER_PID")
     HOST_NETNS+=("$HOLDER_NS")
@@ -147,30 +208,47 @@ build_lan() { # build_lan HOSTS
     # Snooping off: every multicast frame is flooded, as on a dumb switch (no IGMP querier here).
     echo "link add $BRIDGE type bridge mcast_snooping 0 forward_delay 0 stp_state 0"
     echo "link set $BRIDGE up"
-    for ((n = 1; n <= hosts; n++)); do
-      mac_host=$(printf '02:77:00:00:00:%02x' "$n")
-      mac_port=$(printf '02:77:00:00:01:%02x' "$n")
-      echo "link add plp$n address $mac_port type veth peer name $IFACE address $mac_host netns ${HOST_PIDS[n - 1]}"
-      echo "link set plp$n master $BRIDGE up"
+    if [ "$lan2" -gt 0 ]; then
+      echo "link add $BRIDGE2 type bridge mcast_snooping 0 forward_delay 0 stp_state 0"
+      echo "link set $BRIDGE2 up"
+    fi
+    for ((n = 1; n <= total; n++)); do
+      pid=${HOST_PIDS[n - 1]}
+      case "${HOST_ROLES[n - 1]}" in
+        a) veth_pair "plp$n" "$(printf '02:77:00:00:01:%02x' "$n")" "$BRIDGE" "$pid" "$IFACE" "$(printf '02:77:00:00:00:%02x' "$n")" ;;
+        b) veth_pair "plp$n" "$(printf '02:88:00:00:01:%02x' "$n")" "$BRIDGE2" "$pid" "$IFACE" "$(printf '02:88:00:00:00:%02x' "$n")" ;;
+        router)
+          veth_pair "plp$n" 02:77:00:00:01:fe "$BRIDGE" "$pid" "$IFACE" 02:77:00:00:00:fe
+          veth_pair "plq$n" 02:88:00:00:01:fe "$BRIDGE2" "$pid" "$IFACE2" 02:88:00:00:00:fe
+          ;;
+      esac
     done
   } | in_ns "$SWITCH_PID" ip -batch - >/dev/null ||
     die "$EXIT_NO_LAN" "cannot create the bridge and veth pairs (ip link add ... type bridge/veth failed: kernel without veth/bridge?)"
-  for ((n = 1; n <= hosts; n++)); do
-    # addrgenmode none + nodad: fixed IPv6 addresses usable at once (no duplicate detection wait).
-    printf '%s\n' "link set lo up" "link set $IFACE addrgenmode none" "link set $IFACE up" \
-      "addr add $SUBNET.$n/24 brd + dev $IFACE" "route add 224.0.0.0/4 dev $IFACE" |
-      in_ns "${HOST_PIDS[n - 1]}" ip -batch - >/dev/null ||
-      die "$EXIT_NO_LAN" "cannot configure host $n (ip addr/route failed)"
-    # IPv6 is optional (the kernel may have it off); the kernel adds ff00::/8 itself with it.
-    if ! printf '%s\n' "addr add fe80::$n/64 dev $IFACE nodad" "addr add fd77::$n/64 dev $IFACE nodad" |
-      in_ns "${HOST_PIDS[n - 1]}" ip -batch - >/dev/null 2>&1; then
-      IPV6_OK=0
-    fi
-    if [ "${IPV6_OK:-1}" = 1 ] && ! in_ns "${HOST_PIDS[n - 1]}" ip -6 route show table local ff00::/8 dev "$IFACE" |
-      grep -q .; then
-      in_ns "${HOST_PIDS[n - 1]}" ip -6 route add ff00::/8 dev "$IFACE" table local >/dev/null 2>&1 || true
+  for ((n = 1; n <= total; n++)); do
+    pid=${HOST_PIDS[n - 1]}
+    role=${HOST_ROLES[n - 1]}
+    case "$role" in
+      a) configure_link "$pid" "$IFACE" "$SUBNET" "$n" fd77 ;;
+      b) configure_link "$pid" "$IFACE" "$SUBNET2" "$(host_octet "$n")" fd88 ;;
+      router)
+        configure_link "$pid" "$IFACE" "$SUBNET" "$ROUTER_OCTET" fd77
+        configure_link "$pid" "$IFACE2" "$SUBNET2" "$ROUTER_OCTET" fd88 0
+        # Unicast forwarding only: without a multicast routing daemon nothing multicast crosses.
+        in_ns "$pid" sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward' ||
+          die "$EXIT_NO_LAN" "cannot turn on IPv4 forwarding in the router namespace"
+        [ "${IPV6_OK:-1}" = 1 ] && in_ns "$pid" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/forwarding' 2>/dev/null
+        ;;
+    esac
+    if [ "$role" != router ] && [ "$lan2" -gt 0 ]; then
+      local other=$SUBNET2 via=$SUBNET other6=fd88 via6=fd77
+      [ "$role" = b ] && other=$SUBNET via=$SUBNET2 other6=fd77 via6=fd88
+      in_ns "$pid" ip route add "$other.0/24" via "$via.$ROUTER_OCTET" ||
+        die "$EXIT_NO_LAN" "cannot add the route to the other LAN on host $n"
+      [ "${IPV6_OK:-1}" = 1 ] && in_ns "$pid" ip -6 route add "$other6::/64" via "$via6::fe" 2>/dev/null
     fi
   done
+  return 0
 }
 
 # Prints "PID" for every process whose network namespace is one of ours.
@@ -231,16 +309,29 @@ json_string() { # a JSON string literal for $1
 }
 
 export_lan_env() {
-  local hosts=$1 n addresses="" json="" sep=""
-  for ((n = 1; n <= hosts; n++)); do
-    addresses+="${addresses:+ }$SUBNET.$n"
-    json+="$sep{\"index\":$n,\"address\":\"$SUBNET.$n\",\"pid\":${HOST_PIDS[n - 1]},\"netns\":$(json_string "${HOST_NETNS[n - 1]}")"
+  local n addresses="" json="" sep="" role mac iface v6 hex
+  for ((n = 1; n <= ${#HOST_ROLES[@]}; n++)); do
+    role=${HOST_ROLES[n - 1]}
+    addresses+="${addresses:+ }${HOST_ADDRS[n - 1]}"
+    hex=$(printf '%x' "$(host_octet "$n")")
+    case "$role" in
+      a) v6=fd77 mac=$(printf '02:77:00:00:00:%02x' "$n") ;;
+      b) v6=fd88 mac=$(printf '02:88:00:00:00:%02x' "$n") ;;
+      router) v6=fd77 mac=02:77:00:00:00:fe ;;
+    esac
+    json+="$sep{\"index\":$n,\"address\":\"${HOST_ADDRS[n - 1]}\",\"lan\":\"$role\",\"pid\":${HOST_PIDS[n - 1]},\"netns\":$(json_string "${HOST_NETNS[n - 1]}")"
+    if [ "$role" = router ]; then
+      json+=",\"addresses\":[\"$SUBNET.$ROUTER_OCTET\",\"$SUBNET2.$ROUTER_OCTET\"]"
+    else
+      json+=",\"addresses\":[\"${HOST_ADDRS[n - 1]}\"]"
+    fi
     if [ "${IPV6_OK:-1}" = 1 ]; then
-      json+=",\"ipv6\":\"fd77::$n\",\"linkLocal\":\"fe80::$n\""
+      json+=",\"ipv6\":\"$v6::$hex\",\"linkLocal\":\"fe80::$hex\""
     else
       json+=",\"ipv6\":null,\"linkLocal\":null"
     fi
-    json+=",\"iface\":\"$IFACE\",\"mac\":\"$(printf '02:77:00:00:00:%02x' "$n")\"}"
+    iface=$IFACE
+    json+=",\"iface\":\"$iface\",\"mac\":\"$mac\"}"
     sep=","
   done
   export LAN_HOSTS=$addresses
@@ -254,14 +345,17 @@ export_lan_env() {
   export LAN_JSON="{\"hosts\":[$json],\"switchPid\":$SWITCH_PID,\"iface\":\"$IFACE\",\"bridge\":\"$BRIDGE\",\"env\":$env_json}"
 }
 
-parse_build_options() { # sets HOSTS, MAX_SECONDS, REST (args after --)
+parse_build_options() { # sets HOSTS, LAN2, MAX_SECONDS, REST (args after --)
   HOSTS=2
+  LAN2=0
   MAX_SECONDS=600
   REST=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --hosts) HOSTS=${2:-}; shift 2 || usage ;;
       --hosts=*) HOSTS=${1#--hosts=}; shift ;;
+      --lan2) LAN2=${2:-}; shift 2 || usage ;;
+      --lan2=*) LAN2=${1#--lan2=}; shift ;;
       --max-seconds) MAX_SECONDS=${2:-}; shift 2 || usage ;;
       --max-seconds=*) MAX_SECONDS=${1#--max-seconds=}; shift ;;
       --) shift; REST=("$@"); break ;;
@@ -270,6 +364,8 @@ parse_build_options() { # sets HOSTS, MAX_SECONDS, REST (args after --)
   done
   [[ "$HOSTS" =~ ^[0-9]+$ ]] && [ "$HOSTS" -ge 1 ] && [ "$HOSTS" -le "$MAX_HOSTS" ] ||
     die "$EXIT_USAGE" "--hosts must be 1..$MAX_HOSTS, got '$HOSTS'"
+  [[ "$LAN2" =~ ^[0-9]+$ ]] && [ $((HOSTS + LAN2 + (LAN2 > 0))) -le "$MAX_HOSTS" ] ||
+    die "$EXIT_USAGE" "--lan2 must be a number with --hosts + --lan2 + 1 (the router) <= $MAX_HOSTS, got '$LAN2'"
   [[ "$MAX_SECONDS" =~ ^[0-9]+$ ]] && [ "$MAX_SECONDS" -ge 1 ] && [ "$MAX_SECONDS" -le 86400 ] ||
     die "$EXIT_USAGE" "--max-seconds must be 1..86400, got '$MAX_SECONDS'"
   # Holders outlive the command a little so teardown, not their timer, ends the LAN.
@@ -283,8 +379,8 @@ start_lan() { # start_lan ARGS...: common part of run/up/check
   trap 'on_signal 130' INT
   trap 'on_signal 143' TERM
   trap 'on_signal 129' HUP
-  build_lan "$HOSTS"
-  export_lan_env "$HOSTS"
+  build_lan "$HOSTS" "$LAN2"
+  export_lan_env
 }
 
 cmd_run() {
@@ -337,7 +433,9 @@ cmd_exec() {
   [ "${1:-}" = -- ] && shift
   [ $# -gt 0 ] || die "$EXIT_USAGE" "exec: no command given (scripts/lan.sh exec N -- CMD...)"
   host_pid "$n"
-  export LAN_HOST=$n LAN_ADDRESS="$SUBNET.$n"
+  local addresses
+  read -r -a addresses <<<"${LAN_HOSTS:-}"
+  export LAN_HOST=$n LAN_ADDRESS="${addresses[n - 1]:-$SUBNET.$n}"
   exec nsenter --net="/proc/$HOST_PID/ns/net" --mount="/proc/$HOST_PID/ns/mnt" --wd="$PWD" -- "$@"
 }
 

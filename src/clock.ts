@@ -24,3 +24,30 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
 };
+
+const epochOffsets = new WeakMap<Clock, number>();
+
+/**
+ * Converts a reading of `clock` to milliseconds since the Unix epoch. The offset is taken once
+ * per clock, at its first conversion, so everything sharing a clock agrees on epoch times
+ * (with a fake clock they advance with it; with the system clock the drift between
+ * `performance.now()` and `Date.now()` is negligible).
+ *
+ * @param clock The clock.
+ * @param clockMs A reading of it (default: now).
+ * @returns Milliseconds since the Unix epoch.
+ *
+ * @example
+ * ```ts
+ * import { epochMs, systemClock } from "./clock.ts";
+ * console.log(Math.abs(epochMs(systemClock) - Date.now()) < 1000); // true
+ * ```
+ */
+export function epochMs(clock: Clock, clockMs: number = clock.now()): number {
+  let offset = epochOffsets.get(clock);
+  if (offset === undefined) {
+    offset = Date.now() - clock.now();
+    epochOffsets.set(clock, offset);
+  }
+  return clockMs + offset;
+}

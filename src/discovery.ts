@@ -28,6 +28,25 @@
  * question suppression keeps that to about one query a minute per LAN, and a peer whose
  * announcements were all lost is still found within a minute.
  *
+ * Beyond the LAN (`src/dnssd`): with `wideArea` the node also browses a unicast DNS domain and,
+ * with a TSIG key, registers itself there once its mDNS name is settled; with `seeds` it asks
+ * the given hosts directly. Each way of finding a peer is a source (`"mdns"`, `"dns"`,
+ * `"seed"`) whose instances pass the same checks (own records, realm, `acceptPeer`); the
+ * table keeps one entry per name, from the best source that currently sees it (mDNS first:
+ * its address is on our link), and lists every such source in `PeerInfo.via`. A peer leaves
+ * when no source sees it any more; a goodbye from any source is final for that run of the
+ * peer (its instance id), so records lingering elsewhere do not bring it back.
+ *
+ * With `alsoPublic` (a node with a secret and `allowInsecurePeers`), the node is also
+ * published on, and browses, the public type `_peerlink._tcp`: Python PeerLink 1.2 announces
+ * there even when it has a secret (the secret only changes its derived ports), so this is how
+ * the two find each other. That browse is one more source (`"public"`), the least preferred:
+ * the public announcement carries no `realm` (so nodes without a secret accept it too), a peer
+ * found there is admitted only if `acceptPeer` agrees, and a peer of our own realm of the same
+ * name always wins, so an announcement made on the public type can neither replace nor shadow
+ * a peer that proved the secret. A name taken on the public type only costs the public
+ * announcement (logged), never the node's own.
+ *
  * @module
  */
 import { type Clock, systemClock } from "./clock.ts";
@@ -35,11 +54,17 @@ import { PeerLinkError } from "./errors.ts";
 import { createLogger, type Logger } from "./log.ts";
 import type { SocketRuntime } from "./net.ts";
 import { Mdns } from "./mdns/mdns.ts";
-import type { Browser, DownReason } from "./mdns/browser.ts";
+import type { BrowseHandlers, Browser, DownReason } from "./mdns/browser.ts";
 import type { Published } from "./mdns/mdns.ts";
 import type { ServiceInstance } from "./mdns/instance.ts";
 import { validateLabel } from "./mdns/names.ts";
 import type { TxtAttributes } from "./mdns/txt.ts";
+import { checkWideAreaOptions, type ResolvedWideArea, WIDE_AREA_POLL_INTERVAL } from "./dnssd/options.ts";
+import type { WideAreaOptions } from "./dnssd/options.ts";
+import { WideArea, type WideAreaStats } from "./dnssd/wide_area.ts";
+import { Seeds } from "./dnssd/seeds.ts";
+import type { DnsClientStats } from "./dnssd/client.ts";
+import { LEASE_TXT_KEY } from "./dnssd/service_records.ts";
 
 /** A discovered peer (a frozen snapshot: see the module documentation). */
 export interface PeerInfo {
@@ -63,7 +88,25 @@ export interface PeerInfo {
   capabilities: string[];
   /** Every TXT attribute (keys lowercased; boolean attributes as `""`). */
   txt: Record<string, string>;
+  /**
+   * Where the peer is seen now, the source of `address` first: `"mdns"` (on our LAN),
+   * `"seed"` (asked directly), `"dns"` (a wide-area domain), `"public"` (on our LAN, on the
+   * public type, with `alsoPublic`).
+   */
+  via?: readonly PeerSource[];
 }
+
+/**
+ * How a peer was found: mDNS on the LAN, a wide-area DNS domain, a seed asked directly, or
+ * mDNS on the public type (`alsoPublic`: Python 1.2 nodes with a secret announce there).
+ */
+export type PeerSource = "mdns" | "dns" | "seed" | "public";
+
+/**
+ * Sources in order of preference: an on-link address first, then one known to answer; the
+ * public type last, so a peer of our own realm always wins over a public announcement.
+ */
+const SOURCE_ORDER: readonly PeerSource[] = ["mdns", "seed", "dns", "public"];
 
 /** Why a peer went down. */
 export type PeerDownReason = "goodbye" | "expired" | "replaced";
@@ -112,6 +155,30 @@ export interface DiscoveryOptions {
   mdnsPort?: number;
   /** Random numbers for mDNS timing (tests pass a seeded one). */
   random?: () => number;
+  /** Wide-area DNS-SD: browse and register in a unicast DNS domain (see `WideAreaOptions`). */
+  wideArea?: WideAreaOptions;
+  /**
+   * Hosts (numeric addresses) asked directly by unicast DNS-SD on their mDNS port, and whose
+   * direct queries this node answers: for networks with neither multicast nor a DNS server.
+   */
+  seeds?: readonly string[];
+  /** The resolver settings file for `wideArea` defaults (default /etc/resolv.conf; tests only). */
+  resolvConf?: string;
+  /**
+   * With a realm: also publish on and browse the public `_peerlink._tcp` type, where Python
+   * PeerLink 1.2 nodes announce even with a secret (see the module documentation). Default false.
+   */
+  alsoPublic?: boolean;
+}
+
+/** Counters of the ways beyond the LAN, for diagnostics and tests. */
+export interface DiscoveryStats {
+  /** The wide-area domain(s), when `wideArea` is set. */
+  wideArea?: WideAreaStats;
+  /** Per seed, its DNS client's counters. */
+  seeds: DnsClientStats[];
+  /** Direct queries answered for seeds. */
+  seedQueries: number;
 }
 
 /** TXT keys PeerLink publishes itself. */
@@ -123,7 +190,15 @@ export const TXT_KEYS = {
   realm: "realm",
 } as const;
 
-const RESERVED = new Set<string>(Object.values(TXT_KEYS));
+const RESERVED = new Set<string>([...Object.values(TXT_KEYS), LEASE_TXT_KEY]);
+
+/**
+ * Least time a peer that said goodbye stays gone for the polled sources (their answers may
+ * lag), ms; with `wideArea`, at least its registration TTL, after which lingering records lapse.
+ */
+const DEPARTED_MEMORY_MS = 60_000;
+/** Most goodbyes remembered for that. */
+const MAX_DEPARTED = 1024;
 
 /** Longest interval between repeated browse queries, ms. */
 export const DISCOVERY_MAX_QUERY_INTERVAL_MS = 60_000;
@@ -155,9 +230,10 @@ function port(value: string | true | undefined): number | undefined {
  * Converts a resolved service instance to a {@linkcode PeerInfo}.
  *
  * @param i The instance.
+ * @param source Where it was found (default `"mdns"`).
  * @returns The peer, or `undefined` when it has no usable address or ports.
  */
-export function toPeerInfo(i: ServiceInstance): PeerInfo | undefined {
+export function toPeerInfo(i: ServiceInstance, source: PeerSource = "mdns"): PeerInfo | undefined {
   const txt: Record<string, string> = {};
   for (const [k, v] of Object.entries(i.txt)) txt[k] = v === true ? "" : v;
   const udpPort = port(i.txt[TXT_KEYS.udpPort]) ?? (i.port > 0 ? i.port : undefined);
@@ -176,11 +252,13 @@ export function toPeerInfo(i: ServiceInstance): PeerInfo | undefined {
     version: txt.ver || txt.v || undefined,
     capabilities: caps.split(",").map((c) => c.trim()).filter((c) => c !== ""),
     txt,
+    via: [source],
   };
 }
 
 /** Freezes a peer and what it holds, so the snapshots handed out cannot alter the table. */
 function frozen(peer: PeerInfo): PeerInfo {
+  Object.freeze(peer.via);
   Object.freeze(peer.capabilities);
   Object.freeze(peer.txt);
   return Object.freeze(peer);
@@ -219,30 +297,46 @@ export class Discovery {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #type: string;
+  readonly #wide: ResolvedWideArea | undefined;
+  readonly #seedList: readonly string[];
+  readonly #departedMs: number;
+  /** The public type, browsed and published too with `alsoPublic`. */
+  readonly #publicType: string | undefined;
   #name: string;
   #mdns: Mdns | undefined;
   #browser: Browser | undefined;
+  #publicBrowser: Browser | undefined;
   #published: Published | undefined;
+  /** The public announcement (`alsoPublic`), published in the background. */
+  #publicPublished: Promise<Published | undefined> | undefined;
+  #wideArea: WideArea | undefined;
+  #seeds: Seeds | undefined;
   #state: "new" | "starting" | "running" | "stopped" = "new";
   /** Reported peers by exact name; values are frozen and replaced (never mutated) on change. */
   readonly #peers = new Map<string, PeerInfo>();
   /** `#peers` sorted by name, built on demand and dropped on every change. */
   #sorted: PeerInfo[] | undefined;
+  /** Per name: the admitted view of each source that sees it (the best one is reported). */
+  readonly #candidates = new Map<string, Map<PeerSource, PeerInfo>>();
   /**
-   * Per name: the newest `lastSeen` the browser reported, also for names not (yet) admitted,
-   * so a peer admitted after an asynchronous `acceptPeer` still gets the freshest time.
+   * Per `source|name`: the newest `lastSeen` that source reported, also for names not (yet)
+   * admitted, so a peer admitted after an asynchronous `acceptPeer` still gets the freshest time.
    */
   readonly #heard = new Map<string, number>();
-  /** Per name: a counter that invalidates an `acceptPeer` decision still in flight. */
+  /** Per `source|name`: a counter that invalidates an `acceptPeer` decision still in flight. */
   readonly #generation = new Map<string, number>();
+  /** Instance ids that said goodbye, until when (clock ms) polled sources may not bring them back. */
+  readonly #departed = new Map<string, number>();
   readonly #verifying = new Set<string>();
   readonly #up = new Set<Listener<[PeerInfo]>>();
   readonly #down = new Set<Listener<[PeerInfo, PeerDownReason]>>();
   readonly #waiters = new Set<() => void>();
 
   /**
-   * @param options Runtime, name, ports, instance id and optional realm, TXT, interfaces.
-   * @throws TypeError for an invalid name or TXT keys that would override PeerLink's own.
+   * @param options Runtime, name, ports, instance id and optional realm, TXT, interfaces,
+   *   wide-area domain and seeds.
+   * @throws TypeError for an invalid name or TXT keys that would override PeerLink's own;
+   *   WideAreaError (`DNS_CONFIG`) for invalid `wideArea` or `seeds`.
    */
   constructor(options: DiscoveryOptions) {
     validateLabel(options.name, "node name");
@@ -251,10 +345,16 @@ export class Discovery {
         throw new TypeError(`Discovery: TXT key "${key}" is set by PeerLink itself; use another key.`);
       }
     }
+    const beyond = checkWideAreaOptions(options.wideArea, options.seeds);
+    this.#wide = beyond.wideArea;
+    this.#seedList = beyond.seeds;
+    const wide = beyond.wideArea;
+    this.#departedMs = Math.max(DEPARTED_MEMORY_MS, wide ? wide.ttl * 1000 + 2.5 * wide.pollInterval : 0);
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? createLogger("peerlink discovery");
     this.#type = serviceTypeFor(options.realm);
+    this.#publicType = options.realm && options.alsoPublic ? serviceTypeFor() : undefined;
     this.#name = options.name;
   }
 
@@ -263,23 +363,85 @@ export class Discovery {
     return this.#name;
   }
 
-  #txt(name: string): TxtAttributes {
+  /**
+   * Exceptions its mDNS caught while handling received datagrams that were bugs, not bad input
+   * (see `src/internal_errors.ts`); each distinct one was logged with its stack. 0 before `start()`.
+   */
+  get internalErrors(): number {
+    return this.#mdns?.stats.transport.internalErrors ?? 0;
+  }
+
+  /** Counters of the wide-area domain and the seeds (replies dropped by reason, queries answered). */
+  stats(): DiscoveryStats {
+    return {
+      wideArea: this.#wideArea?.stats,
+      seeds: this.#seeds?.stats ?? [],
+      seedQueries: this.#mdns?.stats.transport.seedQueries ?? 0,
+    };
+  }
+
+  /** The TXT of this node's announcement on its own type, or on the public type (no realm there). */
+  #txt(name: string, publicType = false): TxtAttributes {
     const o = this.#o;
     return {
       [TXT_KEYS.node]: name,
       [TXT_KEYS.udpPort]: String(o.udpPort),
       [TXT_KEYS.tcpPort]: String(o.tcpPort),
       [TXT_KEYS.instanceId]: o.instanceId,
-      ...(o.realm ? { [TXT_KEYS.realm]: o.realm } : {}),
+      ...(o.realm && !publicType ? { [TXT_KEYS.realm]: o.realm } : {}),
       ...extraTxt(o, name),
     };
   }
 
   /**
-   * Starts browsing, then publishes this node (probing its name, then announcing).
+   * Publishes (again) on the public type under `name`, in the background; a conflict there is
+   * logged and costs only this announcement.
+   */
+  #publishPublic(mdns: Mdns, name: string): void {
+    const type = this.#publicType;
+    if (!type) return;
+    const previous = this.#publicPublished;
+    const o = this.#o;
+    const lost = (error: unknown) => {
+      if (this.#state === "stopped") return;
+      this.#logger.warn(
+        `discovery: cannot announce '${name}' on ${type} (${
+          error instanceof Error ? error.message : String(error)
+        }): Python PeerLink 1.2 nodes will not find this node`,
+      );
+    };
+    this.#publicPublished = (async () => {
+      await (await previous?.catch(() => undefined))?.unpublish();
+      if (this.#state === "stopped") return undefined;
+      return await mdns.publish({
+        instance: name,
+        type,
+        port: o.udpPort,
+        txt: this.#txt(name, true),
+        onConflict: lost,
+      });
+    })();
+    this.#publicPublished.catch(lost);
+  }
+
+  /** The browse callbacks of one source, all feeding this peer table. */
+  #handlers(source: PeerSource): BrowseHandlers {
+    return {
+      onUp: (i) => this.#seen(source, i),
+      onUpdate: (i) => this.#seen(source, i),
+      onSeen: (i) => this.#heardFrom(source, i),
+      onDown: (i, reason) => this.#gone(source, i.name, reason),
+    };
+  }
+
+  /**
+   * Starts browsing (mDNS, and the wide-area domain and seeds when configured), then publishes
+   * this node (probing its name, then announcing) and, with a TSIG key, registers it in the
+   * wide-area domain under the settled name.
    *
    * @throws NameConflictError when the name is taken and `allowRename` is not set; NetError
-   *   when the mDNS socket cannot be bound.
+   *   when the mDNS socket cannot be bound; WideAreaError when the wide-area registration is
+   *   refused (nothing is then left registered or announced).
    */
   async start(): Promise<void> {
     if (this.#state !== "new") throw new Error("Discovery.start(): already started; create a new Discovery.");
@@ -293,34 +455,59 @@ export class Discovery {
       port: o.mdnsPort,
       random: o.random,
       maxQueryIntervalMs: DISCOVERY_MAX_QUERY_INTERVAL_MS,
+      seeds: this.#seedList.length > 0 ? this.#seedList : undefined,
     });
     this.#mdns = mdns;
     try {
       await mdns.start();
-      this.#browser = mdns.browse(this.#type, {
-        onUp: (i) => this.#seen(i),
-        onUpdate: (i) => this.#seen(i),
-        onSeen: (i) => this.#heardFrom(i),
-        onDown: (i, reason) => this.#gone(i.name, reason),
-      });
-      // A client only (announce: false) browses and is never published.
-      this.#published = o.announce === false ? undefined : await mdns.publish({
-        instance: o.name,
-        type: this.#type,
-        port: o.udpPort,
-        txt: this.#txt(o.name),
-        allowRename: o.allowRename,
-        txtFor: (name) => this.#txt(name),
-        onNameChange: (name) => {
-          this.#name = name;
-          o.onRename?.(name);
-        },
-        onConflict: (error) => this.#logger.error(`${error.message} This node is no longer announced.`),
-      });
-      this.#name = this.#published?.instance ?? o.name;
+      this.#browser = mdns.browse(this.#type, this.#handlers("mdns"));
+      if (this.#publicType) this.#publicBrowser = mdns.browse(this.#publicType, this.#handlers("public"));
+      if (this.#wide) {
+        this.#wideArea = new WideArea(this.#wide, {
+          runtime: o.runtime,
+          clock: this.#clock,
+          logger: this.#logger,
+          type: this.#type,
+          handlers: this.#handlers("dns"),
+          resolvConf: o.resolvConf,
+        });
+        await this.#wideArea.start();
+      }
+      if (this.#seedList.length > 0) {
+        this.#seeds = new Seeds({
+          seeds: this.#seedList,
+          runtime: o.runtime,
+          clock: this.#clock,
+          logger: this.#logger,
+          type: this.#type,
+          pollIntervalMs: this.#wide?.pollInterval ?? WIDE_AREA_POLL_INTERVAL,
+          handlers: this.#handlers("seed"),
+          port: o.mdnsPort,
+        });
+        this.#seeds.start();
+      }
+      // A client only (announce: false) browses and is never published or registered.
+      if (o.announce !== false) {
+        this.#published = await mdns.publish({
+          instance: o.name,
+          type: this.#type,
+          port: o.udpPort,
+          txt: this.#txt(o.name),
+          allowRename: o.allowRename,
+          txtFor: (name) => this.#txt(name),
+          onNameChange: (name) => this.#renamed(name),
+          onConflict: (error) => this.#logger.error(`${error.message} This node is no longer announced.`),
+        });
+        this.#name = this.#published.instance;
+        this.#publishPublic(mdns, this.#name);
+        // Registered only now: the name is settled (probed, or renamed after a conflict).
+        await this.#wideArea?.register(this.#name, o.udpPort, this.#txt(this.#name));
+      }
     } catch (error) {
       this.#state = "stopped";
       this.#browser = undefined;
+      this.#publicBrowser = undefined;
+      await Promise.allSettled([this.#wideArea?.stop(), this.#seeds?.stop()]);
       await mdns.stop();
       throw error;
     }
@@ -329,7 +516,21 @@ export class Discovery {
     this.#notifyWaiters();
   }
 
-  /** Sends goodbyes, stops browsing and closes the mDNS socket. Idempotent. */
+  /** The mDNS name changed after a conflict: tell the node, and follow it in the wide-area domain. */
+  #renamed(name: string): void {
+    this.#name = name;
+    this.#o.onRename?.(name);
+    if (this.#publicPublished && this.#mdns) this.#publishPublic(this.#mdns, name);
+    if (this.#state !== "running" || !this.#wideArea) return;
+    this.#wideArea.register(name, this.#o.udpPort, this.#txt(name)).catch((err) =>
+      this.#logger.error(`wide-area: registering the new name '${name}' failed: ${String(err)}`)
+    );
+  }
+
+  /**
+   * Sends goodbyes, removes the wide-area registration, stops browsing and closes the sockets.
+   * Idempotent.
+   */
   async stop(): Promise<void> {
     if (this.#state === "stopped" || this.#state === "new") {
       this.#state = "stopped";
@@ -337,8 +538,10 @@ export class Discovery {
     }
     this.#state = "stopped";
     this.#browser?.stop();
-    await this.#mdns?.stop();
+    this.#publicBrowser?.stop();
+    await Promise.allSettled([this.#wideArea?.stop(), this.#seeds?.stop(), this.#mdns?.stop()]);
     this.#peers.clear();
+    this.#candidates.clear();
     this.#heard.clear();
     this.#sorted = undefined;
     this.#notifyWaiters();
@@ -443,18 +646,24 @@ export class Discovery {
   }
 
   /**
-   * A call to this peer failed in a way that suggests it is gone: query it now (twice, one
-   * second apart) and report it down (`"expired"`) when nothing answers within 2 s.
+   * A call to this peer failed in a way that suggests it is gone: check on it now. Seen by
+   * mDNS: query it (twice, one second apart) and report it down (`"expired"`) when nothing
+   * answers within 2 s. Seen through a domain or a seed: poll that source again at once.
    *
    * @param name Node name.
    */
   reportUnreachable(name: string): void {
     const peer = this.#peers.get(name);
     const mdns = this.#mdns;
-    if (!peer || !mdns || this.#state !== "running" || this.#verifying.has(name)) return;
+    if (!peer || !mdns || this.#state !== "running") return;
+    const source = peer.via?.[0] ?? "mdns";
+    if (source === "dns") return this.#wideArea?.pollSoon();
+    if (source === "seed") return this.#seeds?.pollSoon();
+    if (this.#verifying.has(name)) return;
     this.#verifying.add(name);
     this.#logger.debug(`discovery: checking whether '${name}' is still there`);
-    mdns.verify(`${name}.${this.#type}.local`).then(
+    const type = source === "public" ? this.#publicType : this.#type;
+    mdns.verify(`${name}.${type}.local`).then(
       (alive) => {
         if (!alive) this.#logger.debug(`discovery: '${name}' did not answer; reported down`);
       },
@@ -472,19 +681,30 @@ export class Discovery {
     return theirs === undefined || theirs === this.#o.realm;
   }
 
-  #seen(i: ServiceInstance): void {
+  /** True while a polled source may not bring back a run of a peer that said goodbye. */
+  #hasDeparted(instanceId: string): boolean {
+    const until = this.#departed.get(instanceId);
+    if (until === undefined) return false;
+    if (until > this.#clock.now()) return true;
+    this.#departed.delete(instanceId);
+    return false;
+  }
+
+  #seen(source: PeerSource, i: ServiceInstance): void {
     if (this.#state === "stopped") return;
-    this.#noteHeard(i);
-    const info = toPeerInfo(i);
+    this.#noteHeard(source, i);
+    const info = toPeerInfo(i, source);
     if (!info || this.#isOwn(i, info)) return;
+    if (source !== "mdns" && this.#hasDeparted(info.instanceId)) return;
     if (!this.#realmMatches(info)) {
       this.#logger.debug(`discovery: ignoring '${info.name}' from another realm`);
       return;
     }
-    const generation = (this.#generation.get(info.name) ?? 0) + 1;
-    this.#generation.set(info.name, generation);
+    const key = `${source}|${info.name}`;
+    const generation = (this.#generation.get(key) ?? 0) + 1;
+    this.#generation.set(key, generation);
     const accept = this.#o.acceptPeer;
-    if (!accept) return this.#admit(info);
+    if (!accept) return this.#offer(source, info);
     let verdict: boolean | Promise<boolean>;
     try {
       verdict = accept(info);
@@ -494,25 +714,30 @@ export class Discovery {
     }
     Promise.resolve(verdict).then(
       (ok) => {
-        if (this.#generation.get(info.name) !== generation || this.#state === "stopped") return;
-        if (ok) this.#admit(info);
-        else this.#logger.debug(`discovery: acceptPeer rejected '${info.name}'`);
+        if (this.#generation.get(key) !== generation || this.#state === "stopped") return;
+        if (ok) this.#offer(source, info);
+        else this.#logger.debug(`discovery: acceptPeer rejected '${info.name}' (${source})`);
       },
       (err) => this.#logger.warn(`discovery: acceptPeer failed for '${info.name}': ${String(err)}; ignoring the peer`),
     );
   }
 
-  /** Remembers the newest time a name was heard from (announcements can overtake an `acceptPeer`). */
-  #noteHeard(i: ServiceInstance): void {
-    if ((this.#heard.get(i.name) ?? -Infinity) < i.lastSeen) this.#heard.set(i.name, i.lastSeen);
+  /** Remembers the newest time a source heard from a name (announcements can overtake an `acceptPeer`). */
+  #noteHeard(source: PeerSource, i: ServiceInstance): void {
+    const key = `${source}|${i.name}`;
+    if ((this.#heard.get(key) ?? -Infinity) < i.lastSeen) this.#heard.set(key, i.lastSeen);
   }
 
-  /** The browser heard from an instance again, unchanged: only `lastSeen` moves. */
-  #heardFrom(i: ServiceInstance): void {
+  /** A source heard from an instance again, unchanged: only `lastSeen` moves. */
+  #heardFrom(source: PeerSource, i: ServiceInstance): void {
     if (this.#state === "stopped") return;
-    this.#noteHeard(i);
+    this.#noteHeard(source, i);
+    const candidates = this.#candidates.get(i.name);
+    const candidate = candidates?.get(source);
+    const lastSeen = this.#heard.get(`${source}|${i.name}`)!;
+    if (!candidates || !candidate || candidate.lastSeen >= lastSeen) return;
+    candidates.set(source, { ...candidate, lastSeen });
     const prev = this.#peers.get(i.name);
-    const lastSeen = this.#heard.get(i.name)!;
     if (!prev || prev.lastSeen >= lastSeen) return;
     this.#store(frozen({ ...prev, lastSeen }));
   }
@@ -522,10 +747,23 @@ export class Discovery {
     this.#sorted = undefined;
   }
 
-  #admit(candidate: PeerInfo): void {
-    const lastSeen = Math.max(candidate.lastSeen, this.#heard.get(candidate.name) ?? -Infinity);
-    const info = frozen({ ...candidate, lastSeen });
-    const prev = this.#peers.get(info.name);
+  /** An admitted view of a peer from one source. */
+  #offer(source: PeerSource, candidate: PeerInfo): void {
+    const lastSeen = Math.max(candidate.lastSeen, this.#heard.get(`${source}|${candidate.name}`) ?? -Infinity);
+    let candidates = this.#candidates.get(candidate.name);
+    if (!candidates) this.#candidates.set(candidate.name, candidates = new Map());
+    candidates.set(source, { ...candidate, lastSeen });
+    this.#publish(candidate.name, candidates);
+  }
+
+  /** Reports the best source's view of a peer (down `"replaced"` and up when it is another run or place). */
+  #publish(name: string, candidates: Map<PeerSource, PeerInfo>): void {
+    const via = SOURCE_ORDER.filter((s) => candidates.has(s));
+    const best = candidates.get(via[0])!;
+    let lastSeen = best.lastSeen;
+    for (const c of candidates.values()) lastSeen = Math.max(lastSeen, c.lastSeen);
+    const info = frozen({ ...best, lastSeen, via });
+    const prev = this.#peers.get(name);
     this.#store(info);
     if (prev) {
       const replaced = prev.instanceId !== info.instanceId || prev.address !== info.address ||
@@ -537,9 +775,28 @@ export class Discovery {
     this.#notifyWaiters();
   }
 
-  #gone(name: string, reason: DownReason): void {
-    this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
-    this.#heard.delete(name);
+  #gone(source: PeerSource, name: string, reason: DownReason): void {
+    const key = `${source}|${name}`;
+    this.#generation.set(key, (this.#generation.get(key) ?? 0) + 1);
+    this.#heard.delete(key);
+    const candidates = this.#candidates.get(name);
+    const removed = candidates?.get(source);
+    if (!candidates || !removed) return;
+    candidates.delete(source);
+    if (reason === "goodbye" && removed.instanceId) {
+      // That run of the peer left: what other sources still list of it is stale (its public
+      // announcement's goodbye may come a moment later).
+      this.#departed.set(removed.instanceId, this.#clock.now() + this.#departedMs);
+      if (this.#departed.size > MAX_DEPARTED) this.#departed.delete(this.#departed.keys().next().value!);
+      for (const polled of ["dns", "seed", "public"] as const) {
+        if (candidates.get(polled)?.instanceId === removed.instanceId) {
+          candidates.delete(polled);
+          this.#generation.set(`${polled}|${name}`, (this.#generation.get(`${polled}|${name}`) ?? 0) + 1);
+        }
+      }
+    }
+    if (candidates.size > 0) return this.#publish(name, candidates);
+    this.#candidates.delete(name);
     const prev = this.#peers.get(name);
     if (!prev) return;
     this.#peers.delete(name);

@@ -30,6 +30,12 @@ export type PeerLinkErrorCode =
   | "BAD_MESSAGE"
   | "INSECURE_PEER"
   | "NAME_CONFLICT"
+  | "NOT_SUPPORTED"
+  // Wide-area DNS-SD (src/dnssd): bad settings, a silent server, a refused update, a taken name.
+  | "DNS_CONFIG"
+  | "DNS_NO_ANSWER"
+  | "DNS_REFUSED"
+  | "DNS_NAME_IN_USE"
   | NetErrorCode;
 
 /** Transport a call or a failure happened on. */
@@ -709,3 +715,40 @@ export class NameConflict extends PeerLinkError {
 export const NameConflictError: typeof NameConflict = NameConflict;
 /** Alias of {@linkcode NameConflict}. */
 export type NameConflictError = NameConflict;
+
+/**
+ * The peer cannot do what the call needs: it does not advertise the capability (TXT `ext`),
+ * e.g. streams toward Python PeerLink 1.2. Nothing was sent.
+ *
+ * @example
+ * ```ts
+ * import { NotSupportedError } from "./errors.ts";
+ * const err = new NotSupportedError("PyNode", "streams", "it is Python PeerLink 1.2 or an older PeerLink-TS");
+ * console.log(err.code, err.peer); // "NOT_SUPPORTED" "PyNode"
+ * ```
+ */
+export class NotSupportedError extends PeerLinkError {
+  /** The peer. */
+  readonly peer: string;
+  /** What it cannot do. */
+  readonly feature: string;
+
+  /**
+   * Creates a {@linkcode NotSupportedError}.
+   *
+   * @param peer The peer's name.
+   * @param feature What it cannot do, e.g. `"streams"`.
+   * @param why Why, e.g. what the peer is.
+   */
+  constructor(peer: string, feature: string, why: string) {
+    super(
+      `${
+        pythonString(peer)
+      } cannot take ${feature}: ${why} (it does not advertise them). Send the data as one value instead (a Uint8Array of up to 4 MiB), or upgrade that peer to PeerLink-TS.`,
+      "NOT_SUPPORTED",
+    );
+    this.name = "NotSupportedError";
+    this.peer = peer;
+    this.feature = feature;
+  }
+}

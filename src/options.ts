@@ -6,6 +6,7 @@
 import type { RuntimeOption } from "./runtime_default.ts";
 import type { Clock } from "./clock.ts";
 import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./discovery.ts";
+import type { WideAreaOptions } from "./dnssd/options.ts";
 import type { Logger } from "./log.ts";
 import type { CallOptions } from "./rpc/call.ts";
 import type { RpcLimits } from "./rpc/limits.ts";
@@ -33,15 +34,20 @@ export interface PeerLinkOptions {
   realm?: string;
   /**
    * Shared secret. The realm becomes `deriveRealm(secret)` (first 16 hex characters of
-   * `sha256("peerlink|" + secret)`), exactly as Python PeerLink 1.2 derives it, and beyond
-   * Python: every RPC message is sealed (authenticated and encrypted with keys derived from
-   * the secret; replays dropped), and the node's announcement carries a proof, so peers accept
-   * only nodes that know the secret. Use a long random string.
+   * `sha256("peerlink|" + secret)`), exactly as Python PeerLink 1.2 derives it for its
+   * ports, so the default ports match Python's. Beyond Python: the node announces on its
+   * realm's service type, every RPC message is sealed (authenticated and encrypted with keys
+   * derived from the secret; replays dropped), and the announcement carries a proof, so peers
+   * accept only nodes that know the secret. Use a long random string. Python 1.2 with the
+   * same secret still announces on the public type and seals nothing: see `allowInsecurePeers`.
    */
   secret?: string;
   /**
-   * With a `secret`: also accept peers that have none (Python PeerLink 1.2 in the same realm)
-   * and talk to them in plaintext, which anyone on the LAN can read and forge. Default `false`.
+   * With a `secret`: also talk to peers that have none, in plaintext, which anyone on the LAN
+   * can read and forge. The node then also announces itself on, and browses, the public
+   * `_peerlink._tcp` type, where Python PeerLink 1.2 nodes (with or without a secret) and
+   * PeerLink-TS nodes without one are; a peer that proved the secret always wins over a public
+   * announcement of the same name. Default `false`.
    */
   allowInsecurePeers?: boolean;
   /**
@@ -97,6 +103,19 @@ export interface PeerLinkOptions {
   /** Time source. Default: the system clock. Tests pass a fake clock. */
   clock?: Clock;
   /**
+   * Beyond one LAN: also browse, and with a TSIG key register in, a unicast DNS domain served
+   * by a real DNS server (RFC 6763 wide-area DNS-SD), so peers on other subnets, VLANs or VPNs
+   * find each other. See `WideAreaOptions` (`domain`, `server`, `tsig`, `ttl`, `pollInterval`,
+   * `addresses`). Default: mDNS only.
+   */
+  wideArea?: WideAreaOptions;
+  /**
+   * For networks with neither multicast nor a DNS server (a VPN of a few hosts): numeric
+   * addresses of hosts to ask directly by unicast DNS-SD on port 5353 (RFC 6762 section 5.5).
+   * This node also answers such queries, from these hosts only. Default: none.
+   */
+  seeds?: string[];
+  /**
    * Advanced: replaces mDNS discovery, e.g. with a static peer list on a network that blocks
    * multicast. Called by each `start()` with what the node would publish; the default creates a
    * `Discovery` (mDNS/DNS-SD).
@@ -130,6 +149,8 @@ export interface PeerDiscovery {
   on(event: "peer-down", fn: (peer: PeerInfo, reason: PeerDownReason) => void): () => void;
   /** A call to this peer failed in a way that suggests it is gone: check on it now. */
   reportUnreachable(name: string): void;
+  /** Exceptions caught while handling received announcements that were bugs, not bad input (counted in `stats().internalErrors`). */
+  readonly internalErrors?: number;
 }
 
 /** Listener signatures of `node.on(event, listener)`. */
@@ -153,6 +174,14 @@ export interface StopOptions {
    * milliseconds (0: none). Default the node's `stopGrace` option, else `STOP_GRACE` (5000).
    */
   grace?: number;
+}
+
+/** Options of `node.openStream(peer, name, options)`. */
+export interface OpenStreamOptions {
+  /** Milliseconds to wait for the peer's handler to take the stream; default the node's `timeout`. */
+  timeout?: number;
+  /** Aborts opening; once open, closes the stream. */
+  signal?: AbortSignal;
 }
 
 /** Options of `node.waitForPeers(count, options)`. */

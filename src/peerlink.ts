@@ -24,6 +24,7 @@ import { validateLabel } from "./mdns/names.ts";
 import type {
   CallOptions,
   CallResult,
+  OpenStreamOptions,
   PeerDiscovery,
   PeerLinkEvents,
   PeerLinkOptions,
@@ -32,6 +33,7 @@ import type {
   WaitForPeersOptions,
 } from "./options.ts";
 import { createPeerProxy, type RemoteApi } from "./proxy.ts";
+import { duplexParts, type DuplexStream, type StreamHandler, streamHandler } from "./streams/duplex.ts";
 import { type Handler, HandlerRegistry } from "./rpc/dispatch.ts";
 import { type PortFallback, RpcEndpoint, type RpcPeer } from "./rpc/endpoint.ts";
 import { runtimeFrom } from "./runtime_default.ts";
@@ -190,6 +192,92 @@ export class PeerLink {
   }
 
   /**
+   * Registers a stream handler: peers open a duplex byte stream to it with
+   * {@linkcode PeerLink.openStream}. The handler gets the stream (`readable`: what the peer
+   * writes; `writable`: what goes back) and the caller; the stream closes when the handler
+   * settles, and when it throws, the peer's readable errors with a `RemoteError` carrying the
+   * error. Flow control, sealing (with a secret) and failure handling are those of every stream.
+   *
+   * @param name The name peers open (1-256 characters).
+   * @param handler Runs once per opened stream.
+   * @returns This node, for chaining.
+   * @throws {TypeError} For an invalid name or a non-function.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "@peerlink/peerlink";
+   * const upper = () =>
+   *   new TransformStream<Uint8Array, Uint8Array>({
+   *     transform: (chunk, c) => c.enqueue(new TextEncoder().encode(new TextDecoder().decode(chunk).toUpperCase())),
+   *   });
+   * const host = new PeerLink("Host").registerStream("shell", async (stream, caller) => {
+   *   console.log("stream from", caller.name);
+   *   await stream.readable.pipeThrough(upper()).pipeTo(stream.writable);
+   * });
+   * ```
+   */
+  registerStream(name: string, handler: StreamHandler): this {
+    if (typeof handler !== "function") {
+      throw new TypeError(`registerStream(): the handler of '${String(name)}' must be a function`);
+    }
+    this.#handlers.register(name, streamHandler(name, handler));
+    return this;
+  }
+
+  /**
+   * Opens a duplex byte stream to a peer's stream handler (see {@linkcode PeerLink.registerStream}).
+   * Write to `writable`, read from `readable`; `close()` ends both ways, `closed` settles when
+   * both have ended. The stream shares the persistent TCP connection with calls, with flow
+   * control both ways; it fails (never hangs) when the connection breaks, the peer leaves or
+   * either node stops.
+   *
+   * @param peer Peer name (exact).
+   * @param name The stream handler's name.
+   * @param options `timeout` for opening (ms, default the node's), `signal` to abort: before the
+   *   stream is open it rejects the open, after it closes the stream with the signal's reason.
+   * @returns The stream, once the peer's handler took it.
+   * @throws {PeerNotFound} When no peer has this name; `NotSupportedError` when it cannot take
+   *   streams (Python PeerLink 1.2); `RemoteError` when it has no such stream handler.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "@peerlink/peerlink";
+   * const worker = await new PeerLink("Worker").start();
+   * const s = await worker.openStream("Host", "shell", { timeout: 5000 });
+   * const writer = s.writable.getWriter();
+   * await writer.write(new TextEncoder().encode("hello"));
+   * await writer.close();
+   * for await (const chunk of s.readable) console.log(new TextDecoder().decode(chunk)); // HELLO
+   * await s.closed;
+   * await worker.stop();
+   * ```
+   */
+  async openStream(peer: string, name: string, options: OpenStreamOptions = {}): Promise<DuplexStream> {
+    const parts = duplexParts();
+    const { signal, timeout } = options;
+    let answer: unknown;
+    try {
+      answer = await this.call(peer, name, [parts.outgoing], { transport: "tcp", timeout, signal });
+    } catch (error) {
+      parts.abort(error);
+      throw error;
+    }
+    if (!(answer instanceof ReadableStream)) {
+      parts.abort(new TypeError("not a stream handler"));
+      throw new TypeError(
+        `openStream(): '${name}' on '${peer}' is a function, not a stream handler (register it with registerStream())`,
+      );
+    }
+    const stream = parts.connect(answer as ReadableStream<Uint8Array>, peer);
+    if (signal) {
+      const onAbort = () => void stream.close();
+      signal.addEventListener("abort", onAbort, { once: true });
+      stream.closed.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => {});
+    }
+    return stream;
+  }
+
+  /**
    * Removes a registered function; later calls to it answer "no such function".
    *
    * @param name Function name.
@@ -334,6 +422,8 @@ export class PeerLink {
       logger: this.#logger,
       ...me,
       realm: this.#realm || undefined,
+      // Python 1.2 announces on the public type even with a secret: meet it there when allowed.
+      alsoPublic: keys !== undefined && options.allowInsecurePeers === true,
       // The proof covers the name, so it is made again for a new name after a rename.
       txt: keys ? (name) => ({ ...common, ...proofTxt(keys, { ...me, name }), ...plaintext }) : common,
       acceptPeer: keys ? acceptPeerWith(keys, { allowInsecurePeers: options.allowInsecurePeers }) : undefined,
@@ -341,6 +431,8 @@ export class PeerLink {
       allowRename: options.allowRename,
       onRename,
       announce: options.announce,
+      wideArea: options.wideArea,
+      seeds: options.seeds,
     };
     return (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
   }
@@ -635,12 +727,16 @@ export class PeerLink {
 
   /**
    * Counters of the RPC engine (pending calls, timers, calls per transport, sockets), for
-   * diagnostics and tests.
+   * diagnostics and tests; `internalErrors` also counts discovery's.
    *
    * @returns The counters, or `undefined` when not started.
    */
   stats(): NodeStats | undefined {
-    return this.#running?.rpc.stats();
+    const running = this.#running;
+    if (!running) return undefined;
+    const stats = running.rpc.stats();
+    stats.internalErrors += running.discovery.internalErrors ?? 0;
+    return stats;
   }
 
   #require(): Running {

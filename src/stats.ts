@@ -11,6 +11,14 @@
  * `tcpClient`), which restart with each `start()`, and the gauges ("now").
  */
 export interface NodeStats {
+  /**
+   * Exceptions caught while handling received bytes that were bugs, not bad input (a decoder
+   * or a handler of a decoded message threw something other than a `PeerLinkError`); each
+   * distinct one is logged once with its stack. Malformed input is counted elsewhere
+   * (`udp.malformed`, `tcpServer.malformed`). Should stay 0: anything else is worth a report.
+   * On a `PeerLink` node it includes discovery's (mDNS) internal errors.
+   */
+  internalErrors: number;
   /** Calls waiting for a reply now. */
   pendingCalls: number;
   /** Timers of this endpoint alive now (deadlines, retransmissions, idle checks). */
@@ -34,7 +42,11 @@ export interface NodeStats {
     received: number;
     /** Request retransmissions. */
     retransmits: number;
-    /** Datagrams dropped as malformed. */
+    /** Datagrams that decoded as requests (and passed the security checks). */
+    requests: number;
+    /** Datagrams that decoded as replies (matched or not). */
+    replies: number;
+    /** Datagrams dropped as malformed (not a valid message). */
     malformed: number;
     /** Replies that matched no waiting call (late, duplicate or forged). */
     unmatched: number;
@@ -49,7 +61,7 @@ export interface NodeStats {
     accepted: number;
     /** Connections open now. */
     open: number;
-    /** Request frames received. */
+    /** Frames that decoded as requests (and passed the security checks). */
     requests: number;
     /** Connections closed because a frame header announced more than the limit. */
     oversizeFrames: number;
@@ -149,5 +161,24 @@ export interface NodeStats {
     misdirected: number;
     /** Nonces remembered by the replay guard now. */
     replayCache: number;
+  };
+  /** Streams (arguments and results of calls, and duplex streams), both directions. */
+  streams: {
+    /** Streams received (revived from a message). */
+    received: number;
+    /** Streams sent. */
+    sent: number;
+    /** Streams open now. */
+    open: number;
+    /** Streams refused at a limit (`maxStreamsPerConnection`, `maxStreamsPerPeer`). */
+    refused: number;
+    /** Stream frames that could not be decoded (their connection was closed). */
+    malformedFrames: number;
+    /** Stream frames for a stream this side does not know (one it cancelled or never accepted; dropped). */
+    unknownStream: number;
+    /** Streams ended because the sender broke flow control or sent a bad value. */
+    protocolErrors: number;
+    /** Stream frames from another sender than the stream's (their connection was closed). */
+    wrongSender: number;
   };
 }

@@ -230,7 +230,7 @@ test("cli discover (memory): bullets per peer with ports and age; --json parses;
     const pa = a.ports!;
     assert.match(
       lines[1],
-      new RegExp(`^  • NodeA {4}10\\.0\\.0\\.\\d+  udp ${pa.udpPort}  tcp ${pa.tcpPort}  \\S+  \\d+s ago$`),
+      new RegExp(`^  • NodeA {4}10\\.0\\.0\\.\\d+  udp ${pa.udpPort}  tcp ${pa.tcpPort}  \\S+  mdns  \\d+s ago$`),
     );
     assert.match(lines[2], /^ {2}• Worker1 {2}10\.0\.0\.\d+/);
 

@@ -19,6 +19,7 @@ import {
   cleanUp,
   installedPackage,
   mustRun,
+  OLDEST_NODE_MAJOR,
   packagingSkip,
   packedTarball,
   ROOT,
@@ -112,7 +113,12 @@ test("the tarball installs into an empty folder without network", { skip }, () =
 
 test("npx peerlink --help runs the CLI under the system Node 20", { skip }, () => {
   const nodeVersion = mustRun(SYSTEM_NODE, ["--version"]).stdout.trim();
-  assert.ok(Number(nodeVersion.slice(1).split(".")[0]) >= 20, `${SYSTEM_NODE} is ${nodeVersion}`);
+  assert.equal(OLDEST_NODE_MAJOR, 20, "package.json engines: node >=20, the Node these tests name");
+  assert.equal(
+    Number(nodeVersion.slice(1).split(".")[0]),
+    OLDEST_NODE_MAJOR,
+    `${SYSTEM_NODE} is ${nodeVersion}, not the oldest supported Node ${OLDEST_NODE_MAJOR}: set PEERLINK_SYSTEM_NODE to one`,
+  );
   const help = run(SYSTEM_NPX, ["--no-install", "peerlink", "--help"], {
     cwd: installedPackage().dir,
     env: { PATH: SYSTEM_PATH },
@@ -196,6 +202,7 @@ test("every public entry of the package imports and runs under the system Node 2
     [],
   );
   assert.deepEqual(report.got, ["hi"], `an in-memory datagram under Node ${report.node}`);
+  assert.match(report.node, new RegExp(`^v${OLDEST_NODE_MAJOR}\\.`), "it ran under the oldest supported Node");
 });
 
 test("a TypeScript consumer type-checks against the package's declarations (skipLibCheck off, no DOM lib)", {

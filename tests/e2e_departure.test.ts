@@ -86,12 +86,13 @@ test("LAN departure: a node killed without goodbye is reported down ('expired') 
     assert.equal(call.error?.name, "PeerTimeoutError", call.error?.message);
     const { event } = await survivor.expect(
       "waitEvent",
-      { type: "peer-down", peer: victim.name, timeout: 10_000 },
-      15_000,
+      { type: "peer-down", peer: victim.name, timeout: 30_000 },
+      35_000,
     );
     const seen = event as { reason: string; at: number };
     assert.equal(seen.reason, "expired", `why ${survivor.name} dropped ${victim.name}`);
-    assert.ok(seen.at - failedAt < 8000, `dropped ${seen.at - failedAt} ms after the call began`);
+    // About 3 s here (1 s call timeout, then 2 s of mDNS checks); 10x that, still well before the 120 s TTL.
+    assert.ok(seen.at - failedAt < 30_000, `dropped ${seen.at - failedAt} ms after the call began`);
     assert.equal(await survivor.stop(), 0);
   }, { timeoutMs: 90_000 });
 });

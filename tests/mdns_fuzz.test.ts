@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { Lan, query } from "./support/mdns_harness.ts";
 import { decodeMessage, encodeMessage } from "../src/mdns/packet.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
+import { mutate } from "./support/fuzz_mutate.ts";
+import { fuzzSeed, INJECTED_FAULTS, withFault } from "./support/fuzz.ts";
 
 /** Real packets: captured from a small LAN run, plus hand-made compressed ones. */
 async function corpus(): Promise<Uint8Array[]> {
@@ -39,43 +41,6 @@ async function corpus(): Promise<Uint8Array[]> {
   return packets;
 }
 
-function mutate(random: () => number, seed: Uint8Array): Uint8Array {
-  const bytes = Array.from(seed);
-  const n = 1 + Math.floor(random() * 4);
-  for (let k = 0; k < n; k++) {
-    const at = Math.floor(random() * Math.max(1, bytes.length));
-    switch (Math.floor(random() * 8)) {
-      case 0: // flip a bit
-        bytes[at] ^= 1 << Math.floor(random() * 8);
-        break;
-      case 1: // random byte
-        bytes[at] = Math.floor(random() * 256);
-        break;
-      case 2: // truncate
-        bytes.length = at;
-        break;
-      case 3: // insert junk
-        bytes.splice(at, 0, ...Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 256)));
-        break;
-      case 4: // a compression pointer somewhere
-        bytes[at] = 0xc0 | Math.floor(random() * 4);
-        bytes[at + 1] = Math.floor(random() * 256);
-        break;
-      case 5: // huge record counts
-        bytes[4 + 2 * Math.floor(random() * 4)] = 0xff;
-        break;
-      case 6: // duplicate a slice
-        bytes.splice(at, 0, ...bytes.slice(at, at + Math.floor(random() * 40)));
-        break;
-      default: // extreme lengths (label, rdlength, TXT string)
-        bytes[at] = random() < 0.5 ? 0xff : 0x3f;
-    }
-  }
-  const out = new Uint8Array(Math.min(bytes.length, 9100));
-  for (let i = 0; i < out.length; i++) out[i] = bytes[i] & 0xff;
-  return out;
-}
-
 function randomPacket(random: () => number): Uint8Array {
   const length = Math.floor(random() * (random() < 0.9 ? 300 : 9100));
   const bytes = new Uint8Array(length);
@@ -95,36 +60,81 @@ function* inputs(seeds: Uint8Array[], count: number, seed: number): Generator<Ui
   }
 }
 
-test("fuzz: 100,000 random and mutated packets are decoded or dropped with a reason, never thrown, in bounded time", async () => {
-  const seeds = await corpus();
-  assert.ok(seeds.length >= 10, `corpus of ${seeds.length} real packets`);
-  let ok = 0;
-  let dropped = 0;
-  const reasons = new Map<string, number>();
+/** What decoding `count` fuzz packets gave. */
+interface DecodeReport {
+  count: number;
+  ok: number;
+  dropped: number;
+  /** Packets where the decoder itself failed (`internal` set): bugs, not bad input. */
+  internal: number;
+  reasons: Map<string, number>;
+  elapsed: number;
+  slowest: number;
+}
+
+function decodeFuzz(seeds: Uint8Array[], count: number, seed: number): DecodeReport {
+  const report = { count, ok: 0, dropped: 0, internal: 0, reasons: new Map<string, number>(), elapsed: 0, slowest: 0 };
   const started = performance.now();
-  let slowest = 0;
-  for (const bytes of inputs(seeds, 100_000, 1)) {
+  for (const bytes of inputs(seeds, count, seed)) {
     const t = performance.now();
     const r = decodeMessage(bytes); // must not throw
-    slowest = Math.max(slowest, performance.now() - t);
-    if (r.ok) ok++;
+    report.slowest = Math.max(report.slowest, performance.now() - t);
+    if (r.ok) report.ok++;
     else {
-      dropped++;
+      report.dropped++;
+      if (r.internal !== undefined) report.internal++;
       const key = r.reason.replace(/\d+/g, "N").slice(0, 40);
-      reasons.set(key, (reasons.get(key) ?? 0) + 1);
+      report.reasons.set(key, (report.reasons.get(key) ?? 0) + 1);
     }
   }
-  const elapsed = performance.now() - started;
-  assert.equal(ok + dropped, 100_000);
-  assert.ok(ok > 5_000, `a fair share still decodes (${ok}), so the later layers get exercised`);
-  assert.ok(dropped > 20_000, `${dropped} dropped`);
-  assert.ok(!reasons.has("decoder error"), "the walker caught everything before dns-packet could throw");
-  assert.ok(elapsed < 20_000, `took ${elapsed} ms`);
-  assert.ok(slowest < 100, `slowest packet took ${slowest} ms`);
+  report.elapsed = performance.now() - started;
+  return report;
+}
+
+/** The decode fuzz test's assertions; the first is the internal-error count. */
+function checkDecodeFuzz(r: DecodeReport): void {
+  assert.equal(r.internal, 0, `${r.internal} internal errors: the decoder threw where the walk should have refused`);
+  const decoderErrors = [...r.reasons.keys()].filter((k) => k.startsWith("decoder error"));
+  assert.deepEqual(decoderErrors, [], "the walker caught everything before dns-packet could throw");
+  assert.equal(r.ok + r.dropped, r.count, "every packet reached the decoder and got an outcome");
+  assert.ok(r.ok > r.count / 20, `a fair share still decodes (${r.ok}), so the later layers get exercised`);
+  assert.ok(r.dropped > r.count / 5, `${r.dropped} dropped`);
+  // Generous bounds (10x what a loaded 2-core machine needs): the walk's limits keep each packet linear.
+  assert.ok(r.elapsed < r.count * 2, `took ${r.elapsed} ms`);
+  assert.ok(r.slowest < 1000, `slowest packet took ${r.slowest} ms`);
+}
+
+test("fuzz: 100,000 random and mutated packets reach the decoder and are decoded or dropped with a reason; no internal error", async () => {
+  const report = decodeFuzz(await corpus(), 100_000, fuzzSeed("mdns decode"));
+  console.log(`mdns decode fuzz: ${report.ok} decoded, ${report.dropped} dropped, ${report.internal} internal errors`);
+  checkDecodeFuzz(report);
 });
 
-test("fuzz: 100,000 packets sent at a running responder and querier leave them working", async () => {
+test("fuzz (can fail): an injected fault in the walk or in dns-packet's step makes the decode check fail", async () => {
   const seeds = await corpus();
+  for (const site of ["mdns.walk", "mdns.decode"] as const) {
+    const { result, thrown } = await withFault(
+      INJECTED_FAULTS.onePercent(site),
+      () => Promise.resolve(decodeFuzz(seeds, 3_000, fuzzSeed("mdns decode, fault"))),
+    );
+    assert.ok(thrown > 0, `the ${site} fault fired`);
+    assert.equal(result.internal, thrown, "each fault came back as an internal error, not as a drop reason");
+    assert.throws(() => checkDecodeFuzz(result), /internal errors/);
+  }
+});
+
+/** What the responder under fire counted. */
+interface ResponderReport {
+  sent: number;
+  /** Datagrams that reached the target's decoder (accepted, or dropped after decoding), by its own counters. */
+  decoded: number;
+  internalErrors: number;
+  stillAnswers: boolean;
+  resolvedPort: number | undefined;
+  cacheSize: number;
+}
+
+async function responderFuzz(seeds: Uint8Array[], count: number, seed: number): Promise<ResponderReport> {
   const lan = new Lan({ seed: 5 });
   try {
     const target = await lan.node(1);
@@ -137,28 +147,58 @@ test("fuzz: 100,000 packets sent at a running responder and querier leave them w
     await Promise.all([pt, pp]);
     assert.ok(seen.includes("Peer"));
     const attacker = await lan.sniffer(9);
-    const started = performance.now();
     let sent = 0;
-    for (const bytes of inputs(seeds, 100_000, 2)) {
+    for (const bytes of inputs(seeds, count, seed)) {
       await attacker.sendRaw(bytes);
       if (++sent % 2000 === 0) await lan.advance(50); // let timers run (answers, expiries)
     }
     await lan.advance(5000);
-    const elapsed = performance.now() - started;
     const stats = target.stats.transport;
-    assert.equal(stats.dropped["handler error"] ?? 0, 0, "no exception escaped the handlers");
-    assert.ok(stats.received >= 100_000);
-    assert.ok(elapsed < 60_000, `took ${elapsed} ms`);
+    let decoded = stats.accepted + (stats.dropped["response not from port 5353"] ?? 0) + stats.internalErrors;
+    for (const [reason, n] of Object.entries(stats.dropped)) if (reason.startsWith("malformed: ")) decoded += n;
     // Still working: answers a legitimate query and resolves the real peer.
     attacker.clear();
     await attacker.send(query([{ name: "_peerlink._tcp.local", type: "PTR" }]));
     await lan.advance(2000);
-    assert.ok(attacker.responses().some((c) => c.address === "10.0.0.1"), "the target still answers");
+    const stillAnswers = attacker.responses().some((c) => c.address === "10.0.0.1");
     const r = target.resolve("Peer", "_peerlink._tcp", { timeout: 5000 });
     await lan.advance(5000);
-    assert.equal((await r).port, 2);
-    assert.ok(target.stats.cacheSize < 5000, `cache bounded: ${target.stats.cacheSize}`);
+    const resolvedPort = await r.then((s) => s.port, () => undefined);
+    return {
+      sent,
+      decoded,
+      internalErrors: stats.internalErrors + peer.stats.transport.internalErrors,
+      stillAnswers,
+      resolvedPort,
+      cacheSize: target.stats.cacheSize,
+    };
   } finally {
     await lan.close();
   }
+}
+
+/** The responder fuzz test's assertions; the first is the internal-error count. */
+function checkResponderFuzz(r: ResponderReport, floor: number): void {
+  assert.equal(r.internalErrors, 0, `${r.internalErrors} internal errors: a decoder or handler threw a bug`);
+  assert.ok(r.decoded >= floor, `only ${r.decoded} of ${r.sent} packets reached the target's decoder`);
+  assert.ok(r.stillAnswers, "the target still answers");
+  assert.equal(r.resolvedPort, 2, "the target still resolves the real peer");
+  assert.ok(r.cacheSize < 5000, `cache bounded: ${r.cacheSize}`);
+}
+
+test("fuzz: 100,000 packets reach a running responder's decoder (its own counts) and leave it working; no internal error", async () => {
+  const report = await responderFuzz(await corpus(), 101_000, fuzzSeed("mdns responder"));
+  console.log(`mdns responder fuzz: ${report.decoded} of ${report.sent} packets reached the target's decoder`);
+  checkResponderFuzz(report, 100_000);
+});
+
+test("fuzz (can fail): an injected decoder fault makes the responder check fail", async () => {
+  const seeds = await corpus();
+  const { result, thrown } = await withFault(
+    INJECTED_FAULTS.onePercent("mdns.decode"),
+    () => responderFuzz(seeds, 3_000, fuzzSeed("mdns responder, fault")),
+  );
+  assert.ok(thrown > 0, "the fault fired");
+  assert.ok(result.internalErrors > 0, "the nodes counted internal errors");
+  assert.throws(() => checkResponderFuzz(result, 2_500), /internal errors/);
 });

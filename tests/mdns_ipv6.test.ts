@@ -281,6 +281,7 @@ test("IPv6: binds [::]:5353 with reuse, joins ff02::fb by interface name and ann
   } finally {
     await mdns.stop();
   }
+  assert.equal(runtime.sockets.length, 2, "one IPv4 and one IPv6 socket");
   assert.ok(runtime.sockets.every((s) => s.closed), "stop() closes both sockets");
 });
 

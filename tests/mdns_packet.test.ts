@@ -127,7 +127,7 @@ test("decodeMessage() rejects long pointer chains in bounded time", () => {
   ]);
   const started = performance.now();
   assert.match(reason(bytes), /too many compression pointers/);
-  assert.ok(performance.now() - started < 50);
+  assert.ok(performance.now() - started < 500, "bounded: the walk stops at 32 pointers instead of following them all");
 });
 
 test("decodeMessage() rejects impossible record counts before decoding", () => {

@@ -3,14 +3,16 @@ import assert from "node:assert/strict";
 import { PeerLink } from "../src/peerlink.ts";
 import { Discovery, serviceTypeFor } from "../src/discovery.ts";
 import { encodeMessage } from "../src/mdns/packet.ts";
-import { deriveRealm } from "../src/derive.ts";
+import { derivePort, deriveRealm } from "../src/derive.ts";
 import type { PeerDiscovery, PeerLinkOptions } from "../src/options.ts";
 import { currentPeer } from "../src/rpc/context.ts";
 import { InsecurePeerError, PeerLeftError, PeerNotFound, PeerTimeoutError, RemoteError } from "../src/errors.ts";
 import { NameConflictError } from "../src/mdns/errors.ts";
 import { FakeClock } from "../src/testing/fake_clock.ts";
+import { during, until } from "./support/fake_time.ts";
 import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import type { Logger } from "../src/log.ts";
+import { runtimeName } from "./support/env.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -42,24 +44,13 @@ class World {
    * Runs `promise` while the fake clock advances in 50 ms steps, up to `ms`; rejects when it is
    * still pending then. Each step also yields a real millisecond to the sockets' I/O callbacks.
    */
-  async during<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let settled = false;
-    const watched = promise.finally(() => (settled = true));
-    watched.catch(() => {});
-    for (let t = 0; t < ms && !settled; t += 50) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.clock.advance(50);
-    }
-    if (!settled) throw new Error(`still pending after ${ms} ms of fake time`);
-    return await watched;
+  during<T>(promise: Promise<T>, ms: number): Promise<T> {
+    return during(this.clock, promise, ms);
   }
 
   /** Advances like {@linkcode World.during} until `predicate` holds, or `ms` passed. */
-  async until(predicate: () => boolean, ms = 5000): Promise<void> {
-    for (let t = 0; t < ms && !predicate(); t += 50) {
-      await new Promise((r) => setTimeout(r, 1));
-      await this.clock.advance(50);
-    }
+  until(predicate: () => boolean, ms = 5000): Promise<void> {
+    return until(this.clock, predicate, ms);
   }
 
   async close(): Promise<void> {
@@ -67,6 +58,38 @@ class World {
     await this.clock.advance(1000);
     await stopping;
     await this.network.close();
+  }
+}
+
+/**
+ * Another host claims an instance name after its owner announced it (RFC 6762 section 9), twice:
+ * the owner probes again, finds the name defended, and renames itself.
+ */
+async function claimName(w: World, fullName: string): Promise<void> {
+  const claim = encodeMessage({
+    id: 0,
+    response: true,
+    questions: [],
+    answers: [{
+      name: fullName,
+      type: "SRV",
+      ttl: 120,
+      flush: true,
+      data: { priority: 0, weight: 0, port: 9, target: "intruder.local" },
+    }],
+    authorities: [],
+    additionals: [],
+  });
+  const intruder = await w.network.host("10.0.0.9").bindDatagram(
+    { address: "0.0.0.0", port: 5353, reuseAddress: true },
+    () => {},
+  );
+  try {
+    await intruder.send(claim, "224.0.0.251", 5353);
+    await w.clock.advance(300);
+    await intruder.send(claim, "224.0.0.251", 5353);
+  } finally {
+    await intruder.close();
   }
 }
 
@@ -82,8 +105,8 @@ test("PeerLink over mDNS (memory): two nodes discover each other, call, fan out 
       ["Beta", "10.0.0.2", b.ports!.udpPort, b.ports!.tcpPort],
     ]);
     const seen = a.peers()[0];
-    assert.deepEqual(seen.capabilities, ["persist", "bin", "dedupe"]);
-    assert.ok(seen.runtime === "deno" || seen.runtime === "bun" || seen.runtime === "node");
+    assert.deepEqual(seen.capabilities, ["persist", "bin", "dedupe", "stream"]);
+    assert.equal(seen.runtime, runtimeName, "the runtime that runs both nodes");
     assert.match(seen.version ?? "", /^\d+\.\d+\.\d+/);
 
     assert.equal(await w.during(b.call("Alpha", "add", [1, 2], { transport: "udp" }), 1000), 3);
@@ -186,32 +209,96 @@ test("PeerLink over mDNS (memory): nodes with a secret seal their calls and prov
   }
 });
 
-test("PeerLink over mDNS (memory): a secret node ignores peers without a proof unless allowInsecurePeers", async () => {
+/**
+ * A Python PeerLink 1.2 node as it really behaves with a secret: its discovery never sees the
+ * secret, so it announces on the PUBLIC type `_peerlink._tcp` with Python's TXT keys only (no
+ * realm, no proof, no extensions), and the secret only derives its ports. Its RPC is plaintext.
+ */
+function python12(w: World, address: string, name: string, secret: string): PeerLink {
+  const realm = deriveRealm(secret);
+  return w.node(address, name, {
+    port: derivePort(name, realm),
+    tcpPort: derivePort(name, realm, "tcp"),
+    discovery: (o) => new Discovery({ ...o, txt: {} }),
+  });
+}
+
+test("PeerLink over mDNS (memory): a Python 1.2 node with the same secret (public type, no proof) is met only with allowInsecurePeers", async () => {
   const w = new World();
   const secret = "kitchen-lan-secret";
   try {
-    // A Python 1.2 node with the same secret: same service type (realm), no proof, plaintext RPC.
-    const python = w.node("10.0.0.1", "Py", { realm: deriveRealm(secret) }).register("f", () => "plain");
-    const strict = w.node("10.0.0.2", "Strict", { secret });
+    const python = python12(w, "10.0.0.1", "Py", secret).register("f", () => "plain");
+    const strict = w.node("10.0.0.2", "Strict", { secret }).register("s", () => "sealed");
     const lenient = w.node("10.0.0.3", "Lenient", { secret, allowInsecurePeers: true }).register("g", () => "ok");
     await w.start(python, strict, lenient);
-    await w.until(() => lenient.peers().length === 2 && strict.peers().length > 0);
-    assert.deepEqual(strict.peers().map((p) => p.name), ["Lenient"]);
+    await w.until(() => lenient.peers().length === 2 && strict.peers().length > 0 && python.peers().length > 0);
+    await w.until(() => false, 1000); // time for anything wrong to show up
+    assert.deepEqual(strict.peers().map((p) => p.name), ["Lenient"], "strict: only peers that proved the secret");
     assert.deepEqual(lenient.peers().map((p) => p.name), ["Py", "Strict"]);
+    assert.deepEqual(
+      python.peers().map((p) => p.name),
+      ["Lenient"],
+      "Python finds the lenient node on the public type",
+    );
     assert.throws(() => strict.peer("Py"), PeerNotFound);
+    assert.deepEqual(python.peers()[0].txt.realm, undefined, "the public announcement names no realm");
+    // Both directions work, in plaintext, to Python's realm-derived ports.
+    const py = lenient.peers().find((p) => p.name === "Py")!;
+    assert.deepEqual([py.udpPort, py.tcpPort], [
+      derivePort("Py", deriveRealm(secret)),
+      derivePort("Py", deriveRealm(secret), "tcp"),
+    ]);
     assert.equal(await w.during(lenient.call("Py", "f"), 1000), "plain");
     assert.equal(await w.during(python.call("Lenient", "g"), 1000), "ok");
-    // The node without the secret lists Strict (same realm) but cannot call it: it fails at
-    // once, naming the mismatch, instead of timing out while only Strict logs why.
-    await w.until(() => python.peers().length === 2);
-    assert.deepEqual(python.peers().map((p) => p.name), ["Lenient", "Strict"]);
-    const refused = python.call("Strict", "g", [], { timeout: 60_000 }).catch((e) => e);
-    const error = await w.during(refused, 50);
-    assert.ok(error instanceof InsecurePeerError, String(error));
-    assert.equal(error.missingSecret, "caller");
-    assert.equal(error.peer, "Strict");
-    assert.match(error.message, /^'Strict' has a secret \(it announced a proof, TXT auth\) and drops plaintext calls/);
-    assert.equal(strict.stats()!.security.plaintextDropped, 0, "nothing was sent");
+    // Between the two nodes with the secret, calls stay sealed.
+    const sealedBefore = strict.stats()!.security.opened;
+    assert.equal(await w.during(lenient.call("Strict", "s"), 1000), "sealed");
+    assert.equal(strict.stats()!.security.opened, sealedBefore + 1);
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): a public announcement never replaces or shadows a peer that proved the secret", async () => {
+  const w = new World();
+  const secret = "kitchen-lan-secret";
+  try {
+    const real = w.node("10.0.0.2", "Host", { secret }).register("who", () => "real");
+    const lenient = w.node("10.0.0.3", "Lenient", { secret, allowInsecurePeers: true });
+    await w.start(real, lenient);
+    await w.until(() => lenient.peers().length > 0);
+    // Someone without the secret announces the same name on the public type.
+    const impostor = python12(w, "10.0.0.66", "Host", "guess").register("who", () => "impostor");
+    await w.start(impostor);
+    await w.until(() => false, 3000);
+    assert.deepEqual(lenient.peers().map((p) => [p.name, p.address]), [["Host", "10.0.0.2"]]);
+    assert.equal(await w.during(lenient.call("Host", "who"), 1000), "real");
+    // When the real one leaves, the public one of that name is what is left.
+    const stopping = real.stop();
+    await w.clock.advance(100);
+    await stopping;
+    await w.until(() => lenient.peers().some((p) => p.address === "10.0.0.66"), 5000);
+    assert.deepEqual(lenient.peers().map((p) => [p.name, p.address]), [["Host", "10.0.0.66"]]);
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): renamed after a late conflict, a node with allowInsecurePeers is announced to Python under its new name", async () => {
+  const w = new World();
+  const secret = "kitchen-lan-secret";
+  try {
+    const python = python12(w, "10.0.0.1", "Py", secret);
+    const worker = w.node("10.0.0.2", "Worker", { secret, allowInsecurePeers: true, allowRename: true })
+      .register("id", () => "worker");
+    await w.start(python, worker);
+    await w.until(() => python.peers().length > 0);
+    assert.deepEqual(python.peers().map((p) => p.name), ["Worker"]);
+    await claimName(w, `Worker.${serviceTypeFor(deriveRealm(secret))}.local`);
+    await w.until(() => python.peers().some((p) => p.name === "Worker (2)"), 10_000);
+    assert.equal(worker.name, "Worker (2)");
+    assert.deepEqual(python.peers().map((p) => p.name), ["Worker (2)"], "the old public name said goodbye");
+    assert.equal(await w.during(python.call("Worker (2)", "id"), 1000), "worker");
   } finally {
     await w.close();
   }
@@ -265,32 +352,7 @@ for (const secret of [undefined, "late rename secret"]) {
       assert.equal(await w.during(caller.call("Worker", "id"), 1000), "worker", "positive control");
       // Another host claims the name after Worker announced it (RFC 6762 section 9), twice:
       // Worker probes again, finds the name defended, and renames itself.
-      const type = `${serviceTypeFor(secret ? deriveRealm(secret) : undefined)}.local`;
-      const claim = encodeMessage({
-        id: 0,
-        response: true,
-        questions: [],
-        answers: [{
-          name: `Worker.${type}`,
-          type: "SRV",
-          ttl: 120,
-          flush: true,
-          data: { priority: 0, weight: 0, port: 9, target: "intruder.local" },
-        }],
-        authorities: [],
-        additionals: [],
-      });
-      const intruder = await w.network.host("10.0.0.9").bindDatagram(
-        { address: "0.0.0.0", port: 5353, reuseAddress: true },
-        () => {},
-      );
-      try {
-        await intruder.send(claim, "224.0.0.251", 5353);
-        await w.clock.advance(300);
-        await intruder.send(claim, "224.0.0.251", 5353);
-      } finally {
-        await intruder.close();
-      }
+      await claimName(w, `Worker.${serviceTypeFor(secret ? deriveRealm(secret) : undefined)}.local`);
       await w.until(() => worker.name === "Worker (2)" && caller.peers().some((p) => p.name === "Worker (2)"), 10_000);
       assert.equal(worker.name, "Worker (2)");
       assert.deepEqual(worker.ports, ports, "renamed without a restart: the same ports");
@@ -399,3 +461,30 @@ function staticPeer(peer: { name: string; address: string; udpPort: number }): P
     reportUnreachable: () => {},
   };
 }
+
+test("PeerLink over mDNS (memory): a node of the realm without the secret fails at once calling a node that takes only sealed calls", async () => {
+  const w = new World();
+  const secret = "kitchen-lan-secret";
+  try {
+    // Same realm (service type) as the nodes with the secret, but no secret: it lists them.
+    const plain = w.node("10.0.0.1", "Plain", { realm: deriveRealm(secret) });
+    const strict = w.node("10.0.0.2", "Strict", { secret }).register("s", () => "sealed");
+    const lenient = w.node("10.0.0.3", "Lenient", { secret, allowInsecurePeers: true }).register("g", () => "ok");
+    await w.start(plain, strict, lenient);
+    await w.until(() => plain.peers().length === 2);
+    assert.deepEqual(plain.peers().map((p) => p.name), ["Lenient", "Strict"]);
+    // Strict drops plaintext: the call fails at once on the caller, naming the mismatch,
+    // instead of timing out while only Strict logs why.
+    const error = await w.during(plain.call("Strict", "s", [], { timeout: 60_000 }).catch((e) => e), 50);
+    assert.ok(error instanceof InsecurePeerError, String(error));
+    assert.equal(error.missingSecret, "caller");
+    assert.equal(error.peer, "Strict");
+    assert.match(error.message, /^'Strict' has a secret \(it announced a proof, TXT auth\) and drops plaintext calls/);
+    assert.equal(strict.stats()!.security.plaintextDropped, 0, "nothing was sent");
+    // Lenient takes plaintext too (TXT plain=1): the call goes through.
+    assert.equal(plain.peers().find((p) => p.name === "Lenient")!.txt.plain, "1");
+    assert.equal(await w.during(plain.call("Lenient", "g"), 1000), "ok");
+  } finally {
+    await w.close();
+  }
+});

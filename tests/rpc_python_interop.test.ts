@@ -4,7 +4,7 @@ import { MemoryNetwork } from "../src/testing/memory_net.ts";
 import { RpcEndpoint } from "../src/rpc/endpoint.ts";
 import { NO_CAPABILITIES } from "../src/wire/capabilities.ts";
 import { FrameReader } from "../src/wire/frames.ts";
-import { RemoteError } from "../src/errors.ts";
+import { PeerConnectionError, RemoteError } from "../src/errors.ts";
 import type { StreamConnection } from "../src/net.ts";
 
 // Frames written and read by hand, byte for byte as Python PeerLink 1.2 does:
@@ -76,7 +76,7 @@ test("Python-style one-shot TCP client: one request, one plain JSON reply, then 
   }
 });
 
-test("Python-style client sending an unknown function gets Python's error shape", async () => {
+test("Python-style client sending an unknown function gets an error in Python's shape (our type NoSuchFunction)", async () => {
   const network = new MemoryNetwork({ seed: 1 });
   const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host" });
   const { tcpPort } = await host.start();
@@ -98,6 +98,35 @@ test("Python-style client sending an unknown function gets Python's error shape"
   }
 });
 
+test("a Python caller's bare NaN, Infinity and -Infinity (json.dumps' default) reach the handler as numbers", async () => {
+  const network = new MemoryNetwork({ seed: 1 });
+  const received: unknown[] = [];
+  const host = new RpcEndpoint({
+    runtime: network.host("10.0.0.2"),
+    name: "Host",
+    handlers: {
+      take: (...args: unknown[]) => {
+        received.push(args);
+        return "ok";
+      },
+    },
+  });
+  const { tcpPort } = await host.start();
+  try {
+    const conn = await network.host("10.0.0.9").connect({ address: "10.0.0.2", port: tcpPort });
+    await conn.write(pyFrame(
+      '{"type": "request", "id": "n1", "src": "Py", "dst": "Host", "rpc": "take", "args": [NaN, [Infinity, -Infinity], "NaN"], "kwargs": {}}',
+    ));
+    const { json } = await readOneFrame(conn);
+    assert.deepEqual(json, { type: "response", id: "n1", result: "ok" });
+    assert.deepEqual(received, [[NaN, [Infinity, -Infinity], "NaN"]]);
+    await conn.close();
+  } finally {
+    await host.stop();
+    await network.close();
+  }
+});
+
 test("calling a Python-style server: one-shot connection, plain JSON frame, base64 binary, no extensions", async () => {
   const network = new MemoryNetwork({ seed: 1 });
   const pyHost = network.host("10.0.0.9");
@@ -112,10 +141,17 @@ test("calling a Python-style server: one-shot connection, plain JSON frame, base
       firstBytes.push(body[0]);
       requests.push(json);
       const args = json.args as unknown[];
-      const reply = json.rpc === "fail"
-        ? `{"type": "error", "id": "${json.id}", "error": {"type": "ZeroDivisionError", "message": "division by zero"}}`
-        : `{"type": "response", "id": "${json.id}", "result": ${JSON.stringify(args)}}`;
-      await conn.write(pyFrame(reply));
+      const id = json.id;
+      // Python 1.2's replies, text for text (its server's own error for an unknown function).
+      const replies: Record<string, string> = {
+        fail: `{"type": "error", "id": "${id}", "error": {"type": "ZeroDivisionError", "message": "division by zero"}}`,
+        nope:
+          `{"type": "error", "id": "${id}", "error": {"type": "RemoteError", "message": "No function 'nope' registered on Py"}}`,
+        nan: `{"type": "response", "id": "${id}", "result": [NaN, Infinity, -Infinity, 1.5]}`,
+        echo: `{"type": "response", "id": "${id}", "result": ${JSON.stringify(args)}}`,
+      };
+      // A handler returning bytes: json.dumps raises, and Python closes without a reply.
+      if (json.rpc !== "raw") await conn.write(pyFrame(replies[json.rpc as string]));
       await conn.close();
     })().catch(() => conn.close());
   });
@@ -132,8 +168,21 @@ test("calling a Python-style server: one-shot connection, plain JSON frame, base
       assert.equal(err.peer, "Py");
       return true;
     });
-    assert.equal(connections, 2, "one connection per call");
-    assert.deepEqual(firstBytes, ["{".charCodeAt(0), "{".charCodeAt(0)]);
+    await assert.rejects(worker.call(peer, "nope", [], { transport: "tcp" }), (err) => {
+      assert.ok(err instanceof RemoteError);
+      assert.equal(err.remoteType, "RemoteError");
+      assert.equal(err.remoteMessage, "No function 'nope' registered on Py");
+      return true;
+    });
+    const nan = await worker.call(peer, "nan", [], { transport: "tcp" });
+    assert.deepEqual(nan, [NaN, Infinity, -Infinity, 1.5], "Python's bare NaN and infinities decode as numbers");
+    await assert.rejects(
+      worker.call(peer, "raw", [], { transport: "tcp", timeout: 5000 }),
+      (err) => err instanceof PeerConnectionError && err.code === "CONNECTION_LOST",
+      "Python 1.2 cannot send bytes: the connection closes without a reply, and the call fails at once",
+    );
+    assert.equal(connections, 5, "one connection per call");
+    assert.deepEqual(firstBytes, Array(5).fill("{".charCodeAt(0)));
     assert.deepEqual(Object.keys(requests[0]), ["type", "id", "src", "dst", "rpc", "args", "kwargs"]);
     assert.deepEqual(requests[0].args, [{ __bytes__: "aGk=" }, { k: 1 }]);
     assert.deepEqual(requests[1].kwargs, { x: 1 });
@@ -179,6 +228,35 @@ test("toward a Python-style caller an error reply holds only type and message, w
     }
   } finally {
     await host.stop();
+    await network.close();
+  }
+});
+
+test("a Python-style UDP reply holding a bare NaN settles the call with NaN instead of timing out", async () => {
+  const network = new MemoryNetwork({ seed: 1 });
+  const pyHost = network.host("10.0.0.9");
+  // Python 1.2's UDP server: one datagram in, json.dumps(reply) out, NaN written bare.
+  const socket = await pyHost.bindDatagram({ address: "0.0.0.0", port: 50000 }, (d) => {
+    const id = JSON.parse(new TextDecoder().decode(d.data)).id;
+    socket.send(
+      utf8.encode(`{"type": "response", "id": "${id}", "result": {"mean": NaN, "max": Infinity}}`),
+      d.address,
+      d.port,
+    )
+      .catch(() => {});
+  });
+  const worker = new RpcEndpoint({ runtime: network.host("10.0.0.1"), name: "Worker" });
+  await worker.start();
+  const peer = { name: "Py", address: "10.0.0.9", udpPort: 50000, tcpPort: 50001, capabilities: NO_CAPABILITIES };
+  try {
+    assert.deepEqual(
+      await worker.call(peer, "stats", [], { transport: "udp", timeout: 2000 }),
+      { mean: NaN, max: Infinity },
+    );
+    assert.equal(worker.stats().udp.malformed, 0);
+  } finally {
+    await worker.stop();
+    await socket.close();
     await network.close();
   }
 });

@@ -263,6 +263,40 @@ test("TCP: a persistent client may pipeline hand-written frames; replies come ba
   }
 });
 
+test("TCP: a frame that is not a request (no readable id) is dropped and counted; the connection carries on", async () => {
+  const t = await pair({ handlers: { add: (a: number, b: number) => a + b } });
+  const conn = await t.network.host("10.0.0.7").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+  const frameOf = (text: string) => {
+    const body = new TextEncoder().encode(text);
+    const frame = new Uint8Array(4 + body.length);
+    writeFrameHeader(frame, 0, body.length);
+    frame.set(body, 4);
+    return frame;
+  };
+  try {
+    for (const junk of ["not json at all", "[1, 2, 3]", '{"type": "request", "id": 7}', "\u00ff\u00fe"]) {
+      await conn.write(frameOf(junk));
+    }
+    await conn.write(frameOf(
+      '{"type": "request", "id": "after", "src": "Raw", "dst": "Host", "rpc": "add", "args": [2, 3], "kwargs": {}}',
+    ));
+    const reader = new FrameReader(1 << 20);
+    let reply: { id: string; result: number } | undefined;
+    while (!reply) {
+      const chunk = await conn.read();
+      assert.ok(chunk, "the server kept the connection open past the malformed frames");
+      const frames = reader.push(chunk);
+      if (frames.length > 0) reply = JSON.parse(new TextDecoder().decode(frames[0]));
+    }
+    assert.deepEqual(reply, { type: "response", id: "after", result: 5 });
+    assert.equal(t.host.stats().tcpServer.malformed, 4);
+    assert.equal(t.host.stats().internalErrors, 0);
+  } finally {
+    await conn.close();
+    await t.close();
+  }
+});
+
 test("TCP: a request whose write fails on a dead pooled connection is re-sent on a fresh one", async () => {
   const network = new MemoryNetwork({ seed: 3 });
   const host = new RpcEndpoint({ runtime: network.host("10.0.0.2"), name: "Host", handlers: { f: (n: number) => n } });

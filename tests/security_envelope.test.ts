@@ -141,6 +141,8 @@ test("a message stamped too far ahead is dropped as stale, and logged with a hin
     replayCacheEntries: 10,
     logger,
   });
+  // Positive control: while the clocks agree, b opens what a seals.
+  assert.ok(await b.open(await a.seal(SealKind.udpRequest, text.encode("{}"))));
   await future.advance(40_000); // a's wall clock now runs 40 s ahead of b's
   assert.ok(a.wallNow() - b.wallNow() >= 39_000);
   assert.equal(await b.open(await a.seal(SealKind.udpRequest, text.encode("{}"))), undefined);
@@ -166,7 +168,10 @@ test("a new channel refuses messages stamped before it started (no replay across
 });
 
 test("malformed envelopes are dropped without decrypting, each counted", async () => {
-  const b = channel("B", await deriveKeys("k"));
+  const keys = await deriveKeys("k");
+  const b = channel("B", keys);
+  // Positive control: a well-formed envelope opens.
+  assert.ok(await b.open(await channel("A", keys).seal(SealKind.udpRequest, text.encode("{}"))));
   const cases = [
     new Uint8Array([SEAL_MAGIC]),
     new Uint8Array(60).fill(SEAL_MAGIC),

@@ -28,6 +28,10 @@ test("proofTxt() yields one base64url HMAC entry that a node with the same secre
 test("a node with another secret, or none, is refused as a peer", async () => {
   const mine = await deriveKeys("team secret 42");
   const theirs = await deriveKeys("team secret 43");
+  // Positive control: the same subject with OUR secret's proof passes the same checks.
+  const proven = { ...subject, txt: await proofTxt(mine, subject) };
+  assert.equal(await verifyPeerProof(mine, proven), true);
+  assert.equal(await peerProofStatus(mine, proven), "proven");
   const forged = { ...subject, txt: await proofTxt(theirs, subject) };
   assert.equal(await verifyPeerProof(mine, forged), false);
   assert.equal(await peerProofStatus(mine, forged), "forged");
@@ -41,6 +45,7 @@ test("a node with another secret, or none, is refused as a peer", async () => {
 test("a proof does not transfer: another name, instance or port makes it invalid", async () => {
   const keys = await deriveKeys("team secret 42");
   const txt = await proofTxt(keys, subject);
+  assert.equal(await verifyPeerProof(keys, { ...subject, txt }), true, "positive control: the unchanged subject");
   for (
     const changed of [
       { name: "Worker" },
@@ -57,6 +62,7 @@ test("a proof does not transfer: another name, instance or port makes it invalid
 test("garbage proofs are refused without throwing", async () => {
   const keys = await deriveKeys("team secret 42");
   const valid = (await proofTxt(keys, subject)).auth;
+  assert.equal(await verifyPeerProof(keys, { ...subject, txt: { auth: valid } }), true, "positive control");
   const flipped = (valid[0] === "A" ? "B" : "A") + valid.slice(1);
   for (const auth of ["", "x", "!".repeat(43), valid + "A", valid.slice(1), flipped, "a".repeat(10_000)]) {
     assert.equal(await verifyPeerProof(keys, { ...subject, txt: { auth } }), false, auth.slice(0, 20));

@@ -6,9 +6,27 @@ import { deriveKeys } from "../src/security/keys.ts";
 import { isSealed, SEAL_MAGIC } from "../src/security/envelope.ts";
 import { InsecurePeerError, PayloadTooLarge, PeerConnectionError, PeerTimeoutError } from "../src/errors.ts";
 import { LOCAL_CAPABILITIES, NO_CAPABILITIES } from "../src/wire/capabilities.ts";
-import { concat, securePair, settle } from "./support/security_harness.ts";
+import { concat, type SecurePair, securePair, settle } from "./support/security_harness.ts";
 
 const SECRET = "kitchen-lan: 3e1f9a27c4b8";
+
+/**
+ * Positive control for the refusals below: a caller on the same network with `secret` (or
+ * none) calls the same host over UDP and TCP and gets `f`'s answers, so a refusal is the
+ * secret's doing, not a host that answers nobody.
+ */
+async function controlCalls(t: SecurePair, secret: string | undefined): Promise<unknown[]> {
+  const control = new RpcEndpoint({ runtime: t.network.host("10.0.0.9"), name: "Control", secret });
+  await control.start();
+  try {
+    return [
+      await control.call(t.peer, "f", [], { transport: "udp" }),
+      await control.call(t.peer, "f", [], { transport: "tcp" }),
+    ];
+  } finally {
+    await control.stop();
+  }
+}
 
 test("same secret: calls work over udp, tcp and auto, sealed, and handlers see an authenticated caller", async () => {
   const handlers = {
@@ -75,6 +93,7 @@ test("a node without the secret cannot call a secured node: plaintext is dropped
     assert.ok(host.security.plaintextDropped >= 2, JSON.stringify(host.security));
     assert.equal(host.tcpServer.securityClosed, 1);
     assert.equal(t.worker.stats().udp.received, 0, "nothing was sent back over UDP");
+    assert.deepEqual(await controlCalls(t, SECRET), [1, 2], "positive control: with the secret, the host answers");
   } finally {
     await t.close();
   }
@@ -94,6 +113,7 @@ test("a node with a wrong secret can neither call nor be answered; each attempt 
     assert.ok(security.forged >= 2, JSON.stringify(security));
     assert.equal(security.opened, 0);
     assert.equal(t.worker.stats().udp.received, 0);
+    assert.deepEqual(await controlCalls(t, SECRET), [1, 2], "positive control: the right secret is answered");
   } finally {
     await t.close();
   }
@@ -106,6 +126,11 @@ test("a secured node calling a node without a secret gets no answer; the plain n
     assert.equal(t.host.stats().handlers.invocations, 0);
     assert.ok(t.host.stats().security.sealedWithoutSecret >= 1);
     assert.equal(t.host.stats().security.enabled, false);
+    assert.deepEqual(
+      await controlCalls(t, undefined),
+      [1, 1],
+      "positive control: a caller without a secret is answered",
+    );
   } finally {
     await t.close();
   }

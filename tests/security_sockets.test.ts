@@ -55,9 +55,11 @@ test("real sockets: a node with a wrong secret or none cannot call a secured nod
   });
   const wrong = new RpcEndpoint({ runtime, name: "Wrong", address: "127.0.0.1", secret: SECRET + "!" });
   const none = new RpcEndpoint({ runtime, name: "None", address: "127.0.0.1" });
+  const right = new RpcEndpoint({ runtime, name: "Right", address: "127.0.0.1", secret: SECRET });
   const ports = await host.start();
   await wrong.start();
   await none.start();
+  await right.start();
   const peer = { name: "Host", address: "127.0.0.1", ...ports, capabilities: LOCAL_CAPABILITIES };
   try {
     for (const caller of [wrong, none]) {
@@ -67,8 +69,11 @@ test("real sockets: a node with a wrong secret or none cannot call a secured nod
     assert.equal(runs, 0);
     const security = host.stats().security;
     assert.ok(security.forged >= 2 && security.plaintextDropped >= 2, JSON.stringify(security));
+    // Positive control: the same host answers a caller with the right secret.
+    assert.equal(await right.call(peer, "f", [], { transport: "udp" }), 1);
+    assert.equal(await right.call(peer, "f", [], { transport: "tcp" }), 2);
   } finally {
-    await Promise.all([wrong.stop(), none.stop()]);
+    await Promise.all([wrong.stop(), none.stop(), right.stop()]);
     await host.stop();
   }
 });

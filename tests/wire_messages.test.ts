@@ -117,6 +117,39 @@ test("decoding rejects invalid UTF-8, invalid JSON and empty input", () => {
   assert.throws(() => decodeFrame(new Uint8Array(0), 1024), BadMessage);
 });
 
+test("Python's bare NaN, Infinity and -Infinity decode as numbers in values; strings and names are left alone", () => {
+  assert.deepEqual(
+    decodeDatagram(
+      text.encode('{"type": "response", "id": "a", "result": [NaN, Infinity, -Infinity, "NaN", {"x": NaN}]}'),
+    ),
+    { type: "response", id: "a", result: [NaN, Infinity, -Infinity, "NaN", { x: NaN }] },
+  );
+  const request = decodeFrame(
+    text.encode(
+      '{"type": "request", "id": "r", "src": "Py", "dst": "B", "rpc": "f", "args": [NaN, "Infinity"], "kwargs": {"k": -Infinity}}',
+    ),
+    1 << 20,
+  );
+  assert.deepEqual(request, {
+    type: "request",
+    id: "r",
+    src: "Py",
+    dst: "B",
+    rpc: "f",
+    args: [NaN, "Infinity"],
+    kwargs: { k: -Infinity },
+  });
+  // A token inside a string, escaped quotes included, is text; a bare one anywhere else still has to be JSON.
+  assert.deepEqual(
+    decodeDatagram(text.encode('{"type": "response", "id": "a", "result": ["say \\"NaN\\"", NaN]}')),
+    { type: "response", id: "a", result: ['say "NaN"', NaN] },
+  );
+  assert.throws(() => decodeDatagram(text.encode('{"type": "response", "id": "a", "result": NaNa}')), /not valid JSON/);
+  assert.throws(() => decodeDatagram(text.encode('{"type": "response", "id": "a", "result": nan}')), /not valid JSON/);
+  // 1e999 is still refused: no sender writes it (Python writes Infinity).
+  assert.throws(() => decodeDatagram(text.encode('{"type":"response","id":"a","result":[NaN, 1e999]}')), /too large/);
+});
+
 test("decoding deeply nested hostile JSON is refused, not a crash", () => {
   const nested = '{"type":"request","id":"1","src":"A","dst":"B","rpc":"f","args":' + "[".repeat(200_000) +
     "]".repeat(200_000) + ',"kwargs":{}}';

@@ -22,17 +22,21 @@ import { formatMs } from "../duration.ts";
 import { CliFailure, EXIT, interruptedExitCode, UsageError } from "../errors.ts";
 import { plural } from "../format.ts";
 import { ephemeralName, networkOptions, peerRuntime, startNode } from "../node.ts";
-import { peerJson, peerLines, sleep } from "../peers.ts";
+import { peerJson, peerLines, peerVia, sleep } from "../peers.ts";
 
 /** The `discover` command. */
 export const discoverCommand: CommandSpec = {
   name: "discover",
   summary: "List the nodes on the LAN, or watch them come and go",
-  usage: ["peerlink discover [--wait 3s] [--realm R | --secret S] [--json] [--watch]"],
+  usage: [
+    "peerlink discover [--wait 3s] [--realm R | --secret S] [--json] [--watch]",
+    "peerlink discover --domain lab.example. [--dns-server 10.0.0.53] [--tsig-file key.conf] [--seed HOST]...",
+  ],
   description: [
     "Listens for PeerLink nodes (mDNS/DNS-SD) for --wait, then lists each with its address, UDP",
-    "and TCP ports, runtime and when it was last heard from. With --watch it prints every node",
-    "that appears or leaves until Ctrl-C (or for --wait, when given). Exits 1 when none was found.",
+    "and TCP ports, runtime, where it was found (mdns, dns: the --domain, seed: a --seed host)",
+    "and when it was last heard from. With --watch it prints every node that appears or leaves",
+    "until Ctrl-C (or for --wait, when given). Exits 1 when none was found.",
   ].join("\n"),
   options: {
     ...WAIT_OPTION,
@@ -46,6 +50,11 @@ export const discoverCommand: CommandSpec = {
     ["peerlink discover", "list the nodes found within 3 s"],
     ["peerlink discover --wait 1s --json", "one JSON object per node, for scripts"],
     ["peerlink discover --watch --secret lab", "follow the nodes of one realm until Ctrl-C"],
+    [
+      "peerlink discover --domain lab.example. --dns-server 10.0.0.53",
+      "also list the nodes registered in a DNS domain",
+    ],
+    ["peerlink discover --seed 10.9.0.5 --seed 10.9.0.6", "ask two hosts directly (no multicast, no DNS)"],
   ],
   run: runDiscover,
 };
@@ -106,7 +115,9 @@ async function watch(
     if (json) {
       out.line(JSON.stringify({ event: "peer-up", elapsedMs: elapsed(started), peer: peerJson(peer, Date.now()) }));
     } else {
-      const where = `${peer.address}  udp ${peer.udpPort}  tcp ${peer.tcpPort}  ${peerRuntime(peer) ?? "?"}`;
+      const where = `${peer.address}  udp ${peer.udpPort}  tcp ${peer.tcpPort}  ${peerRuntime(peer) ?? "?"}  ${
+        peerVia(peer)
+      }`;
       out.line(`${stamp()} ${style.green("up  ")}  ${style.cyan(style.bold(peer.name))}  ${where}`);
     }
   };

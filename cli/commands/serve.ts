@@ -56,6 +56,10 @@ export const serveCommand: CommandSpec = {
   examples: [
     ["peerlink serve --name NodeB", "serve until Ctrl-C"],
     ["peerlink serve --name Lab1 --secret s3cret --expose-demo", "in a private realm, with demo functions"],
+    [
+      "peerlink serve --name Lab2 --domain lab.example. --dns-server 10.0.0.53 --tsig-file key.conf",
+      "also registered in a DNS domain, for peers on other subnets",
+    ],
   ],
   run: runServe,
 };

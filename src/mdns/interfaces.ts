@@ -162,7 +162,13 @@ export function diffInterfaces(
   };
 }
 
-function ipv4ToInt(address: string): number | undefined {
+/**
+ * A dotted-quad IPv4 address as a number, or `undefined` when it is not one.
+ *
+ * @param address E.g. `"10.0.0.1"`.
+ * @returns The 32-bit value.
+ */
+export function ipv4ToInt(address: string): number | undefined {
   let n = 0;
   let part = 0;
   let digits = 0;

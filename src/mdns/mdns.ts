@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, epochMs, systemClock } from "../clock.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { SocketRuntime } from "../net.ts";
 import { type BrowseContext, type BrowseHandlers, Browser, Resolution, type Watcher } from "./browser.ts";
@@ -43,6 +43,12 @@ export interface MdnsOptions {
   pollIntervalMs?: number;
   /** Cap of the interval between repeated browse queries, ms (default 60 minutes, RFC 6762 5.2). */
   maxQueryIntervalMs?: number;
+  /**
+   * Hosts on other subnets (numeric addresses) whose direct unicast queries are answered, by
+   * unicast (RFC 6762 section 5.5); `stats.transport.seedQueries` counts them. Default none:
+   * off-link packets are ignored (section 11).
+   */
+  seeds?: readonly string[];
 }
 
 /** What to publish: a service plus rename policy and callbacks. */
@@ -62,7 +68,7 @@ export interface Published {
 
 /** Counters for diagnostics. */
 export interface MdnsStats {
-  /** Socket counters: received, accepted, dropped by reason, sent, send errors. */
+  /** Socket counters: received, accepted, dropped by reason, sent, send errors, internal errors. */
   transport: TransportStats;
   /** Records cached. */
   cacheSize: number;
@@ -128,6 +134,7 @@ export class Mdns {
       interfaces: options.interfaces,
       port: options.port,
       pollIntervalMs: options.pollIntervalMs,
+      seeds: options.seeds,
       onMessage: (r) => this.#onMessage(r),
       onInterfacesChanged: (added, removed) => this.#onInterfacesChanged(added, removed),
     });
@@ -159,14 +166,11 @@ export class Mdns {
       hostName,
       hostNameFixed: options.hostName !== undefined,
     });
-    const epochOffset = Date.now() - this.#clock.now();
     this.#ctx = {
       cache: this.#cache,
       querier: this.#querier,
       interfaces: () => this.#transport.interfaces,
-      // Fixed once: with a fake clock, epoch times then advance with it; with the system
-      // clock, the drift between performance.now() and Date.now() is negligible.
-      toEpoch: (ms) => ms + epochOffset,
+      toEpoch: (ms) => epochMs(this.#clock, ms),
       logger: this.#logger,
     };
   }
@@ -383,7 +387,8 @@ export class Mdns {
       this.#ingest(r);
     } else {
       this.#responder.handleQuery(r);
-      this.#querier.observeQuery(r.message);
+      // An off-link query is answered by unicast: it says nothing about what the link hears.
+      if (!r.offLink) this.#querier.observeQuery(r.message);
     }
   }
 

@@ -7,7 +7,8 @@
  * - Malformed input can throw from deep inside dns-packet, and some rdata is read without
  *   checking its length: every message first passes the bounded {@linkcode walkMessage}
  *   check, records of types we do not interpret are handed to dns-packet as an opaque type,
- *   and anything that still throws is reported as a drop reason. {@linkcode decodeMessage}
+ *   and anything that still throws is a bug: reported as a drop reason with the exception
+ *   (`internal`), which the transport counts as an internal error. {@linkcode decodeMessage}
  *   never throws.
  *
  * @module
@@ -18,6 +19,8 @@ import type { MdnsQuestion, MdnsRecord, SrvData } from "./records.ts";
 import { TYPE_CODES } from "./records.ts";
 import { validateName } from "./names.ts";
 import { walkMessage } from "./walk.ts";
+import { faultPoint } from "../faults.ts";
+import { isBadInput } from "../internal_errors.ts";
 
 /** Largest mDNS message accepted (RFC 6762 section 17: 9000 bytes including IP and UDP headers). */
 export const MAX_MESSAGE_SIZE = 9000;
@@ -40,8 +43,11 @@ export interface MdnsMessage {
   additionals: MdnsRecord[];
 }
 
-/** Result of {@linkcode decodeMessage}: a message, or why it was dropped. */
-export type DecodeResult = { ok: true; message: MdnsMessage } | { ok: false; reason: string };
+/**
+ * Result of {@linkcode decodeMessage}: a message, or why it was dropped. `internal` is set
+ * when the decoder itself failed (a bug in PeerLink, not bad input): the exception it caught.
+ */
+export type DecodeResult = { ok: true; message: MdnsMessage } | { ok: false; reason: string; internal?: unknown };
 
 /** A type number dns-packet does not know, so it keeps the rdata as opaque bytes. */
 const OPAQUE_TYPE = 65280;
@@ -72,19 +78,36 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
  * ```
  */
 export function decodeMessage(bytes: Uint8Array): DecodeResult {
+  if (bytes.length > MAX_MESSAGE_SIZE) return { ok: false, reason: "larger than 9000 bytes" };
+  if (bytes.length < 12) return { ok: false, reason: "shorter than a DNS header" };
+  const flags = (bytes[2] << 8) | bytes[3];
+  if (((flags >> 11) & 0xf) !== 0) return { ok: false, reason: "opcode is not QUERY" };
+  if ((flags & 0xf) !== 0) return { ok: false, reason: "non-zero rcode" };
+  return decodeSections(bytes);
+}
+
+/**
+ * Decodes any DNS message's header flags and sections, whatever its opcode and rcode (the
+ * unicast DNS client of `src/dnssd` reads replies with these too). Same guarantees as
+ * {@linkcode decodeMessage}: bounded, never throws, only IN records (so an OPT or TSIG record
+ * is left out: read it from the raw bytes).
+ *
+ * @param bytes The message.
+ * @returns The message or the reason it cannot be read.
+ */
+export function decodeSections(bytes: Uint8Array): DecodeResult {
   try {
-    if (bytes.length > MAX_MESSAGE_SIZE) return { ok: false, reason: "larger than 9000 bytes" };
-    if (bytes.length < 12) return { ok: false, reason: "shorter than a DNS header" };
     const flags = (bytes[2] << 8) | bytes[3];
-    if (((flags >> 11) & 0xf) !== 0) return { ok: false, reason: "opcode is not QUERY" };
-    if ((flags & 0xf) !== 0) return { ok: false, reason: "non-zero rcode" };
     const walked = walkMessage(bytes);
     if (typeof walked === "string") return { ok: false, reason: walked };
 
+    faultPoint("mdns.decode", bytes);
     // A private copy: we patch type fields so dns-packet leaves rdata it cannot check alone.
     const copy = Buffer.from(bytes);
     for (const r of walked.records) {
-      if (!TYPE_NAMES[r.type] || r.type === TYPE_CODES.NSEC || r.type === TYPE_CODES.ANY) {
+      // An RFC 2136 deletion (class ANY or NONE, no rdata) would make dns-packet read rdata that is not there.
+      const deletion = r.rdataLength === 0 && (r.classRaw & 0x7fff) >= 254;
+      if (!TYPE_NAMES[r.type] || r.type === TYPE_CODES.NSEC || r.type === TYPE_CODES.ANY || deletion) {
         copy.writeUInt16BE(OPAQUE_TYPE, r.typeOffset);
       }
     }
@@ -121,7 +144,9 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
       },
     };
   } catch (err) {
-    return { ok: false, reason: `decoder error: ${err instanceof Error ? err.message : String(err)}` };
+    // The walk refuses malformed input before dns-packet sees it: what still throws is a bug.
+    const reason = `decoder error: ${err instanceof Error ? err.message : String(err)}`;
+    return isBadInput(err) ? { ok: false, reason } : { ok: false, reason, internal: err };
   }
 }
 

@@ -111,7 +111,13 @@ export function rrtypeOf(record: MdnsRecord): number {
 
 const encoder = new TextEncoder();
 
-function nameBytes(name: string): number[] {
+/**
+ * A name in uncompressed wire form: length-prefixed labels and the root byte.
+ *
+ * @param name The name, with or without the trailing dot.
+ * @returns Its bytes.
+ */
+export function nameBytes(name: string): number[] {
   const out: number[] = [];
   const n = trimDot(name);
   if (n.length > 0) {

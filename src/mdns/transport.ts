@@ -20,6 +20,7 @@
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { type DatagramSocket, NetError, type SocketRuntime } from "../net.ts";
+import { InternalErrors } from "../internal_errors.ts";
 import { decodeMessage, type MdnsMessage } from "./packet.ts";
 import {
   diffInterfaces,
@@ -48,8 +49,13 @@ export interface Received {
   port: number;
   /** The interface it belongs to. */
   iface: MdnsInterface;
-  /** True for a query from a port other than 5353 (a "legacy" one-shot querier, RFC 6762 6.7). */
+  /**
+   * True for a query to be answered by unicast with its id echoed (RFC 6762 6.7): from a port
+   * other than 5353 (a "legacy" one-shot querier), or from an off-link seed.
+   */
   legacy: boolean;
+  /** True for a direct query from a configured seed on another subnet (see `seeds`). */
+  offLink?: boolean;
 }
 
 /** Counters of the transport. */
@@ -68,6 +74,13 @@ export interface TransportStats {
   sentIpv6: number;
   /** Sends that failed. */
   sendErrors: number;
+  /** Direct queries accepted from configured seeds on other subnets. */
+  seedQueries: number;
+  /**
+   * Datagrams whose handling hit a bug (the decoder or a handler of the message threw): not
+   * bad input, never counted in `dropped`; logged once with the stack. Should stay 0.
+   */
+  internalErrors: number;
 }
 
 /** Options of {@linkcode MdnsTransport}. */
@@ -88,6 +101,11 @@ export interface TransportOptions {
   onMessage: (received: Received) => void;
   /** Called after links appeared or vanished (memberships already updated). */
   onInterfacesChanged?: (added: MdnsInterface[], removed: MdnsInterface[]) => void;
+  /**
+   * Addresses of hosts on other subnets whose direct (unicast) queries are answered, by
+   * unicast (RFC 6762 section 5.5). Every other off-link datagram is dropped (section 11).
+   */
+  seeds?: readonly string[];
 }
 
 /** FNV-1a over the bytes plus the length: identifies our own looped-back datagrams. */
@@ -128,6 +146,7 @@ export class MdnsTransport {
   /** The system cannot choose the interface of outgoing IPv4 multicast (see #leaveFrom). */
   #routedMulticast = false;
   #stopped = false;
+  readonly #seeds: ReadonlySet<string>;
   readonly stats: TransportStats = {
     received: 0,
     accepted: 0,
@@ -136,7 +155,10 @@ export class MdnsTransport {
     sent: 0,
     sentIpv6: 0,
     sendErrors: 0,
+    seedQueries: 0,
+    internalErrors: 0,
   };
+  readonly #internal: InternalErrors;
 
   /**
    * @param options Runtime, clock, logger, interface choice and callbacks.
@@ -144,6 +166,8 @@ export class MdnsTransport {
   constructor(options: TransportOptions) {
     this.#o = options;
     this.#port = options.port ?? MDNS_PORT;
+    this.#seeds = new Set((options.seeds ?? []).map(bare));
+    this.#internal = new InternalErrors(options.logger);
   }
 
   /** The links in use (IPv4 ones first, then IPv6 ones). */
@@ -324,8 +348,11 @@ export class MdnsTransport {
    * always carry the link's scope (`fe80::1%eth0`), whether or not the runtime gave one, so
    * replies can be sent and peers compare equal on every runtime.
    */
-  #source(family: Family, address: string): { iface: MdnsInterface; from: string } | string {
+  #source(family: Family, address: string): { iface: MdnsInterface; from: string; offLink?: boolean } | string {
     const links = this.#interfaces.filter((i) => i.family === family);
+    if (this.#seeds.size > 0 && !interfaceFor(address, links) && this.#seeds.has(bare(address))) {
+      return { iface: this.#seedLink(family), from: address, offLink: true };
+    }
     if (family === "IPv4") {
       const iface = interfaceFor(address, links);
       return iface ? { iface, from: address } : "off-link source";
@@ -338,6 +365,29 @@ export class MdnsTransport {
     return { iface, from: isLinkLocal(plain) ? `${plain}%${iface.name}` : plain };
   }
 
+  /**
+   * The link answers to an off-link seed are made for: every address of our links that a host
+   * on another subnet may reach (not IPv6 link-local), so its A/AAAA records list them all.
+   */
+  #seedLink(family: Family): MdnsInterface {
+    const first = this.#interfaces.find((i) => i.family === family) ?? this.#interfaces[0];
+    const seen = new Set<string>();
+    const addresses = this.#interfaces.flatMap((i) => i.addresses).filter((a) => {
+      const key = bare(a.address);
+      if (isLinkLocal(key) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return {
+      name: "seed",
+      family,
+      address: first?.address ?? "",
+      netmask: first?.netmask ?? "",
+      addresses,
+      internal: false,
+    };
+  }
+
   #receive(family: Family, data: Uint8Array, address: string, port: number): void {
     try {
       this.stats.received++;
@@ -348,18 +398,29 @@ export class MdnsTransport {
       if (this.#isOwnCopy(data, from, port)) return this.#drop("own multicast");
       const decoded = decodeMessage(data);
       if (!decoded.ok) {
+        if (decoded.internal !== undefined) return this.#internalError(decoded.internal, address, port);
         this.#o.logger.debug(`mDNS: dropped datagram from ${address}:${port}: ${decoded.reason}`);
         return this.#drop(`malformed: ${decoded.reason}`);
       }
       const message = decoded.message;
+      if (source.offLink) {
+        // A seed on another subnet may ask; it never announces or probes here.
+        if (message.response || message.authorities.length > 0) return this.#drop("off-link source");
+        this.stats.seedQueries++;
+      }
       if (message.response && port !== this.#port) return this.#drop("response not from port 5353");
       this.stats.accepted++;
       if (family === "IPv6") this.stats.acceptedIpv6++;
-      this.#o.onMessage({ message, address: from, port, iface, legacy: !message.response && port !== this.#port });
+      const legacy = !message.response && (port !== this.#port || source.offLink === true);
+      this.#o.onMessage({ message, address: from, port, iface, legacy, offLink: source.offLink });
     } catch (err) {
-      this.#drop("handler error");
-      this.#o.logger.error(`mDNS: handling a datagram from ${address}:${port} failed: ${String(err)}`);
+      this.#internalError(err, address, port);
     }
+  }
+
+  #internalError(error: unknown, address: string, port: number): void {
+    this.#internal.record(error, `handling an mDNS datagram from ${address}:${port}`);
+    this.stats.internalErrors = this.#internal.count;
   }
 
   #noteCopy(bytes: Uint8Array): void {

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { faultPoint } from "../faults.ts";
+
 /** Most compression pointers followed within one name; real packets use a handful. */
 export const MAX_POINTER_JUMPS = 32;
 
@@ -27,6 +29,8 @@ export interface WalkedQuestion {
 export interface WalkedRecord {
   /** 0 answers, 1 authorities, 2 additionals. */
   section: 0 | 1 | 2;
+  /** Offset of the record's first byte (its owner name). */
+  start: number;
   /** Numeric type. */
   type: number;
   /** Offset of the 2-byte type field. */
@@ -65,9 +69,10 @@ function u16(buf: Uint8Array, offset: number): number {
 
 /**
  * Walks a name starting at `offset` and returns the offset just after it in the stream.
- * Follows pointers (backwards only, bounded) to validate the whole name.
+ * Follows pointers (backwards only, bounded) to validate the whole name. `onLabel` (used by
+ * {@linkcode readName}) sees each label's bytes in order.
  */
-function skipName(buf: Uint8Array, offset: number): number {
+function skipName(buf: Uint8Array, offset: number, onLabel?: (label: Uint8Array) => void): number {
   let pos = offset;
   let end = -1; // stream position after the name, fixed at the first pointer
   let limit = offset; // pointers must point before where the current run of labels began
@@ -93,6 +98,7 @@ function skipName(buf: Uint8Array, offset: number): number {
     length += len + 1;
     if (length > 255) throw new Malformed("name longer than 255 bytes");
     if (pos + 1 + len > buf.length) throw new Malformed("label runs past the end");
+    onLabel?.(buf.subarray(pos + 1, pos + 1 + len));
     pos += 1 + len;
   }
 }
@@ -126,9 +132,11 @@ function checkRdata(buf: Uint8Array, type: number, offset: number, length: numbe
  *
  * @param buf The message bytes.
  * @returns Offsets and raw fields, or a reason string when malformed.
+ * @throws Only on a bug in the walk itself (never for malformed input).
  */
 export function walkMessage(buf: Uint8Array): WalkResult | string {
   try {
+    faultPoint("mdns.walk", buf);
     if (buf.length < 12) return "shorter than a DNS header";
     const qd = u16(buf, 4);
     const rr = [u16(buf, 6), u16(buf, 8), u16(buf, 10)];
@@ -145,18 +153,57 @@ export function walkMessage(buf: Uint8Array): WalkResult | string {
     }
     for (let section = 0; section < 3; section++) {
       for (let i = 0; i < rr[section]; i++) {
+        const start = pos;
         pos = skipName(buf, pos);
         const type = u16(buf, pos);
         const classRaw = u16(buf, pos + 2);
         const rdataLength = u16(buf, pos + 8);
         const rdataOffset = pos + 10;
         if (rdataOffset + rdataLength > buf.length) return "rdata runs past the end";
-        checkRdata(buf, type, rdataOffset, rdataLength);
-        records.push({ section: section as 0 | 1 | 2, type, typeOffset: pos, classRaw, rdataOffset, rdataLength });
+        // Class ANY or NONE with no rdata: a DNS UPDATE deletion or prerequisite (RFC 2136 2.4).
+        const klass = classRaw & 0x7fff;
+        if (rdataLength > 0 || (klass !== 254 && klass !== 255)) checkRdata(buf, type, rdataOffset, rdataLength);
+        records.push({
+          section: section as 0 | 1 | 2,
+          start,
+          type,
+          typeOffset: pos,
+          classRaw,
+          rdataOffset,
+          rdataLength,
+        });
         pos = rdataOffset + rdataLength;
       }
     }
     return { questions, records };
+  } catch (err) {
+    if (err instanceof Malformed) return err.message;
+    throw err; // not bad input but a bug here: the caller counts it as an internal error
+  }
+}
+
+const labelDecoder = new TextDecoder("utf-8", { fatal: false });
+
+/**
+ * Reads a (possibly compressed) name with the same bounds as {@linkcode walkMessage}.
+ *
+ * @param buf The message bytes.
+ * @param offset Where the name starts.
+ * @returns The name (labels joined by dots, no trailing dot, `""` for the root) and the
+ *   offset just after it, or a reason string when malformed.
+ *
+ * @example
+ * ```ts
+ * import { readName } from "./walk.ts";
+ * const bytes = Uint8Array.from([3, 0x6b, 0x65, 0x79, 0]);
+ * console.log(readName(bytes, 0)); // { name: "key", end: 5 }
+ * ```
+ */
+export function readName(buf: Uint8Array, offset: number): { name: string; end: number } | string {
+  const labels: string[] = [];
+  try {
+    const end = skipName(buf, offset, (label) => labels.push(labelDecoder.decode(label)));
+    return { name: labels.join("."), end };
   } catch (err) {
     if (err instanceof Malformed) return err.message;
     return `unexpected: ${String(err)}`;

@@ -144,6 +144,8 @@ export class PendingCall {
   /** Settles with the reply's result or the failure. */
   readonly promise: Promise<unknown>;
   #settled = false;
+  #deadlineAt = 0;
+  #timers!: TimerSet;
   #failure: { error: unknown } | undefined;
   #resolve!: (value: unknown) => void;
   #reject!: (error: unknown) => void;
@@ -167,7 +169,15 @@ export class PendingCall {
       this.#reject = reject;
     });
     const timers = options.timers;
-    const deadline = timers.set(() => {
+    this.#deadlineAt = this.startedAt + this.timeoutMs;
+    // keepAlive() only moves #deadlineAt; the timer re-arms itself for the rest when it fires.
+    let deadline: ReturnType<TimerSet["set"]>;
+    const expire = () => {
+      const left = this.#deadlineAt - timers.clock.now();
+      if (left > 0) {
+        deadline = timers.set(expire, left);
+        return;
+      }
       this.settle({
         ok: false,
         error: new PeerTimeoutError({
@@ -177,7 +187,9 @@ export class PendingCall {
           transport: this.transport,
         }),
       });
-    }, this.timeoutMs);
+    };
+    deadline = timers.set(expire, this.timeoutMs);
+    this.#timers = timers;
     this.onSettle(() => timers.clear(deadline));
     const signal = options.signal;
     if (signal) {
@@ -200,7 +212,15 @@ export class PendingCall {
 
   /** Milliseconds left before the deadline (0 when past). */
   remaining(now: number): number {
-    return Math.max(0, this.startedAt + this.timeoutMs - now);
+    return Math.max(0, this.#deadlineAt - now);
+  }
+
+  /**
+   * Moves the deadline to `timeoutMs` from now: the call is making progress (its argument
+   * streams are being read), so its timeout counts from the last sign of life.
+   */
+  keepAlive(): void {
+    if (!this.#settled) this.#deadlineAt = this.#timers.clock.now() + this.timeoutMs;
   }
 
   /**

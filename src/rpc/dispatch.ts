@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { MAX_NAME_LENGTH } from "../wire/messages.ts";
-import { MAX_NESTING_DEPTH } from "../wire/values.ts";
+import { MAX_NAME_LENGTH, PLX_STREAMS } from "../wire/messages.ts";
+import { MAX_NESTING_DEPTH, type StreamCollector } from "../wire/values.ts";
 import type { Logger } from "../log.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import type { RequestMessage } from "../wire/messages.ts";
@@ -166,6 +166,7 @@ export class Dispatcher {
   readonly #maxDepth: number;
   readonly #maxConcurrent: number;
   readonly #maxPerCaller: number;
+  readonly #streams: StreamCollector | undefined;
   /** Handlers waiting on a promise, per caller address. */
   readonly #runningBy = new Map<string, number>();
   readonly #stats: DispatchStats = {
@@ -185,8 +186,9 @@ export class Dispatcher {
   /**
    * Creates a {@linkcode Dispatcher}.
    *
-   * @param options Node name (for messages), registry, logger, nesting limit, and the
-   *   concurrency limits in all and per caller address.
+   * @param options Node name (for messages), registry, logger, nesting limit, the
+   *   concurrency limits in all and per caller address, and where streams in results go
+   *   (without it, a handler returning a stream answers with an error).
    */
   constructor(
     options: {
@@ -196,6 +198,7 @@ export class Dispatcher {
       maxDepth?: number;
       maxConcurrent?: number;
       maxPerCaller?: number;
+      streams?: StreamCollector;
     },
   ) {
     this.#node = options.node;
@@ -204,6 +207,7 @@ export class Dispatcher {
     this.#maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
     this.#maxConcurrent = options.maxConcurrent ?? Infinity;
     this.#maxPerCaller = options.maxPerCaller ?? Infinity;
+    this.#streams = options.streams;
   }
 
   /**
@@ -320,7 +324,9 @@ export class Dispatcher {
       return OutgoingMessage.error(request.id, info, undefined, this.#maxDepth);
     }
     try {
-      return OutgoingMessage.response(request.id, result, this.#maxDepth);
+      // Streams only to a caller that takes them (PeerLink-TS, on a persistent connection).
+      const streams = (request.plx ?? 0) >= PLX_STREAMS ? this.#streams : undefined;
+      return OutgoingMessage.response(request.id, result, this.#maxDepth, streams);
     } catch (error) {
       this.#stats.failures++;
       const message = `handler '${name}' returned a value that cannot be sent: ${errorText(error)}`;

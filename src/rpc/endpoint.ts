@@ -16,7 +16,16 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { RPC_TIMEOUT } from "../constants.ts";
 import type { PeerDownReason } from "../discovery.ts";
-import { BusyError, NodeNotStarted, NodeStopped, PayloadTooLarge, PeerLeftError, PortInUseError } from "../errors.ts";
+import {
+  BusyError,
+  NodeNotStarted,
+  NodeStopped,
+  NotSupportedError,
+  PayloadTooLarge,
+  PeerLeftError,
+  PortInUseError,
+} from "../errors.ts";
+import { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { NetError, type SocketRuntime } from "../net.ts";
 import type { NodeStats } from "../stats.ts";
@@ -25,7 +34,9 @@ import { Gate } from "../security/gate.ts";
 import { deriveKeysSync, isSecurityKeys, type SecurityKeys } from "../security/keys.ts";
 import { NO_CAPABILITIES } from "../wire/capabilities.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
-import { PLX_VERSION } from "../wire/messages.ts";
+import { PLX_STREAMS, PLX_VERSION } from "../wire/messages.ts";
+import type { StreamCollector } from "../wire/values.ts";
+import { emptyStreamStats } from "../streams/mux.ts";
 import { abortError, type CallOptions, PendingCall, perPeer, type RpcPeer } from "./call.ts";
 import { Dispatcher, type Handler, HandlerRegistry } from "./dispatch.ts";
 import { resolveLimits, type RpcLimits } from "./limits.ts";
@@ -178,6 +189,15 @@ export class RpcEndpoint {
    * arrives, seals what leaves.
    */
   readonly #gate: Gate;
+  /** Streams over all connections, both sides. */
+  readonly #streamStats = emptyStreamStats();
+  #nextStreamId = 0;
+  /** Gives every stream this node sends its id (one counter: ids never repeat on a connection). */
+  readonly #streamIds: StreamCollector = {
+    add: () => (this.#nextStreamId = (this.#nextStreamId % 0xffff_ffff) + 1),
+  };
+  /** Exceptions that were bugs, not bad input, since construction (see `internal_errors.ts`). */
+  readonly #internal: InternalErrors;
   #running: Running | undefined;
   #starting: Promise<RpcPorts> | undefined;
   #stopping: Promise<void> | undefined;
@@ -199,6 +219,7 @@ export class RpcEndpoint {
     this.limits = Object.freeze(resolveLimits(options.limits));
     this.#defaultTimeout = checkTimeout(options.timeout ?? RPC_TIMEOUT, "timeout");
     this.#timers = new TimerSet(options.clock ?? systemClock);
+    this.#internal = new InternalErrors(options.logger);
     this.handlers = HandlerRegistry.from(options.handlers);
     if (options.keys !== undefined && !isSecurityKeys(options.keys)) {
       throw new TypeError("RpcEndpoint: keys must come from deriveKeys(secret)");
@@ -228,6 +249,7 @@ export class RpcEndpoint {
       maxDepth: this.limits.maxDepth,
       maxConcurrent: this.limits.maxConcurrentHandlers,
       maxPerCaller: this.limits.maxHandlersPerCaller,
+      streams: this.#streamIds,
     });
     this.#cache = new ReplyCache({
       clock: this.#timers.clock,
@@ -300,6 +322,8 @@ export class RpcEndpoint {
       limits: this.limits,
       logger: this.#logger,
       gate: this.#gate,
+      streamStats: this.#streamStats,
+      internal: this.#internal,
     };
     const udp = new UdpRpc({
       ...common,
@@ -403,22 +427,36 @@ export class RpcEndpoint {
     const capabilities = peer.capabilities ?? NO_CAPABILITIES;
     const extended = capabilities.persist || capabilities.binary || capabilities.dedupe;
     const id = crypto.randomUUID();
-    const message = OutgoingMessage.request({
-      id,
-      src: this.#gate.name,
-      dst: peer.name,
-      rpc: fn,
-      args: args as unknown[],
-      kwargs: options.kwargs ?? {},
-      plx: extended ? PLX_VERSION : undefined,
-    }, this.limits.maxDepth);
+    const message = OutgoingMessage.request(
+      {
+        id,
+        src: this.#gate.name,
+        dst: peer.name,
+        rpc: fn,
+        args: args as unknown[],
+        kwargs: options.kwargs ?? {},
+        // Streams in the result come on the pooled connection, used toward peers with `persist`.
+        plx: capabilities.persist ? PLX_STREAMS : extended ? PLX_VERSION : undefined,
+      },
+      this.limits.maxDepth,
+      this.#streamIds,
+    );
+    const streams = message.streams;
+    if (streams.length > 0) {
+      if (!capabilities.stream || !capabilities.persist) {
+        throw new NotSupportedError(peer.name, "streams", "it is Python PeerLink 1.2 or an older PeerLink-TS");
+      }
+      if (transport === "udp") {
+        throw new TypeError(`call(): '${fn}' has stream arguments, which go over TCP; use transport "auto" or "tcp"`);
+      }
+    }
 
     // Choose the transport and encode before registering anything, so a refusal leaks nothing.
     // The envelope counts against the datagram limit.
     const overhead = sealed ? this.#gate.overhead : 0;
     const maxDatagram = this.limits.maxDatagramBytes - overhead;
     let datagram: Uint8Array | undefined;
-    if (transport !== "tcp" && message.minDatagramBytes <= maxDatagram) {
+    if (transport !== "tcp" && streams.length === 0 && message.minDatagramBytes <= maxDatagram) {
       datagram = message.datagram();
       if (datagram.length > maxDatagram) datagram = undefined;
     }
@@ -451,7 +489,7 @@ export class RpcEndpoint {
       running.udp.call(call, datagram);
     } else {
       this.#calls.tcp++;
-      running.tcpClient.send(call, frame!);
+      running.tcpClient.send(call, frame!, streams);
     }
     return call;
   }
@@ -537,7 +575,7 @@ export class RpcEndpoint {
     this.#stopping = (async () => {
       const stopped = new NodeStopped(this.name);
       for (const call of [...this.#pending]) call.settle({ ok: false, error: stopped });
-      await Promise.allSettled([running.udp.close(), running.tcpServer.close(), running.tcpClient.close()]);
+      await Promise.allSettled([running.udp.close(), running.tcpServer.close(), running.tcpClient.close(stopped)]);
       this.#timers.clearAll();
       this.#cache.clear();
       this.#running = undefined;
@@ -562,6 +600,7 @@ export class RpcEndpoint {
   stats(): NodeStats {
     const running = this.#running;
     return {
+      internalErrors: this.#internal.count,
       pendingCalls: this.#pending.size,
       timers: this.#timers.size,
       calls: { ...this.#calls },
@@ -572,6 +611,10 @@ export class RpcEndpoint {
       handlers: this.#dispatcher.stats(),
       replyCache: { entries: this.#cache.size, bytes: this.#cache.bytes },
       security: this.#gate.stats(),
+      streams: {
+        ...this.#streamStats,
+        open: (running?.tcpServer.openStreams ?? 0) + (running?.tcpClient.openStreams ?? 0),
+      },
     };
   }
 }

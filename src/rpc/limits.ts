@@ -13,6 +13,8 @@
  *   `maxBufferedBytes` in all (each connection at most one frame, `maxFrameBytes`), and a
  *   connection has at most `maxRequestsPerConnection` requests in service;
  * - UDP: unauthenticated replies are at most `maxUdpAmplification` times their request;
+ * - streams: `maxStreamsPerConnection` and `maxStreamsPerPeer` open, each buffering at most
+ *   `streamWindow` bytes (the sender waits for credit), chunks of `streamChunkBytes`;
  * - memory of past calls: the reply cache (`replyCache*`) and the replay cache
  *   (`replayCacheEntries`).
  *
@@ -98,6 +100,24 @@ export interface RpcLimits {
    * A larger reply is fetched over TCP (PeerLink-TS does it by itself).
    */
   maxUdpAmplification: number;
+  /**
+   * Bytes a received stream buffers at most: the sender gets credit for this much and waits
+   * for more as the reader reads (default 256 KiB; at least 64 KiB, the initial credit).
+   */
+  streamWindow: number;
+  /** Largest chunk of a byte stream on the wire; bigger chunks are split (default 64 KiB). */
+  streamChunkBytes: number;
+  /** Streams open at once on one TCP connection, both directions; more are refused with `BusyError` (default 256). */
+  maxStreamsPerConnection: number;
+  /** Streams received at once from one peer address, over all its connections (default 1024). */
+  maxStreamsPerPeer: number;
+  /**
+   * A reader waiting longer than this for the next chunk of a received stream (a call's stream
+   * or a duplex stream) gets a `PeerTimeoutError` and the stream closes (default `Infinity`:
+   * off, since a log tail or a shell may rightly stay quiet for long; a peer that leaves ends its
+   * streams anyway).
+   */
+  streamIdleTimeout: number;
   /** Replay window of sealed messages: nodes' clocks must agree within it (default 30 s). */
   replayWindow: number;
   /** Nonces remembered against replays, about 100 bytes each (default 100,000). */
@@ -139,6 +159,11 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxBufferedBytes: 64 * 1024 * 1024,
   maxRequestsPerConnection: 128,
   maxUdpAmplification: 3,
+  streamWindow: 256 * 1024,
+  streamChunkBytes: 64 * 1024,
+  maxStreamsPerConnection: 256,
+  maxStreamsPerPeer: 1024,
+  streamIdleTimeout: Infinity,
   replayWindow: 30_000,
   replayCacheEntries: 100_000,
 });

@@ -37,6 +37,20 @@ function cacheKey(request: RequestMessage, caller: RequestSource): string {
   return replyCacheKey(caller.authenticated ? `\u0001${request.src}` : request.src, request.id);
 }
 
+/** A reply to a TCP request, ready to write. */
+export interface ReplyFrame {
+  /** The frame (`writeFrame` parts). */
+  parts: Uint8Array[];
+  /** Streams of the result: their frames follow the reply on the same connection. */
+  streams: OutgoingMessage["streams"];
+  /** Whether the reply is an error (the request's own streams are then of no more use). */
+  failed: boolean;
+}
+
+function isError(reply: OutgoingMessage): boolean {
+  return reply.message.type === "error";
+}
+
 /** Remote error type telling a caller that its reply did not fit a datagram. */
 export const REPLY_TOO_LARGE = "PayloadTooLarge";
 
@@ -113,7 +127,8 @@ export class RequestProcessor {
     const max = this.#limits.maxDatagramBytes;
     let datagram: Uint8Array | undefined;
     let bytes: number;
-    if (reply.minDatagramBytes <= max) {
+    if (reply.streams.length === 0 && reply.minDatagramBytes <= max) {
+      // A reply with streams is fetched over TCP, where its stream frames follow it.
       datagram = reply.datagram();
       bytes = datagram.length;
       if (datagram.length > max) datagram = undefined;
@@ -168,9 +183,9 @@ export class RequestProcessor {
    *
    * @param request The request.
    * @param caller Who sent it.
-   * @returns Frame parts of the reply (`writeFrame` format).
+   * @returns The reply frame (`writeFrame` parts) and the streams to send after it.
    */
-  async serveFrame(request: RequestMessage, caller: RequestSource): Promise<Uint8Array[]> {
+  async serveFrame(request: RequestMessage, caller: RequestSource): Promise<ReplyFrame> {
     const key = cacheKey(request, caller);
     const known = this.#cache.get(key);
     let reply: OutgoingMessage;
@@ -184,16 +199,17 @@ export class RequestProcessor {
     }
     const binary = request.plx !== undefined;
     try {
-      return reply.frame(binary, this.#limits.maxFrameBytes);
+      return { parts: reply.frame(binary, this.#limits.maxFrameBytes), streams: reply.streams, failed: isError(reply) };
     } catch (error) {
       if (!(error instanceof PayloadTooLarge)) throw error;
       this.#stats.repliesTooLargeForTcp++;
       const message = `the reply to '${request.rpc}' is too large: ${error.message}`;
       this.#logger?.warn(`${message} (caller ${caller.name})`);
-      return OutgoingMessage.error(request.id, { type: REPLY_TOO_LARGE, message }).frame(
+      const parts = OutgoingMessage.error(request.id, { type: REPLY_TOO_LARGE, message }).frame(
         false,
         this.#limits.maxFrameBytes,
       );
+      return { parts, streams: [], failed: true };
     }
   }
 }

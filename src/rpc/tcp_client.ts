@@ -12,6 +12,11 @@
  * Toward any other peer (Python PeerLink 1.2) each call opens its own connection, writes one
  * frame, reads one reply frame and closes, as Python's own client does.
  *
+ * Streams (in a call's arguments, or in its result) flow on the pooled connection between the
+ * frames of calls (`src/streams/`); the connection stays open while any is open. A call whose
+ * argument streams flow is kept alive by their progress (its timeout counts from the last
+ * credit), and a failed call cancels its argument streams.
+ *
  * Every frame passes the security gate (`src/security/gate.ts`): a sealed call's frame is
  * sealed just before it is written (so a re-sent request gets a fresh nonce), and only a reply
  * the gate matches to the call settles it. A server at its connection
@@ -21,6 +26,7 @@
  * @module
  */
 import { PeerConnectionError, ProtocolError } from "../errors.ts";
+import type { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, NetError, type SocketRuntime, type StreamConnection } from "../net.ts";
 import { SealKind } from "../security/envelope.ts";
@@ -31,6 +37,10 @@ import { FrameWriter } from "../wire/frame_writer.ts";
 import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
 import type { PendingCall, RpcPeer } from "./call.ts";
+import { isStreamFrame } from "../streams/frames.ts";
+import { StreamMux, type StreamStats } from "../streams/mux.ts";
+import type { StreamReviver } from "../wire/values.ts";
+import type { OutgoingMessage } from "../wire/codec.ts";
 import type { RpcLimits } from "./limits.ts";
 import { settleWithReply } from "./replies.ts";
 import { CONNECTION_REFUSED_ID } from "./tcp_server.ts";
@@ -46,19 +56,30 @@ export interface TcpClientOptions {
   runtime: SocketRuntime;
   /** The security gate: admits what arrives, seals what leaves. */
   gate: Gate;
+  /** Stream counters, shared with the server side. */
+  streamStats: StreamStats;
   /** Timers (counted). */
   timers: TimerSet;
   /** Limits. */
   limits: RpcLimits;
+  /** Counts (and logs) exceptions that are bugs, not bad input. */
+  internal: InternalErrors;
   /** Diagnostics. */
   logger?: Logger;
 }
 
-function replyOf(body: Uint8Array, limits: RpcLimits, peer: RpcPeer): ResponseMessage | ErrorMessage {
+function replyOf(
+  body: Uint8Array,
+  options: TcpClientOptions,
+  peer: RpcPeer,
+  streams?: StreamReviver,
+): ResponseMessage | ErrorMessage {
+  const { limits } = options;
   let message;
   try {
-    message = decodeFrame(body, limits.maxFrameBytes, limits.maxDepth);
+    message = decodeFrame(body, limits.maxFrameBytes, limits.maxDepth, streams);
   } catch (cause) {
+    options.internal.badInput(cause, `decoding a TCP reply from '${peer.name}'`);
     throw new ProtocolError(`'${peer.name}' sent a TCP reply that is not a valid PeerLink message`, { cause });
   }
   if (message.type === "request") {
@@ -76,7 +97,7 @@ interface AcceptedReply {
 /** Admits (opening when sealed) and decodes a reply frame; `undefined` for a frame the gate dropped (counted). */
 function acceptReply(body: Uint8Array, options: TcpClientOptions, peer: RpcPeer): AcceptedReply | undefined {
   const arrival = options.gate.admit(body, "dialed", formatEndpoint(peer.address, peer.tcpPort));
-  return arrival && { reply: replyOf(arrival.plaintext, options.limits, peer), arrival };
+  return arrival && { reply: replyOf(arrival.plaintext, options, peer), arrival };
 }
 
 /** Largest frame body a client reads or writes: the wire limit, plus the envelope when sealing. */
@@ -94,7 +115,7 @@ function outgoingFrame(call: PendingCall, parts: Uint8Array[], options: TcpClien
  *
  * @example
  * ```ts ignore
- * const client = new TcpClient({ runtime, timers, limits });
+ * const client = new TcpClient({ runtime, gate, timers, limits, internal });
  * client.send(call, outgoing.frame(call.peer.capabilities?.binary ?? false, limits.maxFrameBytes));
  * await call.promise;
  * await client.close();
@@ -123,7 +144,7 @@ export class TcpClient {
       },
       resend: (call, parts) => {
         this.#stats.resent++;
-        if (!this.#closed) this.#pooled(call.peer).enqueue(call, parts, false);
+        if (!this.#closed) this.#pooled(call.peer).enqueue(call, parts, false, []);
       },
       unmatched: () => void this.#stats.unmatched++,
       refused: () => void this.#stats.refused++,
@@ -144,19 +165,32 @@ export class TcpClient {
    *
    * @param call The call (armed with its deadline).
    * @param parts The request frame (`writeFrame` format), already checked against the limits.
+   * @param streams Streams of the request (only toward peers with `persist` and `stream`).
    */
-  send(call: PendingCall, parts: Uint8Array[]): void {
+  send(call: PendingCall, parts: Uint8Array[], streams: OutgoingMessage["streams"] = []): void {
     call.transport = "tcp";
     if (this.#closed) return;
-    if (call.peer.capabilities?.persist) this.#pooled(call.peer).enqueue(call, parts, true);
+    // A request whose streams started cannot be re-sent on a fresh connection.
+    if (call.peer.capabilities?.persist) this.#pooled(call.peer).enqueue(call, parts, streams.length === 0, streams);
     else this.#sendOneShot(call, parts);
   }
 
-  /** Closes every connection. Idempotent. */
-  async close(): Promise<void> {
+  /** Streams open on the pooled connections now. */
+  get openStreams(): number {
+    let open = 0;
+    for (const pooled of this.#pool.values()) open += pooled.openStreams;
+    return open;
+  }
+
+  /**
+   * Closes every connection; their streams fail with `reason`. Idempotent.
+   *
+   * @param reason What open streams fail with (the node stopped).
+   */
+  async close(reason?: unknown): Promise<void> {
     this.#closed = true;
     const closing: Promise<void>[] = [];
-    for (const pooled of this.#pool.values()) closing.push(pooled.close());
+    for (const pooled of this.#pool.values()) closing.push(pooled.close(reason));
     for (const connection of this.#oneShot) closing.push(connection.close());
     this.#pool.clear();
     this.#oneShot.clear();
@@ -267,6 +301,7 @@ class PooledConnection {
   #connection: StreamConnection | undefined;
   #idleTimer: ReturnType<TimerSet["set"]> | undefined;
   #broken = false;
+  #mux: StreamMux | undefined;
 
   constructor(client: PoolContext, key: string, peer: RpcPeer) {
     this.#client = client;
@@ -290,24 +325,33 @@ class PooledConnection {
     return this.#broken;
   }
 
-  enqueue(call: PendingCall, parts: Uint8Array[], mayResend: boolean): void {
+  /** Streams open on this connection. */
+  get openStreams(): number {
+    return this.#mux?.open ?? 0;
+  }
+
+  enqueue(call: PendingCall, parts: Uint8Array[], mayResend: boolean, streams: OutgoingMessage["streams"]): void {
     const { timers } = this.#client.options;
     this.#waiting.set(call.id, call);
     timers.clear(this.#idleTimer);
     this.#idleTimer = undefined;
     call.onSettle(() => {
       if (this.#waiting.get(call.id) === call) this.#waiting.delete(call.id);
-      if (this.#waiting.size === 0 && !this.#broken) this.#armIdle();
+      this.#idleCheck();
     });
     const reused = this.#connection !== undefined;
+    const write = (writer: FrameWriter) => {
+      const written = writer.write(outgoingFrame(call, parts, this.#client.options));
+      // Queued behind the request, so every frame of its streams follows it.
+      if (streams.length > 0) this.#sendStreams(call, streams);
+      return written;
+    };
     // An open connection: straight to the writer (the common, hot case).
-    const written = reused && this.#writer
-      ? this.#writer.write(outgoingFrame(call, parts, this.#client.options))
-      : this.#opening.then(() => {
-        if (call.settled) return;
-        if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
-        return this.#writer.write(outgoingFrame(call, parts, this.#client.options));
-      });
+    const written = reused && this.#writer ? write(this.#writer) : this.#opening.then(() => {
+      if (call.settled) return;
+      if (!this.#writer) throw new NetError("CLOSED", "connection closed before the request was written");
+      return write(this.#writer);
+    });
     written.catch((error) => {
       if (call.settled) return;
       if (this.#waiting.get(call.id) === call) this.#waiting.delete(call.id);
@@ -321,10 +365,41 @@ class PooledConnection {
     });
   }
 
-  async close(): Promise<void> {
+  async close(reason?: unknown): Promise<void> {
     this.#markBroken();
+    if (reason !== undefined) this.#mux?.failAll(reason);
     const connection = this.#connection ?? await this.#opening.catch(() => undefined);
     await connection?.close();
+  }
+
+  /** The connection's streams (made when a call or a reply first carries one). */
+  #streams(): StreamMux {
+    const options = this.#client.options;
+    return this.#mux ??= new StreamMux({
+      send: (parts, sealed, bulk) => {
+        if (!this.#writer) return Promise.reject(new NetError("CLOSED", "the connection is closed"));
+        return this.#writer.write(options.gate.sealFrame(SealKind.tcpRequest, parts, sealed), bulk);
+      },
+      peer: () => this.#peer.name,
+      limits: options.limits,
+      clock: options.timers.clock,
+      stats: options.streamStats,
+      onChange: () => this.#idleCheck(),
+    });
+  }
+
+  /** Starts a call's argument streams: their progress keeps the call alive, its failure cancels them. */
+  #sendStreams(call: PendingCall, streams: OutgoingMessage["streams"]): void {
+    const started = this.#streams().send(streams, call.sealed ? this.#peer.name : undefined, () => call.keepAlive());
+    call.onSettle(() => {
+      const failure = call.failure;
+      if (failure) { for (const stream of started) stream.stop(failure.error); }
+    });
+  }
+
+  /** Idle: no call waits and no stream is open; closes after `clientIdleTimeout`. */
+  #idleCheck(): void {
+    if (this.#waiting.size === 0 && !this.#mux?.open && !this.#broken) this.#armIdle();
   }
 
   async #readLoop(connection: StreamConnection): Promise<void> {
@@ -337,9 +412,22 @@ class PooledConnection {
         return;
       }
       for (const body of reader.push(chunk)) {
-        const accepted = acceptReply(body, options, this.#peer);
-        if (!accepted) continue;
-        const reply = accepted.reply;
+        const arrival = options.gate.admit(body, "dialed", formatEndpoint(this.#peer.address, this.#peer.tcpPort));
+        if (!arrival) continue;
+        if (isStreamFrame(arrival.plaintext)) {
+          if (!this.#mux) options.streamStats.unknownStream++;
+          else if (!this.#mux.onFrame(arrival.plaintext, arrival.sender)) {
+            throw new ProtocolError(`'${this.#peer.name}' sent a stream frame that breaks the protocol`);
+          }
+          continue;
+        }
+        const reply = replyOf(
+          arrival.plaintext,
+          options,
+          this.#peer,
+          (id, where) => this.#streams().revive(id, where, arrival.sender),
+        );
+        const accepted = { reply, arrival };
         if (reply.id === CONNECTION_REFUSED_ID && reply.type === "error") {
           // The server is at its connection limit: every call on this connection gets its answer.
           this.#client.refused();
@@ -350,8 +438,13 @@ class PooledConnection {
           continue;
         }
         const call = this.#waiting.get(reply.id);
-        if (!call) this.#client.unmatched();
-        else if (options.gate.admitsReply(accepted.arrival, call)) settleWithReply(call, reply);
+        if (call && options.gate.admitsReply(accepted.arrival, call)) {
+          this.#mux?.label(call.fn);
+          settleWithReply(call, reply);
+        } else {
+          if (!call) this.#client.unmatched();
+          this.#mux?.dropUnlabelled(new ProtocolError("a reply that answers no call"));
+        }
       }
     }
   }
@@ -361,7 +454,7 @@ class PooledConnection {
     timers.clear(this.#idleTimer);
     this.#idleTimer = timers.set(() => {
       this.#idleTimer = undefined;
-      if (this.#waiting.size === 0) {
+      if (this.#waiting.size === 0 && !this.#mux?.open) {
         this.#client.options.logger?.debug(`closing idle TCP connection to '${this.#peer.name}'`);
         this.close().catch(() => {});
       }
@@ -380,6 +473,15 @@ class PooledConnection {
     const quiet = this.#broken && this.#waiting.size === 0; // our own close() ending the read loop
     this.#markBroken();
     this.#connection?.close().catch(() => {});
+    this.#mux?.failAll(
+      error instanceof PeerConnectionError || error instanceof ProtocolError ? error : new PeerConnectionError({
+        peer: this.#peer.name,
+        address: this.#peer.address,
+        port: this.#peer.tcpPort,
+        lost: true,
+        cause: error,
+      }),
+    );
     if (!quiet && error !== undefined && !(error instanceof PeerConnectionError)) {
       const where = formatEndpoint(this.#peer.address, this.#peer.tcpPort);
       this.#client.options.logger?.debug(`TCP connection to ${where} failed: ${(error as Error)?.message}`);

@@ -12,10 +12,11 @@
  *
  * A frame header above the limit closes that connection at once, with a logged reason and
  * without allocating the announced body; other connections are unaffected. A frame that is
- * not a valid request closes the connection too, unless the request id was readable: then the
- * caller gets a `BadMessage` error reply and the connection carries on. Every frame passes the
- * security gate (`src/security/gate.ts`) as it arrives and leaves; a frame the gate drops
- * closes the connection unanswered.
+ * not a valid request is dropped and counted (`malformed`), and the connection carries on,
+ * since the length prefix still frames the stream; when the request id was readable the
+ * caller gets a `BadMessage` error reply. Every frame passes the security gate
+ * (`src/security/gate.ts`) as it arrives and leaves; a frame the gate drops closes the
+ * connection unanswered.
  *
  * Limits (`limits.ts`), so that no client can exhaust the node or stall others:
  * - at most `maxConnections` open (`maxConnectionsPerSource` per address): a new connection
@@ -34,7 +35,8 @@
  *
  * @module
  */
-import { BadMessage, PayloadTooLarge } from "../errors.ts";
+import { BadMessage, NodeStopped, PayloadTooLarge, PeerConnectionError } from "../errors.ts";
+import type { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint, type SocketRuntime, type StreamConnection, type StreamListener } from "../net.ts";
 import { SealKind } from "../security/envelope.ts";
@@ -43,10 +45,13 @@ import { maxWireFrame } from "../wire/binary_frame.ts";
 import { decodeFrame, OutgoingMessage } from "../wire/codec.ts";
 import { FrameWriter } from "../wire/frame_writer.ts";
 import { FrameReader, writeFrame } from "../wire/frames.ts";
+import { isStreamFrame } from "../streams/frames.ts";
+import type { IncomingStream } from "../streams/incoming.ts";
+import { StreamMux, type StreamStats } from "../streams/mux.ts";
 import type { RpcLimits } from "./limits.ts";
 import { Activity } from "./activity.ts";
 import { BUSY_ERROR } from "./dispatch.ts";
-import type { RequestProcessor } from "./server.ts";
+import type { ReplyFrame, RequestProcessor } from "./server.ts";
 import type { TimerHandle, TimerSet } from "./timers.ts";
 import type { NodeStats } from "../stats.ts";
 
@@ -71,6 +76,10 @@ export interface TcpServerOptions {
   limits: RpcLimits;
   /** Serves requests. */
   processor: RequestProcessor;
+  /** Stream counters, shared with the client side. */
+  streamStats: StreamStats;
+  /** Counts (and logs) exceptions that are bugs, not bad input. */
+  internal: InternalErrors;
   /** Diagnostics. */
   logger?: Logger;
 }
@@ -105,6 +114,10 @@ interface Served {
   watchdog: TimerHandle;
   /** Resumes a paused read loop. */
   wake: (() => void) | undefined;
+  /** Its streams, once a message on it carried one. */
+  mux: StreamMux | undefined;
+  /** The caller's name, as its last request gave it (for errors about its streams). */
+  caller: string;
 }
 
 /** Counters of a TCP server that has not run yet (all zero). */
@@ -132,7 +145,7 @@ export function emptyTcpServerStats(): TcpServerStats {
  *
  * @example
  * ```ts ignore
- * const server = new TcpServer({ runtime, name, policy, timers, limits, processor });
+ * const server = new TcpServer({ runtime, gate, timers, limits, processor, internal });
  * const port = await server.listen("0.0.0.0", 0);
  * await server.close();
  * ```
@@ -142,6 +155,8 @@ export class TcpServer {
   readonly #served = new Set<Served>();
   readonly #perSource = new Map<string, number>();
   readonly #refusing = new Set<StreamConnection>();
+  /** Streams received per source address, over its connections (`maxStreamsPerPeer`). */
+  readonly #streamsBySource = new Map<string, number>();
   readonly #wireLimit: number;
   readonly #stats: Omit<TcpServerStats, "open" | "bufferedBytes"> = emptyTcpServerStats();
   #buffered = 0;
@@ -208,7 +223,8 @@ export class TcpServer {
     this.#listener = undefined;
     const closing: Promise<void>[] = [];
     if (listener) closing.push(listener.close());
-    for (const served of [...this.#served]) this.#close(served);
+    const stopping = new NodeStopped(this.#options.gate.name);
+    for (const served of [...this.#served]) this.#close(served, stopping);
     for (const connection of this.#refusing) closing.push(connection.close());
     this.#refusing.clear();
     await Promise.allSettled(closing);
@@ -263,11 +279,13 @@ export class TcpServer {
       closed: false,
       watchdog: undefined,
       wake: undefined,
+      mux: undefined,
+      caller: formatEndpoint(address, port),
     };
     this.#served.add(served);
     this.#armWatchdog(served);
     this.#serve(served).catch((error) => {
-      logger?.error(`TCP connection from ${served.peer} ended with an error: ${(error as Error).message}`);
+      this.#options.internal.record(error, `serving the TCP connection from ${served.peer}`);
       this.#close(served);
     });
   }
@@ -321,10 +339,24 @@ export class TcpServer {
     })().catch(() => {}).finally(done);
   }
 
-  /** Closes a connection and releases everything it holds. Idempotent. */
-  #close(served: Served): void {
+  /** Streams open on this server's connections now. */
+  get openStreams(): number {
+    let open = 0;
+    for (const served of this.#served) open += served.mux?.open ?? 0;
+    return open;
+  }
+
+  /**
+   * Closes a connection and releases everything it holds; its streams fail with `reason`
+   * (default: the connection was lost). Idempotent.
+   */
+  #close(served: Served, reason?: unknown): void {
     if (served.closed) return;
     served.closed = true;
+    served.mux?.failAll(
+      reason ??
+        new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true }),
+    );
     this.#options.timers.clear(served.watchdog);
     served.watchdog = undefined;
     this.#served.delete(served);
@@ -389,7 +421,7 @@ export class TcpServer {
         "readTimeouts",
         "a frame arrived too slowly",
       );
-    } else if (served.inFlight === 0 && !served.ended) {
+    } else if (served.inFlight === 0 && !served.ended && !served.mux?.open) {
       if (served.requests === 0) consider(served.openedAt + limits.readTimeout, "idleClosed", "no request was sent");
       consider(served.lastActivity + limits.serverIdleTimeout, "idleClosed", "idle");
     }
@@ -455,32 +487,50 @@ export class TcpServer {
       this.#stats.securityClosed++;
       return false;
     }
+    if (isStreamFrame(arrival.plaintext)) {
+      if (served.mux) return served.mux.onFrame(arrival.plaintext, arrival.sender);
+      this.#options.streamStats.unknownStream++;
+      return true;
+    }
     let message;
     try {
-      message = decodeFrame(arrival.plaintext, limits.maxFrameBytes, limits.maxDepth);
+      message = decodeFrame(
+        arrival.plaintext,
+        limits.maxFrameBytes,
+        limits.maxDepth,
+        (id, where) => this.#mux(served).revive(id, where, arrival.sender),
+      );
     } catch (error) {
+      if (!this.#options.internal.badInput(error, `decoding a frame from ${served.peer}`)) return false;
       this.#stats.malformed++;
+      served.mux?.dropUnlabelled(error);
       if (error instanceof BadMessage && error.requestId !== undefined) {
         logger?.debug(`bad request from ${served.peer}: ${error.message}`);
         const reply = OutgoingMessage.error(error.requestId, { type: "BadMessage", message: error.message });
-        this.#answer(served, Promise.resolve(reply.frame(false, limits.maxFrameBytes)), arrival);
+        const frame = { parts: reply.frame(false, limits.maxFrameBytes), streams: [], failed: true };
+        this.#answer(served, Promise.resolve(frame), arrival, []);
         return true;
       }
-      logger?.warn(`closing TCP connection from ${served.peer}: not a PeerLink request (${(error as Error).message})`);
-      return false;
+      // The length prefix still frames the stream, so the connection carries on (a client
+      // that only ever sends garbage is closed by the watchdog: no request within readTimeout).
+      logger?.debug(`dropped a frame from ${served.peer}: not a PeerLink request (${(error as Error).message})`);
+      return true;
     }
     if (message.type !== "request") {
       this.#stats.malformed++;
+      served.mux?.dropUnlabelled(new BadMessage("a reply sent to a server"));
       logger?.debug(`ignoring a ${message.type} message sent to the TCP server by ${served.peer}`);
       return true;
     }
     if (!gate.admitsRequest(arrival, message.src, message.dst)) {
+      served.mux?.dropUnlabelled(new BadMessage("a misdirected request"));
       this.#stats.securityClosed++;
       return false;
     }
     const authenticated = arrival.sender !== undefined;
     if (authenticated) served.authenticated = true;
     served.requests++;
+    served.caller = message.src;
     this.#stats.requests++;
     const caller = {
       name: message.src,
@@ -489,31 +539,80 @@ export class TcpServer {
       transport: "tcp" as const,
       authenticated,
     };
-    this.#answer(served, processor.serveFrame(message, caller), arrival);
+    const streams = served.mux?.label(message.rpc) ?? [];
+    this.#answer(served, processor.serveFrame(message, caller), arrival, streams);
     return true;
   }
 
-  /** Writes a reply when it is ready (sealed when the request was), within `writeTimeout`. */
-  #answer(served: Served, parts: Promise<Uint8Array[]>, arrival: Arrival): void {
+  /** The connection's stream mux, made when a message on it first carries a stream. */
+  #mux(served: Served): StreamMux {
+    const { limits, gate, streamStats } = this.#options;
+    return served.mux ??= new StreamMux({
+      send: (parts, sealed, bulk) => this.#write(served, gate.sealFrame(SealKind.tcpReply, parts, sealed), bulk),
+      peer: () => served.caller,
+      limits,
+      clock: this.#options.timers.clock,
+      stats: streamStats,
+      admit: () => {
+        const count = this.#streamsBySource.get(served.address) ?? 0;
+        if (count >= limits.maxStreamsPerPeer) return false;
+        this.#streamsBySource.set(served.address, count + 1);
+        return true;
+      },
+      release: () => {
+        const left = (this.#streamsBySource.get(served.address) ?? 1) - 1;
+        if (left > 0) this.#streamsBySource.set(served.address, left);
+        else this.#streamsBySource.delete(served.address);
+      },
+      onChange: () => {
+        served.lastActivity = this.#options.timers.clock.now();
+      },
+    });
+  }
+
+  /**
+   * Writes a frame within `writeTimeout`: a client that stops reading (replies or stream
+   * frames it granted credit for) is closed by the watchdog.
+   */
+  async #write(served: Served, parts: Uint8Array[], bulk = false): Promise<void> {
+    const { timers } = this.#options;
+    if (served.pendingWrites++ === 0) served.writeProgressAt = timers.clock.now();
+    try {
+      await served.writer.write(parts, bulk);
+    } finally {
+      served.pendingWrites--;
+      served.writeProgressAt = timers.clock.now();
+    }
+  }
+
+  /**
+   * Writes a reply when it is ready (sealed when the request was), then starts the streams of
+   * its result; when the reply is an error, the request's own streams are ended.
+   */
+  #answer(served: Served, reply: Promise<ReplyFrame>, arrival: Arrival, requestStreams: IncomingStream[]): void {
     served.inFlight++;
     this.#inService.begin();
-    void this.#writeReply(served, parts, arrival.sender !== undefined);
+    void this.#writeReply(served, reply, arrival.sender, requestStreams);
   }
 
   /** One async step per reply (not a chain of then/catch/finally): replies are hot code. Never rejects. */
-  async #writeReply(served: Served, parts: Promise<Uint8Array[]>, seal: boolean): Promise<void> {
+  async #writeReply(
+    served: Served,
+    pending: Promise<ReplyFrame>,
+    sender: string | undefined,
+    requestStreams: IncomingStream[],
+  ): Promise<void> {
     const { timers, logger, gate } = this.#options;
     try {
-      const frame = await parts;
-      if (served.closed) return;
-      const out = gate.sealFrame(SealKind.tcpReply, frame, seal);
-      if (served.pendingWrites++ === 0) served.writeProgressAt = timers.clock.now();
-      try {
-        await served.writer.write(out);
-      } finally {
-        served.pendingWrites--;
-        served.writeProgressAt = timers.clock.now();
+      const reply = await pending;
+      if (reply.failed) {
+        for (const stream of requestStreams) stream.abandon(new Error(`the call failed on '${gate.name}'`));
       }
+      if (served.closed) return;
+      const written = this.#write(served, gate.sealFrame(SealKind.tcpReply, reply.parts, sender !== undefined));
+      // Queued behind the reply, so every frame of a result stream follows it.
+      if (reply.streams.length > 0) this.#mux(served).send(reply.streams, sender);
+      await written;
     } catch (error) {
       logger?.debug(`TCP reply to ${served.peer} failed: ${(error as Error).message}`);
     } finally {

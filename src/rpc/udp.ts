@@ -21,6 +21,7 @@
  * @module
  */
 import { BadMessage } from "../errors.ts";
+import type { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
 import { type Datagram, type DatagramSocket, formatEndpoint, type SocketRuntime } from "../net.ts";
 import { SealKind } from "../security/envelope.ts";
@@ -63,7 +64,17 @@ export type UdpStats = NodeStats["udp"];
 
 /** Counters of a UDP side that has not run yet (all zero). */
 export function emptyUdpStats(): UdpStats {
-  return { sent: 0, received: 0, retransmits: 0, malformed: 0, unmatched: 0, sendErrors: 0, queued: 0 };
+  return {
+    sent: 0,
+    received: 0,
+    requests: 0,
+    replies: 0,
+    retransmits: 0,
+    malformed: 0,
+    unmatched: 0,
+    sendErrors: 0,
+    queued: 0,
+  };
 }
 
 /** What a {@linkcode UdpRpc} needs. */
@@ -80,6 +91,8 @@ export interface UdpRpcOptions {
   processor: RequestProcessor;
   /** Called when a reply says "too large for UDP, fetch over TCP". */
   onRetryOverTcp: (call: PendingCall) => void;
+  /** Counts (and logs) exceptions that are bugs, not bad input. */
+  internal: InternalErrors;
   /** Diagnostics. */
   logger?: Logger;
 }
@@ -89,7 +102,7 @@ export interface UdpRpcOptions {
  *
  * @example
  * ```ts ignore
- * const udp = new UdpRpc({ runtime, timers, limits, processor, onRetryOverTcp });
+ * const udp = new UdpRpc({ runtime, gate, timers, limits, processor, onRetryOverTcp, internal });
  * const port = await udp.bind("0.0.0.0", 0);
  * udp.call(pendingCall, outgoing.datagram());
  * ```
@@ -257,8 +270,13 @@ export class UdpRpc {
     if (this.#closed) return;
     this.#stats.received++;
     const from = formatEndpoint(datagram.address, datagram.port);
-    const arrival = this.#options.gate.admit(datagram.data, "udp", from);
-    if (arrival) this.#onMessage(arrival, datagram, from);
+    try {
+      const arrival = this.#options.gate.admit(datagram.data, "udp", from);
+      if (arrival) this.#onMessage(arrival, datagram, from);
+    } catch (error) {
+      // Bad input was dealt with below: what arrives here is a bug.
+      this.#options.internal.record(error, `handling a datagram from ${from}`);
+    }
   }
 
   /**
@@ -281,11 +299,12 @@ export class UdpRpc {
   }
 
   #onMessage(arrival: Arrival, datagram: Datagram, from: string): void {
-    const { gate, limits, logger, processor } = this.#options;
+    const { gate, limits, logger, processor, internal } = this.#options;
     let message;
     try {
       message = decodeDatagram(arrival.plaintext, limits.maxDepth);
     } catch (error) {
+      if (!internal.badInput(error, `decoding a datagram from ${from}`)) return;
       this.#stats.malformed++;
       logger?.debug(`dropped a malformed datagram from ${from}: ${(error as Error).message}`);
       if (error instanceof BadMessage && error.requestId !== undefined) {
@@ -297,6 +316,7 @@ export class UdpRpc {
     }
     if (message.type === "request") {
       if (!gate.admitsRequest(arrival, message.src, message.dst)) return;
+      this.#stats.requests++;
       const caller = {
         name: message.src,
         address: datagram.address,
@@ -310,11 +330,12 @@ export class UdpRpc {
       processor.serveDatagram(message, caller, maxReply).then((reply) => {
         if (reply) return this.#reply(reply, datagram, arrival);
       }).then(serving.end, (error) => {
-        logger?.error(`serving '${message.rpc}' for ${caller.name} failed: ${(error as Error).message}`);
+        internal.record(error, `serving '${message.rpc}' for ${caller.name} (${from})`);
         serving.end();
       });
       return;
     }
+    this.#stats.replies++;
     this.#onReply(message, arrival);
   }
 

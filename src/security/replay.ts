@@ -33,8 +33,15 @@ export class ReplayGuard {
   /** Largest accepted difference between a message's timestamp and our clock, in ms. */
   readonly window: number;
   readonly #maxEntries: number;
-  /** Nonce -> message timestamp, in arrival order. */
+  /** Nonce -> message timestamp. */
   readonly #seen = new Map<string, number>();
+  /**
+   * The same nonces and timestamps in arrival order, as a queue (`#head` is its front), so the
+   * sweep looks at the oldest entries without creating a Map iterator per message.
+   */
+  #order: string[] = [];
+  #times: number[] = [];
+  #head = 0;
   /** Messages stamped at or before this are refused (see the module notes). */
   #floor = -Infinity;
 
@@ -80,6 +87,8 @@ export class ReplayGuard {
     if (verdict !== "ok") return verdict;
     this.#sweep(now);
     this.#seen.set(nonceKey, timestamp);
+    this.#order.push(nonceKey);
+    this.#times.push(timestamp);
     return "ok";
   }
 
@@ -96,16 +105,28 @@ export class ReplayGuard {
   clear(): void {
     for (const timestamp of this.#seen.values()) this.#floor = Math.max(this.#floor, timestamp);
     this.#seen.clear();
+    this.#order = [];
+    this.#times = [];
+    this.#head = 0;
   }
 
   #sweep(now: number): void {
     // Arrival order is nearly timestamp order: drop stale entries from the front, and while
     // over the bound drop more, raising the floor past each one dropped early.
-    for (const [nonce, timestamp] of this.#seen) {
+    const order = this.#order;
+    const times = this.#times;
+    while (this.#head < order.length) {
+      const timestamp = times[this.#head];
       const stale = now - timestamp > this.window;
       if (!stale && this.#seen.size < this.#maxEntries) break;
       if (!stale) this.#floor = Math.max(this.#floor, timestamp);
-      this.#seen.delete(nonce);
+      this.#seen.delete(order[this.#head]);
+      this.#head++;
+    }
+    if (this.#head > 1024 && this.#head * 2 > order.length) {
+      this.#order = order.slice(this.#head);
+      this.#times = times.slice(this.#head);
+      this.#head = 0;
     }
   }
 }

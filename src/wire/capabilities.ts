@@ -27,6 +27,8 @@ export interface PeerCapabilities {
   binary: boolean;
   /** At-most-once execution per call id (retransmitting UDP requests is safe). */
   dedupe: boolean;
+  /** Streams in call arguments and results, multiplexed on the persistent connection. */
+  stream: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export const NO_CAPABILITIES: Readonly<PeerCapabilities> = Object.freeze({
   persist: false,
   binary: false,
   dedupe: false,
+  stream: false,
 });
 
 /**
@@ -50,13 +53,14 @@ export const NO_CAPABILITIES: Readonly<PeerCapabilities> = Object.freeze({
  * @example
  * ```ts
  * import { formatCapabilities, LOCAL_CAPABILITIES } from "./capabilities.ts";
- * console.log(formatCapabilities(LOCAL_CAPABILITIES)); // "persist,bin,dedupe"
+ * console.log(formatCapabilities(LOCAL_CAPABILITIES)); // "persist,bin,dedupe,stream"
  * ```
  */
 export const LOCAL_CAPABILITIES: Readonly<PeerCapabilities> = Object.freeze({
   persist: true,
   binary: true,
   dedupe: true,
+  stream: true,
 });
 
 /**
@@ -68,7 +72,7 @@ export const LOCAL_CAPABILITIES: Readonly<PeerCapabilities> = Object.freeze({
  * @example
  * ```ts
  * import { formatCapabilities } from "./capabilities.ts";
- * console.log(formatCapabilities({ persist: true, binary: false, dedupe: true })); // "persist,dedupe"
+ * console.log(formatCapabilities({ persist: true, binary: false, dedupe: true, stream: false })); // "persist,dedupe"
  * ```
  */
 export function formatCapabilities(capabilities: Readonly<PeerCapabilities>): string {
@@ -76,6 +80,7 @@ export function formatCapabilities(capabilities: Readonly<PeerCapabilities>): st
   if (capabilities.persist) tokens.push("persist");
   if (capabilities.binary) tokens.push("bin");
   if (capabilities.dedupe) tokens.push("dedupe");
+  if (capabilities.stream) tokens.push("stream");
   return tokens.join(",");
 }
 
@@ -96,5 +101,10 @@ export function parseCapabilities(value: string | Uint8Array | null | undefined)
   if (value === undefined || value === null) return { ...NO_CAPABILITIES };
   const text = typeof value === "string" ? value : new TextDecoder().decode(value);
   const tokens = new Set(text.split(",").map((token) => token.trim().toLowerCase()));
-  return { persist: tokens.has("persist"), binary: tokens.has("bin"), dedupe: tokens.has("dedupe") };
+  return {
+    persist: tokens.has("persist"),
+    binary: tokens.has("bin"),
+    dedupe: tokens.has("dedupe"),
+    stream: tokens.has("stream"),
+  };
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import { BadMessage, PayloadTooLarge } from "../errors.ts";
+import { faultPoint } from "../faults.ts";
 import { base64Length } from "./base64.ts";
 import {
   BINARY_FRAME_FIXED_HEADER,
@@ -27,7 +28,15 @@ import {
   type RequestMessage,
   type RpcMessage,
 } from "./messages.ts";
-import { MAX_NESTING_DEPTH, ValueEncoder, withBinaryMode } from "./values.ts";
+import { parsePythonJson, type PythonJson } from "./python_json.ts";
+import {
+  MAX_NESTING_DEPTH,
+  type StreamCollector,
+  type StreamReviver,
+  type StreamSource,
+  ValueEncoder,
+  withBinaryMode,
+} from "./values.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -70,6 +79,8 @@ export class OutgoingMessage {
   readonly binaries: readonly Uint8Array[];
   /** Total bytes of the binary values. */
   readonly binaryBytes: number;
+  /** Stream values, with their ids: their chunks follow the message on its connection. */
+  readonly streams: readonly { id: number; source: StreamSource }[];
   #base64Json: string | undefined;
   #datagram: Uint8Array | undefined;
 
@@ -80,11 +91,18 @@ export class OutgoingMessage {
    * @param message Prepared message.
    * @param binaries Its binary values.
    * @param binaryBytes Their total size.
+   * @param streams Its stream values.
    */
-  constructor(message: Record<string, unknown>, binaries: readonly Uint8Array[] = [], binaryBytes = 0) {
+  constructor(
+    message: Record<string, unknown>,
+    binaries: readonly Uint8Array[] = [],
+    binaryBytes = 0,
+    streams: readonly { id: number; source: StreamSource }[] = [],
+  ) {
     this.message = message;
     this.binaries = binaries;
     this.binaryBytes = binaryBytes;
+    this.streams = streams;
   }
 
   /**
@@ -93,11 +111,16 @@ export class OutgoingMessage {
    *
    * @param fields Request fields.
    * @param maxDepth Deepest nesting allowed.
+   * @param streams Takes stream values (without it, a stream argument is a `TypeError`).
    * @returns The message.
    * @throws {TypeError} Naming the path of a value JSON cannot carry (`args[1].foo`).
    */
-  static request(fields: RequestFields, maxDepth: number = MAX_NESTING_DEPTH): OutgoingMessage {
-    const values = new ValueEncoder(maxDepth);
+  static request(
+    fields: RequestFields,
+    maxDepth: number = MAX_NESTING_DEPTH,
+    streams?: StreamCollector,
+  ): OutgoingMessage {
+    const values = new ValueEncoder(maxDepth, streams);
     const message: Record<string, unknown> = {
       type: "request",
       id: fields.id,
@@ -108,7 +131,7 @@ export class OutgoingMessage {
       kwargs: values.prepare(fields.kwargs, "kwargs"),
     };
     if (fields.plx !== undefined) message.plx = fields.plx;
-    return new OutgoingMessage(message, values.binaries, values.binaryBytes);
+    return new OutgoingMessage(message, values.binaries, values.binaryBytes, values.streams);
   }
 
   /**
@@ -117,13 +140,19 @@ export class OutgoingMessage {
    * @param id The request's id.
    * @param result What the handler returned.
    * @param maxDepth Deepest nesting allowed.
+   * @param streams Takes stream values (without it, a stream result is a `TypeError`).
    * @returns The message.
    * @throws {TypeError} Naming the path (`result.foo`) of a value JSON cannot carry.
    */
-  static response(id: string, result: unknown, maxDepth: number = MAX_NESTING_DEPTH): OutgoingMessage {
-    const values = new ValueEncoder(maxDepth);
+  static response(
+    id: string,
+    result: unknown,
+    maxDepth: number = MAX_NESTING_DEPTH,
+    streams?: StreamCollector,
+  ): OutgoingMessage {
+    const values = new ValueEncoder(maxDepth, streams);
     const message = { type: "response", id, result: values.prepare(result, "result") };
-    return new OutgoingMessage(message, values.binaries, values.binaryBytes);
+    return new OutgoingMessage(message, values.binaries, values.binaryBytes, values.streams);
   }
 
   /**
@@ -206,23 +235,47 @@ export class OutgoingMessage {
   }
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+/** Parses and validates a message from JSON bytes (Python's `NaN`/`Infinity` included, see `python_json.ts`). */
+function decodeJson(
+  bytes: Uint8Array,
+  segments: readonly Uint8Array[] | undefined,
+  maxDepth: number,
+  streams?: StreamReviver,
+): RpcMessage {
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch (cause) {
     throw new BadMessage("message is not valid UTF-8", { cause });
   }
+  let raw: unknown;
   try {
-    return JSON.parse(text);
+    raw = JSON.parse(text);
   } catch (cause) {
-    throw new BadMessage("message is not valid JSON", { cause });
+    const python = parsePythonJson(text);
+    if (!python) throw new BadMessage("message is not valid JSON", { cause });
+    return restoreValues(parse(python.value, segments, maxDepth, streams), python);
   }
+  return parse(raw, segments, maxDepth, streams);
 }
 
-function parse(raw: unknown, segments: readonly Uint8Array[] | undefined, maxDepth: number): RpcMessage {
+/** Turns Python's non-finite numbers back into numbers in the values of a message (never in its names). */
+function restoreValues(message: RpcMessage, python: PythonJson): RpcMessage {
+  if (message.type === "request") {
+    python.restore(message.args);
+    python.restore(message.kwargs);
+  } else if (message.type === "response") message.result = python.restore(message.result);
+  return message;
+}
+
+function parse(
+  raw: unknown,
+  segments: readonly Uint8Array[] | undefined,
+  maxDepth: number,
+  streams?: StreamReviver,
+): RpcMessage {
   try {
-    return parseMessage(raw, segments, maxDepth);
+    return parseMessage(raw, segments, maxDepth, streams);
   } catch (err) {
     if (err instanceof BadMessage && err.requestId === undefined) err.requestId = requestIdOf(raw);
     throw err;
@@ -246,7 +299,8 @@ function parse(raw: unknown, segments: readonly Uint8Array[] | undefined, maxDep
  * ```
  */
 export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_DEPTH): RpcMessage {
-  return parse(parseJson(data), undefined, maxDepth);
+  faultPoint("rpc.datagram", data);
+  return decodeJson(data, undefined, maxDepth);
 }
 
 /**
@@ -255,6 +309,7 @@ export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_
  * @param body Frame body (without the 4-byte length).
  * @param maxFrame Limit for the JSON text and, separately, for the segments' total.
  * @param maxDepth Deepest nesting accepted.
+ * @param streams Revives stream values (a connection that carries streams).
  * @returns The message.
  * @throws {BadMessage} When the frame is not a valid message.
  *
@@ -265,7 +320,13 @@ export function decodeDatagram(data: Uint8Array, maxDepth: number = MAX_NESTING_
  * console.log(msg.id); // "7"
  * ```
  */
-export function decodeFrame(body: Uint8Array, maxFrame: number, maxDepth: number = MAX_NESTING_DEPTH): RpcMessage {
+export function decodeFrame(
+  body: Uint8Array,
+  maxFrame: number,
+  maxDepth: number = MAX_NESTING_DEPTH,
+  streams?: StreamReviver,
+): RpcMessage {
+  faultPoint("rpc.frame", body);
   const { json, segments } = splitFrameBody(body, maxFrame);
-  return parse(parseJson(json), segments, maxDepth);
+  return decodeJson(json, segments, maxDepth, streams);
 }

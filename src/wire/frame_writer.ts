@@ -1,6 +1,8 @@
 /**
  * Frame writes on one shared connection: frames never interleave, and frames that queue up
  * while a write is under way leave together in one write (one syscall instead of one each).
+ * Bulk frames (stream data) queue behind the others, so a call sent while a large stream flows
+ * waits for at most the bulk frame being written, not for every queued one.
  *
  * @module
  */
@@ -39,7 +41,10 @@ interface QueuedFrame {
 export class FrameWriter {
   readonly #connection: StreamConnection;
   readonly #maxFrame: number;
+  /** Calls, replies and stream control, in order. */
   #queue: QueuedFrame[] = [];
+  /** Stream data (bulk), in order; sent when {@linkcode FrameWriter.#queue} is empty. */
+  #bulk: QueuedFrame[] = [];
   /** Frames of the write in progress (0 when idle). */
   #sending = 0;
   #writes = 0;
@@ -57,7 +62,7 @@ export class FrameWriter {
 
   /** Frames accepted by {@linkcode FrameWriter.write} and not yet fully written. */
   get queued(): number {
-    return this.#queue.length + this.#sending;
+    return this.#queue.length + this.#bulk.length + this.#sending;
   }
 
   /** Connection writes issued so far (fewer than frames when frames were coalesced). */
@@ -69,10 +74,12 @@ export class FrameWriter {
    * Queues one frame.
    *
    * @param parts Frame pieces; `parts[0]` starts with 4 reserved header bytes.
+   * @param bulk Stream data: written after the frames that are not (their order among
+   *   themselves kept). A stream's END and ABORT are bulk too, so they follow its data.
    * @returns Resolves once this frame is written; rejects if it cannot be (a
    *   `PayloadTooLarge` before anything is written when the body exceeds the limit).
    */
-  write(parts: readonly Uint8Array[]): Promise<void> {
+  write(parts: readonly Uint8Array[], bulk = false): Promise<void> {
     let size: number;
     try {
       size = stampFrameHeader(parts, this.#maxFrame);
@@ -80,7 +87,7 @@ export class FrameWriter {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ parts, size, resolve, reject });
+      (bulk ? this.#bulk : this.#queue).push({ parts, size, resolve, reject });
       // #drain() takes the first batch before its first await, so #sending is set on return.
       if (this.#sending === 0) this.#drain();
     });
@@ -88,8 +95,8 @@ export class FrameWriter {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#takeBatch();
+      while (this.#queue.length > 0 || this.#bulk.length > 0) {
+        const batch = this.#takeBatch(this.#queue.length > 0 ? this.#queue : this.#bulk);
         this.#sending = batch.length;
         try {
           await this.#send(batch);
@@ -104,8 +111,7 @@ export class FrameWriter {
   }
 
   /** The next frames to send: one large frame, or as many small ones as fit one buffer. */
-  #takeBatch(): QueuedFrame[] {
-    const queue = this.#queue;
+  #takeBatch(queue: QueuedFrame[]): QueuedFrame[] {
     let count = 1;
     if (queue[0].size <= COALESCE_FRAME_LIMIT) {
       let bytes = queue[0].size;
@@ -117,7 +123,8 @@ export class FrameWriter {
       }
     }
     if (count === queue.length) {
-      this.#queue = [];
+      if (queue === this.#queue) this.#queue = [];
+      else this.#bulk = [];
       return queue;
     }
     return queue.splice(0, count);

@@ -21,7 +21,7 @@
  * @module
  */
 import { BadMessage } from "../errors.ts";
-import { MAX_NESTING_DEPTH, reviveValue } from "./values.ts";
+import { MAX_NESTING_DEPTH, reviveValue, type StreamReviver } from "./values.ts";
 
 /**
  * Longest call id, caller name, target name or function name accepted in a request, in
@@ -29,8 +29,14 @@ import { MAX_NESTING_DEPTH, reviveValue } from "./values.ts";
  */
 export const MAX_NAME_LENGTH = 256;
 
-/** Extension level a PeerLink-TS caller puts in `"plx"`. */
+/**
+ * Extension level a PeerLink-TS caller puts in `"plx"`: 1 = binary frames and at-most-once
+ * execution; 2 = also streams in the result, on the persistent connection the call came on
+ * (sent only on such connections).
+ */
 export const PLX_VERSION = 1;
+/** The `"plx"` level of a caller that takes streams in its results. */
+export const PLX_STREAMS = 2;
 
 /** A call. */
 export interface RequestMessage {
@@ -112,6 +118,7 @@ function name(raw: Record<string, unknown>, field: string, allowEmpty: boolean):
  * @param raw Output of `JSON.parse`.
  * @param segments Raw segments when the message came in a binary TCP frame.
  * @param maxDepth Deepest nesting accepted in args, kwargs and result.
+ * @param streams Revives stream values (TCP connections to PeerLink-TS peers only).
  * @returns The message.
  * @throws {BadMessage} When anything is malformed; for a request whose id could be read,
  *   `requestId` is set so the receiver can answer with an error.
@@ -129,6 +136,7 @@ export function parseMessage(
   raw: unknown,
   segments?: readonly Uint8Array[],
   maxDepth: number = MAX_NESTING_DEPTH,
+  streams?: StreamReviver,
 ): RpcMessage {
   if (!isRecord(raw)) throw new BadMessage("a message must be a JSON object");
   if (hasOwn.call(raw, "__proto__")) throw new BadMessage("message contains the forbidden key '__proto__'");
@@ -141,7 +149,7 @@ export function parseMessage(
   const id = name(raw, "id", false);
   if (type === "request") {
     try {
-      return parseRequest(raw, id, segments, maxDepth);
+      return parseRequest(raw, id, segments, maxDepth, streams);
     } catch (err) {
       if (err instanceof BadMessage) err.requestId = id;
       throw err;
@@ -149,7 +157,7 @@ export function parseMessage(
   }
   if (type === "response") {
     if (!hasOwn.call(raw, "result")) throw new BadMessage("response.result is missing");
-    return { type, id, result: reviveValue(raw.result, "response.result", segments, maxDepth) };
+    return { type, id, result: reviveValue(raw.result, "response.result", segments, maxDepth, streams) };
   }
   const error = raw.error;
   if (!isRecord(error) || typeof error.type !== "string" || typeof error.message !== "string") {
@@ -174,6 +182,7 @@ function parseRequest(
   id: string,
   segments: readonly Uint8Array[] | undefined,
   maxDepth: number,
+  streams: StreamReviver | undefined,
 ): RequestMessage {
   const src = name(raw, "src", true);
   const dst = name(raw, "dst", true);
@@ -186,8 +195,8 @@ function parseRequest(
     src,
     dst,
     rpc,
-    args: reviveValue(raw.args, "request.args", segments, maxDepth) as unknown[],
-    kwargs: reviveValue(raw.kwargs, "request.kwargs", segments, maxDepth) as Record<string, unknown>,
+    args: reviveValue(raw.args, "request.args", segments, maxDepth, streams) as unknown[],
+    kwargs: reviveValue(raw.kwargs, "request.kwargs", segments, maxDepth, streams) as Record<string, unknown>,
   };
   // kwargs may legitimately be {"__bytes__": ...}-shaped only through escaping; a revived
   // kwargs that is no longer a plain object (a bare tag) is malformed.

@@ -20,8 +20,15 @@
  *   whose handlers receive that dict and can decode it with `base64.b64decode(v["__bytes__"])`).
  * - `{"__seg__": <n>}`: the n-th raw segment of a binary TCP frame (see `binary_frame.ts`).
  *
+ * ## Streams
+ * A `ReadableStream`, or any other async iterable (an async generator, a Node `Readable`), is
+ * a stream value: it travels as `{"__stream__": <id>}` and its chunks follow in stream frames
+ * on the same connection (`src/streams/`). The encoder takes streams only when it is given a
+ * {@linkcode StreamCollector} (calls over TCP to PeerLink-TS peers); the receiver revives the
+ * tag only with a {@linkcode StreamReviver} (elsewhere it is ordinary data, as from Python).
+ *
  * A user object that has exactly one key and whose key is one of the tag names (`__bytes__`,
- * `__seg__`, `__esc__`) is sent wrapped as `{"__esc__": <object>}` so it arrives unchanged and
+ * `__seg__`, `__stream__`, `__esc__`) is sent wrapped as `{"__esc__": <object>}` so it arrives unchanged and
  * is never mistaken for a tag. A Python peer may send `{"__bytes__": "<base64>"}` itself to
  * pass bytes to a TypeScript handler.
  *
@@ -50,6 +57,44 @@ export const BYTES_TAG = "__bytes__";
 export const SEGMENT_TAG = "__seg__";
 /** Tag key of an escaped user object that looks like a tag. */
 export const ESCAPE_TAG = "__esc__";
+/** Tag key of a stream value. */
+export const STREAM_TAG = "__stream__";
+
+/** A value sent as a stream: a `ReadableStream`, or any async iterable (an async generator). */
+export type StreamSource = ReadableStream<unknown> | AsyncIterable<unknown>;
+
+/** Where an encoder puts the streams it meets: gives each its id on the wire. */
+export interface StreamCollector {
+  /**
+   * Takes a stream to send.
+   *
+   * @param source The stream.
+   * @returns Its id.
+   */
+  add(source: StreamSource): number;
+}
+
+/** Turns a received `{"__stream__": id}` into the stream the receiver reads. */
+export type StreamReviver = (id: unknown, where: string) => ReadableStream<unknown>;
+
+/**
+ * Whether a value is sent as a stream.
+ *
+ * @param value Anything.
+ * @returns True for a `ReadableStream` or an async iterable.
+ *
+ * @example
+ * ```ts
+ * import { isStreamSource } from "./values.ts";
+ * async function* gen() { yield 1; }
+ * console.log(isStreamSource(gen()), isStreamSource([1])); // true false
+ * ```
+ */
+export function isStreamSource(value: unknown): value is StreamSource {
+  if (typeof value !== "object" || value === null) return false;
+  if (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) return true;
+  return typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function";
+}
 
 /** How {@linkcode BinaryRef}s serialize while JSON text is produced. */
 export type BinaryMode = "base64" | "segments";
@@ -119,10 +164,42 @@ export class BinaryRef {
   }
 }
 
+/**
+ * Placeholder for a stream inside a prepared value: serializes as `{"__stream__": id}`.
+ *
+ * @example
+ * ```ts
+ * import { StreamRef } from "./values.ts";
+ * console.log(JSON.stringify(new StreamRef(5))); // {"__stream__":5}
+ * ```
+ */
+export class StreamRef {
+  /** The stream's id on the wire. */
+  readonly id: number;
+
+  /**
+   * Creates a {@linkcode StreamRef}.
+   *
+   * @param id The stream's id.
+   */
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  /**
+   * JSON form.
+   *
+   * @returns `{"__stream__": id}`.
+   */
+  toJSON(): Record<string, number> {
+    return { [STREAM_TAG]: this.id };
+  }
+}
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function isTagKey(key: string): boolean {
-  return key === BYTES_TAG || key === SEGMENT_TAG || key === ESCAPE_TAG;
+  return key === BYTES_TAG || key === SEGMENT_TAG || key === STREAM_TAG || key === ESCAPE_TAG;
 }
 
 /**
@@ -147,7 +224,10 @@ export class ValueEncoder {
   readonly binaries: Uint8Array[] = [];
   /** Total bytes of {@linkcode ValueEncoder.binaries}. */
   binaryBytes = 0;
+  /** Streams met so far (their ids came from the collector). */
+  readonly streams: { id: number; source: StreamSource }[] = [];
   readonly #maxDepth: number;
+  readonly #collector: StreamCollector | undefined;
   readonly #path: Array<string | number> = [];
   readonly #ancestors = new Set<object>();
   #root = "";
@@ -156,9 +236,11 @@ export class ValueEncoder {
    * Creates a {@linkcode ValueEncoder}.
    *
    * @param maxDepth Deepest nesting accepted (default {@linkcode MAX_NESTING_DEPTH}).
+   * @param streams Where stream values go; without it a stream is refused with a `TypeError`.
    */
-  constructor(maxDepth: number = MAX_NESTING_DEPTH) {
+  constructor(maxDepth: number = MAX_NESTING_DEPTH, streams?: StreamCollector) {
     this.#maxDepth = maxDepth;
+    this.#collector = streams;
   }
 
   /**
@@ -205,6 +287,14 @@ export class ValueEncoder {
       this.binaries.push(object);
       this.binaryBytes += object.byteLength;
       return ref;
+    }
+    if (isStreamSource(object)) {
+      if (!this.#collector) {
+        this.#fail("a stream can only be sent over TCP to a PeerLink-TS peer, as a call argument or result");
+      }
+      const id = this.#collector.add(object);
+      this.streams.push({ id, source: object });
+      return new StreamRef(id);
     }
     if (typeof (object as { toJSON?: unknown }).toJSON === "function") {
       // JSON semantics (Date -> ISO string). The replacement is validated like any value.
@@ -295,9 +385,11 @@ export class ValueEncoder {
  * @param segments Raw segments of a binary TCP frame, or `undefined` for plain JSON (where a
  *   `{"__seg__": n}` object is ordinary data).
  * @param maxDepth Deepest nesting accepted.
+ * @param streams Revives `{"__stream__": id}` tags (a TCP connection to a PeerLink-TS peer);
+ *   without it such an object is ordinary data.
  * @returns The revived value.
  * @throws {BadMessage} For nesting deeper than `maxDepth`, a `__proto__` key, invalid base64
- *   in a bytes tag, or a segment reference out of range.
+ *   in a bytes tag, a segment reference out of range, or a stream the reviver refuses.
  *
  * @example
  * ```ts
@@ -311,12 +403,21 @@ export function reviveValue(
   where: string,
   segments?: readonly Uint8Array[],
   maxDepth: number = MAX_NESTING_DEPTH,
+  streams?: StreamReviver,
 ): unknown {
   if (typeof value !== "object" || value === null) {
     if (typeof value === "number" && !Number.isFinite(value)) throw outOfRange(where);
     return value;
   }
-  return revive(value, 0, where, segments, maxDepth);
+  return revive(value, 0, { where, segments, maxDepth, streams });
+}
+
+/** What a revival walk carries along. */
+interface Revival {
+  where: string;
+  segments: readonly Uint8Array[] | undefined;
+  maxDepth: number;
+  streams: StreamReviver | undefined;
 }
 
 function outOfRange(where: string): BadMessage {
@@ -325,18 +426,13 @@ function outOfRange(where: string): BadMessage {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-function revive(
-  value: object,
-  depth: number,
-  where: string,
-  segments: readonly Uint8Array[] | undefined,
-  maxDepth: number,
-): unknown {
-  if (depth >= maxDepth) throw new BadMessage(`${where} is nested deeper than ${maxDepth} levels`);
+function revive(value: object, depth: number, r: Revival): unknown {
+  const where = r.where;
+  if (depth >= r.maxDepth) throw new BadMessage(`${where} is nested deeper than ${r.maxDepth} levels`);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      if (typeof item === "object" && item !== null) value[i] = revive(item, depth + 1, where, segments, maxDepth);
+      if (typeof item === "object" && item !== null) value[i] = revive(item, depth + 1, r);
       else if (typeof item === "number" && !Number.isFinite(item)) throw outOfRange(where);
     }
     return value;
@@ -352,36 +448,32 @@ function revive(
       if (!bytes) throw new BadMessage(`${where} holds a ${BYTES_TAG} value that is not valid base64`);
       return bytes;
     }
-    if (tag === SEGMENT_TAG && segments !== undefined) {
+    if (tag === SEGMENT_TAG && r.segments !== undefined) {
+      const segments = r.segments;
       if (typeof inner !== "number" || !Number.isInteger(inner) || inner < 0 || inner >= segments.length) {
         const shown = typeof inner === "number" ? String(inner) : typeof inner;
         throw new BadMessage(`${where} refers to binary segment ${shown} of ${segments.length}`);
       }
       return segments[inner];
     }
+    if (tag === STREAM_TAG && r.streams !== undefined) return r.streams(inner, where);
     if (tag === ESCAPE_TAG && typeof inner === "object" && inner !== null && !Array.isArray(inner)) {
       if (hasOwn.call(inner, "__proto__")) throw new BadMessage(`${where} contains the forbidden key '__proto__'`);
       // The wrapper is transparent: the inner object counts at the wrapper's depth.
-      return reviveMembers(inner as Record<string, unknown>, depth, where, segments, maxDepth);
+      return reviveMembers(inner as Record<string, unknown>, depth, r);
     }
   }
-  return reviveMembers(record, depth, where, segments, maxDepth);
+  return reviveMembers(record, depth, r);
 }
 
-function reviveMembers(
-  record: Record<string, unknown>,
-  depth: number,
-  where: string,
-  segments: readonly Uint8Array[] | undefined,
-  maxDepth: number,
-): Record<string, unknown> {
+function reviveMembers(record: Record<string, unknown>, depth: number, r: Revival): Record<string, unknown> {
   // Object.keys, not for-in: a polluted Object.prototype must not add members here.
   const keys = Object.keys(record);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     const item = record[key];
-    if (typeof item === "object" && item !== null) record[key] = revive(item, depth + 1, where, segments, maxDepth);
-    else if (typeof item === "number" && !Number.isFinite(item)) throw outOfRange(where);
+    if (typeof item === "object" && item !== null) record[key] = revive(item, depth + 1, r);
+    else if (typeof item === "number" && !Number.isFinite(item)) throw outOfRange(r.where);
   }
   return record;
 }

@@ -26,6 +26,10 @@ export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN: string = join(ROOT, "node_modules", ".bin");
 /** The machine's own Node: the oldest Node we support (20), not the Node 24 dev dependency. */
 export const SYSTEM_NODE: string = process.env.PEERLINK_SYSTEM_NODE ?? "/usr/bin/node";
+/** The oldest Node major the package supports: the `engines.node` of package.json (`">=20"`). */
+export const OLDEST_NODE_MAJOR: number = Number(
+  /^>=\s*(\d+)/.exec((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).engines?.node ?? "") as string)?.[1],
+);
 /** The npm that comes with {@linkcode SYSTEM_NODE}. */
 export const SYSTEM_NPM: string = join(dirname(SYSTEM_NODE), "npm");
 /** The npx that comes with {@linkcode SYSTEM_NODE}. */
@@ -91,8 +95,15 @@ export function mustRun(
   return result;
 }
 
-/** Why the packaging steps cannot run here, or `false` when they can. */
+/**
+ * Why the packaging steps cannot run here, or `false` when they can. With
+ * `PEERLINK_REQUIRE_PACKAGING=1` (CI) always `false`: a missing tool then fails the tests.
+ */
 export function packagingSkip(): string | false {
+  return process.env.PEERLINK_REQUIRE_PACKAGING === "1" ? false : packagingUnavailable();
+}
+
+function packagingUnavailable(): string | false {
   if (!existsSync(SYSTEM_NODE)) return `no system Node at ${SYSTEM_NODE} (set PEERLINK_SYSTEM_NODE)`;
   if (!existsSync(SYSTEM_NPM)) return `no npm beside ${SYSTEM_NODE}`;
   for (const bin of ["tsc", "node", "bun"]) {

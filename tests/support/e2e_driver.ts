@@ -34,6 +34,10 @@ export interface E2eNode {
   readonly host: number;
   /** The process. */
   readonly process: LanProcess;
+  /** When its node had started (Date.now() in its process, after start() resolved). */
+  readonly startedAt: number;
+  /** Its bound RPC ports. */
+  readonly ports: { udpPort: number; tcpPort: number };
   /**
    * Sends a command and waits for its answer.
    * @param cmd the command name
@@ -101,6 +105,8 @@ export async function startE2eNode(
     runtime,
     host,
     process: proc,
+    startedAt: Number(started.at),
+    ports: started.ports as { udpPort: number; tcpPort: number },
     async command(cmd, fields = {}, timeoutMs = 15_000) {
       const id = nextId++;
       proc.write(JSON.stringify({ id, cmd, ...(toWire(fields) as Record<string, unknown>) }) + "\n");

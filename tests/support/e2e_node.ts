@@ -2,15 +2,17 @@
  * A PeerLink node in its own process, driven by the end-to-end tests (tests/e2e_*.test.ts)
  * on a host of a private LAN (tests/support/lan.ts), under Deno, Bun or Node.
  *
- * Usage: `E2E_NAME=<name> <runtime> tests/support/e2e_node.ts` with standard input open.
+ * Usage: `E2E_NAME=<name> [E2E_SECRET=<secret>] <runtime> tests/support/e2e_node.ts` with standard
+ * input open.
+ * `E2E_OPTIONS` may hold more node options as JSON (e.g. `wideArea`, `seeds`).
  * It starts the node, prints `{"event":"started",...}`, then reads one JSON command per line
  * on standard input and answers each with one JSON line `{"reply":<id>,"ok":true,...}` (or
  * `"ok":false,"error":...`) on standard output. Commands run one after another, while the
  * node keeps serving its peers. Binary values cross the pipe as `{"$bytes":"<base64>"}`.
  *
  * Commands (`{"id":1,"cmd":"..."}` plus the fields named):
- * - `wait` `count`, `timeout`: waitForPeers(count); answers `peers` (names, sorted) and
- *   `addresses` (name -> address).
+ * - `wait` `count`, `timeout`: waitForPeers(count); answers `peers` (names, sorted),
+ *   `addresses` (name -> address) and `via` (name -> where it was found).
  * - `waitEvent` `type` ("peer-up" or "peer-down"), `peer`, `timeout`: waits until this node
  *   has seen that event for that peer (since it started); answers `event` {type, peer, reason,
  *   address, at} with `at` from Date.now().
@@ -21,16 +23,29 @@
  * - `repeat` `target`, `fn`, `count`, `concurrency`, `transport?`, `timeout?`: calls
  *   `fn(i)` for i in 0..count-1; answers `succeeded`, `failed`, `errors` (the first few),
  *   `wrong` (replies that were not i), `elapsedMs`.
+ * - `digest` `target`, `count`, `size`, `seed`: calls `target`'s `produce` and digests the
+ *   stream it returns here; answers `bytes` and `sha256`.
+ * - `values` `target`, `count`: reads `target`'s `values(count)` stream; answers `count` (values
+ *   read) and `sum` (of their `t`).
+ * - `upper` `target`, `text`: opens the `upper` stream handler of `target`, writes `text` in
+ *   two pieces, closes; answers `text` (what came back).
  * - `stats`: answers `stats` (node.stats()).
+ * - `discoveryStats`: answers `stats` (the discovery's counters: wide-area domain, seeds).
  * - `stop`: node.stop(); answers, then the process exits 0.
  *
  * Handlers it serves: `runtime()`, `echo(x)`, `inspect(...args)` (who called, over what, also
  * after an await and a timer; and how many bytes the arguments had), `count(i)` (counts its
- * invocations; returns i) and `counted()` ({count, distinct}). The process ends by itself after
+ * invocations; returns i), `counted()` ({count, distinct}); streams: `produce(count, size,
+ * seed)` (a byte stream of `count` chunks of `size` pattern bytes), `digest(stream)` ({bytes,
+ * sha256} of a byte stream), `relay(source, sink, count, size, seed)` (takes `source`'s
+ * `produce` stream and hands it to `sink`'s `digest`: the bytes flow through this node),
+ * `values(n)` ({i, t} objects), and the stream handler `upper` (upper-cases what it reads). The process ends by itself after
  * E2E_LIFETIME_MS (default 60 s) so a broken test never leaves it behind.
  */
 import process from "node:process";
+import { createHash } from "node:crypto";
 import { PeerLink } from "../../mod.ts";
+import { Discovery, type DiscoveryOptions } from "../../src/discovery.ts";
 import { currentPeer } from "../../src/rpc/context.ts";
 import type { CallOptions, Transport } from "../../src/options.ts";
 import { fromWire, toWire } from "./e2e_wire.ts";
@@ -59,6 +74,7 @@ interface SeenEvent {
   peer: string;
   address: string;
   reason?: string;
+  via?: string;
   at: number;
 }
 
@@ -66,7 +82,14 @@ const events: SeenEvent[] = [];
 let invocations = 0;
 const seen = new Set<number>();
 
-const node = new PeerLink(name)
+// E2E_SECRET: a node with a secret (every call and stream sealed); E2E_OPTIONS: more node options.
+let discovery: Discovery | undefined;
+const node = new PeerLink(name, {
+  ...(process.env.E2E_SECRET ? { secret: process.env.E2E_SECRET } : {}),
+  ...JSON.parse(process.env.E2E_OPTIONS ?? "{}"),
+  // The real discovery, kept for the discoveryStats command.
+  discovery: (options: DiscoveryOptions) => (discovery = new Discovery(options)),
+})
   .register("runtime", () => runtime)
   .register("echo", (value: unknown) => value)
   .register("inspect", async (...args: unknown[]) => {
@@ -88,8 +111,53 @@ const node = new PeerLink(name)
     seen.add(i);
     return i;
   })
-  .register("counted", () => ({ count: invocations, distinct: seen.size }));
-node.on("peer-up", (p) => events.push({ type: "peer-up", peer: p.name, address: p.address, at: Date.now() }));
+  .register("counted", () => ({ count: invocations, distinct: seen.size }))
+  .register("produce", (count: number, size: number, seed: number) => produce(count, size, seed))
+  .register("digest", (stream: ReadableStream<Uint8Array>) => digest(stream))
+  .register("relay", async (source: string, sink: string, count: number, size: number, seed: number) => {
+    const stream = await node.call(source, "produce", [count, size, seed], { transport: "tcp" });
+    return await node.call(sink, "digest", [stream], { transport: "tcp", timeout: 30_000 });
+  })
+  .register("values", async function* (n: number) {
+    for (let i = 0; i < n; i++) yield { i, t: i * 2 };
+  })
+  .registerStream("upper", async (stream) => {
+    await stream.readable
+      .pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform: (chunk, c) => c.enqueue(new TextEncoder().encode(new TextDecoder().decode(chunk).toUpperCase())),
+        }),
+      )
+      .pipeTo(stream.writable);
+  });
+
+/** A byte stream of `count` chunks of `size` bytes, each byte a function of its position and `seed`. */
+function produce(count: number, size: number, seed: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent === count) return controller.close();
+      const chunk = new Uint8Array(size);
+      const base = sent * size;
+      for (let i = 0; i < size; i++) chunk[i] = ((base + i) * 31 + seed) & 0xff;
+      sent++;
+      controller.enqueue(chunk);
+    },
+  }, { highWaterMark: 0 });
+}
+
+async function digest(stream: ReadableStream<Uint8Array>): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { bytes, sha256: hash.digest("hex") };
+}
+node.on("peer-up", (p) => {
+  events.push({ type: "peer-up", peer: p.name, address: p.address, via: p.via?.join("+"), at: Date.now() });
+});
 node.on("peer-down", (p, reason) => {
   events.push({ type: "peer-down", peer: p.name, address: p.address, reason, at: Date.now() });
 });
@@ -115,6 +183,9 @@ interface Command {
   concurrency?: number;
   type?: string;
   peer?: string;
+  size?: number;
+  seed?: number;
+  text?: string;
 }
 
 async function waitEvent(command: Command): Promise<Record<string, unknown>> {
@@ -162,6 +233,7 @@ async function run(command: Command): Promise<Record<string, unknown>> {
       return {
         peers: peers.map((p) => p.name).sort(),
         addresses: Object.fromEntries(peers.map((p) => [p.name, p.address])),
+        via: Object.fromEntries(peers.map((p) => [p.name, p.via ?? []])),
       };
     }
     case "waitEvent":
@@ -181,8 +253,39 @@ async function run(command: Command): Promise<Record<string, unknown>> {
     }
     case "repeat":
       return await repeat(command);
+    case "digest": {
+      const stream = await node.call(command.target!, "produce", [command.count, command.size, command.seed], {
+        transport: "tcp",
+      });
+      return await digest(stream as ReadableStream<Uint8Array>);
+    }
+    case "values": {
+      const stream = await node.call(command.target!, "values", [command.count], { transport: "tcp" });
+      let count = 0;
+      let sum = 0;
+      for await (const value of stream as ReadableStream<{ i: number; t: number }>) {
+        if (value.i !== count) throw new Error(`value ${count} arrived as ${JSON.stringify(value)}`);
+        count++;
+        sum += value.t;
+      }
+      return { count, sum };
+    }
+    case "upper": {
+      const stream = await node.openStream(command.target!, "upper", { timeout: command.timeout });
+      const writer = stream.writable.getWriter();
+      const text = command.text ?? "";
+      await writer.write(new TextEncoder().encode(text.slice(0, text.length >> 1)));
+      await writer.write(new TextEncoder().encode(text.slice(text.length >> 1)));
+      await writer.close();
+      let back = "";
+      for await (const chunk of stream.readable) back += new TextDecoder().decode(chunk);
+      await stream.closed;
+      return { text: back };
+    }
     case "stats":
       return { stats: node.stats() };
+    case "discoveryStats":
+      return { stats: discovery?.stats() };
     case "stop":
       await node.stop();
       return { stopped: true };
@@ -202,7 +305,7 @@ try {
   console.error(`${name}: start() failed: ${error instanceof Error ? error.stack : error}`);
   process.exit(1);
 }
-print({ event: "started", name: node.name, runtime, ports: node.ports });
+print({ event: "started", name: node.name, runtime, ports: node.ports, at: Date.now() });
 
 // Commands run in order; a failing one answers ok:false and the next still runs.
 let queue = Promise.resolve();

@@ -4,6 +4,9 @@
  * Real-socket tests run only inside the private network namespace that `npm test`
  * (scripts/netns.sh) makes. Anywhere else they skip with a reason, so a stray
  * `deno test` on a developer's laptop never sends mDNS or RPC on a real interface.
+ * `PEERLINK_REQUIRE_NETNS=1` (CI) turns that skip into a failure: every test file that asks
+ * whether it may open sockets fails to load, so a CI machine that cannot make the namespace
+ * cannot pass by skipping.
  */
 import { networkInterfaces } from "node:os";
 
@@ -30,5 +33,13 @@ function socketSkipReason(): string | false {
   return false;
 }
 
+function requiredSocketSkip(): string | false {
+  const reason = socketSkipReason();
+  if (reason && process.env.PEERLINK_REQUIRE_NETNS === "1") {
+    throw new Error(`PEERLINK_REQUIRE_NETNS=1, but ${reason}`);
+  }
+  return reason;
+}
+
 /** `false` when real-socket tests may run here, else the reason they skip (pass as `{ skip }`). */
-export const socketSkip: string | false = socketSkipReason();
+export const socketSkip: string | false = requiredSocketSkip();

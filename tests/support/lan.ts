@@ -17,6 +17,10 @@
  * });
  * ```
  *
+ * `withLan(hosts, body, { lan2: M })` adds a second LAN (10.88.0.0/24) of M hosts and a router
+ * joining the two (the last host: 10.77.0.254 and 10.88.0.254) that forwards unicast and no
+ * multicast, for tests of what crosses subnets.
+ *
  * Cleanup is guaranteed: when the body returns, throws or runs out of time, every process
  * spawned on the LAN is stopped, and `scripts/lan.sh` then kills whatever else still runs on
  * a host and removes the namespaces (it also does so by itself if this process dies, since
@@ -41,8 +45,12 @@ const OUTPUT_LIMIT = 1 << 20;
 export interface LanHost {
   /** 1-based host number. */
   index: number;
-  /** IPv4 address, `10.77.0.<index>`. */
+  /** IPv4 address: `10.77.0.<index>` on LAN A, `10.88.0.<k>` on LAN B, the router's LAN A one. */
   address: string;
+  /** Which LAN the host is on (`"a"`, `"b"`), or `"router"` (on both). */
+  lan: "a" | "b" | "router";
+  /** Its IPv4 addresses (the router has one per LAN). */
+  addresses: string[];
   /** IPv6 unique-local address `fd77::<index>`, or null where the kernel has IPv6 off. */
   ipv6: string | null;
   /** IPv6 link-local address `fe80::<index>` (scope: `iface`), or null without IPv6. */
@@ -145,6 +153,8 @@ export interface Lan {
   readonly env: Readonly<Record<string, string>>;
   /** PIDs of the LAN's own processes (supervisor, switch and host holders). */
   readonly internalPids: readonly number[];
+  /** The router's host number, with `lan2` (undefined without a second LAN). */
+  readonly router: number | undefined;
   /**
    * @param host 1-based host number
    * @returns its IPv4 address
@@ -397,6 +407,7 @@ class RunningLan implements Lan {
   readonly hosts: readonly LanHost[];
   readonly env: Readonly<Record<string, string>>;
   readonly internalPids: readonly number[];
+  readonly router: number | undefined;
   #supervisor: ManagedProcess;
   #processes = new Set<ManagedProcess>();
   #closing: Promise<void> | undefined;
@@ -404,6 +415,7 @@ class RunningLan implements Lan {
   constructor(description: LanDescription, supervisor: ManagedProcess) {
     this.hosts = description.hosts;
     this.env = description.env;
+    this.router = description.hosts.find((h) => h.lan === "router")?.index;
     this.#supervisor = supervisor;
     this.internalPids = [
       ...(supervisor.pid === undefined ? [] : [supervisor.pid]),
@@ -502,12 +514,14 @@ export interface LanOptions {
   timeoutMs?: number;
   /** Hard lifetime of the LAN in seconds; lan.sh ends it then (default: timeoutMs + 30 s). */
   maxSeconds?: number;
+  /** Hosts of a second LAN (10.88.0.0/24), joined to the first by a router (the last host). */
+  lan2?: number;
 }
 
 /**
  * Builds a LAN and returns it; the caller must `close()` it (prefer {@link withLan}).
- * @param hosts number of hosts (1..253)
- * @param options lifetime
+ * @param hosts number of hosts on LAN A (1..253)
+ * @param options lifetime, and `lan2` for a second LAN behind a router
  * @returns the running LAN
  * @throws Error with the reason when no LAN can be made here
  */
@@ -516,12 +530,16 @@ export async function openLan(hosts: number, options: LanOptions = {}): Promise<
   if (!Number.isInteger(hosts) || hosts < 1 || hosts > 253) {
     throw new RangeError(`openLan(): hosts must be an integer 1..253, got ${hosts}`);
   }
+  const lan2 = options.lan2 ?? 0;
+  if (!Number.isInteger(lan2) || lan2 < 0 || hosts + lan2 + (lan2 > 0 ? 1 : 0) > 253) {
+    throw new RangeError(`openLan(): lan2 must be an integer >= 0 with hosts + lan2 + 1 <= 253, got ${lan2}`);
+  }
   const maxSeconds = options.maxSeconds ?? Math.ceil((options.timeoutMs ?? 60_000) / 1000) + 30;
   const supervisor = new ManagedProcess(
     0,
     "lan.sh up",
     "bash",
-    [LAN_SH, "up", "--hosts", String(hosts), "--max-seconds", String(maxSeconds)],
+    [LAN_SH, "up", "--hosts", String(hosts), "--lan2", String(options.lan2 ?? 0), "--max-seconds", String(maxSeconds)],
     { cwd: ROOT, env: { ...process.env }, stdin: true },
   );
   let line: string;
@@ -545,7 +563,7 @@ export async function openLan(hosts: number, options: LanOptions = {}): Promise<
  * Runs `body` with a fresh LAN of `hosts` hosts, then tears it down whatever happens.
  * @param hosts number of hosts (1..253)
  * @param body the test; gets the {@link Lan}
- * @param options `timeoutMs` for the body (default 60 s)
+ * @param options `timeoutMs` for the body (default 60 s), `lan2` for a second LAN behind a router
  * @returns what `body` returned
  * @throws the body's error (teardown errors are added to its message), a timeout, or why no LAN can be made
  * @example

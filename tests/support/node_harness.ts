@@ -44,7 +44,7 @@ class DirectoryEntry implements PeerDiscovery {
       lastSeen: Date.now(),
       instanceId: this.instanceId,
       capabilities: [],
-      txt: { ...this.options.txt },
+      txt: typeof this.options.txt === "function" ? this.options.txt(this.name) : { ...this.options.txt },
     };
   }
 

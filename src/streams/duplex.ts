@@ -1,0 +1,198 @@
+/**
+ * Duplex byte streams, shaped like WebTransport's and WebSocketStream's: a `readable` and a
+ * `writable`, the peer's name, a `closed` promise and `close()`. Built on two stream values:
+ * `openStream(peer, name)` calls the peer's stream handler with a stream of what the caller
+ * writes, and the handler's answer is the stream of what it writes back, so duplex streams
+ * get the flow control, multiplexing, sealing and failure handling of every stream.
+ *
+ * @module
+ */
+import { type CallerInfo, currentPeer } from "../rpc/context.ts";
+
+/** A duplex byte stream between two nodes. */
+export interface DuplexStream {
+  /** What the other side writes. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** What this side sends; close it to end this direction. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** The other node's name. */
+  readonly peer: string;
+  /**
+   * Resolves once both directions have ended (this side closed its writable, the other side's
+   * end arrived or this side cancelled its readable); rejects when either failed (the other
+   * side aborted, the connection broke, the peer left or the node stopped).
+   */
+  readonly closed: Promise<void>;
+  /**
+   * Ends both directions: this side's writable closes (what was written before is still
+   * delivered, unless a writer still holds the writable: then it is cut off) and what the other
+   * side sends is no longer read. Resolves once both have ended.
+   */
+  close(): Promise<void>;
+}
+
+/** A readable that tells when it ended, and can be ended from outside. */
+interface Tracked<T> {
+  readable: ReadableStream<T>;
+  done: Promise<void>;
+  end(reason?: unknown): void;
+  fail(error: unknown): void;
+}
+
+/** Wraps `source` so its end (or failure) is known, and so it can be ended by this side. */
+function track<T>(source: ReadableStream<T>): Tracked<T> {
+  const reader = source.getReader();
+  let settle!: (error?: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  done.catch(() => {});
+  let controller!: ReadableStreamDefaultController<T>;
+  let finished = false;
+  const finish = (error?: unknown) => {
+    if (finished) return;
+    finished = true;
+    settle(error);
+  };
+  const readable = new ReadableStream<T>({
+    start: (c) => void (controller = c),
+    async pull(c) {
+      try {
+        const next = await reader.read();
+        if (finished) return;
+        if (next.done) {
+          c.close();
+          finish();
+        } else {
+          c.enqueue(next.value);
+        }
+      } catch (error) {
+        if (finished) return;
+        c.error(error);
+        finish(error);
+      }
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return {
+    readable,
+    done,
+    end(reason) {
+      if (finished) return;
+      finish();
+      try {
+        controller.close();
+      } catch {
+        // already closed or errored
+      }
+      reader.cancel(reason).catch(() => {});
+    },
+    fail(error) {
+      if (finished) return;
+      finish(error);
+      try {
+        controller.error(error);
+      } catch {
+        // already closed or errored
+      }
+      reader.cancel(error).catch(() => {});
+    },
+  };
+}
+
+/** The two halves of a duplex stream before it is handed out. */
+export interface DuplexParts {
+  /** The stream to send as the call's argument (or the handler's result). */
+  outgoing: ReadableStream<Uint8Array>;
+  /** Builds the duplex stream once the other side's stream is known. */
+  connect(incoming: ReadableStream<Uint8Array>, peer: string): DuplexStream;
+  /** Fails this side's direction: the other side's readable errors with `error`. */
+  abort(error: unknown): void;
+}
+
+/**
+ * Starts a duplex stream: what this side writes becomes `outgoing`; `connect` pairs it with
+ * what the other side sends.
+ *
+ * @returns The parts.
+ *
+ * @example
+ * ```ts
+ * import { duplexParts } from "./duplex.ts";
+ * const parts = duplexParts();
+ * const echo = parts.connect(parts.outgoing, "Self"); // a loop: what is written is read back
+ * const writer = echo.writable.getWriter();
+ * await writer.write(new Uint8Array([1]));
+ * console.log((await echo.readable.getReader().read()).value); // Uint8Array [1]
+ * ```
+ */
+export function duplexParts(): DuplexParts {
+  const pipe = new TransformStream<Uint8Array, Uint8Array>();
+  const out = track(pipe.readable);
+  return {
+    outgoing: out.readable,
+    abort: (error) => out.fail(error),
+    connect(incoming, peer) {
+      const input = track(incoming);
+      const closed = Promise.all([input.done, out.done]).then(() => undefined);
+      closed.catch(() => {});
+      return {
+        readable: input.readable,
+        writable: pipe.writable,
+        peer,
+        closed,
+        async close() {
+          // Unlocked, the writable closes after what was written; a held writer is cut off.
+          if (pipe.writable.locked) out.end();
+          else await pipe.writable.close().catch(() => out.end());
+          input.end();
+          await closed.catch(() => undefined);
+        },
+      };
+    },
+  };
+}
+
+/** A stream handler: runs for one duplex stream; the stream closes when it settles. */
+export type StreamHandler = (stream: DuplexStream, caller: CallerInfo) => unknown;
+
+/**
+ * The call handler behind `registerStream(name, handler)`: it takes the caller's stream as its
+ * argument, answers at once with the stream of what `handler` writes, and runs `handler` until
+ * it settles: then the stream closes (or, when it threw, the caller's readable errors with a
+ * `RemoteError` carrying the error).
+ *
+ * @param name The stream handler's name (for errors).
+ * @param handler The handler.
+ * @returns A call handler.
+ *
+ * @example
+ * ```ts ignore
+ * registry.register("shell", streamHandler("shell", async (stream) => {
+ *   await stream.readable.pipeTo(stream.writable); // an echo
+ * }));
+ * ```
+ */
+export function streamHandler(name: string, handler: StreamHandler): (input: unknown) => ReadableStream<Uint8Array> {
+  return (input) => {
+    if (!(input instanceof ReadableStream)) {
+      throw new TypeError(`'${name}' is a stream handler: open it with openStream(peer, "${name}"), not call()`);
+    }
+    const caller = currentPeer() ??
+      { name: "?", address: "", port: 0, transport: "tcp", authenticated: false, signal: new AbortController().signal };
+    const parts = duplexParts();
+    const stream = parts.connect(input as ReadableStream<Uint8Array>, caller.name);
+    // Started here, so the handler keeps the caller's context (currentPeer()).
+    (async () => await handler(stream, caller))().then(
+      () => stream.close(),
+      (error) => {
+        parts.abort(error);
+        return stream.close();
+      },
+    );
+    return parts.outgoing;
+  };
+}

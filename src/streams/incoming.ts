@@ -1,0 +1,291 @@
+/**
+ * {@linkcode IncomingStream}: the receiving end of one stream, a `ReadableStream` fed by the
+ * stream's DATA and VALUE frames, with flow control.
+ *
+ * Credit: the sender may send {@linkcode INITIAL_STREAM_CREDIT} bytes before it hears
+ * anything; the receiver grants the rest of its window at once, and then gives back each
+ * chunk's bytes once the reader has taken it. So the bytes held here never exceed the window
+ * (plus one value: a VALUE frame may be sent on any positive credit), however slow the reader:
+ * a reader that stops reading stops the sender.
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import { BadMessage, PeerTimeoutError, ProtocolError, RemoteError } from "../errors.ts";
+import { MAX_NESTING_DEPTH, reviveValue } from "../wire/values.ts";
+import type { StreamReason } from "./frames.ts";
+
+/** Bytes a sender may send on a new stream before any CREDIT frame (a protocol constant). */
+export const INITIAL_STREAM_CREDIT = 64 * 1024;
+
+/** What an {@linkcode IncomingStream} asks of its connection. */
+export interface IncomingLink {
+  /** Grants `bytes` more to the sender. */
+  credit(stream: number, bytes: number): void;
+  /** Tells the sender to stop, with a reason. */
+  cancel(stream: number, reason: unknown): void;
+  /** The stream is finished (ended, failed or cancelled): forget it. */
+  closed(stream: number): void;
+}
+
+/** An idle timeout: a reader waiting longer than `ms` for the next chunk gets a `PeerTimeoutError`. */
+export interface IdleTimeout {
+  /** Time source. */
+  clock: Clock;
+  /** Milliseconds; `Infinity` for none. */
+  ms: number;
+  /** The sending peer's name, for the error. */
+  peer: () => string;
+}
+
+/** What went wrong with a frame of a stream, for the connection's counters. */
+export type IncomingFault = "overCredit" | "malformed";
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+interface Queued {
+  value: unknown;
+  bytes: number;
+}
+
+/**
+ * The receiving end of one stream.
+ *
+ * @example
+ * ```ts
+ * import { IncomingStream } from "./incoming.ts";
+ * const stream = new IncomingStream(1, undefined, 256 * 1024, { credit() {}, cancel() {}, closed() {} });
+ * stream.onData(new Uint8Array([1, 2, 3]));
+ * stream.onEnd();
+ * for await (const chunk of stream.readable) console.log(chunk); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export class IncomingStream {
+  /** Its id (the sender's). */
+  readonly id: number;
+  /** Who sends it: the authenticated name when sealed, else `undefined`. */
+  readonly sender: string | undefined;
+  /** What the application reads. */
+  readonly readable: ReadableStream<unknown>;
+  /** The function of the call the stream came with (its argument or result), once known; for errors. */
+  origin = "stream";
+  readonly #link: IncomingLink;
+  readonly #window: number;
+  readonly #maxDepth: number;
+  readonly #idle: IdleTimeout | undefined;
+  #queue: Queued[] = [];
+  #head = 0;
+  #granted: number;
+  #received = 0;
+  #held = 0;
+  #unreturned = 0;
+  #ended = false;
+  #failure: { error: unknown } | undefined;
+  #closed = false;
+  #wake: (() => void) | undefined;
+
+  /**
+   * Creates the stream and grants the sender the rest of the window.
+   *
+   * @param id The stream id.
+   * @param sender Authenticated sender name, or `undefined` for plaintext.
+   * @param window Bytes this side buffers at most (at least {@linkcode INITIAL_STREAM_CREDIT}).
+   * @param link The connection.
+   * @param maxDepth Deepest nesting accepted in values.
+   * @param idle The idle timeout, if any.
+   */
+  constructor(
+    id: number,
+    sender: string | undefined,
+    window: number,
+    link: IncomingLink,
+    maxDepth = MAX_NESTING_DEPTH,
+    idle?: IdleTimeout,
+  ) {
+    this.id = id;
+    this.sender = sender;
+    this.#link = link;
+    this.#idle = idle && Number.isFinite(idle.ms) ? idle : undefined;
+    this.#window = Math.max(window, INITIAL_STREAM_CREDIT);
+    this.#maxDepth = maxDepth;
+    this.#granted = INITIAL_STREAM_CREDIT;
+    if (this.#window > this.#granted) {
+      link.credit(id, this.#window - this.#granted);
+      this.#granted = this.#window;
+    }
+    this.readable = new ReadableStream<unknown>({
+      pull: (controller) => this.#pull(controller),
+      cancel: (reason) => this.abandon(reason),
+    }, { highWaterMark: 0 });
+  }
+
+  /** Bytes received and not yet taken by the reader. */
+  get buffered(): number {
+    return this.#held;
+  }
+
+  /**
+   * A DATA frame arrived.
+   *
+   * @param payload The bytes (kept; a view into the frame).
+   * @returns A fault when the sender broke the protocol (the stream then errors), else `undefined`.
+   */
+  onData(payload: Uint8Array): IncomingFault | undefined {
+    if (this.#received + payload.length > this.#granted) return this.#violate("sent more bytes than granted");
+    return this.#push(payload, payload.length);
+  }
+
+  /**
+   * A VALUE frame arrived.
+   *
+   * @param payload UTF-8 JSON of one value.
+   * @returns A fault when the frame is malformed or over credit (the stream then errors).
+   */
+  onValue(payload: Uint8Array): IncomingFault | undefined {
+    // A value may be sent on any positive credit, so it may overshoot by itself.
+    if (this.#received >= this.#granted) return this.#violate("sent a value with no credit left");
+    let value: unknown;
+    try {
+      value = reviveValue(JSON.parse(decoder.decode(payload)), "stream value", undefined, this.#maxDepth);
+    } catch (cause) {
+      const error = cause instanceof BadMessage ? cause : new BadMessage("stream value is not valid JSON", { cause });
+      this.#link.cancel(this.id, error);
+      this.fail(error);
+      return "malformed";
+    }
+    return this.#push(value, payload.length);
+  }
+
+  /** The sender finished: the reader sees the end after the chunks before it. */
+  onEnd(): void {
+    if (this.#ended || this.#failure) return;
+    this.#ended = true;
+    this.#wake?.();
+  }
+
+  /**
+   * The stream failed (the sender aborted, the connection broke, the node stopped): the reader
+   * gets `error` at once, and chunks not yet read are dropped.
+   *
+   * @param error What the reader gets (a `RemoteError` carrying the sender's reason).
+   */
+  fail(error: unknown): void {
+    if (this.#failure || this.#closed) return;
+    this.#failure = { error };
+    this.#queue = [];
+    this.#head = 0;
+    this.#held = 0;
+    this.#wake?.();
+    if (!this.#wake) this.#finish();
+  }
+
+  /**
+   * The reader (or this node) gave up on the stream: tells the sender to stop and forgets it.
+   *
+   * @param reason Why.
+   */
+  abandon(reason: unknown): void {
+    if (this.#closed) return;
+    if (!this.#ended && !this.#failure) this.#link.cancel(this.id, reason);
+    this.#failure ??= { error: reason };
+    this.#queue = [];
+    this.#head = 0;
+    this.#held = 0;
+    this.#finish();
+  }
+
+  /**
+   * The reason an ABORT frame carried, as the error the reader gets.
+   *
+   * @param peer The sending peer's name.
+   * @param reason The reason.
+   * @returns A `RemoteError` naming the peer and the call the stream came with.
+   */
+  remoteFailure(peer: string, reason: StreamReason): RemoteError {
+    return new RemoteError({ peer, function: this.origin, remoteType: reason.type, remoteMessage: reason.message });
+  }
+
+  #violate(what: string): IncomingFault {
+    const error = new ProtocolError(`a stream of '${this.origin}': the sender ${what} (flow control); it is closed`);
+    this.#link.cancel(this.id, error);
+    this.fail(error);
+    return "overCredit";
+  }
+
+  #push(value: unknown, bytes: number): undefined {
+    if (this.#ended || this.#failure) return undefined;
+    this.#received += bytes;
+    this.#held += bytes;
+    this.#queue.push({ value, bytes });
+    this.#wake?.();
+    return undefined;
+  }
+
+  async #pull(controller: ReadableStreamDefaultController<unknown>): Promise<void> {
+    for (;;) {
+      if (this.#failure) {
+        this.#finish();
+        controller.error(this.#failure.error);
+        return;
+      }
+      if (this.#head < this.#queue.length) {
+        const item = this.#queue[this.#head];
+        this.#queue[this.#head++] = undefined as unknown as Queued;
+        if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
+          this.#queue = this.#queue.slice(this.#head);
+          this.#head = 0;
+        }
+        this.#held -= item.bytes;
+        controller.enqueue(item.value);
+        this.#returnCredit(item.bytes);
+        return;
+      }
+      if (this.#ended) {
+        this.#finish();
+        controller.close();
+        return;
+      }
+      await this.#nextFrame();
+    }
+  }
+
+  /** Waits for the next frame (or the end, or a failure); within the idle timeout, if any. */
+  async #nextFrame(): Promise<void> {
+    const idle = this.#idle;
+    let timer: unknown;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (idle) timer = idle.clock.setTimeout(() => this.#idleOut(idle), idle.ms);
+    });
+    this.#wake = undefined;
+    if (idle) idle.clock.clearTimeout(timer);
+  }
+
+  #idleOut(idle: IdleTimeout): void {
+    const error = new PeerTimeoutError({
+      peer: idle.peer(),
+      function: this.origin,
+      timeoutMs: idle.ms,
+      transport: "tcp",
+    });
+    error.message = `a stream of '${this.origin}' from '${idle.peer()}' sent nothing for ${idle.ms} ms ` +
+      `(streamIdleTimeout); it is closed. Raise streamIdleTimeout for streams that may pause longer.`;
+    this.#link.cancel(this.id, error);
+    this.fail(error);
+  }
+
+  /** Gives the reader's taken bytes back to the sender, in steps of a quarter window. */
+  #returnCredit(bytes: number): void {
+    this.#unreturned += bytes;
+    if (this.#ended || this.#unreturned < this.#window / 4) return;
+    this.#link.credit(this.id, this.#unreturned);
+    this.#granted += this.#unreturned;
+    this.#unreturned = 0;
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#link.closed(this.id);
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * {@linkcode OutgoingStream}: the sending end of one stream. It pulls chunks from the source
+ * (a `ReadableStream` or an async iterable) only while the receiver has granted credit, so a
+ * reader that stops reading stops the source: its `write()` promises wait, an async generator
+ * is not resumed. `Uint8Array` chunks travel as raw bytes (split to the credit and to
+ * `chunkBytes`), other values as JSON, one per frame.
+ *
+ * The source is cancelled (a `ReadableStream` gets `cancel(reason)`, a generator's `finally`
+ * runs) when the receiver cancels, the connection breaks or the node stops; a source that
+ * throws ends the stream with an ABORT carrying the error's type and message.
+ *
+ * @module
+ */
+import { ValueEncoder, withBinaryMode } from "../wire/values.ts";
+import type { StreamSource } from "../wire/values.ts";
+import { INITIAL_STREAM_CREDIT } from "./incoming.ts";
+import { reasonFrame, streamFrame, StreamFrameKind } from "./frames.ts";
+
+/** What an {@linkcode OutgoingStream} asks of its connection. */
+export interface OutgoingLink {
+  /** Writes a frame of this stream (sealed as the stream is); resolves once written. */
+  send(parts: Uint8Array[]): Promise<void>;
+  /** The stream is finished: forget it. */
+  closed(stream: number): void;
+  /** Called on progress (credit granted), e.g. to keep the call it belongs to alive. */
+  progress?(): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Pulls the next chunk from a source, and cancels it. */
+interface Pull {
+  next(): Promise<IteratorResult<unknown>>;
+  cancel(reason: unknown): Promise<void>;
+}
+
+function pullFrom(source: StreamSource): Pull {
+  if (typeof ReadableStream !== "undefined" && source instanceof ReadableStream) {
+    const reader = source.getReader();
+    return {
+      next: () => reader.read() as Promise<IteratorResult<unknown>>,
+      cancel: (reason) => reader.cancel(reason),
+    };
+  }
+  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  return {
+    next: () => iterator.next(),
+    cancel: async () => void (await iterator.return?.()),
+  };
+}
+
+/**
+ * The sending end of one stream.
+ *
+ * @example
+ * ```ts ignore
+ * const out = new OutgoingStream(7, generator(), { send: (parts) => writer.write(parts), closed() {} }, 65536, 100);
+ * out.start();
+ * out.onCredit(192 * 1024); // a CREDIT frame arrived
+ * ```
+ */
+export class OutgoingStream {
+  /** Its id. */
+  readonly id: number;
+  /** The peer it goes to: the authenticated name when sealed, else `undefined`. */
+  readonly receiver: string | undefined;
+  readonly #pull: Pull;
+  readonly #link: OutgoingLink;
+  readonly #chunkBytes: number;
+  readonly #maxDepth: number;
+  #credit = INITIAL_STREAM_CREDIT;
+  #waiting: (() => void) | undefined;
+  #stopped: { reason: unknown } | undefined;
+  #sent = 0;
+
+  /**
+   * Creates the stream (nothing is pulled before {@linkcode OutgoingStream.start}).
+   *
+   * @param id The stream id.
+   * @param source What to send.
+   * @param receiver Authenticated receiver name, or `undefined` for plaintext.
+   * @param link The connection.
+   * @param chunkBytes Largest DATA payload.
+   * @param maxDepth Deepest nesting in values.
+   */
+  constructor(
+    id: number,
+    source: StreamSource,
+    receiver: string | undefined,
+    link: OutgoingLink,
+    chunkBytes: number,
+    maxDepth: number,
+  ) {
+    this.id = id;
+    this.receiver = receiver;
+    this.#pull = pullFrom(source);
+    this.#link = link;
+    this.#chunkBytes = chunkBytes;
+    this.#maxDepth = maxDepth;
+  }
+
+  /** Bytes of chunks sent so far. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** Starts pumping; never rejects. */
+  start(): void {
+    void this.#pump();
+  }
+
+  /**
+   * The receiver granted more bytes.
+   *
+   * @param bytes How many.
+   */
+  onCredit(bytes: number): void {
+    this.#credit = Math.min(this.#credit + bytes, Number.MAX_SAFE_INTEGER);
+    this.#link.progress?.();
+    this.#waiting?.();
+  }
+
+  /**
+   * Stops sending and cancels the source (the receiver cancelled, the connection broke, the
+   * node stopped). Idempotent.
+   *
+   * @param reason Given to the source's `cancel`.
+   */
+  stop(reason: unknown): void {
+    if (this.#stopped) return;
+    this.#stopped = { reason };
+    this.#waiting?.();
+    this.#pull.cancel(reason).catch(() => {});
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      for (;;) {
+        if (!(await this.#hasCredit())) return;
+        const next = await this.#pull.next();
+        if (this.#stopped) return;
+        if (next.done) {
+          await this.#link.send(streamFrame(StreamFrameKind.end, this.id));
+          return;
+        }
+        if (next.value instanceof Uint8Array) await this.#sendBytes(next.value);
+        else await this.#sendValue(next.value);
+      }
+    } catch (error) {
+      if (this.#stopped) return;
+      this.#stopped = { reason: error };
+      // The source failed (or a chunk could not be encoded): the receiver's stream errors.
+      await this.#link.send(reasonFrame(StreamFrameKind.abort, this.id, error)).catch(() => {});
+      this.#pull.cancel(error).catch(() => {});
+    } finally {
+      this.#link.closed(this.id);
+    }
+  }
+
+  /** Waits for credit; false once stopped. */
+  async #hasCredit(): Promise<boolean> {
+    while (this.#credit <= 0 && !this.#stopped) {
+      await new Promise<void>((resolve) => (this.#waiting = resolve));
+      this.#waiting = undefined;
+    }
+    return !this.#stopped;
+  }
+
+  async #sendBytes(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      if (!(await this.#hasCredit())) return;
+      const take = Math.min(this.#credit, this.#chunkBytes, bytes.length - offset);
+      this.#credit -= take;
+      this.#sent += take;
+      await this.#link.send(streamFrame(StreamFrameKind.data, this.id, bytes.subarray(offset, offset + take)));
+      offset += take;
+    }
+  }
+
+  async #sendValue(value: unknown): Promise<void> {
+    // Values are encoded as call arguments are; a stream inside a stream's value is refused.
+    const prepared = new ValueEncoder(this.#maxDepth).prepare(value, "stream value");
+    const payload = encoder.encode(withBinaryMode("base64", () => JSON.stringify(prepared)));
+    this.#credit -= payload.length;
+    this.#sent += payload.length;
+    await this.#link.send(streamFrame(StreamFrameKind.value, this.id, payload));
+  }
+}
