@@ -55,16 +55,7 @@ export type {
   TypedRemoteApi,
   UntypedRemoteFunction,
 } from "./src/proxy.ts";
-export type {
-  CannotSend,
-  Received,
-  ResultProblem,
-  Sendable,
-  StreamItem,
-  Wire,
-  WireObject,
-  WireProblem,
-} from "./src/wire/types.ts";
+export type { CannotSend, Sendable, StreamItem, Wire, WireObject, WireProblem } from "./src/wire/types.ts";
 export { currentPeer, runWithCurrentPeer } from "./src/rpc/context.ts";
 export type { CallerInfo, RequestSource } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";

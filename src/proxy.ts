@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { AnyFunction, CannotSend, Received, ResultProblem, Sendable } from "./wire/types.ts";
+import type { AnyFunction, CannotSend, Sendable, Wire, WireProblem } from "./wire/types.ts";
 
 export type { AnyFunction };
 
@@ -78,10 +78,9 @@ export type UntypedRemoteFunction = <R = unknown>(...args: unknown[]) => Promise
  * ```
  */
 export type RemoteFunction<F> = F extends (...args: infer A) => infer R
-  ? [ResultProblem<Awaited<R>>] extends [never] ? (...args: { [I in keyof A]: Sendable<A[I]> }) => Promise<
-      Received<Awaited<R>>
-    >
-  : CannotSend<ResultProblem<Awaited<R>>>
+  ? [WireProblem<Awaited<R>>] extends [never]
+    ? (...args: { [I in keyof A]: Sendable<A[I]> }) => Promise<Wire<Awaited<R>>>
+  : CannotSend<WireProblem<Awaited<R>>>
   : never;
 
 /** The function members of `T`, each turned into its remote form. */

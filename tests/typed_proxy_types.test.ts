@@ -71,6 +71,8 @@ interface WireApi {
   pair(): [Date, Uint8Array];
   anything(x: unknown): unknown;
   ticks(every: number): AsyncIterable<{ at: Date; n: number }>;
+  report(): { title: string; rows: AsyncIterable<{ at: Date }> }; // a stream nested in the result
+  ingest(batch: { name: string; items: ReadableStream<number> }): number;
   frames(): ReadableStream<Uint8Array>;
   upload(chunks: ReadableStream<Uint8Array>): number;
   optional(a: number, b?: string): string;
@@ -111,6 +113,8 @@ function wireTypes(node: PeerLink) {
       [chunks: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>]
     >,
     true as Equal<Parameters<typeof api.optional>, [a: number, b?: string]>,
+    true as Equal<ReturnType<typeof api.report>, Promise<{ title: string; rows: ReadableStream<{ at: string }> }>>,
+    true as Equal<Parameters<typeof api.ingest>, [batch: { name: string; items: ReadableStream<number> }]>,
     true as Equal<Wire<Order>, { id: number; placed: string; note?: string }>,
     true as Equal<Wire<Record<string, Date>>, { [key: string]: string }>,
   ];

@@ -13,7 +13,7 @@
  * | a class instance                             | plain data: its own fields, no methods        |
  * | arrays, plain objects                        | the same, item by item, member by member      |
  * | `Map`, `Set`, `BigInt`, functions, symbols, typed arrays but `Uint8Array` | refused: a compile error through the proxy, a `TypeError` at run time |
- * | `AsyncIterable<T>`, `ReadableStream<T>` (a result) | `ReadableStream<Wire<T>>` (streams)     |
+ * | `AsyncIterable<T>`, `ReadableStream<T>` (anywhere) | `ReadableStream<Wire<T>>` (streams)     |
  *
  * Every peer gets the same JSON, Python PeerLink 1.2 included: a `Date` is an ISO string
  * everywhere, so the types say the same whoever answers.
@@ -58,6 +58,7 @@ export type WireProblem<T, Depth extends unknown[] = []> = Depth["length"] exten
   // deno-lint-ignore no-explicit-any
   : T extends ReadonlySet<any> | WeakSet<any> ? "a Set: send [...set]"
   : T extends Uint8Array ? never
+  : T extends ReadableStream<infer Item> | AsyncIterable<infer Item> ? WireProblem<Item, [...Depth, 0]>
   : T extends ArrayBufferView | ArrayBuffer ? "a typed array other than Uint8Array: send new Uint8Array(buffer)"
   // deno-lint-ignore no-explicit-any
   : T extends { toJSON(...args: any[]): infer J } ? WireProblem<J, [...Depth, 0]>
@@ -113,6 +114,7 @@ export type Wire<T> = 0 extends 1 & T ? T
   : T extends string | number | boolean | null ? T
   : T extends undefined | void ? null
   : T extends Uint8Array ? Uint8Array
+  : T extends ReadableStream<infer Item> | AsyncIterable<infer Item> ? ReadableStream<Wire<Item>>
   // deno-lint-ignore no-explicit-any
   : T extends { toJSON(...args: any[]): infer J } ? Wire<J>
   : T extends readonly unknown[] ? { -readonly [I in keyof T]: Wire<T[I]> }
@@ -129,20 +131,10 @@ export type StreamItem<T> = T extends ReadableStream<infer Item> ? Item
   : never;
 
 /**
- * What a caller receives for a handler's (awaited) result `R`: `Wire<R>`, or for a stream of
- * `T` a `ReadableStream<Wire<T>>`.
- */
-export type Received<R> = [StreamItem<R>] extends [never] ? Wire<R> : ReadableStream<Wire<StreamItem<R>>>;
-
-/**
  * What a caller may pass for a handler's parameter `P`: `P` itself, or for a streamed
  * parameter a `ReadableStream<T> | AsyncIterable<T>` of its items; {@linkcode CannotSend}
  * (nothing fits) when `P` cannot travel.
  */
-export type Sendable<P> = [StreamItem<P>] extends [never]
-  ? [WireProblem<P>] extends [never] ? P : CannotSend<WireProblem<P>>
-  : [WireProblem<StreamItem<P>>] extends [never] ? ReadableStream<StreamItem<P>> | AsyncIterable<StreamItem<P>>
-  : CannotSend<WireProblem<StreamItem<P>>>;
-
-/** Why a result of type `R` cannot travel (for a stream: its items), or `never`. */
-export type ResultProblem<R> = [StreamItem<R>] extends [never] ? WireProblem<R> : WireProblem<StreamItem<R>>;
+export type Sendable<P> = [WireProblem<P>] extends [never]
+  ? [StreamItem<P>] extends [never] ? P : ReadableStream<StreamItem<P>> | AsyncIterable<StreamItem<P>>
+  : CannotSend<WireProblem<P>>;
