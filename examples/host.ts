@@ -6,7 +6,7 @@ const host = new PeerLink("Host")
   .register("upload", (blob: Uint8Array) => blob.length)
   .register("now", () => new Date());
 await host.start();
-host.stopOnSignals(); // Ctrl-C: running calls finish, a goodbye tells the LAN, then exit
-console.log(
-  `Host is up (UDP ${host.ports?.udpPort}, TCP ${host.ports?.tcpPort}); Ctrl-C to stop`,
-);
+// Ctrl-C: running calls finish, a goodbye tells the LAN, then exit
+host.stopOnSignals();
+const { udpPort, tcpPort } = host.ports!;
+console.log(`Host is up (UDP ${udpPort}, TCP ${tcpPort}); Ctrl-C to stop`);

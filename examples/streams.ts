@@ -2,11 +2,13 @@
 import { PeerLink } from "peerlink";
 
 interface LogApi {
-  tail(lines: number): AsyncIterable<string>; // a result stream: the caller reads a ReadableStream
-  count(chunks: ReadableStream<Uint8Array>): number; // a stream argument: pass a ReadableStream or an async generator
+  // A result stream: the caller reads a ReadableStream.
+  tail(lines: number): AsyncIterable<string>;
+  // A stream argument: pass a ReadableStream or an async generator.
+  count(chunks: ReadableStream<Uint8Array>): number;
 }
 
-const realm = "streams-demo"; // its own realm: these two nodes see only each other
+const realm = "streams-demo"; // a realm of their own: they see only each other
 const logs = new PeerLink("Logs", { realm })
   .register("tail", async function* (lines: number) {
     for (let n = 1; n <= lines; n++) yield `line ${n}`;
@@ -16,27 +18,26 @@ const logs = new PeerLink("Logs", { realm })
     for await (const chunk of chunks) bytes += chunk.length;
     return bytes;
   })
-  .registerStream("shout", async (stream) => { // a duplex byte stream, closed when this settles
-    const upper = new TransformStream<Uint8Array, Uint8Array>({
-      transform: (chunk, out) =>
-        out.enqueue(
-          new TextEncoder().encode(
-            new TextDecoder().decode(chunk).toUpperCase(),
-          ),
-        ),
+  // A duplex byte stream; it closes when the handler settles.
+  .registerStream("shout", async (stream) => {
+    const text = new TextDecoderStream();
+    const upper = new TransformStream<string, string>({
+      transform: (chunk, out) => out.enqueue(chunk.toUpperCase()),
     });
-    await stream.readable.pipeThrough(upper).pipeTo(stream.writable);
+    await stream.readable.pipeThrough(text).pipeThrough(upper)
+      .pipeThrough(new TextEncoderStream()).pipeTo(stream.writable);
   });
 await logs.start();
 
-await using reader = await new PeerLink("Reader", { realm, announce: false })
-  .start();
+const options = { realm, announce: false }; // a client only
+await using reader = await new PeerLink("Reader", options).start();
 await reader.waitForPeers(1, { timeout: 3000 });
 const api = reader.peer<LogApi>("Logs");
-for await (const line of await api.tail(3)) console.log(line); // line 1, line 2, line 3
+for await (const line of await api.tail(3)) console.log(line); // line 1..3
 
 async function* chunks() {
-  for (let i = 0; i < 3; i++) yield new Uint8Array(1000); // flow control: sent as the reader reads
+  // Flow control: each chunk is sent as the reader reads.
+  for (let i = 0; i < 3; i++) yield new Uint8Array(1000);
 }
 console.log(await api.count(chunks())); // 3000
 

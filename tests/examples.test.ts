@@ -51,7 +51,7 @@ const PROGRAMS: readonly { file: string; prints: (string | RegExp)[] }[] = [
   { file: "options.ts", prints: ["Worker lab-3 false"] },
   { file: "graceful_stop.ts", prints: ["50 frames for Viewer"] },
   { file: "streams.ts", prints: ["line 1", "line 2", "line 3", "3000", "HELLO"] },
-  { file: "wide_area.ts", prints: ["Worker: start() registers it in lab.example. and browses the domain"] },
+  { file: "wide_area.ts", prints: ["Worker: start() registers it in lab.example."] },
 ];
 
 /** The example programs (`.ts` files). */
