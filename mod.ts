@@ -39,7 +39,15 @@ export type {
   Transport,
   WaitForPeersOptions,
 } from "./src/options.ts";
-export type { DiscoveryOptions, DiscoveryStats, PeerDownReason, PeerInfo, PeerSource } from "./src/discovery.ts";
+export { DEFAULT_DISCOVERY_LIMITS } from "./src/discovery.ts";
+export type {
+  DiscoveryLimits,
+  DiscoveryOptions,
+  DiscoveryStats,
+  PeerDownReason,
+  PeerInfo,
+  PeerSource,
+} from "./src/discovery.ts";
 export type { WideAreaOptions } from "./src/dnssd/options.ts";
 export type { TsigKey } from "./src/dnssd/tsig.ts";
 export { WideAreaError } from "./src/dnssd/errors.ts";
@@ -60,10 +68,21 @@ export { currentPeer, runWithCurrentPeer } from "./src/rpc/context.ts";
 export type { CallerInfo, RequestSource } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";
 export type { DuplexStream, StreamHandler } from "./src/streams/duplex.ts";
+export type {
+  FileEntry,
+  GetFileOptions,
+  GetFileResult,
+  Progress,
+  PutAnswer,
+  PutFileOptions,
+  ShareOptions,
+} from "./src/files/mod.ts";
 export type { RpcLimits } from "./src/rpc/limits.ts";
 export type { NodeStats } from "./src/stats.ts";
 export {
   BusyError,
+  FILE_STATUS,
+  FileError,
   InsecurePeerError,
   NameConflict,
   NameConflictError,
@@ -81,7 +100,7 @@ export {
   ProtocolError,
   RemoteError,
 } from "./src/errors.ts";
-export type { PeerLinkErrorCode, WireTransport } from "./src/errors.ts";
+export type { FileErrorCode, PeerLinkErrorCode, WireTransport } from "./src/errors.ts";
 export { NetError } from "./src/net.ts";
 export type { NetErrorCode } from "./src/net.ts";
 export {

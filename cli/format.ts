@@ -149,7 +149,7 @@ export function plural(count: number, word: string): string {
 }
 
 /**
- * Byte counts for people: `512 B`, `1.0 KiB`, `1.0 MiB`.
+ * Byte counts for people: `512 B`, `1.0 KiB`, `1.0 MiB`, `1.50 GiB`.
  *
  * @param bytes Number of bytes.
  * @returns The text.
@@ -157,5 +157,6 @@ export function plural(count: number, word: string): string {
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }

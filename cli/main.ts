@@ -1,5 +1,6 @@
 /**
- * The `peerlink` command: `discover`, `ping`, `call`, `serve`, `demo`. Run `peerlink --help`.
+ * The `peerlink` command: `discover`, `ping`, `call`, `serve`, `share`, `ls`, `get`, `send`,
+ * `demo`. Run `peerlink --help`.
  *
  * @example
  * ```ts
@@ -16,6 +17,10 @@ import { demoCommand } from "./commands/demo.ts";
 import { discoverCommand } from "./commands/discover.ts";
 import { pingCommand } from "./commands/ping.ts";
 import { serveCommand } from "./commands/serve.ts";
+import { getCommand } from "./commands/get.ts";
+import { lsCommand } from "./commands/ls.ts";
+import { sendCommand } from "./commands/send.ts";
+import { shareCommand } from "./commands/share.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { CliFailure, describeError, EXIT, interruptedExitCode, UsageError } from "./errors.ts";
 import { colorEnabled, createStyle, type Style } from "./format.ts";
@@ -23,7 +28,17 @@ import { commandHelp, topLevelHelp } from "./help.ts";
 import { type CliIO, hookProcessSignals, type Printer, printer, processIO } from "./io.ts";
 
 /** All commands, in the order `--help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [discoverCommand, pingCommand, callCommand, serveCommand, demoCommand];
+export const COMMANDS: readonly CommandSpec[] = [
+  discoverCommand,
+  pingCommand,
+  callCommand,
+  serveCommand,
+  shareCommand,
+  lsCommand,
+  getCommand,
+  sendCommand,
+  demoCommand,
+];
 
 /**
  * Runs the `peerlink` command line.

@@ -16,6 +16,7 @@ const options: PeerLinkOptions = {
   logger: console, //         any { debug, info, warn, error }
   runtime: "auto", //         socket adapter: "auto" | "deno" | "bun" | "node" | a SocketRuntime
   limits: { maxFrameBytes: 4 << 20, maxConnections: 256 }, // limits and timings (RpcLimits), each with a default
+  discoveryLimits: { maxCacheEntries: 2048, maxPeers: 256 }, // mDNS bounds (see Security), defaults shown
   wideArea: { //             beyond one LAN: a DNS domain on a real DNS server (see Beyond one LAN)
     domain: "lab.example.", //  browse and register here, beside mDNS; "auto": the network's (RFC 6763 11)
     server: "10.0.0.53", //     DNS server, host[:port]; default the first nameserver of /etc/resolv.conf

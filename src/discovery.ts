@@ -18,6 +18,16 @@
  * records expire, or that stops answering after `reportUnreachable()`, is down with
  * `"expired"` (RFC 6762 section 10.5: a crashed peer does not linger for its whole TTL).
  *
+ * Bounded under floods (see {@linkcode DiscoveryLimits}, option `limits`): the mDNS cache
+ * bounds what any one host, and all of them together, can make this node keep; at most
+ * `maxPeers` peers are listed (with the table full, new names are refused, counted and
+ * logged, and listed peers stay); at most `maxPendingChecks` `acceptPeer` checks run at once,
+ * the other names wait in line. The records of peers that passed `acceptPeer` (for a node
+ * with a secret: a valid proof) and of peers this node calls (looked up with `resolve()`)
+ * are kept: the cache evicts them only to make room for other kept records, so a flood of
+ * fake services never displaces them. Per-name state lives only as long as a source reports
+ * the name, and the mDNS browser tracks only what the cache holds.
+ *
  * The peer table is kept as the mDNS browser reports changes (up, update, heard again, down):
  * each peer is converted once per change into a frozen {@linkcode PeerInfo}, so `resolve()`
  * is a map lookup and `peers()` a copy of a cached list, whatever the number of peers. A
@@ -51,13 +61,14 @@
  */
 import { type Clock, systemClock } from "./clock.ts";
 import { PeerLinkError } from "./errors.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger, ThrottledWarning } from "./log.ts";
 import type { SocketRuntime } from "./net.ts";
-import { Mdns } from "./mdns/mdns.ts";
-import type { BrowseHandlers, Browser, DownReason } from "./mdns/browser.ts";
+import { Mdns, type MdnsStats } from "./mdns/mdns.ts";
+import type { BrowseHandlers, Browser, BrowserStats, DownReason } from "./mdns/browser.ts";
 import type { Published } from "./mdns/mdns.ts";
 import type { ServiceInstance } from "./mdns/instance.ts";
-import { validateLabel } from "./mdns/names.ts";
+import { completeLimits, DEFAULT_MDNS_LIMITS, type MdnsLimits } from "./mdns/limits.ts";
+import { serviceTypeName, validateLabel } from "./mdns/names.ts";
 import type { TxtAttributes } from "./mdns/txt.ts";
 import { checkWideAreaOptions, type ResolvedWideArea, WIDE_AREA_POLL_INTERVAL } from "./dnssd/options.ts";
 import type { WideAreaOptions } from "./dnssd/options.ts";
@@ -169,16 +180,75 @@ export interface DiscoveryOptions {
    * PeerLink 1.2 nodes announce even with a secret (see the module documentation). Default false.
    */
   alsoPublic?: boolean;
+  /** Bounds on the peer table, the `acceptPeer` checks and the mDNS state (see {@linkcode DiscoveryLimits}); each has a default. */
+  limits?: Partial<DiscoveryLimits>;
 }
 
-/** Counters of the ways beyond the LAN, for diagnostics and tests. */
+/**
+ * Bounds of a {@linkcode Discovery}: the mDNS ones (`MdnsLimits`: records cached in all and
+ * per source address, instances resolved at once, known answers, held queries) and the peer
+ * table's. A PeerLink node takes them as its option `discoveryLimits`, e.g.
+ * `{ maxCacheEntries: 8192, maxPeers: 1024 }` on a LAN of a thousand nodes.
+ */
+export interface DiscoveryLimits extends MdnsLimits {
+  /**
+   * Peers listed at once (default 256). With the table full a new name is refused (counted in
+   * `stats().refused`, logged at most once a minute) and the listed peers stay; the name is
+   * admitted when it is heard from again once a peer has left. Keep it below
+   * `maxCacheEntries / 6` (a peer is 4-6 records) so kept peers can never fill the cache.
+   */
+  maxPeers: number;
+  /** `acceptPeer` checks running at once; the other names wait in line, one entry each (default 64). */
+  maxPendingChecks: number;
+}
+
+/**
+ * The defaults.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DISCOVERY_LIMITS } from "./discovery.ts";
+ * console.log(DEFAULT_DISCOVERY_LIMITS.maxPeers); // 256
+ * ```
+ */
+export const DEFAULT_DISCOVERY_LIMITS: Readonly<DiscoveryLimits> = Object.freeze({
+  ...DEFAULT_MDNS_LIMITS,
+  maxPeers: 256,
+  maxPendingChecks: 64,
+});
+
+/** Counters of a {@linkcode Discovery}: every table it keeps (each bounded), and the ways beyond the LAN. */
 export interface DiscoveryStats {
+  /** Peers listed. */
+  peers: number;
+  /** Of those, the ones whose records the mDNS cache keeps (passed `acceptPeer`, or called). */
+  kept: number;
+  /** `acceptPeer` checks running. */
+  checking: number;
+  /** Names waiting for an `acceptPeer` check. */
+  queued: number;
+  /** Names refused so far because the peer table was full. */
+  refused: number;
+  /** Of those, names still reported by a source, admitted when heard from again once there is room. */
+  waitingForRoom: number;
+  /** What the mDNS browser tracks (undefined before `start()`). */
+  browser?: BrowserStats;
+  /** The mDNS counters: cache, questions, sockets (undefined before `start()`). */
+  mdns?: MdnsStats;
   /** The wide-area domain(s), when `wideArea` is set. */
   wideArea?: WideAreaStats;
   /** Per seed, its DNS client's counters. */
   seeds: DnsClientStats[];
   /** Direct queries answered for seeds. */
   seedQueries: number;
+}
+
+/** A running `acceptPeer` check; `valid` turns false when its source no longer reports the name. */
+interface Check {
+  /** The newest time the name was heard from while the check ran. */
+  lastSeen: number;
+  /** False once the name went away (its verdict is then dropped). */
+  valid: boolean;
 }
 
 /** TXT keys PeerLink publishes itself. */
@@ -199,6 +269,8 @@ const RESERVED = new Set<string>([...Object.values(TXT_KEYS), LEASE_TXT_KEY]);
 const DEPARTED_MEMORY_MS = 60_000;
 /** Most goodbyes remembered for that. */
 const MAX_DEPARTED = 1024;
+/** How often refusals of a full peer table are logged, at most, ms. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 /** Longest interval between repeated browse queries, ms. */
 export const DISCOVERY_MAX_QUERY_INTERVAL_MS = 60_000;
@@ -300,6 +372,7 @@ export class Discovery {
   readonly #wide: ResolvedWideArea | undefined;
   readonly #seedList: readonly string[];
   readonly #departedMs: number;
+  readonly #limits: DiscoveryLimits;
   /** The public type, browsed and published too with `alsoPublic`. */
   readonly #publicType: string | undefined;
   #name: string;
@@ -320,11 +393,20 @@ export class Discovery {
   readonly #candidates = new Map<string, Map<PeerSource, PeerInfo>>();
   /**
    * Per `source|name`: the newest `lastSeen` that source reported, also for names not (yet)
-   * admitted, so a peer admitted after an asynchronous `acceptPeer` still gets the freshest time.
+   * admitted, so a peer admitted after an asynchronous `acceptPeer` still gets the freshest
+   * time. Deleted when the source no longer reports the name (bounded by what the sources hold).
    */
   readonly #heard = new Map<string, number>();
-  /** Per `source|name`: a counter that invalidates an `acceptPeer` decision still in flight. */
-  readonly #generation = new Map<string, number>();
+  /** Names whose records the mDNS cache keeps: admitted through `acceptPeer`, or called. */
+  readonly #kept = new Set<string>();
+  /** Running `acceptPeer` checks by `source|name` (at most `maxPendingChecks`). */
+  readonly #checks = new Map<string, Check>();
+  /** `source|name` keys waiting for a check, oldest first, each with its newest instance. */
+  readonly #queued = new Map<string, { source: PeerSource; instance: ServiceInstance }>();
+  /** Names refused while the table was full, admitted when heard from again once there is room. */
+  readonly #overflow = new Set<string>();
+  #refused = 0;
+  readonly #refusals: ThrottledWarning<"refused">;
   /** Instance ids that said goodbye, until when (clock ms) polled sources may not bring them back. */
   readonly #departed = new Map<string, number>();
   readonly #verifying = new Set<string>();
@@ -353,6 +435,8 @@ export class Discovery {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? createLogger("peerlink discovery");
+    this.#limits = completeLimits(options.limits, DEFAULT_DISCOVERY_LIMITS, "discovery");
+    this.#refusals = new ThrottledWarning(this.#logger, this.#clock, REFUSAL_LOG_INTERVAL_MS);
     this.#type = serviceTypeFor(options.realm);
     this.#publicType = options.realm && options.alsoPublic ? serviceTypeFor() : undefined;
     this.#name = options.name;
@@ -371,9 +455,22 @@ export class Discovery {
     return this.#mdns?.stats.transport.internalErrors ?? 0;
   }
 
-  /** Counters of the wide-area domain and the seeds (replies dropped by reason, queries answered). */
+  /**
+   * Counters of every table this discovery keeps and of its mDNS, and of the wide-area domain
+   * and the seeds (see {@linkcode DiscoveryStats}).
+   *
+   * @returns A snapshot.
+   */
   stats(): DiscoveryStats {
     return {
+      peers: this.#peers.size,
+      kept: this.#kept.size,
+      checking: this.#checks.size,
+      queued: this.#queued.size,
+      refused: this.#refused,
+      waitingForRoom: this.#overflow.size,
+      browser: this.#browser?.stats,
+      mdns: this.#mdns?.stats,
       wideArea: this.#wideArea?.stats,
       seeds: this.#seeds?.stats ?? [],
       seedQueries: this.#mdns?.stats.transport.seedQueries ?? 0,
@@ -455,6 +552,7 @@ export class Discovery {
       port: o.mdnsPort,
       random: o.random,
       maxQueryIntervalMs: DISCOVERY_MAX_QUERY_INTERVAL_MS,
+      limits: mdnsLimitsOf(this.#limits),
       seeds: this.#seedList.length > 0 ? this.#seedList : undefined,
     });
     this.#mdns = mdns;
@@ -543,6 +641,11 @@ export class Discovery {
     this.#peers.clear();
     this.#candidates.clear();
     this.#heard.clear();
+    this.#kept.clear();
+    for (const check of this.#checks.values()) check.valid = false;
+    this.#checks.clear();
+    this.#queued.clear();
+    this.#overflow.clear();
     this.#sorted = undefined;
     this.#notifyWaiters();
   }
@@ -559,13 +662,17 @@ export class Discovery {
   }
 
   /**
-   * The peer with exactly this name: a map lookup, cheap enough for every call.
+   * The peer with exactly this name: a map lookup, cheap enough for every call. A node looks
+   * up every peer it calls, so this also marks the peer as in use: from now on the mDNS cache
+   * keeps its records (see the module documentation).
    *
    * @param name Node name (exact, case-sensitive).
    * @returns The peer (frozen, with fresh `lastSeen`), or undefined.
    */
   resolve(name: string): PeerInfo | undefined {
-    return this.#peers.get(name);
+    const peer = this.#peers.get(name);
+    if (peer && !this.#kept.has(name)) this.#keep(name, true);
+    return peer;
   }
 
   /**
@@ -700,26 +807,45 @@ export class Discovery {
       this.#logger.debug(`discovery: ignoring '${info.name}' from another realm`);
       return;
     }
-    const key = `${source}|${info.name}`;
-    const generation = (this.#generation.get(key) ?? 0) + 1;
-    this.#generation.set(key, generation);
-    const accept = this.#o.acceptPeer;
-    if (!accept) return this.#offer(source, info);
+    if (!this.#o.acceptPeer) return this.#offer(source, info);
+    // In line behind the others; a name already waiting keeps its place with its newest instance.
+    this.#queued.set(`${source}|${info.name}`, { source, instance: i });
+    this.#startChecks();
+  }
+
+  /** Starts waiting `acceptPeer` checks while fewer than `maxPendingChecks` run (one at a time per key). */
+  #startChecks(): void {
+    for (const [key, { source, instance }] of this.#queued) {
+      if (this.#checks.size >= this.#limits.maxPendingChecks || this.#state === "stopped") return;
+      if (this.#checks.has(key)) continue; // its running check settles first, then this one starts
+      this.#queued.delete(key);
+      const info = toPeerInfo(instance, source);
+      if (info) this.#check(source, key, info);
+    }
+  }
+
+  #check(source: PeerSource, key: string, info: PeerInfo): void {
     let verdict: boolean | Promise<boolean>;
     try {
-      verdict = accept(info);
+      verdict = this.#o.acceptPeer!(info);
     } catch (err) {
       this.#logger.warn(`discovery: acceptPeer threw for '${info.name}': ${String(err)}; ignoring the peer`);
       return;
     }
+    const check: Check = { lastSeen: info.lastSeen, valid: true };
+    this.#checks.set(key, check);
     Promise.resolve(verdict).then(
       (ok) => {
-        if (this.#generation.get(key) !== generation || this.#state === "stopped") return;
-        if (ok) this.#offer(source, info);
+        // Ignored when the source dropped the name, or a newer announcement waits for its own check.
+        if (!check.valid || this.#queued.has(key) || this.#state === "stopped") return;
+        if (ok) this.#offer(source, { ...info, lastSeen: Math.max(info.lastSeen, check.lastSeen) }, true);
         else this.#logger.debug(`discovery: acceptPeer rejected '${info.name}' (${source})`);
       },
       (err) => this.#logger.warn(`discovery: acceptPeer failed for '${info.name}': ${String(err)}; ignoring the peer`),
-    );
+    ).finally(() => {
+      if (this.#checks.get(key) === check) this.#checks.delete(key);
+      this.#startChecks();
+    });
   }
 
   /** Remembers the newest time a source heard from a name (announcements can overtake an `acceptPeer`). */
@@ -732,10 +858,19 @@ export class Discovery {
   #heardFrom(source: PeerSource, i: ServiceInstance): void {
     if (this.#state === "stopped") return;
     this.#noteHeard(source, i);
+    const key = `${source}|${i.name}`;
     const candidates = this.#candidates.get(i.name);
     const candidate = candidates?.get(source);
-    const lastSeen = this.#heard.get(`${source}|${i.name}`)!;
-    if (!candidates || !candidate || candidate.lastSeen >= lastSeen) return;
+    const lastSeen = this.#heard.get(key)!;
+    if (!candidates || !candidate) {
+      const check = this.#checks.get(key);
+      if (check) check.lastSeen = Math.max(check.lastSeen, lastSeen);
+      const queued = this.#queued.get(key);
+      if (queued) queued.instance = i;
+      else if (this.#overflow.has(i.name) && this.#peers.size < this.#limits.maxPeers) this.#seen(source, i);
+      return;
+    }
+    if (candidate.lastSeen >= lastSeen) return;
     candidates.set(source, { ...candidate, lastSeen });
     const prev = this.#peers.get(i.name);
     if (!prev || prev.lastSeen >= lastSeen) return;
@@ -747,13 +882,42 @@ export class Discovery {
     this.#sorted = undefined;
   }
 
-  /** An admitted view of a peer from one source. */
-  #offer(source: PeerSource, candidate: PeerInfo): void {
-    const lastSeen = Math.max(candidate.lastSeen, this.#heard.get(`${source}|${candidate.name}`) ?? -Infinity);
-    let candidates = this.#candidates.get(candidate.name);
-    if (!candidates) this.#candidates.set(candidate.name, candidates = new Map());
+  /**
+   * An admitted view of a peer from one source (`accepted`: through `acceptPeer`, whose records
+   * are then kept), unless the table is full and the name is new.
+   */
+  #offer(source: PeerSource, candidate: PeerInfo, accepted = false): void {
+    const name = candidate.name;
+    if (!this.#peers.has(name) && this.#peers.size >= this.#limits.maxPeers) return this.#refuse(name);
+    this.#overflow.delete(name);
+    const lastSeen = Math.max(candidate.lastSeen, this.#heard.get(`${source}|${name}`) ?? -Infinity);
+    let candidates = this.#candidates.get(name);
+    if (!candidates) this.#candidates.set(name, candidates = new Map());
     candidates.set(source, { ...candidate, lastSeen });
-    this.#publish(candidate.name, candidates);
+    this.#publish(name, candidates);
+    if (accepted) this.#keep(name, true);
+  }
+
+  #refuse(name: string): void {
+    if (!this.#overflow.has(name)) this.#refused++;
+    this.#overflow.add(name);
+    this.#refusals.update(
+      { refused: this.#refused },
+      (since) =>
+        `discovery: the peer table is full (${this.#peers.size} peers, limits.maxPeers); refused ${since.refused} new ` +
+        `name${since.refused === 1 ? "" : "s"} since the last report, the listed peers stay. A host on the LAN may ` +
+        "be flooding it with fake services; on a LAN this large raise limits.maxPeers.",
+    );
+  }
+
+  /** Asks the mDNS cache to keep (or no longer keep) a listed peer's records, on the types it browses. */
+  #keep(name: string, kept: boolean): void {
+    if (!kept && !this.#kept.delete(name)) return;
+    let held = false;
+    for (const [browser, type] of [[this.#browser, this.#type], [this.#publicBrowser, this.#publicType]] as const) {
+      if (browser && type && browser.keep(`${name}.${serviceTypeName(type)}`, kept)) held = true;
+    }
+    if (kept && held) this.#kept.add(name);
   }
 
   /** Reports the best source's view of a peer (down `"replaced"` and up when it is another run or place). */
@@ -777,10 +941,13 @@ export class Discovery {
 
   #gone(source: PeerSource, name: string, reason: DownReason): void {
     const key = `${source}|${name}`;
-    this.#generation.set(key, (this.#generation.get(key) ?? 0) + 1);
+    this.#queued.delete(key);
+    const check = this.#checks.get(key);
+    if (check) check.valid = false;
     this.#heard.delete(key);
     const candidates = this.#candidates.get(name);
     const removed = candidates?.get(source);
+    if (!candidates) this.#overflow.delete(name); // a name refused while the table was full
     if (!candidates || !removed) return;
     candidates.delete(source);
     if (reason === "goodbye" && removed.instanceId) {
@@ -791,12 +958,15 @@ export class Discovery {
       for (const polled of ["dns", "seed", "public"] as const) {
         if (candidates.get(polled)?.instanceId === removed.instanceId) {
           candidates.delete(polled);
-          this.#generation.set(`${polled}|${name}`, (this.#generation.get(`${polled}|${name}`) ?? 0) + 1);
+          const stale = this.#checks.get(`${polled}|${name}`);
+          if (stale) stale.valid = false;
         }
       }
     }
     if (candidates.size > 0) return this.#publish(name, candidates);
     this.#candidates.delete(name);
+    this.#overflow.delete(name);
+    this.#keep(name, false);
     const prev = this.#peers.get(name);
     if (!prev) return;
     this.#peers.delete(name);
@@ -819,4 +989,10 @@ export class Discovery {
   #notifyWaiters(): void {
     for (const w of [...this.#waiters]) w();
   }
+}
+
+/** The mDNS part of discovery limits. */
+function mdnsLimitsOf(limits: DiscoveryLimits): MdnsLimits {
+  const { maxPeers: _peers, maxPendingChecks: _checks, ...mdns } = limits;
+  return mdns;
 }

@@ -36,7 +36,9 @@ export type PeerLinkErrorCode =
   | "DNS_NO_ANSWER"
   | "DNS_REFUSED"
   | "DNS_NAME_IN_USE"
-  | NetErrorCode;
+  | NetErrorCode
+  | FileErrorCode
+  | "OTHER";
 
 /** Transport a call or a failure happened on. */
 export type WireTransport = "udp" | "tcp";
@@ -750,5 +752,87 @@ export class NotSupportedError extends PeerLinkError {
     this.name = "NotSupportedError";
     this.peer = peer;
     this.feature = feature;
+  }
+}
+
+/**
+ * Stable reasons of a {@linkcode FileError}, each with an HTTP-like status (`FILE_STATUS`).
+ *
+ * | code                | status | when                                                                          |
+ * |---------------------|--------|-------------------------------------------------------------------------------|
+ * | `FILE_FORBIDDEN`    | 403    | a confinement rule refused the path (`rule` names it)                         |
+ * | `FILE_NOT_FOUND`    | 404    | no such file or folder in the shares                                          |
+ * | `FILE_READ_ONLY`    | 405    | a put into a share that is not writable                                       |
+ * | `FILE_EXISTS`       | 409    | the target exists and `overwrite` was not given                               |
+ * | `FILE_BUSY`         | 409    | another transfer is writing the same file now                                 |
+ * | `FILE_CHANGED`      | 409    | the source changed while it was being read                                    |
+ * | `FILE_TOO_LARGE`    | 413    | over the share's `maxFileBytes`                                               |
+ * | `FILE_BAD_RANGE`    | 416    | an offset or range outside the file                                           |
+ * | `FILE_CORRUPT`      | 422    | the SHA-256 or the size of what arrived differs from the sender's             |
+ * | `FILE_IO`           | 500    | the file system failed (disk full, permissions); `cause` holds the error      |
+ */
+export type FileErrorCode =
+  | "FILE_FORBIDDEN"
+  | "FILE_NOT_FOUND"
+  | "FILE_READ_ONLY"
+  | "FILE_EXISTS"
+  | "FILE_BUSY"
+  | "FILE_CHANGED"
+  | "FILE_TOO_LARGE"
+  | "FILE_BAD_RANGE"
+  | "FILE_CORRUPT"
+  | "FILE_IO";
+
+/** The HTTP-like status of each {@linkcode FileErrorCode} (the HTTP path answers with it). */
+export const FILE_STATUS: Readonly<Record<FileErrorCode, number>> = Object.freeze({
+  FILE_FORBIDDEN: 403,
+  FILE_NOT_FOUND: 404,
+  FILE_READ_ONLY: 405,
+  FILE_EXISTS: 409,
+  FILE_BUSY: 409,
+  FILE_CHANGED: 409,
+  FILE_TOO_LARGE: 413,
+  FILE_BAD_RANGE: 416,
+  FILE_CORRUPT: 422,
+  FILE_IO: 500,
+});
+
+/**
+ * A file transfer, listing or share refused or failed. Its message starts with the code
+ * (`"FILE_FORBIDDEN: ..."`, as Node's `"ENOENT: ..."`), so the code survives the trip from a
+ * serving peer as a remote error's message; `status` is the HTTP-like status and `rule` names
+ * the confinement rule that refused a path (`"dotdot"`, `"absolute"`, `"nul"`, `"backslash"`,
+ * `"symlink"`, `"hidden"`, `"not-regular"`, ...).
+ *
+ * @example
+ * ```ts
+ * import { FileError } from "./errors.ts";
+ * const err = new FileError("FILE_FORBIDDEN", "'/../etc/passwd' leaves the share ('..' is not allowed)", { rule: "dotdot" });
+ * console.log(err.status, err.rule, err.message); // 403 "dotdot" "FILE_FORBIDDEN: '/../etc/passwd' leaves ..."
+ * ```
+ */
+export class FileError extends PeerLinkError {
+  /** The reason. */
+  declare readonly code: FileErrorCode;
+  /** HTTP-like status: 403, 404, 405, 409, 413, 416, 422 or 500. */
+  readonly status: number;
+  /** The confinement rule that refused a path, for `FILE_FORBIDDEN`. */
+  readonly rule?: string;
+  /** The path involved, when known. */
+  readonly path?: string;
+
+  /**
+   * Creates a {@linkcode FileError}.
+   *
+   * @param code The reason.
+   * @param text What happened and what to do (the code is put in front of it).
+   * @param details The rule, the path and the underlying cause.
+   */
+  constructor(code: FileErrorCode, text: string, details: { rule?: string; path?: string; cause?: unknown } = {}) {
+    super(text.startsWith(`${code}: `) ? text : `${code}: ${text}`, code, { cause: details.cause });
+    this.name = "FileError";
+    this.status = FILE_STATUS[code];
+    this.rule = details.rule;
+    this.path = details.path;
   }
 }

@@ -67,3 +67,57 @@ export function debugOnce(logger: Logger, key: string, message: string): void {
   said.add(key);
   logger.debug(message);
 }
+
+/**
+ * A warning about something that comes in bursts, such as a flood of packets: said at once
+ * the first time, then at most once per interval, each time with the counts since the last
+ * time it was said (counts only grow; nothing is said while they stand still).
+ *
+ * @example
+ * ```ts
+ * import { createLogger, ThrottledWarning } from "./log.ts";
+ * import { systemClock } from "./clock.ts";
+ * const warning = new ThrottledWarning<"dropped">(createLogger("demo"), systemClock, 60_000);
+ * let dropped = 0;
+ * dropped += 5;
+ * warning.update({ dropped }, (since) => `dropped ${since.dropped} packets`); // says "dropped 5 packets"
+ * dropped += 1;
+ * warning.update({ dropped }, (since) => `dropped ${since.dropped} packets`); // quiet for a minute
+ * ```
+ */
+export class ThrottledWarning<K extends string> {
+  readonly #logger: Logger;
+  readonly #clock: { now(): number };
+  readonly #intervalMs: number;
+  #said: Partial<Record<K, number>> = {};
+  #saidAt = -Infinity;
+
+  /**
+   * @param logger Where to say it (at warning level).
+   * @param clock Time source.
+   * @param intervalMs Least time between two warnings.
+   */
+  constructor(logger: Logger, clock: { now(): number }, intervalMs: number) {
+    this.#logger = logger;
+    this.#clock = clock;
+    this.#intervalMs = intervalMs;
+  }
+
+  /**
+   * Warns when the counts moved since the last warning and the interval has passed.
+   *
+   * @param counts The running totals.
+   * @param describe Builds the message from what each count grew by since the last warning.
+   */
+  update(counts: Record<K, number>, describe: (since: Record<K, number>) => string): void {
+    const now = this.#clock.now();
+    if (now - this.#saidAt < this.#intervalMs) return; // first: the cheap test, on every packet of a flood
+    const keys = Object.keys(counts) as K[];
+    if (keys.every((k) => counts[k] === (this.#said[k] ?? 0))) return;
+    const since = {} as Record<K, number>;
+    for (const k of keys) since[k] = counts[k] - (this.#said[k] ?? 0);
+    this.#said = { ...counts };
+    this.#saidAt = now;
+    this.#logger.warn(describe(since));
+  }
+}

@@ -5,7 +5,7 @@
  */
 import type { RuntimeOption } from "./runtime_default.ts";
 import type { Clock } from "./clock.ts";
-import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "./discovery.ts";
+import type { DiscoveryLimits, DiscoveryOptions, PeerDownReason, PeerInfo } from "./discovery.ts";
 import type { WideAreaOptions } from "./dnssd/options.ts";
 import type { Logger } from "./log.ts";
 import type { CallOptions } from "./rpc/call.ts";
@@ -91,6 +91,13 @@ export interface PeerLinkOptions {
    * `RpcLimits`); a caller over a limit gets `BusyError`, not a timeout.
    */
   limits?: Partial<RpcLimits>;
+  /**
+   * Bounds on what other hosts on the LAN can make this node keep through mDNS (see
+   * `DiscoveryLimits`): records cached in all (2048) and per source address (256), peers
+   * listed (256), `acceptPeer` checks at once, ... Each has a default; raise the first and
+   * third on a LAN of more than some 300 nodes.
+   */
+  discoveryLimits?: Partial<DiscoveryLimits>;
   /** Where diagnostics go. Default: a logger prefixed `[peerlink <name>]`, quiet unless `verbose`. */
   logger?: Logger;
   /** Turn on debug lines for this node. Default: on when the environment has `PEERLINK_DEBUG=1`. */

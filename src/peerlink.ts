@@ -46,6 +46,16 @@ import {
   parseCapabilities,
 } from "./wire/capabilities.ts";
 import { VERSION } from "./version.ts";
+import {
+  type FileEntry,
+  FILES_PREFIX,
+  type GetFileOptions,
+  type GetFileResult,
+  NodeFiles,
+  type PutAnswer,
+  type PutFileOptions,
+  type ShareOptions,
+} from "./files/mod.ts";
 import { deriveKeysSync, type SecurityKeys } from "./security/keys.ts";
 import { acceptPeerWith, announcesProof, PLAINTEXT_TXT_KEY, proofTxt, takesOnlySealed } from "./security/proof.ts";
 
@@ -91,6 +101,7 @@ export class PeerLink {
   readonly #timeout: number;
   readonly #stopGrace: number;
   readonly #handlers = new HandlerRegistry();
+  readonly #files: NodeFiles;
   readonly #events: Emitter<PeerLinkEvents>;
   #state: State = "new";
   #running: Running | undefined;
@@ -130,6 +141,7 @@ export class PeerLink {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? createLogger(`peerlink ${name}`, { verbose: options.verbose });
     this.#events = new Emitter<PeerLinkEvents>(this.#logger);
+    this.#files = new NodeFiles(this.#handlers, this.#clock);
   }
 
   /** This node's name (after `start()`, the published one, which differs only after an allowed rename). */
@@ -287,9 +299,152 @@ export class PeerLink {
     return this.#handlers.unregister(name);
   }
 
-  /** Names of the registered functions (the built-in `__ping__` is always answered too). */
+  /** Names of the registered functions (the built-in `__ping__` and the `__files_*` functions are answered too). */
   functions(): string[] {
-    return this.#handlers.names();
+    return this.#handlers.names().filter((name) => !name.startsWith(FILES_PREFIX));
+  }
+
+  /**
+   * Shares a folder with the peers: they list it with `listFiles`, fetch its files with
+   * `getFile` (any size, resumable, SHA-256 verified), put files into it with `putFile` when
+   * it is `writable`, and fetch files of read-only shares over plain HTTP from the node's TCP
+   * port (`curl http://HOST:TCPPORT/path`). Nothing outside the folder is ever served or
+   * written: `..`, absolute paths, NUL, backslashes, symlinks leading out and devices are refused
+   * with `FileError` code `FILE_FORBIDDEN`; names starting with `.` are hidden unless
+   * `hidden: true`. With a secret every transfer is sealed. Works before and after `start()`.
+   *
+   * @param folder The local folder.
+   * @param options `prefix` (default `"/"`), `writable` (default false), `hidden` (default
+   *   false), `maxFileBytes` (default 64 GiB, for puts).
+   * @returns This node, for chaining.
+   * @throws {FileError} When the folder does not exist; `TypeError` for a bad prefix.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "@peerlink/peerlink";
+   * const host = new PeerLink("Host")
+   *   .serveFiles("./public") //                                read-only, at "/"
+   *   .serveFiles("./inbox", { prefix: "/inbox", writable: true }); // peers may put files here
+   * await host.start();
+   * ```
+   */
+  serveFiles(folder: string, options?: ShareOptions): this {
+    this.#files.serve(folder, options);
+    return this;
+  }
+
+  /**
+   * Stops sharing the folder shared at `prefix`; transfers under way finish.
+   *
+   * @param prefix The prefix it was shared at (default `"/"`).
+   * @returns Whether a share was there.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "@peerlink/peerlink";
+   * const host = new PeerLink("Host").serveFiles("./public");
+   * host.unserveFiles("/"); // true
+   * ```
+   */
+  unserveFiles(prefix = "/"): boolean {
+    return this.#files.unserve(prefix);
+  }
+
+  /**
+   * Lists a folder of a peer's shares (hidden names and transfers in progress left out; the
+   * prefixes of its shares appear as folders).
+   *
+   * @param peer Peer name (exact).
+   * @param path The folder (default `"/"`), or a file (its own entry).
+   * @param options `timeout` (ms) and `signal`.
+   * @returns `[{ name, size, mtime, type: "file" | "dir" }]`.
+   * @throws {FileError} `FILE_NOT_FOUND`, `FILE_FORBIDDEN`; call errors as `call()` has them.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "@peerlink/peerlink";
+   * const worker = await new PeerLink("Worker").start();
+   * for (const entry of await worker.listFiles("Host", "/")) console.log(entry.type, entry.name, entry.size);
+   * await worker.stop();
+   * ```
+   */
+  listFiles(peer: string, path = "/", options: { timeout?: number; signal?: AbortSignal } = {}): Promise<FileEntry[]> {
+    return this.#files.list(this.#fileCall(peer), path, options);
+  }
+
+  /**
+   * Fetches a file from a peer's shares into `dest`, in bounded memory whatever its size. It is
+   * written to `dest + ".part"` (with the sidecar `dest + ".part.json"` naming the source) and
+   * renamed to `dest` only after its SHA-256 matched the peer's; a mismatch deletes the part
+   * file and fails with `FILE_CORRUPT`. An interrupted get (connection lost, either process
+   * killed, `signal`) leaves the part file, and the next `getFile` to the same `dest` continues
+   * after its bytes; when the file changed on the peer meanwhile it starts over and says so
+   * (`restarted: true`).
+   *
+   * @param peer Peer name (exact).
+   * @param path The file in the peer's shares.
+   * @param dest A local path, or a `WritableStream<Uint8Array>` (no resume then).
+   * @param options `resume` (default true), `overwrite` (default false), `onProgress`
+   *   (`{ bytes, total, rate }`), `signal`, `timeout`.
+   * @returns `{ bytes, sha256, resumedFrom, restarted }`.
+   * @throws {FileError} `FILE_NOT_FOUND`, `FILE_FORBIDDEN`, `FILE_EXISTS`, `FILE_CORRUPT`,
+   *   `FILE_CHANGED`, `FILE_IO`; call errors (`PeerConnectionError`, ...); an `AbortError`.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "@peerlink/peerlink";
+   * const worker = await new PeerLink("Worker").start();
+   * const got = await worker.getFile("Host", "/videos/a.mp4", "./a.mp4", {
+   *   onProgress: (p) => console.log(`${p.bytes} of ${p.total} bytes, ${Math.round(p.rate / 1e6)} MB/s`),
+   * });
+   * console.log(got.sha256, got.resumedFrom);
+   * await worker.stop();
+   * ```
+   */
+  getFile(
+    peer: string,
+    path: string,
+    dest: string | WritableStream<Uint8Array>,
+    options?: GetFileOptions,
+  ): Promise<GetFileResult> {
+    return this.#files.get(this.#fileCall(peer), peer, path, dest, options);
+  }
+
+  /**
+   * Sends a local file (or a stream of `options.size` bytes) into a peer's writable share, in
+   * bounded memory whatever its size. The share writes `NAME.part` with its sidecar, compares
+   * the SHA-256 with the one this node sends after the bytes, and renames it into place; an
+   * interrupted put resumes from the share's part file on the next `putFile` of the same
+   * (unchanged) file, and starts over, saying so, when the file changed.
+   *
+   * @param peer Peer name (exact).
+   * @param source A local path, or a `ReadableStream<Uint8Array>` with `options.size`.
+   * @param path Where in the peer's shares, e.g. `"/inbox/report.pdf"`.
+   * @param options `overwrite` (default false), `onProgress`, `signal`, `timeout`, `size`.
+   * @returns `{ bytes, sha256, resumedFrom, restarted }`.
+   * @throws {FileError} `FILE_READ_ONLY`, `FILE_EXISTS`, `FILE_TOO_LARGE`, `FILE_FORBIDDEN`,
+   *   `FILE_BUSY`, `FILE_CORRUPT`, ...; call errors; an `AbortError`.
+   *
+   * @example
+   * ```ts
+   * import { PeerLink } from "@peerlink/peerlink";
+   * const worker = await new PeerLink("Worker").start();
+   * await worker.putFile("Host", "./report.pdf", "/inbox/report.pdf", { overwrite: false });
+   * await worker.stop();
+   * ```
+   */
+  putFile(
+    peer: string,
+    source: string | ReadableStream<Uint8Array>,
+    path: string,
+    options?: PutFileOptions,
+  ): Promise<PutAnswer> {
+    return this.#files.put(this.#fileCall(peer), source, path, options, this.#timeout);
+  }
+
+  /** The calls of file transfers to one peer. */
+  #fileCall(peer: string) {
+    return (fn: string, args: unknown[], options: CallOptions) => this.call(peer, fn, args, options);
   }
 
   /**
@@ -334,7 +489,7 @@ export class PeerLink {
     const requested = this.#requestedName;
     const announce = options.announce !== false;
     const fallbacks: PortFallback[] = [];
-    const rpc = new RpcEndpoint({
+    const rpc: RpcEndpoint = new RpcEndpoint({
       runtime,
       name: requested,
       // A client-only node is found by no one: any free port will do.
@@ -354,6 +509,16 @@ export class PeerLink {
         if (suggestsUnreachable(error)) this.#running?.discovery.reportUnreachable(peer.name);
       },
       limits: options.limits,
+      // Read at each connection, so the limits and the name are the endpoint's own.
+      plainHttp: (connection, first): Promise<void> =>
+        this.#files.httpHook({
+          secured: keys !== undefined,
+          allowInsecurePeers: options.allowInsecurePeers === true,
+          clock: this.#clock,
+          readTimeout: rpc.limits.readTimeout,
+          writeTimeout: rpc.limits.writeTimeout,
+          name: rpc.name,
+        })(connection, first),
     });
     const { udpPort, tcpPort } = await rpc.start();
     const me = { instanceId: crypto.randomUUID(), udpPort, tcpPort };
@@ -433,6 +598,7 @@ export class PeerLink {
       announce: options.announce,
       wideArea: options.wideArea,
       seeds: options.seeds,
+      limits: options.discoveryLimits,
     };
     return (options.discovery ?? ((o: DiscoveryOptions) => new Discovery(o)))(discoveryOptions);
   }

@@ -302,6 +302,49 @@ test("acceptPeer decides which peers are reported (sync or async)", async () => 
   }
 });
 
+test("acceptPeer: at most maxPendingChecks run at once, in order; a verdict on a superseded announcement or a departed peer is dropped", async () => {
+  const w = new World();
+  try {
+    const pending: Array<{ name: string; id: string; decide: (ok: boolean) => void }> = [];
+    const a = await w.started(1, "Alpha", {
+      limits: { maxPendingChecks: 2 },
+      acceptPeer: (p) => new Promise<boolean>((decide) => pending.push({ name: p.name, id: p.instanceId, decide })),
+    });
+    await w.started(2, "B");
+    await w.started(3, "C");
+    const d = await w.started(4, "D");
+    await w.lan.advance(2000);
+    assert.deepEqual(pending.map((p) => p.name), ["B", "C"]);
+    assert.deepEqual([a.stats().checking, a.stats().queued], [2, 1]);
+    // B restarts while its check runs: that verdict is about an announcement that is gone.
+    await w.lan.host(2).closeAll();
+    await w.started(2, "B", { instanceId: "id-B-again", udpPort: 45555 });
+    await w.lan.advance(2000);
+    pending.shift()!.decide(true);
+    pending.shift()!.decide(true);
+    await w.lan.advance(10);
+    assert.deepEqual(a.peers().map((p) => p.name), ["C"]);
+    assert.deepEqual(pending.map((p) => [p.name, p.id.startsWith("id-D") ? "D's" : p.id]), [["D", "D's"], [
+      "B",
+      "id-B-again",
+    ]]);
+    // D leaves while its check runs: admitting it now would list a peer that is gone.
+    await d.stop();
+    await w.lan.advance(100);
+    pending.shift()!.decide(true);
+    pending.shift()!.decide(true);
+    await w.lan.advance(10);
+    assert.deepEqual(a.peers().map((p) => [p.name, p.udpPort]), [["B", 45555], ["C", 40003]]);
+    assert.deepEqual(
+      [a.stats().checking, a.stats().queued, a.stats().kept],
+      [0, 0, 2],
+      "admitted through acceptPeer: kept",
+    );
+  } finally {
+    await w.close();
+  }
+});
+
 test('a name in use rejects start() with NameConflictError; allowRename takes "Name (2)" and says so in TXT', async () => {
   const w = new World();
   try {

@@ -37,6 +37,7 @@ test("fuzz: 100,000 hostile stream frames into a mux never throw, are all counte
     peer: () => "Mallory",
     limits: {
       streamWindow: WINDOW,
+      maxStreamWindow: WINDOW,
       streamChunkBytes: 16 * 1024,
       maxStreamsPerConnection: 64,
       maxDepth: 20,

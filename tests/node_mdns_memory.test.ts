@@ -1,71 +1,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PeerLink } from "../src/peerlink.ts";
+import type { PeerLink } from "../src/peerlink.ts";
 import { Discovery, serviceTypeFor } from "../src/discovery.ts";
 import { encodeMessage } from "../src/mdns/packet.ts";
 import { derivePort, deriveRealm } from "../src/derive.ts";
-import type { PeerDiscovery, PeerLinkOptions } from "../src/options.ts";
+import type { PeerDiscovery } from "../src/options.ts";
 import { currentPeer } from "../src/rpc/context.ts";
 import { InsecurePeerError, PeerLeftError, PeerNotFound, PeerTimeoutError, RemoteError } from "../src/errors.ts";
 import { NameConflictError } from "../src/mdns/errors.ts";
-import { FakeClock } from "../src/testing/fake_clock.ts";
-import { during, until } from "./support/fake_time.ts";
-import { MemoryNetwork } from "../src/testing/memory_net.ts";
-import type { Logger } from "../src/log.ts";
+import { NodeWorld } from "./support/node_world.ts";
 import { runtimeName } from "./support/env.ts";
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** PeerLink nodes with the real mDNS discovery on an in-memory LAN, driven by a fake clock. */
-class World {
-  readonly clock = new FakeClock();
-  readonly network = new MemoryNetwork({ seed: 5, clock: this.clock });
-  readonly nodes: PeerLink[] = [];
-
-  node(address: string, name: string, options: PeerLinkOptions = {}): PeerLink {
-    const node = new PeerLink(name, {
-      runtime: this.network.host(address),
-      clock: this.clock,
-      logger: quiet,
-      ...options,
-    });
-    this.nodes.push(node);
-    return node;
-  }
-
-  /** Starts nodes together, letting mDNS probe (about 1 s) and announce. */
-  async start(...nodes: PeerLink[]): Promise<void> {
-    const started = Promise.allSettled(nodes.map((n) => n.start()));
-    for (const outcome of await this.during(started, 5000)) if (outcome.status === "rejected") throw outcome.reason;
-    await this.clock.advance(2000);
-  }
-
-  /**
-   * Runs `promise` while the fake clock advances in 50 ms steps, up to `ms`; rejects when it is
-   * still pending then. Each step also yields a real millisecond to the sockets' I/O callbacks.
-   */
-  during<T>(promise: Promise<T>, ms: number): Promise<T> {
-    return during(this.clock, promise, ms);
-  }
-
-  /** Advances like {@linkcode World.during} until `predicate` holds, or `ms` passed. */
-  until(predicate: () => boolean, ms = 5000): Promise<void> {
-    return until(this.clock, predicate, ms);
-  }
-
-  async close(): Promise<void> {
-    const stopping = Promise.allSettled(this.nodes.map((n) => n.stop({ grace: 0 })));
-    await this.clock.advance(1000);
-    await stopping;
-    await this.network.close();
-  }
-}
 
 /**
  * Another host claims an instance name after its owner announced it (RFC 6762 section 9), twice:
  * the owner probes again, finds the name defended, and renames itself.
  */
-async function claimName(w: World, fullName: string): Promise<void> {
+async function claimName(w: NodeWorld, fullName: string): Promise<void> {
   const claim = encodeMessage({
     id: 0,
     response: true,
@@ -94,7 +44,7 @@ async function claimName(w: World, fullName: string): Promise<void> {
 }
 
 test("PeerLink over mDNS (memory): two nodes discover each other, call, fan out and see goodbye", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const a = w.node("10.0.0.1", "Alpha").register("add", (x: number, y: number) => x + y);
     const b = w.node("10.0.0.2", "Beta").register("who", () => currentPeer()?.name);
@@ -127,7 +77,7 @@ test("PeerLink over mDNS (memory): two nodes discover each other, call, fan out 
 });
 
 test("PeerLink over mDNS (memory): a peer that vanished is reported down soon after a failed call", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const a = w.node("10.0.0.1", "Alpha");
     const b = w.node("10.0.0.2", "Beta");
@@ -147,7 +97,7 @@ test("PeerLink over mDNS (memory): a peer that vanished is reported down soon af
 });
 
 test("PeerLink over mDNS (memory): nodes of different realms never see each other", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const x = w.node("10.0.0.1", "X", { secret: "kitchen" });
     const y = w.node("10.0.0.2", "Y", { secret: "kitchen" });
@@ -169,7 +119,7 @@ test("PeerLink over mDNS (memory): nodes of different realms never see each othe
 });
 
 test("PeerLink over mDNS (memory): a taken name rejects start(); allowRename takes 'Name (2)' and is callable", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const first = w.node("10.0.0.1", "Dup").register("id", () => "first");
     await w.start(first);
@@ -191,7 +141,7 @@ test("PeerLink over mDNS (memory): a taken name rejects start(); allowRename tak
 });
 
 test("PeerLink over mDNS (memory): nodes with a secret seal their calls and prove their announcements", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const a = w.node("10.0.0.1", "A", { secret: "correct horse battery staple" }).register("f", () => "sealed");
     const b = w.node("10.0.0.2", "B", { secret: "correct horse battery staple" });
@@ -214,7 +164,7 @@ test("PeerLink over mDNS (memory): nodes with a secret seal their calls and prov
  * secret, so it announces on the PUBLIC type `_peerlink._tcp` with Python's TXT keys only (no
  * realm, no proof, no extensions), and the secret only derives its ports. Its RPC is plaintext.
  */
-function python12(w: World, address: string, name: string, secret: string): PeerLink {
+function python12(w: NodeWorld, address: string, name: string, secret: string): PeerLink {
   const realm = deriveRealm(secret);
   return w.node(address, name, {
     port: derivePort(name, realm),
@@ -224,7 +174,7 @@ function python12(w: World, address: string, name: string, secret: string): Peer
 }
 
 test("PeerLink over mDNS (memory): a Python 1.2 node with the same secret (public type, no proof) is met only with allowInsecurePeers", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "kitchen-lan-secret";
   try {
     const python = python12(w, "10.0.0.1", "Py", secret).register("f", () => "plain");
@@ -260,7 +210,7 @@ test("PeerLink over mDNS (memory): a Python 1.2 node with the same secret (publi
 });
 
 test("PeerLink over mDNS (memory): a public announcement never replaces or shadows a peer that proved the secret", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "kitchen-lan-secret";
   try {
     const real = w.node("10.0.0.2", "Host", { secret }).register("who", () => "real");
@@ -285,7 +235,7 @@ test("PeerLink over mDNS (memory): a public announcement never replaces or shado
 });
 
 test("PeerLink over mDNS (memory): renamed after a late conflict, a node with allowInsecurePeers is announced to Python under its new name", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "kitchen-lan-secret";
   try {
     const python = python12(w, "10.0.0.1", "Py", secret);
@@ -305,7 +255,7 @@ test("PeerLink over mDNS (memory): renamed after a late conflict, a node with al
 });
 
 test("PeerLink over mDNS (memory): an announcement with a forged proof is refused even with allowInsecurePeers", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "garage-secret";
   try {
     const forger = w.node("10.0.0.1", "Forger", {
@@ -324,7 +274,7 @@ test("PeerLink over mDNS (memory): an announcement with a forged proof is refuse
 });
 
 test("PeerLink over mDNS (memory): a renamed node with a secret republishes a valid proof", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "shared";
   try {
     const first = w.node("10.0.0.1", "Dup", { secret });
@@ -342,7 +292,7 @@ test("PeerLink over mDNS (memory): a renamed node with a secret republishes a va
 
 for (const secret of [undefined, "late rename secret"]) {
   test(`PeerLink over mDNS (memory): a late rename takes effect at once${secret ? " with a secret" : ""}: callable under the new name, its calls accepted`, async () => {
-    const w = new World();
+    const w = new NodeWorld();
     try {
       const worker = w.node("10.0.0.1", "Worker", { secret, allowRename: true }).register("id", () => "worker");
       const caller = w.node("10.0.0.3", "Caller", { secret }).register("who", () => currentPeer()?.name);
@@ -370,7 +320,7 @@ for (const secret of [undefined, "late rename secret"]) {
 }
 
 test("PeerLink over mDNS (memory): calls pending to a peer that left fail at once (goodbye, or silence after a crash)", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const a = w.node("10.0.0.1", "Alpha");
     const b = w.node("10.0.0.2", "Beta").register("hang", () => new Promise(() => {}));
@@ -407,7 +357,7 @@ test("PeerLink over mDNS (memory): calls pending to a peer that left fail at onc
 });
 
 test("PeerLink over mDNS (memory): a client-only node (announce: false) calls without ever being seen", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   try {
     const events: string[] = [];
     const host = w.node("10.0.0.1", "Host").register("who", () => currentPeer()?.name);
@@ -463,7 +413,7 @@ function staticPeer(peer: { name: string; address: string; udpPort: number }): P
 }
 
 test("PeerLink over mDNS (memory): a node of the realm without the secret fails at once calling a node that takes only sealed calls", async () => {
-  const w = new World();
+  const w = new NodeWorld();
   const secret = "kitchen-lan-secret";
   try {
     // Same realm (service type) as the nodes with the secret, but no secret: it lists them.
@@ -484,6 +434,22 @@ test("PeerLink over mDNS (memory): a node of the realm without the secret fails 
     // Lenient takes plaintext too (TXT plain=1): the call goes through.
     assert.equal(plain.peers().find((p) => p.name === "Lenient")!.txt.plain, "1");
     assert.equal(await w.during(plain.call("Lenient", "g"), 1000), "ok");
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): the option discoveryLimits bounds the peer table", async () => {
+  const w = new NodeWorld();
+  try {
+    const small = w.node("10.0.0.1", "Small", { discoveryLimits: { maxPeers: 1 } });
+    const peers = [w.node("10.0.0.2", "P1"), w.node("10.0.0.3", "P2")];
+    await w.start(small, ...peers);
+    await w.clock.advance(5000);
+    assert.equal(small.peers().length, 1, "one peer listed, the other refused");
+    assert.equal(peers[0].peers().length, 2, "the others list everyone");
+    const bad = w.node("10.0.0.4", "Bad", { discoveryLimits: { maxPeers: 0 } });
+    await assert.rejects(bad.start(), /discovery limit maxPeers must be a positive integer, got 0/);
   } finally {
     await w.close();
   }

@@ -14,6 +14,7 @@ import { BusyError, NodeStopped, NotSupportedError, PeerConnectionError, RemoteE
 import { isSealed } from "../src/security/envelope.ts";
 import { NO_CAPABILITIES } from "../src/wire/capabilities.ts";
 import { currentPeer } from "../src/rpc/context.ts";
+import { IncomingStream } from "../src/streams/incoming.ts";
 
 const text = new TextEncoder();
 const untext = new TextDecoder();
@@ -151,7 +152,7 @@ test("flow control: a reader that stops reading stops the writer (bounded buffer
   let produced = 0;
   const t = await rpcPair({
     host: {
-      limits: { streamWindow: 256 * 1024 },
+      limits: { streamWindow: 256 * 1024, maxStreamWindow: 256 * 1024 },
       handlers: {
         firehose: () =>
           new ReadableStream<Uint8Array>({
@@ -163,7 +164,7 @@ test("flow control: a reader that stops reading stops the writer (bounded buffer
           }, { highWaterMark: 0 }),
       },
     },
-    worker: { limits: { streamWindow: 256 * 1024 } },
+    worker: { limits: { streamWindow: 256 * 1024, maxStreamWindow: 256 * 1024 } },
   });
   try {
     const stream = await t.worker.call(t.peer, "firehose", []) as ReadableStream<Uint8Array>;
@@ -713,4 +714,41 @@ test("streamIdleTimeout: a reader waiting longer than the limit gets PeerTimeout
   } finally {
     await t.close();
   }
+});
+
+test("window auto-tuning: a reader that keeps up grows the window, up to the max; an idle one never does", async () => {
+  const grants: number[] = [];
+  const link = { credit: (_: number, bytes: number) => void grants.push(bytes), cancel() {}, closed() {} };
+  const window = { initial: 64 * 1024, max: 256 * 1024 };
+  const CHUNK = 16 * 1024;
+  // A reader that takes everything at once, fed as fast as credit allows.
+  const fast = new IncomingStream(1, undefined, window, link);
+  let read = 0;
+  const reading = (async () => {
+    for await (const chunk of fast.readable) read += (chunk as Uint8Array).length;
+  })();
+  let received = 0;
+  let widest = 0;
+  for (let spins = 0; received < 8 * 1024 * 1024 && spins < 100_000; spins++) {
+    const granted = 64 * 1024 + grants.reduce((a, b) => a + b, 0);
+    widest = Math.max(widest, granted - read);
+    if (received + CHUNK <= granted) {
+      assert.equal(fast.onData(new Uint8Array(CHUNK)), undefined, "within credit");
+      received += CHUNK;
+    } else {
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  fast.onEnd();
+  await reading;
+  assert.equal(read, 8 * 1024 * 1024);
+  assert.ok(widest > 64 * 1024, `the window stayed at ${widest} bytes`);
+  assert.ok(widest <= 256 * 1024, `the window reached ${widest} bytes, over the max`);
+  // A reader that never reads: nothing is given back and the window never grows.
+  const idleGrants: number[] = [];
+  const idle = new IncomingStream(2, undefined, window, { ...link, credit: (_, b) => void idleGrants.push(b) });
+  for (let i = 0; i < 4; i++) idle.onData(new Uint8Array(CHUNK));
+  await until(() => false, 20);
+  assert.deepEqual(idleGrants, []);
+  assert.equal(idle.onData(new Uint8Array(CHUNK)), "overCredit", "no more than the initial window");
 });

@@ -74,7 +74,7 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
   const { out, style } = context;
   const lifeline = flag(args, "exit-with-stdin") ? stdinClosed() : undefined;
   const signal = lifeline ? AbortSignal.any([context.signal, lifeline.signal]) : context.signal;
-  const name = stringOption(args, "name") ?? defaultName();
+  const name = stringOption(args, "name") ?? defaultNodeName();
   const port = integerOption(args, "port", "serve", { min: 0, max: 65535 });
   const tcpPort = integerOption(args, "tcp-port", "serve", { min: 0, max: 65535 });
   const quiet = flag(args, "quiet");
@@ -156,8 +156,13 @@ function stdinClosed(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
-/** `<first label of the host name>-<runtime>`, cut to a valid node name. */
-function defaultName(): string {
+/**
+ * The default name of a serving node: `<first label of the host name>-<runtime>`, cut to a
+ * valid node name.
+ *
+ * @returns E.g. `"pi4-deno"`.
+ */
+export function defaultNodeName(): string {
   let host = "peerlink";
   try {
     host = hostname().split(".")[0].replace(/[^A-Za-z0-9-]/g, "-").slice(0, 40) || host;

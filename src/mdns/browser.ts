@@ -10,7 +10,7 @@
 import type { CacheEntry, RecordCache } from "./cache.ts";
 import type { MdnsInterface } from "./interfaces.ts";
 import { assembleInstance, sameInstance, type ServiceInstance } from "./instance.ts";
-import { nameKey, serviceTypeName, splitInstanceName, trimDot, validateLabel } from "./names.ts";
+import { nameKey, serviceTypeName, trimDot, validateLabel } from "./names.ts";
 import type { Querier } from "./querier.ts";
 import type { MdnsRecord } from "./records.ts";
 import type { Logger } from "../log.ts";
@@ -45,6 +45,22 @@ export interface BrowseContext {
   toEpoch(clockMs: number): number;
   /** Diagnostics. */
   logger: Logger;
+  /** Incomplete instances a browser asks questions for at once. */
+  maxResolving: number;
+}
+
+/** What a browser tracks now: each count is bounded by the records cached. */
+export interface BrowserStats {
+  /** Complete instances. */
+  instances: number;
+  /** Instances with a cached PTR, complete or not. */
+  tracked: number;
+  /** Instances whose records are kept ({@linkcode Browser.keep}). */
+  kept: number;
+  /** Incomplete instances whose questions are asked. */
+  resolving: number;
+  /** Incomplete instances waiting for their questions to be asked (over `maxResolving`). */
+  waiting: number;
 }
 
 /** Something that watches the cache: it says which records it wants kept and reacts to changes. */
@@ -78,41 +94,107 @@ export function parseBrowseType(type: string): { ptrName: string; serviceType: s
 
 const alive = (e: CacheEntry) => e.ending !== "goodbye";
 
-/** Keeps the resolution questions (SRV/TXT/A/AAAA) an instance set still needs asked. */
+/**
+ * The resolution questions (SRV, TXT, A, AAAA) that instances still need, asked for at most
+ * `max` instances at once; the others wait in arrival order for a free slot. A question
+ * several instances need (their host's addresses) is asked once.
+ */
 class ResolutionQuestions {
   readonly #querier: Querier;
-  readonly #asked = new Map<string, () => void>();
+  readonly #max: number;
+  /** Asked questions (`name|type`): how many asking instances need each, and how to stop asking. */
+  readonly #asked = new Map<string, { refs: number; release: () => void }>();
+  /** Instances whose questions are asked, by key. */
+  readonly #asking = new Map<string, readonly string[]>();
+  /** Instances waiting for a slot, oldest first. */
+  readonly #waiting = new Map<string, readonly string[]>();
 
-  constructor(querier: Querier) {
+  constructor(querier: Querier, max: number) {
     this.#querier = querier;
+    this.#max = max;
   }
 
-  /** Asks exactly the given `name|type` questions. */
-  sync(wanted: Set<string>): void {
-    for (const [k, release] of this.#asked) {
-      if (!wanted.has(k)) {
-        release();
-        this.#asked.delete(k);
+  /** Instances whose questions are being asked. */
+  get resolving(): number {
+    return this.#asking.size;
+  }
+
+  /** Instances waiting for their questions to be asked. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  /**
+   * Sets the questions one instance still needs (none: it is complete or gone).
+   *
+   * @param instance The instance's name key.
+   * @param questions `name|type` keys.
+   */
+  set(instance: string, questions: readonly string[]): void {
+    const asked = this.#asking.get(instance);
+    if (asked) {
+      for (const q of questions) this.#retain(q); // before dropping: a shared question stays asked
+      for (const q of asked) this.#drop(q);
+      if (questions.length > 0) this.#asking.set(instance, questions);
+      else {
+        this.#asking.delete(instance);
+        this.#promote();
       }
+      return;
     }
-    for (const k of wanted) {
-      if (this.#asked.has(k)) continue;
-      const i = k.lastIndexOf("|");
-      this.#asked.set(k, this.#querier.ask(k.slice(0, i), k.slice(i + 1)));
-    }
+    this.#waiting.delete(instance);
+    if (questions.length === 0) return;
+    if (this.#asking.size < this.#max) this.#start(instance, questions);
+    else this.#waiting.set(instance, questions);
   }
 
   releaseAll(): void {
-    this.sync(new Set());
+    for (const { release } of this.#asked.values()) release();
+    this.#asked.clear();
+    this.#asking.clear();
+    this.#waiting.clear();
+  }
+
+  #start(instance: string, questions: readonly string[]): void {
+    this.#asking.set(instance, questions);
+    for (const q of questions) this.#retain(q);
+  }
+
+  #promote(): void {
+    for (const [instance, questions] of this.#waiting) {
+      if (this.#asking.size >= this.#max) return;
+      this.#waiting.delete(instance);
+      this.#start(instance, questions);
+    }
+  }
+
+  #retain(question: string): void {
+    const asked = this.#asked.get(question);
+    if (asked) {
+      asked.refs++;
+      return;
+    }
+    const i = question.lastIndexOf("|");
+    this.#asked.set(question, { refs: 1, release: this.#querier.ask(question.slice(0, i), question.slice(i + 1)) });
+  }
+
+  #drop(question: string): void {
+    const asked = this.#asked.get(question);
+    if (!asked || --asked.refs > 0) return;
+    asked.release();
+    this.#asked.delete(question);
   }
 }
 
-function wantedFor(fullName: string, missing: { instance: string[]; host?: string }, into: Set<string>): void {
-  for (const t of missing.instance) into.add(`${fullName}|${t}`);
-  if (missing.host) {
-    into.add(`${missing.host}|A`);
-    into.add(`${missing.host}|AAAA`);
-  }
+/** The `name|type` questions that would complete an instance. */
+function questionsFor(fullName: string, missing: { instance: string[]; host?: string }): string[] {
+  const questions = missing.instance.map((t) => `${fullName}|${t}`);
+  if (missing.host) questions.push(`${missing.host}|A`, `${missing.host}|AAAA`);
+  return questions;
+}
+
+function sameQuestions(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((q) => b.includes(q));
 }
 
 function safely(logger: Logger, what: string, fn: () => void): void {
@@ -129,7 +211,10 @@ function safely(logger: Logger, what: string, fn: () => void): void {
 export class Browser implements Watcher {
   /** The PTR name browsed. */
   readonly type: string;
-  readonly #serviceType: string;
+  /** Name key of the browsed PTR name. */
+  readonly #ptrKey: string;
+  /** `"." + ` the name key of the service type: how the names of its instances end. */
+  readonly #instanceSuffix: string;
   readonly #ctx: BrowseContext;
   readonly #handlers: BrowseHandlers;
   readonly #up = new Map<string, ServiceInstance>();
@@ -137,6 +222,10 @@ export class Browser implements Watcher {
   readonly #wanted = new Map<string, string[]>();
   /** Per instance key: the name key of its SRV target host. */
   readonly #hostOf = new Map<string, string>();
+  /** Per host name key: the instances whose SRV names it (the inverse of `#hostOf`). */
+  readonly #onHost = new Map<string, Set<string>>();
+  /** Kept instances: key -> full name (see {@linkcode Browser.keep}). */
+  readonly #kept = new Map<string, string>();
   readonly #resolution: ResolutionQuestions;
   readonly #release: () => void;
   readonly #onStop: (b: Browser) => void;
@@ -153,12 +242,57 @@ export class Browser implements Watcher {
   constructor(ctx: BrowseContext, type: string, handlers: BrowseHandlers, onStop: (b: Browser) => void) {
     const parsed = parseBrowseType(type);
     this.type = parsed.ptrName;
-    this.#serviceType = parsed.serviceType;
+    this.#ptrKey = nameKey(parsed.ptrName);
+    this.#instanceSuffix = `.${nameKey(parsed.serviceType)}`;
     this.#ctx = ctx;
     this.#handlers = handlers;
     this.#onStop = onStop;
-    this.#resolution = new ResolutionQuestions(ctx.querier);
+    this.#resolution = new ResolutionQuestions(ctx.querier, ctx.maxResolving);
     this.#release = ctx.querier.ask(this.type, "PTR");
+  }
+
+  /** What this browser tracks now (each bounded by the cache). */
+  get stats(): BrowserStats {
+    return {
+      instances: this.#up.size,
+      tracked: this.#wanted.size,
+      kept: this.#kept.size,
+      resolving: this.#resolution.resolving,
+      waiting: this.#resolution.waiting,
+    };
+  }
+
+  /**
+   * Keeps the records of a complete instance in the cache, or stops: the cache then evicts
+   * them only to make room for other kept records, however many other hosts flood it. Keep
+   * what you rely on (for PeerLink: peers that passed `acceptPeer`, and peers it calls). An
+   * instance stops being kept by itself when it goes down, and all when the browser stops.
+   *
+   * @param fullName The instance's full name, e.g. `"Worker._peerlink._tcp.local"`.
+   * @param kept True to keep, false to stop.
+   * @returns False when asked to keep an instance that is not up now (nothing is kept then).
+   *
+   * @example
+   * ```ts ignore
+   * const browser = mdns.browse("_http._tcp", { onUp: (s) => browser.keep(s.fullName, true) });
+   * ```
+   */
+  keep(fullName: string, kept: boolean): boolean {
+    const key = nameKey(fullName);
+    if (!kept) {
+      const name = this.#kept.get(key);
+      if (name !== undefined) {
+        this.#kept.delete(key);
+        this.#ctx.cache.keep(name, false);
+      }
+      return true;
+    }
+    if (this.#stopped || !this.#up.has(key)) return false;
+    if (!this.#kept.has(key)) {
+      this.#kept.set(key, fullName);
+      this.#ctx.cache.keep(fullName, true);
+    }
+    return true;
   }
 
   /**
@@ -168,10 +302,12 @@ export class Browser implements Watcher {
    * @returns Whether to cache it for this browse.
    */
   interested(record: MdnsRecord): boolean {
-    if (record.type === "PTR") return nameKey(record.name) === nameKey(this.type);
+    if (record.type === "PTR") return nameKey(record.name) === this.#ptrKey;
     if (record.type === "SRV" || record.type === "TXT") {
-      const parts = splitInstanceName(record.name);
-      return parts !== undefined && nameKey(parts.type) === nameKey(this.#serviceType);
+      // `<instance>.<type>`: what splitInstanceName accepts, without building its parts (every
+      // received record is asked, a flood's too).
+      const key = nameKey(record.name);
+      return key.length > this.#instanceSuffix.length && key.endsWith(this.#instanceSuffix);
     }
     return false;
   }
@@ -215,16 +351,13 @@ export class Browser implements Watcher {
   refresh(reason: DownReason, touched?: ReadonlySet<string>): void {
     if (this.#stopped) return;
     const events: Array<() => void> = [];
-    let wantedChanged = false;
-    const update = (key: string, fullName: string | undefined) => {
-      wantedChanged = this.#update(key, fullName, reason, events) || wantedChanged;
-    };
+    const update = (key: string, fullName: string | undefined) => this.#update(key, fullName, reason, events);
     if (touched) {
       // A PTR that appears or goes (goodbye, expiry, eviction) touches its instance's key.
-      const viaHost: string[] = [];
-      this.#hostOf.forEach((host, key) => { // forEach: no entry array per instance and packet
-        if (touched.has(host) && !touched.has(key)) viaHost.push(key);
-      });
+      const viaHost = new Set<string>();
+      for (const key of touched) {
+        for (const instance of this.#onHost.get(key) ?? []) if (!touched.has(instance)) viaHost.add(instance);
+      }
       for (const key of touched) update(key, this.#ptrTo(key));
       for (const key of viaHost) update(key, this.#ptrTo(key));
     } else {
@@ -232,24 +365,17 @@ export class Browser implements Watcher {
       for (const [key, fullName] of names) update(key, fullName);
       for (const key of [...this.#up.keys(), ...this.#wanted.keys()]) if (!names.has(key)) update(key, undefined);
     }
-    if (wantedChanged) this.#resolution.sync(new Set([...this.#wanted.values()].flat()));
     for (const e of events) safely(this.#ctx.logger, "browse", e);
   }
 
-  /**
-   * Reassembles one instance (or notes that it is gone) and queues its event.
-   *
-   * @returns Whether the questions it needs changed.
-   */
-  #update(key: string, fullName: string | undefined, reason: DownReason, events: Array<() => void>): boolean {
+  /** Reassembles one instance (or notes that it is gone) and queues its event. */
+  #update(key: string, fullName: string | undefined, reason: DownReason, events: Array<() => void>): void {
     const prev = this.#up.get(key);
     if (fullName === undefined) {
-      if (prev) {
-        this.#up.delete(key);
-        events.push(() => this.#handlers.onDown?.(prev, reason));
-      }
-      this.#hostOf.delete(key);
-      return this.#wanted.delete(key);
+      if (prev) this.#down(key, prev, reason, events);
+      this.#setHost(key, undefined);
+      if (this.#wanted.delete(key)) this.#resolution.set(key, []);
+      return;
     }
     const { instance, missing } = assembleInstance(
       this.#ctx.cache,
@@ -257,24 +383,45 @@ export class Browser implements Watcher {
       this.#ctx.interfaces(),
       this.#ctx.toEpoch,
     );
-    const wanted = new Set<string>();
-    wantedFor(fullName, missing, wanted);
+    const questions = questionsFor(fullName, missing);
     const before = this.#wanted.get(key);
-    const changed = before === undefined || before.length !== wanted.size || before.some((k) => !wanted.has(k));
-    if (changed) this.#wanted.set(key, [...wanted]);
+    if (before === undefined || !sameQuestions(before, questions)) {
+      this.#wanted.set(key, questions);
+      this.#resolution.set(key, questions);
+    }
     const target = instance?.host ?? missing.host;
-    if (target) this.#hostOf.set(key, nameKey(target));
-    else this.#hostOf.delete(key);
+    this.#setHost(key, target === undefined ? undefined : nameKey(target));
     if (instance) {
       this.#up.set(key, instance);
       if (!prev) events.push(() => this.#handlers.onUp?.(instance));
       else if (!sameInstance(prev, instance)) events.push(() => this.#handlers.onUpdate?.(instance, prev));
       else if (prev.lastSeen !== instance.lastSeen) events.push(() => this.#handlers.onSeen?.(instance));
-    } else if (prev) {
-      this.#up.delete(key);
-      events.push(() => this.#handlers.onDown?.(prev, reason));
+    } else if (prev) this.#down(key, prev, reason, events);
+  }
+
+  #down(key: string, prev: ServiceInstance, reason: DownReason, events: Array<() => void>): void {
+    this.#up.delete(key);
+    this.keep(prev.fullName, false);
+    events.push(() => this.#handlers.onDown?.(prev, reason));
+  }
+
+  /** Records which host an instance's SRV names (undefined: none), in both directions. */
+  #setHost(key: string, host: string | undefined): void {
+    const old = this.#hostOf.get(key);
+    if (old === host) return;
+    if (old !== undefined) {
+      const instances = this.#onHost.get(old)!;
+      instances.delete(key);
+      if (instances.size === 0) this.#onHost.delete(old);
     }
-    return changed;
+    if (host === undefined) {
+      this.#hostOf.delete(key);
+      return;
+    }
+    this.#hostOf.set(key, host);
+    let instances = this.#onHost.get(host);
+    if (!instances) this.#onHost.set(host, instances = new Set());
+    instances.add(key);
   }
 
   /** Stops querying. Instances stay in the cache until they expire. Idempotent. */
@@ -283,6 +430,8 @@ export class Browser implements Watcher {
     this.#stopped = true;
     this.#release();
     this.#resolution.releaseAll();
+    for (const name of this.#kept.values()) this.#ctx.cache.keep(name, false);
+    this.#kept.clear();
     this.#onStop(this);
   }
 }
@@ -307,7 +456,7 @@ export class Resolution implements Watcher {
     this.fullName = fullName;
     this.#ctx = ctx;
     this.#done = done;
-    this.#resolution = new ResolutionQuestions(ctx.querier);
+    this.#resolution = new ResolutionQuestions(ctx.querier, 1);
   }
 
   /** SRV/TXT of the instance. */
@@ -328,9 +477,7 @@ export class Resolution implements Watcher {
       this.#done(instance);
       return;
     }
-    const wanted = new Set<string>();
-    wantedFor(this.fullName, missing, wanted);
-    this.#resolution.sync(wanted);
+    this.#resolution.set(nameKey(this.fullName), questionsFor(this.fullName, missing));
   }
 
   /** Stops asking. */

@@ -8,20 +8,37 @@
  * lossy link (at 30% loss it halves the records that expire although their host is alive);
  * the records of one packet share their jitter, so one query and one answer refresh them all.
  *
- * One timer serves the whole cache: it is never later than the earliest pending event. Adding
- * a record only brings it forward (O(1), as every received record is added); when it fires
- * early, because the record that set it was refreshed since, it finds nothing due and is set
- * again for the real earliest event.
+ * One timer serves the whole cache: it is never later than the earliest pending event. Every
+ * entry's next event (a refresh point or its expiry) waits in a heap, so adding a record or
+ * handling what fell due costs O(log n), not a scan of the cache; a pair left behind by a
+ * record refreshed since is skipped when it comes out.
+ *
+ * Bounded against floods (see `limits.ts`): at most `maxEntries` records, at most
+ * `maxPerSource` from one source address over all its records. A new record from a source at
+ * its share is refused (what a host already has is refreshed in place, needing no room). In a
+ * full cache, a new record from a source below its fair share (the room divided among the
+ * sources holding records) evicts the oldest record of the source holding the most; otherwise
+ * it is refused. So a flood from one host costs nobody else a record, floods from many hosts
+ * end up holding even shares and then stop churning the cache (which keeps a flooded node's
+ * work and garbage small), and a host that holds few records always gets in.
+ *
+ * Records of names the owner asked to keep ({@linkcode RecordCache.keep}: PTRs pointing at a
+ * kept instance, its SRV and TXT, and the addresses of hosts its SRV names) are not ordinary:
+ * only a kept newcomer may evict one, or take room its own source has no share left for.
+ * Evictions and refusals are counted.
  *
  * @module
  */
 import type { Clock, TimerId } from "../clock.ts";
 import type { MdnsQuestion, MdnsRecord } from "./records.ts";
-import { answers, recordKey, rrsetKey } from "./records.ts";
+import { answers, recordKey, rrtypeOf } from "./records.ts";
 import { nameKey } from "./names.ts";
+import { DEFAULT_MDNS_LIMITS } from "./limits.ts";
+import { SourceGroups } from "./source_groups.ts";
+import { DueQueue } from "./due_queue.ts";
 
-/** Why a record left the cache. */
-export type ExpireReason = "expired" | "goodbye" | "flushed" | "unanswered";
+/** Why a record left the cache: its TTL ran out, a goodbye, the flush bit, no answer to a check, or room for another. */
+export type ExpireReason = "expired" | "goodbye" | "flushed" | "unanswered" | "evicted";
 
 /** One cached record. */
 export interface CacheEntry {
@@ -29,18 +46,38 @@ export interface CacheEntry {
   readonly record: MdnsRecord;
   /** Unique key: name, type, rdata. */
   readonly key: string;
-  /** Record-set key: name, type. */
-  readonly rrset: string;
   /** When it was last received, clock ms. */
   receivedAt: number;
   /** When it expires, clock ms. */
   expiresAt: number;
-  /** Refresh points still ahead, clock ms, ascending. */
-  refreshAt: number[];
+  /** Refresh points passed since it was received (all of them once its expiry was brought forward). */
+  refreshed: number;
+  /** Jitter of its refresh points, fractions of the TTL (shared by the records of one packet). */
+  jitter: readonly number[];
   /** Set when its expiry was brought forward, saying why. */
   ending?: ExpireReason;
   /** Address of the host that sent it. */
   readonly source: string;
+  /** Name key of what it belongs to: the instance a PTR points at, else its owner name (see {@linkcode ownerKey}). */
+  readonly owner: string;
+  /** True while it belongs to a kept name ({@linkcode RecordCache.keep}): evicted only for another kept record. */
+  kept: boolean;
+}
+
+/** Counters of a {@linkcode RecordCache}. */
+export interface CacheStats {
+  /** Records cached. */
+  entries: number;
+  /** Of those, records of kept names. */
+  kept: number;
+  /** Source addresses with records cached. */
+  sources: number;
+  /** Records of the source holding the most. */
+  largestSource: number;
+  /** Records evicted to make room for another: a full cache's largest holder's, or for a kept record. */
+  evicted: number;
+  /** Records refused: no room they were allowed to take. */
+  refused: number;
 }
 
 /** Options of {@linkcode RecordCache}. */
@@ -53,17 +90,15 @@ export interface RecordCacheOptions {
   onExpire?: (entry: CacheEntry, reason: ExpireReason) => void;
   /** Called at each refresh point of an entry that is still alive. */
   onRefresh?: (entry: CacheEntry) => void;
-  /** Most entries kept; beyond it the entries closest to expiry are evicted (default 4096). */
+  /** Most entries kept (default `DEFAULT_MDNS_LIMITS.maxCacheEntries`, 2048). */
   maxEntries?: number;
-  /** Most entries per record set (default 1024: a large LAN's browse PTRs). */
-  maxPerRrset?: number;
-  /** Most entries per record set from one sender (default 64): bounds what one hostile host can make us keep. */
+  /** Most entries from one sender, over all its records (default `DEFAULT_MDNS_LIMITS.maxEntriesPerSource`, 256). */
   maxPerSource?: number;
 }
 
 /** What {@linkcode RecordCache.add} did. */
 export interface AddResult {
-  /** The entry now in the cache (undefined when the record was a goodbye for an unknown record). */
+  /** The entry now in the cache (undefined for a goodbye of an unknown record, or a refused record). */
   entry?: CacheEntry;
   /** True when the record was not in the cache before (or had been marked to end). */
   fresh: boolean;
@@ -72,6 +107,8 @@ export interface AddResult {
 }
 
 const REFRESH_POINTS = [0.8, 0.85, 0.9, 0.95, 0.975];
+/** `CacheEntry.refreshed` of an entry with no refresh point left. */
+const NO_REFRESH = REFRESH_POINTS.length;
 
 /**
  * Whether two records with the same {@linkcode recordKey} are also identical as received: same
@@ -95,6 +132,18 @@ function sameRecord(a: MdnsRecord, b: MdnsRecord): boolean {
 export const MAX_TTL = 86_400;
 
 /**
+ * The name key a record belongs to: for a PTR the instance it points at, for the others their
+ * own name (an instance for SRV and TXT, a host for A and AAAA). A change to a record touches
+ * this key, and keeping this key keeps the record.
+ *
+ * @param record A record.
+ * @returns The name key.
+ */
+export function ownerKey(record: MdnsRecord): string {
+  return nameKey(record.type === "PTR" ? record.data : record.name);
+}
+
+/**
  * A record cache driven by an injected {@linkcode Clock}.
  *
  * @example
@@ -112,15 +161,25 @@ export class RecordCache {
   readonly #onExpire: (entry: CacheEntry, reason: ExpireReason) => void;
   readonly #onRefresh: (entry: CacheEntry) => void;
   readonly #maxEntries: number;
-  readonly #maxPerRrset: number;
   readonly #maxPerSource: number;
   readonly #entries = new Map<string, CacheEntry>();
-  readonly #rrsets = new Map<string, Set<CacheEntry>>();
   readonly #byName = new Map<string, Set<CacheEntry>>();
-  /** Entries per `rrset|source`, for {@linkcode RecordCacheOptions.maxPerSource}. */
-  readonly #perSource = new Map<string, number>();
+  /** PTR entries by the instance they point at (other entries belong to their own name). */
+  readonly #ptrsTo = new Map<string, Set<CacheEntry>>();
+  /** Entries not kept, by source, oldest first: the eviction candidates. */
+  readonly #ordinary = new SourceGroups<CacheEntry>();
+  /** Entries of kept names, by source, oldest first. */
+  readonly #keptEntries = new SourceGroups<CacheEntry>();
+  /** Name keys the owner asked to keep. */
+  readonly #keptNames = new Set<string>();
+  /** Hosts named by kept SRV records (name key -> count): their addresses are kept too. */
+  readonly #keptHosts = new Map<string, number>();
   /** Cached SRV targets (name key -> count). */
   readonly #targets = new Map<string, number>();
+  #evicted = 0;
+  #refused = 0;
+  /** Every entry's next event, earliest first (with stale pairs of changed entries, skipped). */
+  readonly #due = new DueQueue<CacheEntry>();
   #timer: TimerId | undefined;
   #timerAt = Infinity;
   #closed = false;
@@ -134,14 +193,32 @@ export class RecordCache {
     this.#random = options.random ?? Math.random;
     this.#onExpire = options.onExpire ?? (() => {});
     this.#onRefresh = options.onRefresh ?? (() => {});
-    this.#maxEntries = options.maxEntries ?? 4096;
-    this.#maxPerRrset = options.maxPerRrset ?? 1024;
-    this.#maxPerSource = options.maxPerSource ?? 64;
+    this.#maxEntries = options.maxEntries ?? DEFAULT_MDNS_LIMITS.maxCacheEntries;
+    this.#maxPerSource = options.maxPerSource ?? DEFAULT_MDNS_LIMITS.maxEntriesPerSource;
   }
 
   /** Number of entries. */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Evictions and refusals so far (cheap: read on every packet). */
+  get counters(): { evicted: number; refused: number } {
+    return { evicted: this.#evicted, refused: this.#refused };
+  }
+
+  /** Counters: entries, kept ones, sources, evictions and refusals (counting sources walks the cache). */
+  get stats(): CacheStats {
+    const perSource = new Map<string, number>();
+    for (const e of this.#entries.values()) perSource.set(e.source, (perSource.get(e.source) ?? 0) + 1);
+    return {
+      entries: this.#entries.size,
+      kept: this.#keptEntries.size,
+      sources: perSource.size,
+      largestSource: Math.max(0, ...perSource.values()),
+      evicted: this.#evicted,
+      refused: this.#refused,
+    };
   }
 
   /**
@@ -162,39 +239,49 @@ export class RecordCache {
     if (record.ttl === 0) {
       if (!existing) return { fresh: false, goodbye: true };
       existing.expiresAt = Math.min(existing.expiresAt, now + 1000);
-      existing.refreshAt = [];
+      existing.refreshed = NO_REFRESH;
       existing.ending = "goodbye";
-      this.#scheduleAt(existing.expiresAt);
+      this.#plan(existing);
       return { entry: existing, fresh: false, goodbye: true };
     }
-    if (record.flush) this.#flushOthers(record, key, now);
     const ttlMs = record.ttl * 1000;
-    const jitter = this.#jitterFor(source, now);
-    const refreshAt = REFRESH_POINTS.map((p, i) => now + ttlMs * (p + jitter[i]));
     const fresh = !existing || existing.ending !== undefined;
     if (existing && existing.source === source && sameRecord(existing.record, record)) {
       // The usual case, every announcement and answer: refresh the entry in place. The decoded
       // record then dies young instead of replacing a long-lived entry, which keeps the
       // garbage collector's young generation small when many peers announce.
+      if (record.flush) this.#flushOthers(record, key, now);
       existing.receivedAt = now;
       existing.expiresAt = now + ttlMs;
-      existing.refreshAt = refreshAt;
+      existing.refreshed = 0;
+      existing.jitter = this.#jitterFor(source, now);
       existing.ending = undefined;
-      this.#scheduleAt(Math.min(existing.expiresAt, refreshAt[0]));
+      (existing.kept ? this.#keptEntries : this.#ordinary).touch(existing);
+      this.#plan(existing);
       return { entry: existing, fresh, goodbye: false };
     }
+    const owner = ownerKey(record);
+    const kept = this.#isKept(owner);
     if (existing) this.#unlink(existing);
+    if (!this.#makeRoom(source, kept)) {
+      if (existing) this.#link(existing); // a refused copy leaves the one we had as it was
+      this.#refused++;
+      return { fresh: false, goodbye: false };
+    }
+    if (record.flush) this.#flushOthers(record, key, now);
     const entry: CacheEntry = {
       record,
       key,
-      rrset: rrsetKey(record),
       receivedAt: now,
       expiresAt: now + ttlMs,
-      refreshAt,
+      refreshed: 0,
+      jitter: this.#jitterFor(source, now),
       source,
+      owner,
+      kept,
     };
-    this.#insert(entry);
-    this.#scheduleAt(Math.min(entry.expiresAt, refreshAt[0]));
+    this.#link(entry);
+    this.#plan(entry);
     return { entry, fresh, goodbye: false };
   }
 
@@ -210,26 +297,108 @@ export class RecordCache {
     return values;
   }
 
-  #insert(entry: CacheEntry): void {
-    let set = this.#rrsets.get(entry.rrset);
-    if (!set) this.#rrsets.set(entry.rrset, set = new Set());
-    if (set.size >= this.#maxPerRrset) this.#evictFrom(set);
-    const sourceKey = `${entry.rrset}|${entry.source}`;
-    if ((this.#perSource.get(sourceKey) ?? 0) >= this.#maxPerSource) {
-      this.#evictFrom([...set].filter((e) => e.source === entry.source));
-    }
-    this.#perSource.set(sourceKey, (this.#perSource.get(sourceKey) ?? 0) + 1);
-    if (this.#entries.size >= this.#maxEntries) this.#evictFrom(this.#entries.values());
-    set.add(entry);
+  /**
+   * Makes room for one more record from `source` (see the module documentation). A source at
+   * its share gets no more room (its records are refreshed in place, needing none); in a full
+   * cache the source holding the most ordinary records gives way to one below its fair share.
+   * Kept records go only for a kept newcomer, which may also take room from its own source.
+   *
+   * @returns False when the newcomer must be refused.
+   */
+  #makeRoom(source: string, kept: boolean): boolean {
+    let victim: CacheEntry | undefined;
+    if (this.#ordinary.sizeOf(source) + this.#keptEntries.sizeOf(source) >= this.#maxPerSource) {
+      if (kept) victim = this.#ordinary.oldestOf(source) ?? this.#keptEntries.oldestOf(source);
+    } else if (this.#entries.size >= this.#maxEntries) {
+      if (this.#belowFairShare(source)) victim = this.#ordinary.oldestOfLargest();
+      else if (kept) victim = this.#ordinary.oldestOfLargest() ?? this.#keptEntries.oldestOfLargest();
+    } else return true;
+    if (!victim) return false;
+    this.#evicted++;
+    this.#remove(victim, "evicted");
+    return true;
+  }
+
+  /**
+   * Whether one more ordinary record keeps `source` within its fair share: the room left by
+   * kept records, divided among the sources holding ordinary ones (itself included). In a
+   * full cache the largest holder is over it, so the record then has a victim.
+   */
+  #belowFairShare(source: string): boolean {
+    const own = this.#ordinary.sizeOf(source);
+    const sharers = this.#ordinary.sources + (own === 0 ? 1 : 0);
+    return own + 1 <= (this.#maxEntries - this.#keptEntries.size) / sharers;
+  }
+
+  #link(entry: CacheEntry): void {
     this.#entries.set(entry.key, entry);
-    const nk = nameKey(entry.record.name);
-    let named = this.#byName.get(nk);
-    if (!named) this.#byName.set(nk, named = new Set());
-    named.add(entry);
+    addTo(this.#byName, nameKey(entry.record.name), entry);
+    if (entry.record.type === "PTR") addTo(this.#ptrsTo, entry.owner, entry);
+    (entry.kept ? this.#keptEntries : this.#ordinary).add(entry);
     if (entry.record.type === "SRV") {
       const target = nameKey(entry.record.data.target);
       this.#targets.set(target, (this.#targets.get(target) ?? 0) + 1);
+      if (entry.kept) this.#holdHost(target, 1);
     }
+  }
+
+  #unlink(entry: CacheEntry): void {
+    this.#entries.delete(entry.key);
+    deleteFrom(this.#byName, nameKey(entry.record.name), entry);
+    if (entry.record.type === "PTR") deleteFrom(this.#ptrsTo, entry.owner, entry);
+    (entry.kept ? this.#keptEntries : this.#ordinary).delete(entry);
+    if (entry.record.type === "SRV") {
+      const target = nameKey(entry.record.data.target);
+      const left = (this.#targets.get(target) ?? 1) - 1;
+      if (left > 0) this.#targets.set(target, left);
+      else this.#targets.delete(target);
+      if (entry.kept) this.#holdHost(target, -1);
+    }
+  }
+
+  /**
+   * Keeps the records of a name, or stops keeping them: they are then evicted only to make
+   * room for other kept records. For an instance name that is its SRV and TXT, the PTRs that
+   * point at it and the addresses of the host its SRV names. The owner keeps what it relies
+   * on (for PeerLink: admitted peers of a node with a secret, and peers it calls) and stops
+   * when it no longer does; keeping a name costs nothing until records of it arrive.
+   *
+   * @param name Instance (or host) name.
+   * @param kept True to keep, false to stop.
+   */
+  keep(name: string, kept: boolean): void {
+    const key = nameKey(name);
+    if (kept === this.#keptNames.has(key)) return;
+    if (kept) this.#keptNames.add(key);
+    else this.#keptNames.delete(key);
+    this.#relevelOwner(key);
+  }
+
+  /** True when records of this owner key are kept: a kept name, or a host a kept SRV names. */
+  #isKept(owner: string): boolean {
+    return this.#keptNames.has(owner) || this.#keptHosts.has(owner);
+  }
+
+  #relevelOwner(owner: string): void {
+    const kept = this.#isKept(owner);
+    const owned = [...this.#ptrsTo.get(owner) ?? []];
+    for (const e of this.#byName.get(owner) ?? []) if (e.record.type !== "PTR") owned.push(e);
+    for (const entry of owned) {
+      if (entry.kept === kept) continue;
+      (entry.kept ? this.#keptEntries : this.#ordinary).delete(entry);
+      entry.kept = kept;
+      (kept ? this.#keptEntries : this.#ordinary).add(entry);
+      if (entry.record.type === "SRV") this.#holdHost(nameKey(entry.record.data.target), kept ? 1 : -1);
+    }
+  }
+
+  /** Counts a kept SRV naming `host` (or one fewer); the host's records follow when that starts or ends. */
+  #holdHost(host: string, delta: number): void {
+    const before = this.#keptHosts.get(host) ?? 0;
+    const after = before + delta;
+    if (after > 0) this.#keptHosts.set(host, after);
+    else this.#keptHosts.delete(host);
+    if ((before > 0) !== (after > 0)) this.#relevelOwner(host);
   }
 
   /**
@@ -242,22 +411,15 @@ export class RecordCache {
     return this.#targets.has(nameKey(host));
   }
 
-  #evictFrom(entries: Iterable<CacheEntry>): void {
-    let victim: CacheEntry | undefined;
-    for (const e of entries) if (!victim || e.expiresAt < victim.expiresAt) victim = e;
-    if (victim) this.#remove(victim, "expired");
-  }
-
   #flushOthers(record: MdnsRecord, key: string, now: number): void {
-    const set = this.#rrsets.get(rrsetKey(record));
-    if (!set) return;
-    for (const other of set) {
-      if (other.key === key || other.receivedAt > now - 1000) continue;
+    const type = rrtypeOf(record);
+    for (const other of this.#byName.get(nameKey(record.name)) ?? []) {
+      if (other.key === key || rrtypeOf(other.record) !== type || other.receivedAt > now - 1000) continue;
       if (other.expiresAt > now + 1000) {
         other.expiresAt = now + 1000;
-        other.refreshAt = [];
+        other.refreshed = NO_REFRESH;
         other.ending ??= "flushed";
-        this.#scheduleAt(other.expiresAt);
+        this.#plan(other);
       }
     }
   }
@@ -290,20 +452,37 @@ export class RecordCache {
 
   /**
    * Known answers for a question (RFC 6762 7.1): records with more than half their TTL left,
-   * each with its remaining TTL.
+   * each with its remaining TTL; at most `max` of them, kept records first, then the most
+   * recently received (a responder answers what is left out, which costs a flood's sender
+   * its own answers, not us a longer list).
    *
    * @param question The question about to be sent.
+   * @param max Most records to list (default: all).
    * @returns Records to list in the query's answer section.
    */
-  knownAnswers(question: MdnsQuestion): MdnsRecord[] {
+  knownAnswers(question: MdnsQuestion, max = Infinity): MdnsRecord[] {
+    if (max <= 0) return [];
     const now = this.#clock.now();
-    const out: MdnsRecord[] = [];
+    const kept: MdnsRecord[] = [];
+    const others: MdnsRecord[] = [];
     for (const e of this.find(question.name, question.type)) {
-      if (e.ending) continue;
-      const left = e.expiresAt - now;
-      if (left > e.record.ttl * 500) out.push({ ...e.record, ttl: Math.floor(left / 1000), flush: false });
+      if (!this.isKnownAnswer(e, now)) continue;
+      (e.kept ? kept : others).push({ ...e.record, ttl: Math.floor((e.expiresAt - now) / 1000), flush: false });
+      if (kept.length >= max) break;
     }
-    return out;
+    return [...kept, ...others].slice(0, max);
+  }
+
+  /**
+   * Whether an entry may be listed as a known answer at `now`: not ending, and more than half
+   * its TTL left.
+   *
+   * @param entry A cached entry.
+   * @param now Clock time, ms.
+   * @returns True when it is a known answer.
+   */
+  isKnownAnswer(entry: CacheEntry, now: number = this.#clock.now()): boolean {
+    return entry.ending === undefined && entry.expiresAt - now > entry.record.ttl * 500;
   }
 
   /**
@@ -330,9 +509,9 @@ export class RecordCache {
       return;
     }
     entry.expiresAt = Math.min(entry.expiresAt, this.#clock.now() + inMs);
-    entry.refreshAt = [];
+    entry.refreshed = NO_REFRESH;
     entry.ending = reason;
-    this.#scheduleAt(entry.expiresAt);
+    this.#plan(entry);
   }
 
   /** Every live entry. */
@@ -344,10 +523,14 @@ export class RecordCache {
   close(): void {
     this.#closed = true;
     this.#entries.clear();
-    this.#rrsets.clear();
     this.#byName.clear();
-    this.#perSource.clear();
+    this.#ptrsTo.clear();
+    this.#ordinary.clear();
+    this.#keptEntries.clear();
+    this.#keptNames.clear();
+    this.#keptHosts.clear();
     this.#targets.clear();
+    this.#due.clear();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -359,47 +542,37 @@ export class RecordCache {
     this.#onExpire(entry, reason);
   }
 
-  #unlink(entry: CacheEntry): void {
-    this.#entries.delete(entry.key);
-    const sourceKey = `${entry.rrset}|${entry.source}`;
-    const count = (this.#perSource.get(sourceKey) ?? 1) - 1;
-    if (count > 0) this.#perSource.set(sourceKey, count);
-    else this.#perSource.delete(sourceKey);
-    const set = this.#rrsets.get(entry.rrset);
-    set?.delete(entry);
-    if (set && set.size === 0) this.#rrsets.delete(entry.rrset);
-    const nk = nameKey(entry.record.name);
-    const named = this.#byName.get(nk);
-    named?.delete(entry);
-    if (named && named.size === 0) this.#byName.delete(nk);
-    if (entry.record.type === "SRV") {
-      const target = nameKey(entry.record.data.target);
-      const left = (this.#targets.get(target) ?? 1) - 1;
-      if (left > 0) this.#targets.set(target, left);
-      else this.#targets.delete(target);
-    }
+  /** Queues an entry's next event (expiry or refresh) and brings the timer forward to it. */
+  #plan(entry: CacheEntry): void {
+    if (this.#closed) return;
+    const at = nextEventOf(entry);
+    this.#due.push(at, entry);
+    // Changed entries leave stale pairs behind: past twice the live ones, rebuild.
+    if (this.#due.size > 2 * this.#entries.size + 64) this.#rebuildDue();
+    if (at < this.#timerAt) this.#setTimer(at);
   }
 
-  #nextEvent(): number {
-    let next = Infinity;
-    for (const e of this.#entries.values()) {
-      next = Math.min(next, e.expiresAt, e.refreshAt[0] ?? Infinity);
-    }
-    return next;
+  #rebuildDue(): void {
+    this.#due.clear();
+    for (const e of this.#entries.values()) this.#due.push(nextEventOf(e), e);
   }
 
-  /** Sets the timer for the earliest pending event (a full scan: only after the timer fired). */
+  /** True when a queued pair is still the entry's next event (not replaced, not removed). */
+  #isCurrent(at: number, entry: CacheEntry): boolean {
+    return this.#entries.get(entry.key) === entry && nextEventOf(entry) === at;
+  }
+
+  /** Sets the timer for the earliest pending event, dropping stale pairs on the way. */
   #schedule(): void {
     if (this.#closed) return;
-    const next = this.#nextEvent();
-    if (next === this.#timerAt) return;
-    this.#setTimer(next);
-  }
-
-  /** Brings the timer forward to `at` if it is set later (or not at all). */
-  #scheduleAt(at: number): void {
-    if (this.#closed || at >= this.#timerAt) return;
-    this.#setTimer(at);
+    for (;;) {
+      const top = this.#due.pop();
+      if (!top) return this.#setTimer(Infinity);
+      if (!this.#isCurrent(top.time, top.item)) continue;
+      this.#due.push(top.time, top.item);
+      if (top.time !== this.#timerAt) this.#setTimer(top.time);
+      return;
+    }
   }
 
   #setTimer(at: number): void {
@@ -415,11 +588,14 @@ export class RecordCache {
     this.#timerAt = Infinity;
     const now = this.#clock.now();
     const due: Array<[CacheEntry, "expire" | "refresh"]> = [];
-    for (const e of this.#entries.values()) {
+    while (this.#due.peekTime() <= now) {
+      const { time, item: e } = this.#due.pop()!;
+      if (!this.#isCurrent(time, e)) continue;
       if (e.expiresAt <= now) due.push([e, "expire"]);
-      else if ((e.refreshAt[0] ?? Infinity) <= now) {
-        while ((e.refreshAt[0] ?? Infinity) <= now) e.refreshAt.shift();
+      else {
+        while (nextRefreshOf(e) <= now) e.refreshed++;
         due.push([e, "refresh"]);
+        this.#due.push(nextEventOf(e), e);
       }
     }
     for (const [e, what] of due) {
@@ -432,4 +608,28 @@ export class RecordCache {
     }
     this.#schedule();
   }
+}
+
+/** When an entry next needs attention: its next refresh point, or its expiry. */
+function nextEventOf(entry: CacheEntry): number {
+  return Math.min(entry.expiresAt, nextRefreshOf(entry));
+}
+
+/** An entry's next refresh point, clock ms (Infinity when none is left). */
+function nextRefreshOf(entry: CacheEntry): number {
+  const i = entry.refreshed;
+  if (i >= REFRESH_POINTS.length) return Infinity;
+  return entry.receivedAt + entry.record.ttl * 1000 * (REFRESH_POINTS[i] + entry.jitter[i]);
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (!set) map.set(key, set = new Set());
+  set.add(value);
+}
+
+function deleteFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set?.delete(value)) return;
+  if (set.size === 0) map.delete(key);
 }

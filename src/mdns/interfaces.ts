@@ -284,11 +284,18 @@ function unmapped(address: string): string {
  * @returns The link, or undefined.
  */
 export function interfaceFor(source: string, interfaces: readonly MdnsInterface[]): MdnsInterface | undefined {
-  const address = unmapped(source);
+  const address = source.includes(":") ? unmapped(source) : source;
   if (!address.includes(":")) {
-    const v4 = interfaces.filter((i) => i.family !== "IPv6");
-    return v4.find((i) => i.addresses.some((a) => a.address === address)) ??
-      v4.find((i) => i.addresses.some((a) => a.family === "IPv4" && sameSubnet(address, a.address, a.netmask)));
+    // Loops, not filter/find: this runs for every received datagram.
+    let onSubnet: MdnsInterface | undefined;
+    for (const i of interfaces) {
+      if (i.family === "IPv6") continue;
+      for (const a of i.addresses) {
+        if (a.address === address) return i; // our own address wins over a subnet match
+        if (!onSubnet && a.family === "IPv4" && sameSubnet(address, a.address, a.netmask)) onSubnet = i;
+      }
+    }
+    return onSubnet;
   }
   if (!parseIpv6(address)) return undefined;
   const links = interfaces.some((i) => i.family === "IPv6")

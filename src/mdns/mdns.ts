@@ -5,14 +5,15 @@
  * @module
  */
 import { type Clock, epochMs, systemClock } from "../clock.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, type Logger, ThrottledWarning } from "../log.ts";
 import type { SocketRuntime } from "../net.ts";
 import { type BrowseContext, type BrowseHandlers, Browser, Resolution, type Watcher } from "./browser.ts";
-import { RecordCache } from "./cache.ts";
+import { type CacheStats, ownerKey, RecordCache } from "./cache.ts";
 import { MdnsStateError } from "./errors.ts";
 import type { ServiceInstance } from "./instance.ts";
 import type { MdnsInterface } from "./interfaces.ts";
-import { nameKey, serviceTypeName, validateLabel } from "./names.ts";
+import { completeLimits, DEFAULT_MDNS_LIMITS, type MdnsLimits } from "./limits.ts";
+import { serviceTypeName, validateLabel } from "./names.ts";
 import { encodeMessage, type MdnsMessage } from "./packet.ts";
 import { Querier } from "./querier.ts";
 import type { MdnsRecord } from "./records.ts";
@@ -49,6 +50,8 @@ export interface MdnsOptions {
    * off-link packets are ignored (section 11).
    */
   seeds?: readonly string[];
+  /** Bounds on what other hosts can make this node keep (see {@linkcode MdnsLimits}); each has a default. */
+  limits?: Partial<MdnsLimits>;
 }
 
 /** What to publish: a service plus rename policy and callbacks. */
@@ -72,6 +75,12 @@ export interface MdnsStats {
   transport: TransportStats;
   /** Records cached. */
   cacheSize: number;
+  /** The cache's counters: entries, kept ones, sources, evictions and refusals. */
+  cache: CacheStats;
+  /** Questions being asked repeatedly (browses and resolutions). */
+  questions: number;
+  /** Truncated queries from other hosts held while their known answers arrive. */
+  heldQueries: number;
   /** Query packets sent. */
   queriesSent: number;
   /** Full names currently published. */
@@ -86,10 +95,8 @@ export interface ResolveOptions {
   signal?: AbortSignal;
 }
 
-/** The name key a change to `record` touches: the instance for PTR (its target), SRV and TXT; the host for addresses. */
-function touchedKey(record: MdnsRecord): string {
-  return nameKey(record.type === "PTR" ? record.data : record.name);
-}
+/** How often the cache's evictions and refusals under a flood are logged, at most, ms. */
+const PRESSURE_LOG_INTERVAL_MS = 60_000;
 
 function randomHostName(random: () => number): string {
   return `pl-${Math.floor(random() * 0xffffffff).toString(16).padStart(8, "0")}.local`;
@@ -110,6 +117,7 @@ export class Mdns {
   readonly #ctx: BrowseContext;
   #state: "new" | "starting" | "running" | "stopped" = "new";
   #refreshQueued = false;
+  readonly #pressure: ThrottledWarning<"evicted" | "refused">;
   readonly #expiredKeys = new Set<string>();
   /** Settles pending resolve()/verify() calls when stopping. */
   readonly #onStop = new Set<() => void>();
@@ -143,9 +151,13 @@ export class Mdns {
       multicast: (m, iface) => this.#encode(m, (bytes) => this.#transport.multicast(bytes, iface)),
       unicast: (m, address, port) => this.#encode(m, (bytes) => this.#transport.unicast(bytes, address, port)),
     };
+    const limits = completeLimits(options.limits, DEFAULT_MDNS_LIMITS, "mDNS");
+    this.#pressure = new ThrottledWarning(this.#logger, this.#clock, PRESSURE_LOG_INTERVAL_MS);
     this.#cache = new RecordCache({
       clock: this.#clock,
       random: this.#random,
+      maxEntries: limits.maxCacheEntries,
+      maxPerSource: limits.maxEntriesPerSource,
       onExpire: (e) => this.#queueRefresh(e.record),
       onRefresh: (e) => {
         if (this.#interested(e.record)) this.#querier.queryOnce(e.record.name, e.record.type);
@@ -157,6 +169,7 @@ export class Mdns {
       cache: this.#cache,
       output,
       maxIntervalMs: options.maxQueryIntervalMs,
+      maxKnownAnswers: limits.maxKnownAnswers,
     });
     this.#responder = new Responder({
       clock: this.#clock,
@@ -165,6 +178,7 @@ export class Mdns {
       output,
       hostName,
       hostNameFixed: options.hostName !== undefined,
+      limits,
     });
     this.#ctx = {
       cache: this.#cache,
@@ -172,6 +186,7 @@ export class Mdns {
       interfaces: () => this.#transport.interfaces,
       toEpoch: (ms) => epochMs(this.#clock, ms),
       logger: this.#logger,
+      maxResolving: limits.maxResolving,
     };
   }
 
@@ -190,6 +205,9 @@ export class Mdns {
     return {
       transport: structuredClone(this.#transport.stats),
       cacheSize: this.#cache.size,
+      cache: this.#cache.stats,
+      questions: this.#querier.questions,
+      heldQueries: this.#responder.heldQueries,
       queriesSent: this.#querier.sent,
       published: this.#responder.registrations.map((r) => r.fullName),
     };
@@ -407,7 +425,7 @@ export class Mdns {
       const res = this.#cache.add(rec, r.address);
       if (res.entry === undefined) return;
       goodbye ||= res.goodbye;
-      touched.add(touchedKey(rec));
+      touched.add(ownerKey(rec));
     };
     for (const rec of records) {
       if (rec.type !== "A" && rec.type !== "AAAA" && this.#interested(rec)) add(rec);
@@ -415,13 +433,27 @@ export class Mdns {
     for (const rec of records) {
       if ((rec.type === "A" || rec.type === "AAAA") && this.#cache.isSrvTarget(rec.name)) add(rec);
     }
+    this.#notePressure();
     if (touched.size === 0) return;
     for (const w of [...this.#watchers]) w.refresh(goodbye ? "goodbye" : "expired", touched);
   }
 
+  /**
+   * Logs what the cache evicted and refused under a flood: once when it starts, then at most
+   * once a minute with the counts since (the totals are in `stats.cache`).
+   */
+  #notePressure(): void {
+    this.#pressure.update(this.#cache.counters, (since) => {
+      const { largestSource, sources, entries } = this.#cache.stats;
+      return `mDNS: the record cache is under pressure: ${since.evicted} records evicted and ${since.refused} ` +
+        `refused since the last report (${entries} cached from ${sources} addresses, the largest share ${largestSource}). ` +
+        "A host on the LAN may be flooding it; the bounds are the Mdns/Discovery option `limits`.";
+    });
+  }
+
   /** Batches the browsers' refresh after cache expiries (many records often expire together). */
   #queueRefresh(record: MdnsRecord): void {
-    this.#expiredKeys.add(touchedKey(record));
+    this.#expiredKeys.add(ownerKey(record));
     if (this.#refreshQueued) return;
     this.#refreshQueued = true;
     queueMicrotask(() => {

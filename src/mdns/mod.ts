@@ -19,6 +19,11 @@
  *   its families (224.0.0.251, ff02::fb) and answered with its own addresses; interfaces that
  *   appear or vanish are noticed by polling.
  * - Any received byte sequence is decoded or dropped and counted, in bounded time.
+ * - Bounded state under floods ({@linkcode MdnsLimits}, option `limits`): at most 2048 cached
+ *   records and 256 from any one source address, so a host flooding the LAN with fake
+ *   services evicts only its own records; records you rely on can be kept
+ *   (`Browser.keep()`), and are then evicted only for other kept records. Evictions and
+ *   refusals are counted in `stats.cache` and logged at most once a minute.
  *
  * Several processes on one host all bind port 5353 with address reuse, and the kernel gives
  * a unicast datagram sent to port 5353 to only one of them. That is why our own queries and
@@ -54,7 +59,9 @@
  */
 export { Mdns } from "./mdns.ts";
 export type { MdnsOptions, MdnsStats, Published, PublishRequest, ResolveOptions } from "./mdns.ts";
-export type { BrowseHandlers, Browser, DownReason, Watcher } from "./browser.ts";
+export type { BrowseHandlers, Browser, BrowserStats, DownReason, Watcher } from "./browser.ts";
+export type { CacheStats } from "./cache.ts";
+export { DEFAULT_MDNS_LIMITS, type MdnsLimits } from "./limits.ts";
 export type { ServiceInstance } from "./instance.ts";
 export type { ServiceDescription } from "./service.ts";
 export { MdnsStateError, NameConflictError } from "./errors.ts";

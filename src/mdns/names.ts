@@ -41,6 +41,9 @@ export function trimDot(name: string): string {
  * @returns Its canonical form for maps and equality.
  */
 export function nameKey(name: string): string {
+  // Most names are already canonical: no copy, and nothing kept (a flood of new names must
+  // not churn the memo, whose entries would outlive young garbage collections).
+  if (!/[A-Z]|\.$/.test(name)) return name;
   let key = keys.get(name);
   if (key === undefined) {
     key = trimDot(name).replace(/[A-Z]+/g, (s) => s.toLowerCase());
@@ -63,6 +66,12 @@ export function sameName(a: string, b: string): boolean {
   return nameKey(a) === nameKey(b);
 }
 
+/** Bytes of a string in UTF-8, without encoding it when it is ASCII (nearly every name). */
+function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return encoder.encode(text).length;
+  return text.length;
+}
+
 /**
  * Checks one label: 1-63 bytes of UTF-8, no dot (dns-packet splits on dots and cannot escape
  * them), no control characters.
@@ -72,7 +81,7 @@ export function sameName(a: string, b: string): boolean {
  * @throws NameError when invalid.
  */
 export function validateLabel(label: string, what = "label"): void {
-  const bytes = encoder.encode(label).length;
+  const bytes = utf8Length(label);
   if (bytes === 0) throw new NameError(`${what} is empty. Use 1-63 bytes of UTF-8.`);
   if (bytes > 63) {
     throw new NameError(
@@ -100,8 +109,12 @@ export function validateName(name: string): void {
   const labels = trimDot(name).split(".");
   let wire = 1;
   for (const label of labels) {
-    validateLabel(label, `label of ${JSON.stringify(name)}`);
-    wire += encoder.encode(label).length + 1;
+    try {
+      validateLabel(label);
+    } catch {
+      validateLabel(label, `label of ${JSON.stringify(name)}`); // again, naming the name (only on error: every sent name is checked)
+    }
+    wire += utf8Length(label) + 1;
   }
   if (wire > 255) throw new NameError(`name ${JSON.stringify(name)} is ${wire} bytes on the wire; DNS allows 255.`);
 }

@@ -102,16 +102,19 @@ export function decodeSections(bytes: Uint8Array): DecodeResult {
     if (typeof walked === "string") return { ok: false, reason: walked };
 
     faultPoint("mdns.decode", bytes);
-    // A private copy: we patch type fields so dns-packet leaves rdata it cannot check alone.
-    const copy = Buffer.from(bytes);
-    for (const r of walked.records) {
-      // An RFC 2136 deletion (class ANY or NONE, no rdata) would make dns-packet read rdata that is not there.
-      const deletion = r.rdataLength === 0 && (r.classRaw & 0x7fff) >= 254;
-      if (!TYPE_NAMES[r.type] || r.type === TYPE_CODES.NSEC || r.type === TYPE_CODES.ANY || deletion) {
-        copy.writeUInt16BE(OPAQUE_TYPE, r.typeOffset);
-      }
-    }
-    const decoded = dnsPacket.decode(copy);
+    // Types dns-packet cannot check alone (and RFC 2136 deletions: class ANY or NONE without
+    // rdata, which would make it read rdata that is not there) are patched to an opaque one, in
+    // a private copy; the usual packet has none and is read in place (a copy per datagram is
+    // garbage in a flood).
+    const opaque = walked.records.filter((r) =>
+      !TYPE_NAMES[r.type] || r.type === TYPE_CODES.NSEC || r.type === TYPE_CODES.ANY ||
+      (r.rdataLength === 0 && (r.classRaw & 0x7fff) >= 254)
+    );
+    const input = opaque.length > 0
+      ? Buffer.from(bytes)
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const r of opaque) input.writeUInt16BE(OPAQUE_TYPE, r.typeOffset);
+    const decoded = dnsPacket.decode(input);
     const questions: MdnsQuestion[] = [];
     (decoded.questions ?? []).forEach((q, i) => {
       const raw = walked.questions[i];

@@ -16,12 +16,20 @@ import type { RecordCache } from "./cache.ts";
 import { nameKey } from "./names.ts";
 import type { MdnsMessage } from "./packet.ts";
 import type { MdnsQuestion } from "./records.ts";
-import { answers as answersQuestion, recordKey } from "./records.ts";
+import { answers as answersQuestion, type MdnsRecord, recordKey } from "./records.ts";
+import { DEFAULT_MDNS_LIMITS } from "./limits.ts";
 import type { MdnsOutput } from "./responder.ts";
 import { packQueries } from "./split.ts";
 
 /** Default cap of the interval between repeated queries, ms (RFC 6762 5.2 allows up to 60 minutes). */
 export const DEFAULT_MAX_QUERY_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * Least time between a query and a refresh query for the same question, ms. The members of a
+ * large record set (a busy type's PTRs, say a flood of fake ones) reach their refresh points
+ * at scattered times, and one query refreshes them all: without this each would send its own.
+ */
+export const REFRESH_QUERY_INTERVAL_MS = 1000;
 
 /** Options of {@linkcode Querier}. */
 export interface QuerierOptions {
@@ -35,6 +43,8 @@ export interface QuerierOptions {
   output: MdnsOutput;
   /** Cap of the repeat interval, ms. */
   maxIntervalMs?: number;
+  /** Most known answers listed in one query (default `DEFAULT_MDNS_LIMITS.maxKnownAnswers`). */
+  maxKnownAnswers?: number;
 }
 
 interface Asked {
@@ -64,6 +74,8 @@ export class Querier {
   #batchTimer: TimerId | undefined;
   #firstAt: number | undefined;
   readonly #timers = new Set<TimerId>();
+  /** When each question was last sent (only those sent within `REFRESH_QUERY_INTERVAL_MS` matter). */
+  readonly #lastSent = new Map<string, number>();
   #stopped = false;
   /** Queries sent (packets), for stats. */
   sent = 0;
@@ -117,6 +129,11 @@ export class Querier {
     return this.#firstAt - now;
   }
 
+  /** Questions being asked repeatedly now. */
+  get questions(): number {
+    return this.#asked.size;
+  }
+
   /** True while a question is being asked. */
   isAsking(name: string, type: string): boolean {
     return this.#asked.has(questionKey(name, type));
@@ -135,13 +152,17 @@ export class Querier {
   }
 
   /**
-   * Sends one query for `name`/`type` soon (batched), e.g. at a record's refresh point.
+   * Sends one query for `name`/`type` soon (batched), e.g. at a record's refresh point. With
+   * known answers (a refresh), nothing is sent when the question went out less than
+   * {@linkcode REFRESH_QUERY_INTERVAL_MS} ago: its answers refresh this record too.
    *
    * @param name Name.
    * @param type Type.
    * @param knownAnswers Include known answers (false when we need the answer even if we have it).
    */
   queryOnce(name: string, type: string, knownAnswers = true): void {
+    const sent = this.#lastSent.get(questionKey(name, type));
+    if (knownAnswers && sent !== undefined && this.#o.clock.now() - sent < REFRESH_QUERY_INTERVAL_MS) return;
     this.#queue({ name, type, qu: false }, knownAnswers);
   }
 
@@ -170,11 +191,14 @@ export class Querier {
     const items = [...this.#batch.values()];
     this.#batch.clear();
     if (items.length === 0) return;
+    this.#noteSent(items.map((i) => questionKey(i.question.name, i.question.type)));
     const questions = items.map((i) => i.question);
-    const known = new Map<string, ReturnType<RecordCache["knownAnswers"]>[number]>();
+    // One budget for the whole batch: a flood of cached records never makes a query long.
+    const budget = this.#o.maxKnownAnswers ?? DEFAULT_MDNS_LIMITS.maxKnownAnswers;
+    const known = new Map<string, MdnsRecord>();
     for (const i of items) {
       if (!i.knownAnswers) continue;
-      for (const r of this.#o.cache.knownAnswers(i.question)) known.set(recordKey(r), r);
+      for (const r of this.#o.cache.knownAnswers(i.question, budget - known.size)) known.set(recordKey(r), r);
     }
     const messages: MdnsMessage[] = packQueries(questions, [...known.values()]);
     for (const iface of this.#o.output.interfaces()) {
@@ -183,6 +207,15 @@ export class Querier {
         void this.#o.output.multicast(m, iface);
       }
     }
+  }
+
+  /** Remembers when questions went out, forgetting those sent too long ago to matter. */
+  #noteSent(keys: string[]): void {
+    const now = this.#o.clock.now();
+    if (this.#lastSent.size > 256) {
+      for (const [k, at] of this.#lastSent) if (now - at >= REFRESH_QUERY_INTERVAL_MS) this.#lastSent.delete(k);
+    }
+    for (const k of keys) this.#lastSent.set(k, now);
   }
 
   /**
@@ -195,9 +228,14 @@ export class Querier {
     for (const q of message.questions) {
       if (q.qu) continue;
       const key = questionKey(q.name, q.type);
-      const theirs = message.answers.filter((r) => answersQuestion(q, r));
-      const ours = new Set(this.#o.cache.knownAnswers(q).map(recordKey));
-      if (!theirs.every((r) => ours.has(recordKey(r)))) continue;
+      // Each of their known answers looked up on its own: cost by their list, not by our cache.
+      const cache = this.#o.cache;
+      const lacking = message.answers.some((r) => {
+        if (!answersQuestion(q, r)) return false;
+        const ours = cache.get(r);
+        return ours === undefined || !cache.isKnownAnswer(ours);
+      });
+      if (lacking) continue;
       const batched = this.#batch.get(key);
       if (batched?.knownAnswers) this.#batch.delete(key);
       const a = this.#asked.get(key);
@@ -230,6 +268,7 @@ export class Querier {
     this.#timers.clear();
     this.#asked.clear();
     this.#batch.clear();
+    this.#lastSent.clear();
     this.#batchTimer = undefined;
   }
 }

@@ -215,11 +215,21 @@ function byteString(bytes: Uint8Array): string {
   return s;
 }
 
+/** Scratch space of {@linkcode stringsKey}: TXT rdata is at most a datagram. */
+let scratch = new Uint8Array(1500);
+
 /** Character strings (TXT rdata) as one byte string, each prefixed by its length as on the wire. */
 function stringsKey(strings: readonly Uint8Array[]): string {
-  let s = "";
-  for (const b of strings) s += String.fromCharCode(b.length) + byteString(b);
-  return s;
+  let size = 0;
+  for (const b of strings) size += 1 + b.length;
+  if (size > scratch.length) scratch = new Uint8Array(size);
+  let at = 0;
+  for (const b of strings) {
+    scratch[at++] = b.length;
+    scratch.set(b, at);
+    at += b.length;
+  }
+  return byteString(scratch.subarray(0, at)); // one string, not one per character string
 }
 
 /** Canonical IPv6 keys by address text: hosts re-announce the same few addresses all the time. */

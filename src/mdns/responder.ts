@@ -29,11 +29,12 @@ import type { Logger } from "../log.ts";
 import { answerQuery } from "./answer.ts";
 import { MdnsStateError, NameConflictError } from "./errors.ts";
 import { linkId, type MdnsInterface } from "./interfaces.ts";
+import { DEFAULT_MDNS_LIMITS, type MdnsLimits } from "./limits.ts";
 import { nameKey, validateLabel } from "./names.ts";
 import type { MdnsMessage } from "./packet.ts";
 import { Prober } from "./prober.ts";
 import type { MdnsQuestion, MdnsRecord } from "./records.ts";
-import { answers as answersQuestion, compareRecordSets, recordKey, SERVICES_ENUMERATION } from "./records.ts";
+import { answers as answersQuestion, compareRecordSets, PTR_TTL, recordKey, SERVICES_ENUMERATION } from "./records.ts";
 import { hostRecords, instanceName, type NormalizedService, serviceRecords } from "./service.ts";
 import { packResponses } from "./split.ts";
 import type { Received } from "./transport.ts";
@@ -63,6 +64,8 @@ export interface ResponderOptions {
   hostName: string;
   /** True when the host name was chosen by the user (a conflict is then an error, not a new random name). */
   hostNameFixed?: boolean;
+  /** Bounds on held truncated queries (default: `DEFAULT_MDNS_LIMITS`). */
+  limits?: Pick<MdnsLimits, "maxHeldQueries" | "maxKnownAnswers">;
 }
 
 /** Options of {@linkcode Responder.publish}. */
@@ -83,8 +86,6 @@ export const ANNOUNCE_DELAYS_MS = [0, 1000, 3000, 7000, 15000, 31000];
 export const RATE_LIMIT_MS = 1000;
 /** The same for probe defence, ms. */
 export const DEFENCE_RATE_LIMIT_MS = 250;
-/** Most truncated queries held at once while their known answers arrive. */
-export const MAX_HELD_QUERIES = 256;
 /** TTL cap of legacy unicast answers, s (RFC 6762 6.7). */
 export const LEGACY_TTL = 10;
 
@@ -142,6 +143,18 @@ export class Registration {
   }
 }
 
+/** Past this many remembered sends on a link, the ones too old to matter are forgotten (renamed names leave some). */
+const LAST_MULTICAST_SWEEP = 256;
+
+/**
+ * Forgets sends older than a quarter of the longest TTL we publish: past it, a record counts
+ * as not multicast recently (the QU rule, RFC 6762 5.4), and the 1 s rate limit is long over.
+ */
+function forgetOldSends(last: Map<string, number>, now: number): void {
+  const horizon = now - (PTR_TTL * 1000) / 4;
+  for (const [key, at] of last) if (at < horizon) last.delete(key);
+}
+
 interface PendingResponse {
   answers: Map<string, MdnsRecord>;
   additionals: Map<string, MdnsRecord>;
@@ -167,14 +180,21 @@ export class Responder {
   readonly #pending = new Map<string, PendingResponse>();
   readonly #held = new Map<string, HeldQuery>();
   readonly #timers = new Set<TimerId>();
+  readonly #limits: Pick<MdnsLimits, "maxHeldQueries" | "maxKnownAnswers">;
   #stopped = false;
 
   /**
-   * @param options Clock, randomness, logger, output and host name.
+   * @param options Clock, randomness, logger, output, host name and bounds.
    */
   constructor(options: ResponderOptions) {
     this.#o = options;
     this.#hostName = options.hostName;
+    this.#limits = options.limits ?? DEFAULT_MDNS_LIMITS;
+  }
+
+  /** Truncated queries from other hosts held now, waiting for their known answers. */
+  get heldQueries(): number {
+    return this.#held.size;
   }
 
   /** The host name in use. */
@@ -428,6 +448,7 @@ export class Responder {
     let last = this.#lastMulticast.get(linkId(iface));
     if (!last) this.#lastMulticast.set(linkId(iface), last = new Map());
     for (const r of [...answers, ...additionals]) last.set(recordKey(r), now);
+    if (last.size > LAST_MULTICAST_SWEEP) forgetOldSends(last, now);
     return Promise.all(packResponses(answers, additionals).map((m) => this.#o.output.multicast(m, iface))).then(
       () => {},
     );
@@ -467,17 +488,17 @@ export class Responder {
     const key = `${r.address}|${r.port}`;
     const held = this.#held.get(key);
     if (held && m.questions.length === 0) {
-      // More known answers for a truncated query (RFC 6762 7.2).
-      held.known.push(...m.answers);
+      // More known answers for a truncated query (RFC 6762 7.2), as many as one query may list.
+      held.known.push(...m.answers.slice(0, Math.max(0, this.#limits.maxKnownAnswers - held.known.length)));
       return;
     }
     // Waiting for more known answers costs a timer per querier: bounded, beyond it answer at once.
-    if (m.truncated && !r.legacy && m.questions.length > 0 && (held || this.#held.size < MAX_HELD_QUERIES)) {
+    if (m.truncated && !r.legacy && m.questions.length > 0 && (held || this.#held.size < this.#limits.maxHeldQueries)) {
       if (held) {
         this.#o.clock.clearTimeout(held.timer);
         this.#timers.delete(held.timer);
       }
-      const known = [...m.answers];
+      const known = m.answers.slice(0, this.#limits.maxKnownAnswers);
       const timer = this.#o.clock.setTimeout(() => {
         this.#timers.delete(timer);
         this.#held.delete(key);

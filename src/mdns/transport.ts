@@ -140,6 +140,9 @@ export class MdnsTransport {
   #binding6: Promise<DatagramSocket | undefined> | undefined;
   #ipv6Problem = "";
   #interfaces: MdnsInterface[] = [];
+  /** Derived from `#interfaces` when it changes, not per datagram: the links of each family and our own addresses. */
+  #links: Record<Family, MdnsInterface[]> = { IPv4: [], IPv6: [] };
+  #ownAddresses = new Set<string>();
   #pollTimer: TimerId | undefined;
   #sendChain: Promise<void> = Promise.resolve();
   #sentCopies = new Map<string, { count: number; until: number }>();
@@ -220,7 +223,7 @@ export class MdnsTransport {
     const { added, removed } = diffInterfaces(this.#interfaces, this.#select());
     if (added.length === 0 && removed.length === 0) return;
     for (const iface of removed) {
-      this.#interfaces = this.#interfaces.filter((i) => i !== iface);
+      this.#setInterfaces(this.#interfaces.filter((i) => i !== iface));
       try {
         await this.#leave(iface);
       } catch {
@@ -298,7 +301,7 @@ export class MdnsTransport {
     try {
       // IPv6 memberships name the interface (link-local scope); IPv4 ones use its address.
       await socket.joinMulticast(group, v6 ? iface.name : iface.address);
-      this.#interfaces = [...this.#interfaces, iface];
+      this.#setInterfaces([...this.#interfaces, iface]);
       this.#o.logger.debug(`mDNS: joined ${group} on ${iface.name} (${iface.address})`);
       return true;
     } catch (err) {
@@ -329,13 +332,17 @@ export class MdnsTransport {
     this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
   }
 
+  #setInterfaces(interfaces: MdnsInterface[]): void {
+    this.#interfaces = interfaces;
+    this.#links = {
+      IPv4: interfaces.filter((i) => i.family === "IPv4"),
+      IPv6: interfaces.filter((i) => i.family === "IPv6"),
+    };
+    this.#ownAddresses = new Set(interfaces.flatMap((i) => i.addresses.map((a) => bare(a.address))));
+  }
+
   #isOwnCopy(bytes: Uint8Array, address: string, port: number): boolean {
-    const plain = bare(address);
-    if (
-      port !== this.#port || !this.#interfaces.some((i) => i.addresses.some((a) => bare(a.address) === plain))
-    ) {
-      return false;
-    }
+    if (port !== this.#port || !this.#ownAddresses.has(bare(address))) return false;
     const key = fingerprint(bytes);
     const sent = this.#sentCopies.get(key);
     if (!sent || sent.until < this.#o.clock.now()) return false;
@@ -349,7 +356,7 @@ export class MdnsTransport {
    * replies can be sent and peers compare equal on every runtime.
    */
   #source(family: Family, address: string): { iface: MdnsInterface; from: string; offLink?: boolean } | string {
-    const links = this.#interfaces.filter((i) => i.family === family);
+    const links = this.#links[family];
     if (this.#seeds.size > 0 && !interfaceFor(address, links) && this.#seeds.has(bare(address))) {
       return { iface: this.#seedLink(family), from: address, offLink: true };
     }
@@ -526,7 +533,7 @@ export class MdnsTransport {
     const sockets = [this.#socket, this.#socket6];
     this.#socket = undefined;
     this.#socket6 = undefined;
-    this.#interfaces = [];
+    this.#setInterfaces([]);
     for (const socket of sockets) {
       try {
         await socket?.close();

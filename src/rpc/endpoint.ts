@@ -27,7 +27,7 @@ import {
 } from "../errors.ts";
 import { InternalErrors } from "../internal_errors.ts";
 import type { Logger } from "../log.ts";
-import { NetError, type SocketRuntime } from "../net.ts";
+import { NetError, type SocketRuntime, type StreamConnection } from "../net.ts";
 import type { NodeStats } from "../stats.ts";
 import { SEAL_MAX_SENDER_BYTES } from "../security/envelope.ts";
 import { Gate } from "../security/gate.ts";
@@ -92,6 +92,11 @@ export interface RpcEndpointOptions {
   clock?: Clock;
   /** Diagnostics. */
   logger?: Logger;
+  /**
+   * Serves a TCP connection that starts with an HTTP method instead of an RPC frame (the
+   * node's plain HTTP file path); without it such a connection is closed as malformed.
+   */
+  plainHttp?: (connection: StreamConnection, first: Uint8Array) => Promise<void>;
   /**
    * Told about every call that failed (before its promise rejects), e.g. so discovery can
    * check on a peer that timed out. Must not throw.
@@ -330,7 +335,7 @@ export class RpcEndpoint {
       processor: this.#processor,
       onRetryOverTcp: (call) => this.#retryOverTcp(call),
     });
-    const tcpServer = new TcpServer({ ...common, processor: this.#processor });
+    const tcpServer = new TcpServer({ ...common, processor: this.#processor, plainHttp: this.#options.plainHttp });
     const serving = this.#options.serve !== false;
     if (serving) this.#dispatcher.resume();
     else this.#dispatcher.refuse(`'${this.name}' is a client only (announce: false) and serves no functions`);

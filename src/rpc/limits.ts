@@ -14,7 +14,8 @@
  *   connection has at most `maxRequestsPerConnection` requests in service;
  * - UDP: unauthenticated replies are at most `maxUdpAmplification` times their request;
  * - streams: `maxStreamsPerConnection` and `maxStreamsPerPeer` open, each buffering at most
- *   `streamWindow` bytes (the sender waits for credit), chunks of `streamChunkBytes`;
+ *   `streamWindow` bytes (the sender waits for credit), up to `maxStreamWindow` for a reader
+ *   that keeps up, chunks of `streamChunkBytes`;
  * - memory of past calls: the reply cache (`replyCache*`) and the replay cache
  *   (`replayCacheEntries`).
  *
@@ -101,10 +102,16 @@ export interface RpcLimits {
    */
   maxUdpAmplification: number;
   /**
-   * Bytes a received stream buffers at most: the sender gets credit for this much and waits
-   * for more as the reader reads (default 256 KiB; at least 64 KiB, the initial credit).
+   * Bytes a received stream buffers at first: the sender gets credit for this much and waits
+   * for more as the reader reads (default 256 KiB; at least 64 KiB, the initial credit). A slow
+   * reader's stream never buffers more.
    */
   streamWindow: number;
+  /**
+   * Most bytes a received stream buffers once its window grew: the window doubles when a fast
+   * reader waits for data, up to this (default 4 MiB). Equal to `streamWindow` turns growth off.
+   */
+  maxStreamWindow: number;
   /** Largest chunk of a byte stream on the wire; bigger chunks are split (default 64 KiB). */
   streamChunkBytes: number;
   /** Streams open at once on one TCP connection, both directions; more are refused with `BusyError` (default 256). */
@@ -160,6 +167,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxRequestsPerConnection: 128,
   maxUdpAmplification: 3,
   streamWindow: 256 * 1024,
+  maxStreamWindow: 4 * 1024 * 1024,
   streamChunkBytes: 64 * 1024,
   maxStreamsPerConnection: 256,
   maxStreamsPerPeer: 1024,

@@ -393,7 +393,7 @@ class PooledConnection {
     const started = this.#streams().send(streams, call.sealed ? this.#peer.name : undefined, () => call.keepAlive());
     call.onSettle(() => {
       const failure = call.failure;
-      if (failure) { for (const stream of started) stream.stop(failure.error); }
+      if (failure) { for (const stream of started) stream.abort(failure.error); }
     });
   }
 

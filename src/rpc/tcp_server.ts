@@ -80,6 +80,12 @@ export interface TcpServerOptions {
   streamStats: StreamStats;
   /** Counts (and logs) exceptions that are bugs, not bad input. */
   internal: InternalErrors;
+  /**
+   * Takes a connection whose first byte is an ASCII capital letter (an HTTP method; an RPC frame
+   * starts with a length whose first byte is 0) and serves it to the end, within its own
+   * timeouts; the connection counts toward the connection limits until it settles.
+   */
+  plainHttp?: (connection: StreamConnection, first: Uint8Array) => Promise<void>;
   /** Diagnostics. */
   logger?: Logger;
 }
@@ -118,6 +124,8 @@ interface Served {
   mux: StreamMux | undefined;
   /** The caller's name, as its last request gave it (for errors about its streams). */
   caller: string;
+  /** Handed to `plainHttp`, which keeps its own timeouts. */
+  handedOff: boolean;
 }
 
 /** Counters of a TCP server that has not run yet (all zero). */
@@ -281,6 +289,7 @@ export class TcpServer {
       wake: undefined,
       mux: undefined,
       caller: formatEndpoint(address, port),
+      handedOff: false,
     };
     this.#served.add(served);
     this.#armWatchdog(served);
@@ -406,6 +415,7 @@ export class TcpServer {
     served: Served,
   ): { at: number; counter: "readTimeouts" | "writeTimeouts" | "idleClosed"; reason: string } | undefined {
     const { limits } = this.#options;
+    if (served.handedOff) return undefined;
     let best: { at: number; counter: "readTimeouts" | "writeTimeouts" | "idleClosed"; reason: string } | undefined;
     const consider = (at: number, counter: "readTimeouts" | "writeTimeouts" | "idleClosed", reason: string) => {
       if (!best || at < best.at) best = { at, counter, reason };
@@ -449,6 +459,11 @@ export class TcpServer {
         if (chunk === null) {
           served.ended = true;
           break;
+        }
+        if (served.requests === 0 && reader.idle && isPlainText(chunk) && this.#options.plainHttp) {
+          served.handedOff = true;
+          await this.#options.plainHttp(connection, chunk).catch(() => {});
+          return;
         }
         const now = timers.clock.now();
         served.lastActivity = now;
@@ -623,4 +638,12 @@ export class TcpServer {
       if (served.ended && served.inFlight === 0) this.#close(served);
     }
   }
+}
+
+/**
+ * Whether a new connection's first bytes start with an ASCII capital letter (an HTTP method):
+ * as an RPC frame length that would be at least 1 GiB, above any frame this server takes.
+ */
+function isPlainText(first: Uint8Array): boolean {
+  return first.length > 0 && first[0] >= 0x41 && first[0] <= 0x5a;
 }

@@ -8,6 +8,11 @@
  * (plus one value: a VALUE frame may be sent on any positive credit), however slow the reader:
  * a reader that stops reading stops the sender.
  *
+ * The window grows for a fast reader (auto-tuning, as TCP and HTTP/2 stacks do): when the
+ * reader waits for data after taking a whole window since the last growth, the window, not the
+ * reader, is what limits the stream, so it doubles, up to `maxWindow`. A slow reader never
+ * waits, so its stream keeps the initial window.
+ *
  * @module
  */
 import type { Clock } from "../clock.ts";
@@ -54,7 +59,8 @@ interface Queued {
  * @example
  * ```ts
  * import { IncomingStream } from "./incoming.ts";
- * const stream = new IncomingStream(1, undefined, 256 * 1024, { credit() {}, cancel() {}, closed() {} });
+ * const window = { initial: 256 * 1024, max: 4 * 1024 * 1024 };
+ * const stream = new IncomingStream(1, undefined, window, { credit() {}, cancel() {}, closed() {} });
  * stream.onData(new Uint8Array([1, 2, 3]));
  * stream.onEnd();
  * for await (const chunk of stream.readable) console.log(chunk); // Uint8Array [1, 2, 3]
@@ -70,7 +76,10 @@ export class IncomingStream {
   /** The function of the call the stream came with (its argument or result), once known; for errors. */
   origin = "stream";
   readonly #link: IncomingLink;
-  readonly #window: number;
+  #window: number;
+  readonly #maxWindow: number;
+  /** `#received` when the window last grew. */
+  #grownAt = 0;
   readonly #maxDepth: number;
   readonly #idle: IdleTimeout | undefined;
   #queue: Queued[] = [];
@@ -89,7 +98,8 @@ export class IncomingStream {
    *
    * @param id The stream id.
    * @param sender Authenticated sender name, or `undefined` for plaintext.
-   * @param window Bytes this side buffers at most (at least {@linkcode INITIAL_STREAM_CREDIT}).
+   * @param window Bytes this side buffers at first (at least {@linkcode INITIAL_STREAM_CREDIT}),
+   *   and at most once grown: `{ initial, max }`.
    * @param link The connection.
    * @param maxDepth Deepest nesting accepted in values.
    * @param idle The idle timeout, if any.
@@ -97,7 +107,7 @@ export class IncomingStream {
   constructor(
     id: number,
     sender: string | undefined,
-    window: number,
+    window: { initial: number; max: number },
     link: IncomingLink,
     maxDepth = MAX_NESTING_DEPTH,
     idle?: IdleTimeout,
@@ -106,7 +116,8 @@ export class IncomingStream {
     this.sender = sender;
     this.#link = link;
     this.#idle = idle && Number.isFinite(idle.ms) ? idle : undefined;
-    this.#window = Math.max(window, INITIAL_STREAM_CREDIT);
+    this.#window = Math.max(window.initial, INITIAL_STREAM_CREDIT);
+    this.#maxWindow = Math.max(window.max, this.#window);
     this.#maxDepth = maxDepth;
     this.#granted = INITIAL_STREAM_CREDIT;
     if (this.#window > this.#granted) {
@@ -245,6 +256,7 @@ export class IncomingStream {
         controller.close();
         return;
       }
+      this.#starving();
       await this.#nextFrame();
     }
   }
@@ -272,6 +284,24 @@ export class IncomingStream {
       `(streamIdleTimeout); it is closed. Raise streamIdleTimeout for streams that may pause longer.`;
     this.#link.cancel(this.id, error);
     this.fail(error);
+  }
+
+  /**
+   * The reader waits for data: give back what it took at once, and grow the window when it
+   * took a whole one since the last growth (the window is then the bottleneck).
+   */
+  #starving(): void {
+    let more = this.#unreturned;
+    this.#unreturned = 0;
+    if (this.#window < this.#maxWindow && this.#received - this.#grownAt >= this.#window) {
+      const growth = Math.min(this.#window, this.#maxWindow - this.#window);
+      this.#window += growth;
+      this.#grownAt = this.#received;
+      more += growth;
+    }
+    if (more === 0) return;
+    this.#granted += more;
+    this.#link.credit(this.id, more);
   }
 
   /** Gives the reader's taken bytes back to the sender, in steps of a quarter window. */

@@ -73,8 +73,10 @@ export function emptyStreamStats(): StreamStats {
 
 /** Limits a mux applies (fields of `RpcLimits`). */
 export interface StreamLimits {
-  /** Bytes buffered per received stream. */
+  /** Bytes buffered per received stream, at first. */
   streamWindow: number;
+  /** Most bytes buffered per received stream once its window grew for a fast reader. */
+  maxStreamWindow: number;
   /** Largest DATA payload sent. */
   streamChunkBytes: number;
   /** Streams open at once on one connection (both directions). */
@@ -168,7 +170,7 @@ export class StreamMux {
     const stream = new IncomingStream(
       id,
       sender,
-      limits.streamWindow,
+      { initial: limits.streamWindow, max: limits.maxStreamWindow },
       {
         credit: (stream, bytes) =>
           void this.#o.send(creditFrame(stream, bytes), sender !== undefined, false).catch(() => {}),

@@ -133,6 +133,19 @@ export class OutgoingStream {
     this.#pull.cancel(reason).catch(() => {});
   }
 
+  /**
+   * Stops sending because this side gave up (the call the stream belongs to failed or was
+   * aborted): the source is cancelled and the receiver's stream fails with `reason` instead of
+   * waiting for chunks that will never come. Idempotent.
+   *
+   * @param reason Why.
+   */
+  abort(reason: unknown): void {
+    if (this.#stopped) return;
+    this.stop(reason);
+    this.#link.send(reasonFrame(StreamFrameKind.abort, this.id, reason)).catch(() => {});
+  }
+
   async #pump(): Promise<void> {
     try {
       for (;;) {

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -275,6 +276,118 @@ const demo: BinaryCheck = {
   },
 };
 
+/** A temporary folder holding one 300 kB pattern file `f.bin`; its path, the file's SHA-256, and a remover. */
+function filesFolder(label: string): { dir: string; sha256: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `peerlink-bin-${label}-`));
+  const bytes = new Uint8Array(300_000).map((_, i) => (i * 31 + 7) & 0xff);
+  writeFileSync(join(dir, "f.bin"), bytes);
+  return {
+    dir,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+const share: BinaryCheck = {
+  command: "share",
+  title: "share: a native node lists and fetches its files; SIGINT stops it",
+  async run(binary, realm) {
+    const shared = filesFolder("share");
+    const local = filesFolder("share-local");
+    const name = `shared-${binary.target}-${process.pid}`;
+    const [command, ...prefix] = [...binary.launcher, binary.file];
+    const server = startProcess(command, [...prefix, "share", shared.dir, "--name", name, "--realm", realm]);
+    let stopCode: number | null = null;
+    try {
+      await server.waitFor(/Ctrl-C to stop/, BASE_LIMIT_MS * binary.slowdown);
+      await withNativeNode(nativeName(binary, "share-reader"), realm, () => {}, async (node) => {
+        await node.waitForPeers(1, { timeout: BASE_LIMIT_MS * binary.slowdown });
+        assert.deepEqual((await node.listFiles(name, "/")).map((e) => e.name), ["f.bin"]);
+        const got = await node.getFile(name, "/f.bin", join(local.dir, "got.bin"));
+        assert.equal(got.sha256, shared.sha256);
+      });
+      stopCode = await server.stop("SIGINT", 10_000 * binary.slowdown);
+    } finally {
+      stopCode ??= await server.stop("SIGKILL", 5_000);
+      shared.remove();
+      local.remove();
+    }
+    assert.equal(stopCode, 0, server.output());
+  },
+};
+
+const ls: BinaryCheck = {
+  command: "ls",
+  title: "ls lists a native node's shared files",
+  async run(binary, realm) {
+    const shared = filesFolder("ls");
+    try {
+      await withNativeNode(
+        nativeName(binary, "ls"),
+        realm,
+        (node) => void node.serveFiles(shared.dir),
+        async (node) => {
+          const listed = await runBinary(binary, ["ls", node.name, "/", "--json", "--realm", realm]);
+          assert.equal(listed.status, 0, outputOf(listed));
+          const entry = JSON.parse(listed.stdout.trim());
+          assert.deepEqual([entry.name, entry.size, entry.type], ["f.bin", 300_000, "file"]);
+        },
+      );
+    } finally {
+      shared.remove();
+    }
+  },
+};
+
+const get: BinaryCheck = {
+  command: "get",
+  title: "get fetches a native node's file, verified, with a JSON final line",
+  async run(binary, realm) {
+    const shared = filesFolder("get");
+    const local = filesFolder("get-local");
+    try {
+      await withNativeNode(
+        nativeName(binary, "get"),
+        realm,
+        (node) => void node.serveFiles(shared.dir),
+        async (node) => {
+          const dest = join(local.dir, "copy.bin");
+          const got = await runBinary(binary, ["get", node.name, "/f.bin", "-o", dest, "--json", "--realm", realm]);
+          assert.equal(got.status, 0, outputOf(got));
+          const done = JSON.parse(got.stdout.trim().split("\n").at(-1)!);
+          assert.deepEqual([done.event, done.size, done.sha256], ["done", 300_000, shared.sha256]);
+          assert.equal(createHash("sha256").update(readFileSync(dest)).digest("hex"), shared.sha256);
+        },
+      );
+    } finally {
+      shared.remove();
+      local.remove();
+    }
+  },
+};
+
+const send: BinaryCheck = {
+  command: "send",
+  title: "send puts a file into a native node's writable share",
+  async run(binary, realm) {
+    const source = filesFolder("send");
+    const inbox = filesFolder("send-inbox");
+    try {
+      const writable = (node: PeerLink) => void node.serveFiles(inbox.dir, { prefix: "/inbox", writable: true });
+      await withNativeNode(nativeName(binary, "send"), realm, writable, async (node) => {
+        const file = join(source.dir, "f.bin");
+        const sent = await runBinary(binary, ["send", file, node.name, "/inbox/sent.bin", "--json", "--realm", realm]);
+        assert.equal(sent.status, 0, outputOf(sent));
+        const stored = createHash("sha256").update(readFileSync(join(inbox.dir, "sent.bin"))).digest("hex");
+        assert.equal(stored, source.sha256);
+      });
+    } finally {
+      source.remove();
+      inbox.remove();
+    }
+  },
+};
+
 /** Every check, in the order they run against each binary. */
 export const BINARY_CHECKS: readonly BinaryCheck[] = [
   version,
@@ -284,5 +397,9 @@ export const BINARY_CHECKS: readonly BinaryCheck[] = [
   pingOver("tcp"),
   call,
   serve,
+  share,
+  ls,
+  get,
+  send,
   demo,
 ];

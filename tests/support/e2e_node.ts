@@ -3,8 +3,8 @@
  * on a host of a private LAN (tests/support/lan.ts), under Deno, Bun or Node.
  *
  * Usage: `E2E_NAME=<name> [E2E_SECRET=<secret>] <runtime> tests/support/e2e_node.ts` with standard
- * input open.
- * `E2E_OPTIONS` may hold more node options as JSON (e.g. `wideArea`, `seeds`).
+ * input open. `E2E_OPTIONS` may hold more node options as JSON (e.g. `wideArea`, `seeds`,
+ * `discoveryLimits`).
  * It starts the node, prints `{"event":"started",...}`, then reads one JSON command per line
  * on standard input and answers each with one JSON line `{"reply":<id>,"ok":true,...}` (or
  * `"ok":false,"error":...`) on standard output. Commands run one after another, while the
@@ -14,8 +14,8 @@
  * - `wait` `count`, `timeout`: waitForPeers(count); answers `peers` (names, sorted),
  *   `addresses` (name -> address) and `via` (name -> where it was found).
  * - `waitEvent` `type` ("peer-up" or "peer-down"), `peer`, `timeout`: waits until this node
- *   has seen that event for that peer (since it started); answers `event` {type, peer, reason,
- *   address, at} with `at` from Date.now().
+ *   has seen that event for that peer (since it started, among its last 10,000 events); answers
+ *   `event` {type, peer, reason, address, at} with `at` from Date.now().
  * - `call` `target`, `fn`, `args`, `transport?`, `timeout?`: one call; answers `value` and
  *   `transport` (the one the call used, from this node's counters: "udp", "tcp" or "udp+tcp"
  *   when an auto call was retried over TCP).
@@ -29,8 +29,21 @@
  *   read) and `sum` (of their `t`).
  * - `upper` `target`, `text`: opens the `upper` stream handler of `target`, writes `text` in
  *   two pieces, closes; answers `text` (what came back).
+ * - `serveFiles` `folder`, `prefix?`, `writable?`: node.serveFiles(folder, {prefix, writable}).
+ * - `getFile` `target`, `path`, `dest`: node.getFile(...); answers its result. While it runs,
+ *   progress is printed as `{"event":"progress","op":"get","bytes":N}` lines.
+ * - `putFile` `target`, `source`, `path`: node.putFile(...); answers its result (progress lines
+ *   with `"op":"put"`).
+ * - `listFiles` `target`, `path`: answers `entries`.
  * - `stats`: answers `stats` (node.stats()).
- * - `discoveryStats`: answers `stats` (the discovery's counters: wide-area domain, seeds).
+ * - `discoveryStats`: answers `stats` (the discovery's counters: peer table, mDNS cache,
+ *   browser, questions, sockets, wide-area domain, seeds).
+ * - `rss`: answers `rss`, `heapTotal`, `heapUsed`, `external` and `arrayBuffers` (bytes, from
+ *   process.memoryUsage()).
+ * - `watchStart` `peer`, `intervalMs`, `fn?`: from now on, every `intervalMs` checks that
+ *   `peer` is listed and (with `fn`) calls `fn()` on it, one call at a time; answers at once.
+ * - `watchStop`: ends the watch; answers `samples`, `unlisted` (samples without the peer),
+ *   `calls`, `failed`, `errors` (the first few) and `peers` (the most listed at one sample).
  * - `stop`: node.stop(); answers, then the process exits 0.
  *
  * Handlers it serves: `runtime()`, `echo(x)`, `inspect(...args)` (who called, over what, also
@@ -79,6 +92,12 @@ interface SeenEvent {
 }
 
 const events: SeenEvent[] = [];
+/** Events kept: a flood of fake peers (tests/mdns_flood_lan.test.ts) must not grow this process by itself. */
+const MAX_EVENTS = 10_000;
+function record(event: SeenEvent): void {
+  if (events.length >= MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS + 1);
+  events.push(event);
+}
 let invocations = 0;
 const seen = new Set<number>();
 
@@ -156,10 +175,10 @@ async function digest(stream: ReadableStream<Uint8Array>): Promise<{ bytes: numb
   return { bytes, sha256: hash.digest("hex") };
 }
 node.on("peer-up", (p) => {
-  events.push({ type: "peer-up", peer: p.name, address: p.address, via: p.via?.join("+"), at: Date.now() });
+  record({ type: "peer-up", peer: p.name, address: p.address, via: p.via?.join("+"), at: Date.now() });
 });
 node.on("peer-down", (p, reason) => {
-  events.push({ type: "peer-down", peer: p.name, address: p.address, reason, at: Date.now() });
+  record({ type: "peer-down", peer: p.name, address: p.address, reason, at: Date.now() });
 });
 
 /** Which transport(s) one call used, from the node's call counters before and after it. */
@@ -186,6 +205,66 @@ interface Command {
   size?: number;
   seed?: number;
   text?: string;
+  folder?: string;
+  prefix?: string;
+  writable?: boolean;
+  path?: string;
+  dest?: string;
+  source?: string;
+  intervalMs?: number;
+}
+
+/** A running `watchStart`: samples a peer's presence (and calls it) until `watchStop`. */
+interface Watch {
+  samples: number;
+  unlisted: number;
+  calls: number;
+  failed: number;
+  errors: string[];
+  peers: number;
+  stop: () => Promise<void>;
+}
+
+let watch: Watch | undefined;
+
+function watchStart(command: Command): Record<string, unknown> {
+  if (watch) throw new Error("a watch is already running; send watchStop first");
+  const peer = command.peer!;
+  const w: Watch = { samples: 0, unlisted: 0, calls: 0, failed: 0, errors: [], peers: 0, stop: async () => {} };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const listed = node.peers();
+      w.samples++;
+      w.peers = Math.max(w.peers, listed.length);
+      if (!listed.some((p) => p.name === peer)) w.unlisted++;
+      if (command.fn) {
+        w.calls++;
+        try {
+          await node.call(peer, command.fn, [], { timeout: 2000 });
+        } catch (error) {
+          w.failed++;
+          if (w.errors.length < 5) w.errors.push(`${describe(error).name}: ${describe(error).message}`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, command.intervalMs ?? 20));
+    }
+  })();
+  w.stop = async () => {
+    running = false;
+    await loop;
+  };
+  watch = w;
+  return {};
+}
+
+async function watchStop(): Promise<Record<string, unknown>> {
+  const w = watch;
+  if (!w) throw new Error("no watch is running; send watchStart first");
+  watch = undefined;
+  await w.stop();
+  const { stop: _stop, ...result } = w;
+  return result;
 }
 
 async function waitEvent(command: Command): Promise<Record<string, unknown>> {
@@ -195,7 +274,9 @@ async function waitEvent(command: Command): Promise<Record<string, unknown>> {
     const event = events.find((e) => e.type === command.type && e.peer === command.peer);
     if (event) return { event };
     if (Date.now() >= deadline) {
-      throw new Error(`no ${command.type} of '${command.peer}' within ${timeout} ms; saw ${JSON.stringify(events)}`);
+      throw new Error(
+        `no ${command.type} of '${command.peer}' within ${timeout} ms; saw ${JSON.stringify(events.slice(-50))}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -282,10 +363,31 @@ async function run(command: Command): Promise<Record<string, unknown>> {
       await stream.closed;
       return { text: back };
     }
+    case "serveFiles":
+      node.serveFiles(command.folder!, { prefix: command.prefix, writable: command.writable });
+      return {};
+    case "getFile": {
+      const onProgress = (p: { bytes: number }) => print({ event: "progress", op: "get", bytes: p.bytes });
+      return { ...(await node.getFile(command.target!, command.path!, command.dest!, { onProgress })) };
+    }
+    case "putFile": {
+      const onProgress = (p: { bytes: number }) => print({ event: "progress", op: "put", bytes: p.bytes });
+      return { ...(await node.putFile(command.target!, command.source!, command.path!, { onProgress })) };
+    }
+    case "listFiles":
+      return { entries: await node.listFiles(command.target!, command.path) };
     case "stats":
       return { stats: node.stats() };
     case "discoveryStats":
       return { stats: discovery?.stats() };
+    case "rss": {
+      const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+      return { rss, heapTotal, heapUsed, external, arrayBuffers };
+    }
+    case "watchStart":
+      return watchStart(command);
+    case "watchStop":
+      return await watchStop();
     case "stop":
       await node.stop();
       return { stopped: true };
