@@ -263,7 +263,7 @@ export class RemoteError extends PeerLinkError {
 export class PeerLeftError extends PeerLinkError {
   /** The peer that left. */
   readonly peer: string;
-  /** The function that was pending. */
+  /** The function that was pending; `""` for a stream with the peer that was open. */
   readonly function: string;
   /** How discovery saw it leave. */
   readonly reason: PeerDownReason;
@@ -271,18 +271,18 @@ export class PeerLeftError extends PeerLinkError {
   /**
    * Creates a {@linkcode PeerLeftError}.
    *
-   * @param details The peer, the function pending, and how the peer left.
+   * @param details The peer, the function pending (none: a stream was open), and how the peer left.
    */
-  constructor(details: { peer: string; function: string; reason: PeerDownReason }) {
-    super(
-      `${pythonString(details.peer)} left the network (${LEFT_BECAUSE[details.reason]}) while ${
+  constructor(details: { peer: string; function?: string; reason: PeerDownReason }) {
+    const what = details.function
+      ? `while ${
         pythonString(details.function)
-      } was pending. It may or may not have run the call; call again once the peer is back.`,
-      "PEER_LEFT",
-    );
+      } was pending. It may or may not have run the call; call again once the peer is back.`
+      : "while a stream with it was open. Open it again once the peer is back.";
+    super(`${pythonString(details.peer)} left the network (${LEFT_BECAUSE[details.reason]}) ${what}`, "PEER_LEFT");
     this.name = "PeerLeftError";
     this.peer = details.peer;
-    this.function = details.function;
+    this.function = details.function ?? "";
     this.reason = details.reason;
   }
 }

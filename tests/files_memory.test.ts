@@ -398,16 +398,21 @@ test("files: streams as destination and source (no part file), with progress to 
 });
 
 test("files: asFileError turns a peer's FileError into one with its code and rule, preferring a carried code", () => {
-  const remote = (type: string, message: string, extra: Record<string, unknown> = {}) =>
-    Object.assign(
-      new RemoteError({ peer: "Host", function: "__files_get", remoteType: type, remoteMessage: message }),
-      extra,
-    );
+  const remote = (type: string, message: string, carried: Pick<RemoteError, "remoteCode" | "remoteData"> = {
+    remoteData: {},
+  }) =>
+    new RemoteError({ peer: "Host", function: "__files_get", remoteType: type, remoteMessage: message, ...carried });
   const forbidden = asFileError(remote("FileError", "FILE_FORBIDDEN: '/..' is refused (rule dotdot): no")) as FileError;
   assert.ok(forbidden instanceof FileError);
   assert.deepEqual([forbidden.code, forbidden.status, forbidden.rule], ["FILE_FORBIDDEN", 403, "dotdot"]);
-  const carried = asFileError(remote("FileError", "gone", { remoteCode: "FILE_NOT_FOUND" })) as FileError;
+  const carried = asFileError(
+    remote("FileError", "gone", { remoteCode: "FILE_NOT_FOUND", remoteData: {} }),
+  ) as FileError;
   assert.deepEqual([carried.code, carried.status], ["FILE_NOT_FOUND", 404]);
+  const carriedRule = asFileError(
+    remote("FileError", "refused", { remoteCode: "FILE_FORBIDDEN", remoteData: { rule: "symlink" } }),
+  ) as FileError;
+  assert.deepEqual([carriedRule.code, carriedRule.rule], ["FILE_FORBIDDEN", "symlink"]);
   const other = remote("TypeError", "FILE_NOT_FOUND: looks like one but is not");
   assert.equal(asFileError(other), other);
   const plain = new Error("x");

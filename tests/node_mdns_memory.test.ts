@@ -356,6 +356,52 @@ test("PeerLink over mDNS (memory): calls pending to a peer that left fail at onc
   }
 });
 
+test("PeerLink over mDNS (memory): streams with a peer that crashed fail with PeerLeftError on both sides", async () => {
+  const w = new NodeWorld();
+  try {
+    // Streams that never end by themselves: only the peer's departure can end them.
+    const endless = () => new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
+    let upload: Promise<unknown> | undefined;
+    const reader = w.node("10.0.0.1", "Reader");
+    const server = w.node("10.0.0.2", "Server")
+      .register("feed", () => endless())
+      .register("sink", (input: ReadableStream<Uint8Array>) => {
+        upload = input.getReader().read().then(() => "ended", (e) => e);
+        return "reading";
+      });
+    const uploader = w.node("10.0.0.3", "Uploader");
+    await w.start(reader, server, uploader);
+    const feed = await w.during(reader.call("Server", "feed") as Promise<ReadableStream<Uint8Array>>, 1000);
+    const download = feed.getReader().read().then(() => "ended", (e) => e);
+    assert.equal(await w.during(uploader.call("Server", "sink", [endless()]), 1000), "reading");
+    await w.until(() => server.stats()!.streams.open === 2);
+
+    // The uploader crashes (no goodbye, no FIN). The server learns it when a call to it times
+    // out: the stream its handler reads fails, instead of waiting forever.
+    w.network.detach("10.0.0.3");
+    await w.during(server.call("Uploader", "__ping__", [], { timeout: 500 }).catch(() => {}), 1000);
+    const uploadError = await w.during(upload!, 5000);
+    assert.ok(uploadError instanceof PeerLeftError, String(uploadError));
+    assert.equal(uploadError.peer, "Uploader");
+    assert.equal(uploadError.reason, "expired");
+    await w.until(() => server.stats()!.streams.open === 1);
+    assert.equal(server.stats()!.streams.open, 1, "the reader's stream goes on");
+
+    // The server crashes: the reader's stream from it fails the same way.
+    w.network.detach("10.0.0.2");
+    await w.during(reader.call("Server", "__ping__", [], { timeout: 500 }).catch(() => {}), 1000);
+    const error = await w.during(download, 5000);
+    assert.ok(error instanceof PeerLeftError, String(error));
+    assert.equal(error.function, "");
+    assert.match(error.message, /^'Server' left the network \(expired.*while a stream with it was open/);
+    assert.equal(reader.stats()!.streams.open, 0);
+    w.network.attach("10.0.0.2");
+    w.network.attach("10.0.0.3");
+  } finally {
+    await w.close();
+  }
+});
+
 test("PeerLink over mDNS (memory): a client-only node (announce: false) calls without ever being seen", async () => {
   const w = new NodeWorld();
   try {

@@ -533,6 +533,14 @@ export class RpcEndpoint {
       call.settle({ ok: false, error: new PeerLeftError({ peer: peer.name, function: call.fn, reason }) });
       failed++;
     }
+    const running = this.#running;
+    if (running) {
+      // Its streams (read from it, or sent to it) fail too: over our connection to it, and
+      // over its connections to us, which a crashed peer never closes.
+      const left = new PeerLeftError({ peer: peer.name, reason });
+      failed += running.tcpClient.peerLeft(peer, left);
+      failed += running.tcpServer.peerLeft(peer.name, peer.address, left);
+    }
     return failed;
   }
 

@@ -110,6 +110,11 @@ function outgoingFrame(call: PendingCall, parts: Uint8Array[], options: TcpClien
   return options.gate.sealFrame(SealKind.tcpRequest, parts, call.sealed);
 }
 
+/** The pool's key of a peer's connection: one per address and TCP port. */
+function poolKey(peer: Pick<RpcPeer, "address" | "tcpPort">): string {
+  return `${peer.address}|${peer.tcpPort}`;
+}
+
 /**
  * Sends calls over TCP.
  *
@@ -197,6 +202,22 @@ export class TcpClient {
     await Promise.allSettled(closing);
   }
 
+  /**
+   * A peer left (discovery said so): the pooled connection to it closes, and the streams open
+   * on it fail with `reason` instead of waiting on a connection nobody answers.
+   *
+   * @param peer Where the peer was.
+   * @param reason What its open streams fail with (a `PeerLeftError`).
+   * @returns How many streams failed.
+   */
+  peerLeft(peer: Pick<RpcPeer, "address" | "tcpPort">, reason: unknown): number {
+    const pooled = this.#pool.get(poolKey(peer));
+    if (!pooled) return 0;
+    const open = pooled.openStreams;
+    pooled.close(reason).catch(() => {});
+    return open;
+  }
+
   /** Opens a connection; failures become {@linkcode PeerConnectionError}. */
   async #connect(peer: RpcPeer, timeoutMs: number): Promise<StreamConnection> {
     this.#stats.connects++;
@@ -209,7 +230,7 @@ export class TcpClient {
   }
 
   #pooled(peer: RpcPeer): PooledConnection {
-    const key = `${peer.address}|${peer.tcpPort}`;
+    const key = poolKey(peer);
     let pooled = this.#pool.get(key);
     if (!pooled || pooled.broken) {
       pooled = new PooledConnection(this.#context, key, peer);

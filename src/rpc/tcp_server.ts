@@ -356,6 +356,25 @@ export class TcpServer {
   }
 
   /**
+   * A peer left (discovery said so): connections on which it has streams open close, and
+   * those streams fail with `reason` (a crashed caller sends no FIN; its uploads would wait).
+   *
+   * @param name The peer's name, as its requests gave it.
+   * @param address The peer's address.
+   * @param reason What its open streams fail with (a `PeerLeftError`).
+   * @returns How many streams failed.
+   */
+  peerLeft(name: string, address: string, reason: unknown): number {
+    let failed = 0;
+    for (const served of [...this.#served]) {
+      if (served.caller !== name || served.address !== address || !served.mux?.open) continue;
+      failed += served.mux.open;
+      this.#close(served, reason);
+    }
+    return failed;
+  }
+
+  /**
    * Closes a connection and releases everything it holds; its streams fail with `reason`
    * (default: the connection was lost). Idempotent.
    */
