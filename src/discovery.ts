@@ -61,6 +61,7 @@
  */
 import { type Clock, systemClock } from "./clock.ts";
 import { PeerLinkError } from "./errors.ts";
+import { MdnsStateError } from "./mdns/errors.ts";
 import { createLogger, type Logger, ThrottledWarning } from "./log.ts";
 import type { SocketRuntime } from "./net.ts";
 import { Mdns, type MdnsStats } from "./mdns/mdns.ts";
@@ -541,7 +542,7 @@ export class Discovery {
    *   refused (nothing is then left registered or announced).
    */
   async start(): Promise<void> {
-    if (this.#state !== "new") throw new Error("Discovery.start(): already started; create a new Discovery.");
+    if (this.#state !== "new") throw new MdnsStateError("Discovery.start(): already started; create a new Discovery.");
     this.#state = "starting";
     const o = this.#o;
     const mdns = new Mdns({

@@ -36,6 +36,10 @@ export type PeerLinkErrorCode =
   | "DNS_NO_ANSWER"
   | "DNS_REFUSED"
   | "DNS_NAME_IN_USE"
+  // mDNS input: a name or label, TXT data, or a record that cannot be put on the wire.
+  | "INVALID_NAME"
+  | "INVALID_TXT"
+  | "CANNOT_ENCODE"
   | NetErrorCode
   | FileErrorCode
   | "OTHER";

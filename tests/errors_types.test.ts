@@ -23,6 +23,12 @@ import {
 } from "../src/errors.ts";
 import { NetError } from "../src/net.ts";
 import { SwarmStartError } from "../src/swarm.ts";
+import { NameError } from "../src/mdns/names.ts";
+import { TxtError } from "../src/mdns/txt.ts";
+import { EncodeError } from "../src/mdns/packet.ts";
+import { MdnsStateError } from "../src/mdns/errors.ts";
+import { WideAreaError } from "../src/dnssd/errors.ts";
+const { FileError } = errors;
 import { MAX_SAFE_UDP_PAYLOAD, TCP_MAX_FRAME } from "../src/constants.ts";
 
 test("PeerNotFound lists the known peers in Python's format", () => {
@@ -110,6 +116,13 @@ test("every error is a PeerLinkError with its class name and a code", () => {
     [new NameConflict("a._peerlink._tcp.local", "10.0.0.2"), "NameConflict", "NAME_CONFLICT"],
     [new NetError("ADDR_IN_USE", "UDP bind 0.0.0.0:5353: address already in use"), "NetError", "ADDR_IN_USE"],
     [new SwarmStartError({ node: "W", udpPort: 1, tcpPort: 2, cause }), "SwarmStartError", "OTHER"],
+    [new FileError("FILE_NOT_FOUND", "'/x' does not exist"), "FileError", "FILE_NOT_FOUND"],
+    [new WideAreaError("DNS_REFUSED", "refused"), "WideAreaError", "DNS_REFUSED"],
+    // The mDNS entry (@peerlink/peerlink/mdns): its errors are PeerLinkErrors too.
+    [new NameError("bad label"), "NameError", "INVALID_NAME"],
+    [new TxtError("bad key"), "TxtError", "INVALID_TXT"],
+    [new EncodeError("cannot encode"), "EncodeError", "CANNOT_ENCODE"],
+    [new MdnsStateError("stopped"), "MdnsStateError", "NOT_STARTED"],
   ];
   for (const [err, name, code] of errors) {
     assert.ok(err instanceof PeerLinkError, name);

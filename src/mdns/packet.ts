@@ -21,6 +21,7 @@ import { validateName } from "./names.ts";
 import { walkMessage } from "./walk.ts";
 import { faultPoint } from "../faults.ts";
 import { isBadInput } from "../internal_errors.ts";
+import { PeerLinkError } from "../errors.ts";
 
 /** Largest mDNS message accepted (RFC 6762 section 17: 9000 bytes including IP and UDP headers). */
 export const MAX_MESSAGE_SIZE = 9000;
@@ -193,13 +194,13 @@ function toRecord(
   }
 }
 
-/** Thrown by {@linkcode encodeMessage} for records it cannot put on the wire. */
-export class EncodeError extends Error {
+/** Thrown by {@linkcode encodeMessage} for records it cannot put on the wire (code `CANNOT_ENCODE`). */
+export class EncodeError extends PeerLinkError {
   /**
    * @param message What is wrong.
    */
   constructor(message: string) {
-    super(message);
+    super(message, "CANNOT_ENCODE");
     this.name = "EncodeError";
   }
 }
