@@ -1,0 +1,64 @@
+/**
+ * Helpers of the stream tests: reading a stream whole, building byte patterns, waiting on the
+ * in-memory network (bounded), and raw frames a hostile client writes by hand.
+ */
+
+/** Reads a stream to its end. */
+export async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const chunk of stream) out.push(chunk);
+  return out;
+}
+
+/** `size` bytes of a pattern that depends on `seed`. */
+export function bytesOf(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+/** The chunks joined. */
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Yields to the in-memory network and promise chains until `predicate` holds, at most `rounds` times. */
+export async function until(predicate: () => boolean, rounds = 2000): Promise<boolean> {
+  for (let i = 0; i < rounds && !predicate(); i++) await new Promise((r) => setTimeout(r, 0));
+  return predicate();
+}
+
+/** A length-prefixed TCP frame around `body`. */
+export function rawFrame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+/** A stream frame body: 0xFD, kind, stream id, payload. */
+export function streamFrameBody(kind: number, id: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const body = new Uint8Array(6 + payload.length);
+  body[0] = 0xfd;
+  body[1] = kind;
+  new DataView(body.buffer).setUint32(2, id >>> 0);
+  body.set(payload, 6);
+  return body;
+}
+
+/** A framed stream frame, as written on the connection. */
+export function rawStreamFrame(kind: number, id: number, payload?: Uint8Array): Uint8Array {
+  return rawFrame(streamFrameBody(kind, id, payload));
+}
+
+/** A framed plaintext JSON request. */
+export function rawRequest(fields: Record<string, unknown>): Uint8Array {
+  return rawFrame(new TextEncoder().encode(JSON.stringify({ type: "request", kwargs: {}, plx: 2, ...fields })));
+}
