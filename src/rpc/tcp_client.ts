@@ -388,12 +388,15 @@ class PooledConnection {
     });
   }
 
-  /** Starts a call's argument streams: their progress keeps the call alive, its failure cancels them. */
+  /**
+   * Starts a call's argument streams: their progress keeps the call alive; its failure cancels
+   * their sources and errors them on the receiving side (the handler is not left waiting).
+   */
   #sendStreams(call: PendingCall, streams: OutgoingMessage["streams"]): void {
     const started = this.#streams().send(streams, call.sealed ? this.#peer.name : undefined, () => call.keepAlive());
     call.onSettle(() => {
       const failure = call.failure;
-      if (failure) { for (const stream of started) stream.stop(failure.error); }
+      if (failure) { for (const stream of started) stream.abort(failure.error); }
     });
   }
 

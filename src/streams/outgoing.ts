@@ -71,6 +71,8 @@ export class OutgoingStream {
   #credit = INITIAL_STREAM_CREDIT;
   #waiting: (() => void) | undefined;
   #stopped: { reason: unknown } | undefined;
+  /** END or ABORT is on its way: nothing may follow it. */
+  #finished = false;
   #sent = 0;
 
   /**
@@ -133,6 +135,21 @@ export class OutgoingStream {
     this.#pull.cancel(reason).catch(() => {});
   }
 
+  /**
+   * This side gives up on the stream (the call it belongs to failed): the receiver's reader
+   * errors with `reason` (an ABORT), and the source is cancelled. Nothing is sent when the
+   * stream already ended. Idempotent.
+   *
+   * @param reason Why; the receiver gets its type and message.
+   */
+  abort(reason: unknown): void {
+    if (this.#stopped) return;
+    this.stop(reason);
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#link.send(reasonFrame(StreamFrameKind.abort, this.id, reason)).catch(() => {});
+  }
+
   async #pump(): Promise<void> {
     try {
       for (;;) {
@@ -140,6 +157,7 @@ export class OutgoingStream {
         const next = await this.#pull.next();
         if (this.#stopped) return;
         if (next.done) {
+          this.#finished = true;
           await this.#link.send(streamFrame(StreamFrameKind.end, this.id));
           return;
         }
@@ -149,6 +167,7 @@ export class OutgoingStream {
     } catch (error) {
       if (this.#stopped) return;
       this.#stopped = { reason: error };
+      this.#finished = true;
       // The source failed (or a chunk could not be encoded): the receiver's stream errors.
       await this.#link.send(reasonFrame(StreamFrameKind.abort, this.id, error)).catch(() => {});
       this.#pull.cancel(error).catch(() => {});
