@@ -46,3 +46,83 @@ test("an aborted call ends its argument stream on the handler's side (the handle
     await t.close();
   }
 });
+
+test("a handler that returns without reading its argument stream releases it: the caller's source is cancelled, slots and connections are freed", async () => {
+  let finallyRan = false;
+  const t = await rpcPair({
+    fake: false,
+    host: {
+      limits: { maxStreamsPerConnection: 2 },
+      handlers: {
+        ignore: (_input: ReadableStream<number>) => "ignored",
+        keep: (input: ReadableStream<number>) => {
+          // Reading it after returning is fine once a reader is taken before.
+          const reader = input.getReader();
+          return {
+            later: (async function* () {
+              for (;;) {
+                const next = await reader.read();
+                if (next.done) return;
+                yield next.value * 10;
+              }
+            })(),
+          };
+        },
+      },
+    },
+  });
+  try {
+    const source = async function* () {
+      try {
+        for (let i = 0;; i++) yield i;
+      } finally {
+        finallyRan = true;
+      }
+    };
+    // More calls than the connection has stream slots: each must give its slot back.
+    for (let i = 0; i < 4; i++) assert.equal(await t.worker.call(t.peer, "ignore", [source()]), "ignored");
+    assert.ok(await until(() => finallyRan), "the caller's generator was cancelled");
+    assert.ok(await until(() => t.host.stats().streams.open === 0), "the host forgot the streams");
+    assert.ok(await until(() => t.worker.stats().streams.open === 0), "the worker forgot the streams");
+    const { later } = await t.worker.call(t.peer, "keep", [ReadableStream.from([1, 2, 3])]) as {
+      later: ReadableStream<number>;
+    };
+    assert.deepEqual(await collect(later), [10, 20, 30]);
+  } finally {
+    await t.close();
+  }
+});
+
+test("an argument stream a result generator never reads is released once the result ends", async () => {
+  let finallyRan = false;
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        // Reads its input only as it is pulled: the input stays open while the result flows.
+        double: async function* (input: ReadableStream<number>) {
+          for await (const n of input) yield n * 2;
+        },
+        first: async function* (_input: ReadableStream<number>) {
+          yield "only";
+        },
+      },
+    },
+  });
+  try {
+    const doubled = await t.worker.call(t.peer, "double", [ReadableStream.from([1, 2, 3])]) as ReadableStream<number>;
+    assert.deepEqual(await collect(doubled), [2, 4, 6]);
+    const source = async function* () {
+      try {
+        for (let i = 0;; i++) yield i;
+      } finally {
+        finallyRan = true;
+      }
+    };
+    const first = await t.worker.call(t.peer, "first", [source()]) as ReadableStream<string>;
+    assert.deepEqual(await collect(first), ["only"]);
+    assert.ok(await until(() => finallyRan), "the unread argument's source was cancelled");
+    assert.ok(await until(() => t.host.stats().streams.open === 0 && t.worker.stats().streams.open === 0));
+  } finally {
+    await t.close();
+  }
+});

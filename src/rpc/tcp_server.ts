@@ -569,7 +569,8 @@ export class TcpServer {
 
   /**
    * Writes a reply when it is ready (sealed when the request was), then starts the streams of
-   * its result; when the reply is an error, the request's own streams are ended.
+   * its result; the request's own streams are ended when the reply is an error or the handler
+   * left them unread (see `IncomingStream.afterHandler`).
    */
   #answer(served: Served, reply: Promise<ReplyFrame>, arrival: Arrival, requestStreams: IncomingStream[]): void {
     served.inFlight++;
@@ -586,13 +587,14 @@ export class TcpServer {
     const { timers, logger, gate } = this.#options;
     try {
       const reply = await pending;
-      if (reply.failed) {
-        for (const stream of requestStreams) stream.abandon(new Error(`the call failed on '${gate.name}'`));
-      }
       if (served.closed) return;
       const written = this.#write(served, gate.sealFrame(SealKind.tcpReply, reply.parts, sender !== undefined));
       // Queued behind the reply, so every frame of a result stream follows it.
-      if (reply.streams.length > 0) this.#mux(served).send(reply.streams, sender);
+      const results = reply.streams.length > 0 ? this.#mux(served).send(reply.streams, sender) : [];
+      if (requestStreams.length > 0) {
+        const over = results.length > 0 ? Promise.all(results.map((stream) => stream.done)) : undefined;
+        for (const stream of requestStreams) stream.afterHandler(reply.failed, gate.name, over);
+      }
       await written;
     } catch (error) {
       logger?.debug(`TCP reply to ${served.peer} failed: ${(error as Error).message}`);

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { BadMessage, PeerTimeoutError, ProtocolError, RemoteError } from "../errors.ts";
+import { BadMessage, PeerLinkError, PeerTimeoutError, ProtocolError, RemoteError } from "../errors.ts";
 import { MAX_NESTING_DEPTH, reviveValue } from "../wire/values.ts";
 import type { StreamReason } from "./frames.ts";
 
@@ -203,6 +203,30 @@ export class IncomingStream {
     this.#head = 0;
     this.#held = 0;
     this.#finish();
+  }
+
+  /**
+   * The handler of the call this stream is an argument of has answered. When the call failed,
+   * or the handler left the stream unread (no reader taken) once it answered and the streams
+   * of its result are over (an async generator reads its input only as it is pulled), nobody
+   * will read it: it is abandoned (the sender's source is cancelled) instead of holding its
+   * slot, the sender and the connection forever. A handler that reads it later takes a reader
+   * before it returns.
+   *
+   * @param failed Whether the call failed.
+   * @param node This node's name, for the reason.
+   * @param results Settles when the streams of the result are over, if it has any.
+   */
+  afterHandler(failed: boolean, node: string, results?: Promise<unknown>): void {
+    if (results && !failed) {
+      void results.then(() => this.afterHandler(false, node));
+      return;
+    }
+    if (this.#closed || (!failed && this.readable.locked)) return;
+    const message = failed
+      ? `the call '${this.origin}' failed on '${node}', so its argument stream was closed`
+      : `the handler of '${this.origin}' on '${node}' returned without reading this argument stream, so it was closed. To read it after returning, take a reader (getReader()) before returning.`;
+    this.abandon(new PeerLinkError(message, "OTHER"));
   }
 
   /**

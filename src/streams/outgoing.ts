@@ -74,6 +74,7 @@ export class OutgoingStream {
   /** END or ABORT is on its way: nothing may follow it. */
   #finished = false;
   #sent = 0;
+  #done: Promise<void> = Promise.resolve();
 
   /**
    * Creates the stream (nothing is pulled before {@linkcode OutgoingStream.start}).
@@ -106,9 +107,14 @@ export class OutgoingStream {
     return this.#sent;
   }
 
-  /** Starts pumping; never rejects. */
+  /** Settles (never rejects) once the stream is over: ended, failed, cancelled or stopped. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Starts pumping. */
   start(): void {
-    void this.#pump();
+    this.#done = this.#pump();
   }
 
   /**
