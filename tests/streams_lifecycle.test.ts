@@ -126,3 +126,30 @@ test("an argument stream a result generator never reads is released once the res
     await t.close();
   }
 });
+
+test("more calls streaming their arguments than maxRequestsPerConnection all finish (reading does not stop under them)", async () => {
+  const t = await rpcPair({
+    host: {
+      limits: { maxRequestsPerConnection: 2 },
+      handlers: {
+        size: async (input: ReadableStream<Uint8Array>) => (await collect(input)).reduce((n, c) => n + c.length, 0),
+      },
+    },
+  });
+  try {
+    const upload = () =>
+      (async function* () {
+        for (let i = 0; i < 40; i++) yield new Uint8Array(16 * 1024); // 640 KiB: more than a window
+      })();
+    const results: unknown[] = [];
+    const calls = Array.from(
+      { length: 5 },
+      () => t.worker.call(t.peer, "size", [upload()], { timeout: 600_000 }).then((n) => results.push(n)),
+    );
+    assert.ok(await until(() => results.length === 5), `${results.length} of 5 uploads finished`);
+    await Promise.all(calls);
+    assert.deepEqual(results, Array(5).fill(640 * 1024));
+  } finally {
+    await t.close();
+  }
+});

@@ -93,7 +93,10 @@ export interface RpcLimits {
   writeTimeout: number;
   /** Bytes of partly received frames held over all connections; beyond, reading pauses (default 64 MiB). */
   maxBufferedBytes: number;
-  /** Requests of one connection in service at once; reading pauses beyond (default 128). */
+  /**
+   * Requests of one connection in service at once; reading pauses beyond (default 128). Requests
+   * carrying streams do not count: their streams follow on the connection.
+   */
   maxRequestsPerConnection: number;
   /**
    * Largest UDP reply, as a multiple of its request, to an unauthenticated caller, so a

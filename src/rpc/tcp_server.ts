@@ -31,7 +31,9 @@
  * - partial frames are held in buffers that grow with the bytes received (`FrameReader`), and
  *   over `maxBufferedBytes` in all, connections with a partial frame stop reading until memory
  *   is freed; a connection with `maxRequestsPerConnection` requests in service stops reading
- *   until one is answered (backpressure through TCP).
+ *   until one is answered (backpressure through TCP). Requests that carry streams do not count:
+ *   their handlers wait for the stream frames behind them, which a paused connection would
+ *   never read (their number is bounded by `maxStreamsPerConnection`).
  *
  * @module
  */
@@ -102,6 +104,11 @@ interface Served {
   authenticated: boolean;
   /** Requests in service: running, or reply not yet written. */
   inFlight: number;
+  /**
+   * Of those, requests that carry streams: their handlers wait for stream frames that follow on
+   * this connection, so they do not count toward pausing it (`maxRequestsPerConnection`).
+   */
+  streaming: number;
   /** Reply frames queued or being written. */
   pendingWrites: number;
   /** Last time a write finished, or the queue became non-empty. */
@@ -254,6 +261,7 @@ export class TcpServer {
       requests: 0,
       authenticated: false,
       inFlight: 0,
+      streaming: 0,
       pendingWrites: 0,
       writeProgressAt: now,
       buffered: 0,
@@ -416,7 +424,7 @@ export class TcpServer {
     try {
       while (!served.closed) {
         const overBudget = !reader.idle && this.#buffered > limits.maxBufferedBytes;
-        if (served.inFlight >= limits.maxRequestsPerConnection || overBudget) {
+        if (served.inFlight - served.streaming >= limits.maxRequestsPerConnection || overBudget) {
           this.#stats.readPauses++;
           await new Promise<void>((resolve) => (served.wake = resolve));
           served.wake = undefined;
@@ -574,6 +582,7 @@ export class TcpServer {
    */
   #answer(served: Served, reply: Promise<ReplyFrame>, arrival: Arrival, requestStreams: IncomingStream[]): void {
     served.inFlight++;
+    if (requestStreams.length > 0) served.streaming++;
     void this.#writeReply(served, reply, arrival.sender, requestStreams);
   }
 
@@ -600,6 +609,7 @@ export class TcpServer {
       logger?.debug(`TCP reply to ${served.peer} failed: ${(error as Error).message}`);
     } finally {
       served.inFlight--;
+      if (requestStreams.length > 0) served.streaming--;
       served.lastActivity = timers.clock.now();
       served.wake?.();
       if (served.ended && served.inFlight === 0) this.#close(served);
