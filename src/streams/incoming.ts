@@ -92,6 +92,7 @@ export class IncomingStream {
   #failure: { error: unknown } | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
+  #controller!: ReadableStreamDefaultController<unknown>;
 
   /**
    * Creates the stream and grants the sender the rest of the window.
@@ -125,6 +126,7 @@ export class IncomingStream {
       this.#granted = this.#window;
     }
     this.readable = new ReadableStream<unknown>({
+      start: (controller) => void (this.#controller = controller),
       pull: (controller) => this.#pull(controller),
       cancel: (reason) => this.abandon(reason),
     }, { highWaterMark: 0 });
@@ -167,16 +169,21 @@ export class IncomingStream {
     return this.#push(value, payload.length);
   }
 
-  /** The sender finished: the reader sees the end after the chunks before it. */
+  /**
+   * The sender finished: the reader sees the end after the chunks before it (at once when none
+   * is waiting, so `reader.closed` resolves without another read).
+   */
   onEnd(): void {
     if (this.#ended || this.#failure) return;
     this.#ended = true;
-    this.#wake?.();
+    if (this.#wake) this.#wake();
+    else if (this.#head >= this.#queue.length) this.#close();
   }
 
   /**
    * The stream failed (the sender aborted, the connection broke, the node stopped): the reader
-   * gets `error` at once, and chunks not yet read are dropped.
+   * gets `error` at once (a pending read rejects, `reader.closed` rejects, whether or not
+   * anyone reads), and chunks not yet read are dropped.
    *
    * @param error What the reader gets (a `RemoteError` carrying the sender's reason).
    */
@@ -186,22 +193,20 @@ export class IncomingStream {
     this.#queue = [];
     this.#head = 0;
     this.#held = 0;
+    this.#controller.error(error);
     this.#wake?.();
-    if (!this.#wake) this.#finish();
+    this.#finish();
   }
 
   /**
    * The reader (or this node) gave up on the stream: tells the sender to stop and forgets it.
    *
-   * @param reason Why.
+   * @param reason Why (a reader still waiting gets it).
    */
   abandon(reason: unknown): void {
     if (this.#closed) return;
     if (!this.#ended && !this.#failure) this.#link.cancel(this.id, reason);
-    this.#failure ??= { error: reason };
-    this.#queue = [];
-    this.#head = 0;
-    this.#held = 0;
+    this.fail(reason);
     this.#finish();
   }
 
@@ -272,12 +277,13 @@ export class IncomingStream {
         }
         this.#held -= item.bytes;
         controller.enqueue(item.value);
-        this.#returnCredit(item.bytes);
+        // The last chunk taken after the end: the stream closes now, not on one more read.
+        if (this.#ended && this.#head >= this.#queue.length) this.#close();
+        else this.#returnCredit(item.bytes);
         return;
       }
       if (this.#ended) {
-        this.#finish();
-        controller.close();
+        this.#close();
         return;
       }
       this.#starving();
@@ -335,6 +341,12 @@ export class IncomingStream {
     this.#link.credit(this.id, this.#unreturned);
     this.#granted += this.#unreturned;
     this.#unreturned = 0;
+  }
+
+  /** Ended and every chunk taken: closes the readable and forgets the stream. */
+  #close(): void {
+    this.#finish();
+    this.#controller.close();
   }
 
   #finish(): void {
