@@ -14,7 +14,7 @@ import { BusyError, NodeStopped, NotSupportedError, PeerConnectionError, RemoteE
 import { isSealed } from "../src/security/envelope.ts";
 import { NO_CAPABILITIES } from "../src/wire/capabilities.ts";
 import { currentPeer } from "../src/rpc/context.ts";
-import { IncomingStream } from "../src/streams/incoming.ts";
+import { IncomingStream, STREAM_CHUNK_OVERHEAD } from "../src/streams/incoming.ts";
 import { bytesOf, collect, concat, rawFrame, rawRequest, rawStreamFrame, until } from "./support/streams.ts";
 
 const text = new TextEncoder();
@@ -667,6 +667,7 @@ test("window auto-tuning: a reader that keeps up grows the window, up to the max
   const link = { credit: (_: number, bytes: number) => void grants.push(bytes), cancel() {}, closed() {} };
   const window = { initial: 64 * 1024, max: 256 * 1024 };
   const CHUNK = 16 * 1024;
+  const COST = CHUNK + STREAM_CHUNK_OVERHEAD; // what a chunk takes of the credit
   // A reader that takes everything at once, fed as fast as credit allows.
   const fast = new IncomingStream(1, undefined, window, link);
   let read = 0;
@@ -674,13 +675,15 @@ test("window auto-tuning: a reader that keeps up grows the window, up to the max
     for await (const chunk of fast.readable) read += (chunk as Uint8Array).length;
   })();
   let received = 0;
+  let sent = 0;
   let widest = 0;
-  for (let spins = 0; received < 8 * 1024 * 1024 && spins < 100_000; spins++) {
+  for (let spins = 0; sent < 8 * 1024 * 1024 && spins < 100_000; spins++) {
     const granted = 64 * 1024 + grants.reduce((a, b) => a + b, 0);
-    widest = Math.max(widest, granted - read);
-    if (received + CHUNK <= granted) {
+    widest = Math.max(widest, granted - (read / CHUNK) * COST);
+    if (received + COST <= granted) {
       assert.equal(fast.onData(new Uint8Array(CHUNK)), undefined, "within credit");
-      received += CHUNK;
+      received += COST;
+      sent += CHUNK;
     } else {
       await new Promise((r) => setTimeout(r, 0));
     }
@@ -693,7 +696,7 @@ test("window auto-tuning: a reader that keeps up grows the window, up to the max
   // A reader that never reads: nothing is given back and the window never grows.
   const idleGrants: number[] = [];
   const idle = new IncomingStream(2, undefined, window, { ...link, credit: (_, b) => void idleGrants.push(b) });
-  for (let i = 0; i < 4; i++) idle.onData(new Uint8Array(CHUNK));
+  for (let i = 0; i < Math.floor((64 * 1024) / COST); i++) idle.onData(new Uint8Array(CHUNK));
   await until(() => false, 20);
   assert.deepEqual(idleGrants, []);
   assert.equal(idle.onData(new Uint8Array(CHUNK)), "overCredit", "no more than the initial window");

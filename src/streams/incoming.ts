@@ -4,9 +4,10 @@
  *
  * Credit: the sender may send {@linkcode INITIAL_STREAM_CREDIT} bytes before it hears
  * anything; the receiver grants the rest of its window at once, and then gives back each
- * chunk's bytes once the reader has taken it. So the bytes held here never exceed the window
- * (plus one value: a VALUE frame may be sent on any positive credit), however slow the reader:
- * a reader that stops reading stops the sender.
+ * chunk's bytes once the reader has taken it. A chunk counts its payload plus
+ * {@linkcode STREAM_CHUNK_OVERHEAD}. So what is held here never exceeds the window (plus one
+ * value: a VALUE frame may be sent on any positive credit), however slow the reader: a reader
+ * that stops reading stops the sender.
  *
  * The window grows for a fast reader (auto-tuning, as TCP and HTTP/2 stacks do): when the
  * reader waits for data after taking a whole window since the last growth, the window, not the
@@ -22,6 +23,13 @@ import type { StreamReason } from "./frames.ts";
 
 /** Bytes a sender may send on a new stream before any CREDIT frame (a protocol constant). */
 export const INITIAL_STREAM_CREDIT = 64 * 1024;
+
+/**
+ * Credit a DATA or VALUE frame costs beyond its payload (a protocol constant): about what
+ * holding one more chunk costs the receiver, so a sender of tiny (or empty) chunks cannot make
+ * it hold many times its window in memory. Negligible for chunks of kilobytes.
+ */
+export const STREAM_CHUNK_OVERHEAD = 64;
 
 /** What an {@linkcode IncomingStream} asks of its connection. */
 export interface IncomingLink {
@@ -144,8 +152,9 @@ export class IncomingStream {
    * @returns A fault when the sender broke the protocol (the stream then errors), else `undefined`.
    */
   onData(payload: Uint8Array): IncomingFault | undefined {
-    if (this.#received + payload.length > this.#granted) return this.#violate("sent more bytes than granted");
-    return this.#push(payload, payload.length);
+    const cost = payload.length + STREAM_CHUNK_OVERHEAD;
+    if (this.#received + cost > this.#granted) return this.#violate("sent more bytes than granted");
+    return this.#push(payload, cost);
   }
 
   /**
@@ -166,7 +175,7 @@ export class IncomingStream {
       this.fail(error);
       return "malformed";
     }
-    return this.#push(value, payload.length);
+    return this.#push(value, payload.length + STREAM_CHUNK_OVERHEAD);
   }
 
   /**

@@ -13,7 +13,7 @@
  */
 import { ValueEncoder, withBinaryMode } from "../wire/values.ts";
 import type { StreamSource } from "../wire/values.ts";
-import { INITIAL_STREAM_CREDIT } from "./incoming.ts";
+import { INITIAL_STREAM_CREDIT, STREAM_CHUNK_OVERHEAD } from "./incoming.ts";
 import { reasonFrame, streamFrame, StreamFrameKind } from "./frames.ts";
 
 /** What an {@linkcode OutgoingStream} asks of its connection. */
@@ -182,9 +182,9 @@ export class OutgoingStream {
     }
   }
 
-  /** Waits for credit; false once stopped. */
-  async #hasCredit(): Promise<boolean> {
-    while (this.#credit <= 0 && !this.#stopped) {
+  /** Waits for more than `above` bytes of credit; false once stopped. */
+  async #hasCredit(above = 0): Promise<boolean> {
+    while (this.#credit <= above && !this.#stopped) {
       await new Promise<void>((resolve) => (this.#waiting = resolve));
       this.#waiting = undefined;
     }
@@ -194,9 +194,9 @@ export class OutgoingStream {
   async #sendBytes(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) {
-      if (!(await this.#hasCredit())) return;
-      const take = Math.min(this.#credit, this.#chunkBytes, bytes.length - offset);
-      this.#credit -= take;
+      if (!(await this.#hasCredit(STREAM_CHUNK_OVERHEAD))) return;
+      const take = Math.min(this.#credit - STREAM_CHUNK_OVERHEAD, this.#chunkBytes, bytes.length - offset);
+      this.#credit -= take + STREAM_CHUNK_OVERHEAD;
       this.#sent += take;
       await this.#link.send(streamFrame(StreamFrameKind.data, this.id, bytes.subarray(offset, offset + take)));
       offset += take;
@@ -207,7 +207,7 @@ export class OutgoingStream {
     // Values are encoded as call arguments are; a stream inside a stream's value is refused.
     const prepared = new ValueEncoder(this.#maxDepth).prepare(value, "stream value");
     const payload = encoder.encode(withBinaryMode("base64", () => JSON.stringify(prepared)));
-    this.#credit -= payload.length;
+    this.#credit -= payload.length + STREAM_CHUNK_OVERHEAD;
     this.#sent += payload.length;
     await this.#link.send(streamFrame(StreamFrameKind.value, this.id, payload));
   }

@@ -1,0 +1,79 @@
+/**
+ * What a stream may cost its receiver, whoever sends it: the window bounds the frames held,
+ * overhead included (tiny values, empty chunks), and a chunk held for a slow reader does not
+ * keep the connection's much larger read buffer alive.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rpcPair } from "./support/rpc_pair.ts";
+import { rawRequest, rawStreamFrame, until } from "./support/streams.ts";
+import { STREAM_CHUNK_OVERHEAD } from "../src/streams/incoming.ts";
+
+const WINDOW = 256 * 1024;
+
+test("tiny values: a reader that does not read holds at most a window of frames, each counted with its overhead", async () => {
+  let yielded = 0;
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        digits: async function* () {
+          for (;;) {
+            yielded++;
+            yield 7; // one byte of JSON
+          }
+        },
+      },
+    },
+  });
+  try {
+    const stream = await t.worker.call(t.peer, "digits", []) as ReadableStream<number>;
+    await until(() => false, 300);
+    const bound = WINDOW / (1 + STREAM_CHUNK_OVERHEAD) + 2;
+    assert.ok(yielded <= bound, `${yielded} one-byte values pulled for a ${WINDOW}-byte window (at most ${bound})`);
+    assert.ok(yielded >= bound / 2, `${yielded} values pulled: the window should fill`);
+    await stream.cancel();
+  } finally {
+    await t.close();
+  }
+});
+
+test("empty DATA frames from a hostile sender cost credit: they cannot pile up without bound", async () => {
+  let release!: () => void;
+  const later = new Promise<void>((resolve) => (release = resolve));
+  let chunks = 0;
+  let failure: unknown;
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        drain: async (input: ReadableStream<Uint8Array>) => {
+          const reader = input.getReader();
+          await later;
+          try {
+            while (!(await reader.read()).done) chunks++;
+          } catch (error) {
+            failure = error;
+          }
+          return chunks;
+        },
+      },
+    },
+  });
+  try {
+    const connection = await t.network.host("10.0.0.66").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+    await connection.write(
+      rawRequest({ id: "evil-empty", src: "Mallory", dst: "Host", rpc: "drain", args: [{ __stream__: 9 }] }),
+    );
+    const empty = rawStreamFrame(1, 9);
+    const batch = new Uint8Array(empty.length * 1000);
+    for (let i = 0; i < 1000; i++) batch.set(empty, i * empty.length);
+    for (let i = 0; i < 20; i++) await connection.write(batch); // 20,000 empty chunks
+    assert.ok(await until(() => t.host.stats().streams.protocolErrors === 1), "over credit once the window is used");
+    release();
+    assert.ok(await until(() => failure !== undefined));
+    assert.match(String(failure), /sent more bytes than granted/);
+    assert.ok(chunks <= WINDOW / STREAM_CHUNK_OVERHEAD, `${chunks} empty chunks were held`);
+    await connection.close();
+  } finally {
+    await t.close();
+  }
+});
