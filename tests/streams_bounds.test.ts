@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rpcPair } from "./support/rpc_pair.ts";
-import { rawRequest, rawStreamFrame, until } from "./support/streams.ts";
+import { rawFrame, rawRequest, rawStreamFrame, streamFrameBody, until } from "./support/streams.ts";
 import { STREAM_CHUNK_OVERHEAD } from "../src/streams/incoming.ts";
 
 const WINDOW = 256 * 1024;
@@ -72,6 +72,49 @@ test("empty DATA frames from a hostile sender cost credit: they cannot pile up w
     assert.ok(await until(() => failure !== undefined));
     assert.match(String(failure), /sent more bytes than granted/);
     assert.ok(chunks <= WINDOW / STREAM_CHUNK_OVERHEAD, `${chunks} empty chunks were held`);
+    await connection.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test("a small chunk held for a slow reader does not pin the connection's read buffer it arrived in", async () => {
+  let release!: () => void;
+  const later = new Promise<void>((resolve) => (release = resolve));
+  let got: Uint8Array | undefined;
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        first: async (input: ReadableStream<Uint8Array>) => {
+          const reader = input.getReader();
+          await later;
+          got = (await reader.read()).value;
+          await reader.cancel();
+          return got?.length;
+        },
+      },
+    },
+  });
+  try {
+    const connection = await t.network.host("10.0.0.66").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+    await connection.write(
+      rawRequest({ id: "evil-pin", src: "Mallory", dst: "Host", rpc: "first", args: [{ __stream__: 4 }] }),
+    );
+    // One write, one read: a 10-byte chunk, then 60 KB of frames for a stream nobody knows.
+    const small = rawStreamFrame(1, 4, new Uint8Array(10).fill(1));
+    const junk = rawFrame(streamFrameBody(1, 999, new Uint8Array(60_000)));
+    const both = new Uint8Array(small.length + junk.length);
+    both.set(small);
+    both.set(junk, small.length);
+    await connection.write(both);
+    assert.ok(await until(() => t.host.stats().streams.unknownStream >= 1));
+    release();
+    assert.ok(await until(() => got !== undefined));
+    assert.equal(got!.length, 10);
+    assert.ok(
+      got!.buffer.byteLength <= 16 * got!.length,
+      `a 10-byte chunk keeps ${got!.buffer.byteLength} bytes alive`,
+    );
     await connection.close();
   } finally {
     await t.close();

@@ -31,6 +31,14 @@ export const INITIAL_STREAM_CREDIT = 64 * 1024;
  */
 export const STREAM_CHUNK_OVERHEAD = 64;
 
+/**
+ * A DATA payload is a view into the chunk the connection read, which may hold far more (other
+ * frames, up to a 1 MiB read buffer). Held for a slow reader, a view smaller than this fraction
+ * of its buffer is copied, so what a stream pins stays within this factor of its window, while
+ * the large chunks of a bulk transfer are handed on without a copy.
+ */
+const PIN_FACTOR = 16;
+
 /** What an {@linkcode IncomingStream} asks of its connection. */
 export interface IncomingLink {
   /** Grants `bytes` more to the sender. */
@@ -148,13 +156,14 @@ export class IncomingStream {
   /**
    * A DATA frame arrived.
    *
-   * @param payload The bytes (kept; a view into the frame).
+   * @param payload The bytes (kept as they are, or copied when a view into a much larger buffer).
    * @returns A fault when the sender broke the protocol (the stream then errors), else `undefined`.
    */
   onData(payload: Uint8Array): IncomingFault | undefined {
     const cost = payload.length + STREAM_CHUNK_OVERHEAD;
     if (this.#received + cost > this.#granted) return this.#violate("sent more bytes than granted");
-    return this.#push(payload, cost);
+    const kept = payload.byteLength * PIN_FACTOR < payload.buffer.byteLength ? payload.slice() : payload;
+    return this.#push(kept, cost);
   }
 
   /**
