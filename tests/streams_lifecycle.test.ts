@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rpcPair } from "./support/rpc_pair.ts";
 import { RemoteError } from "../src/errors.ts";
-import { collect, until } from "./support/streams.ts";
+import { collect, messagesIn, rawRequest, readFrames, until } from "./support/streams.ts";
 
 test("an aborted call ends its argument stream on the handler's side (the handler is not left waiting)", async () => {
   let handlerSaw: unknown;
@@ -149,6 +149,50 @@ test("more calls streaming their arguments than maxRequestsPerConnection all fin
     assert.ok(await until(() => results.length === 5), `${results.length} of 5 uploads finished`);
     await Promise.all(calls);
     assert.deepEqual(results, Array(5).fill(640 * 1024));
+  } finally {
+    await t.close();
+  }
+});
+
+test("a reply with streams is handed out once: a second TCP fetch of it (after a UDP retry hint) gets an error, not a share of the stream", async () => {
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        count: async function* () {
+          for (let i = 0; i < 10; i++) yield i;
+        },
+      },
+    },
+  });
+  try {
+    const mallory = t.network.host("10.0.0.66");
+    const hints: Record<string, unknown>[] = [];
+    const socket = await mallory.bindDatagram({ address: "0.0.0.0", port: 0 }, (datagram) => {
+      hints.push(JSON.parse(new TextDecoder().decode(datagram.data)));
+    });
+    const request = { id: "twice-1", src: "Mallory", dst: "Host", rpc: "count", args: [] };
+    const datagram = new TextEncoder().encode(JSON.stringify({ type: "request", kwargs: {}, plx: 2, ...request }));
+    await socket.send(datagram, "10.0.0.2", t.peer.udpPort);
+    assert.ok(await until(() => hints.length === 1));
+    assert.equal(hints[0].retry, "tcp");
+    const first = await mallory.connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+    const second = await mallory.connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+    const firstFrames = readFrames(first);
+    const secondFrames = readFrames(second);
+    await first.write(rawRequest(request));
+    assert.ok(await until(() => messagesIn(firstFrames).length === 1));
+    await second.write(rawRequest(request));
+    assert.ok(await until(() => messagesIn(secondFrames).length === 1));
+    assert.equal(messagesIn(firstFrames)[0].type, "response");
+    const refused = messagesIn(secondFrames)[0] as { type: string; error: { message: string } };
+    assert.equal(refused.type, "error");
+    assert.match(refused.error.message, /carries streams, which were already fetched/);
+    // Every value and the end went to the first fetch, none to the second.
+    assert.ok(await until(() => firstFrames.filter((f) => f[0] === 0xfd).length === 11));
+    assert.equal(secondFrames.filter((f) => f[0] === 0xfd).length, 0);
+    await socket.close();
+    await first.close();
+    await second.close();
   } finally {
     await t.close();
   }

@@ -54,6 +54,9 @@ function isError(reply: OutgoingMessage): boolean {
 /** Remote error type telling a caller that its reply did not fit a datagram. */
 export const REPLY_TOO_LARGE = "PayloadTooLarge";
 
+/** Remote error type of a second fetch of a reply whose streams were sent already. */
+export const STREAMS_TAKEN = "StreamsAlreadyFetched";
+
 /** Counters of a {@linkcode RequestProcessor}. */
 export type ServeStats = NodeStats["serve"];
 
@@ -79,6 +82,11 @@ export class RequestProcessor {
     fetchedOverTcp: 0,
     repliesTooLargeForTcp: 0,
   };
+  /**
+   * Replies whose streams were handed out (to one TCP fetch): a stream's source can be read
+   * once, so a second fetch of such a reply gets an error instead.
+   */
+  readonly #streamsTaken = new WeakSet<OutgoingMessage>();
 
   /**
    * Creates a {@linkcode RequestProcessor}.
@@ -197,6 +205,14 @@ export class RequestProcessor {
       reply = await this.#dispatcher.dispatch(request, caller);
       this.#cache.complete(entry, reply, false);
     }
+    if (reply.streams.length > 0) {
+      if (this.#streamsTaken.has(reply)) {
+        const message =
+          `the reply to '${request.rpc}' carries streams, which were already fetched (a stream is sent once); call '${request.rpc}' again for new ones`;
+        return this.#errorFrame(request, STREAMS_TAKEN, message);
+      }
+      this.#streamsTaken.add(reply);
+    }
     const binary = request.plx !== undefined;
     try {
       return { parts: reply.frame(binary, this.#limits.maxFrameBytes), streams: reply.streams, failed: isError(reply) };
@@ -205,11 +221,13 @@ export class RequestProcessor {
       this.#stats.repliesTooLargeForTcp++;
       const message = `the reply to '${request.rpc}' is too large: ${error.message}`;
       this.#logger?.warn(`${message} (caller ${caller.name})`);
-      const parts = OutgoingMessage.error(request.id, { type: REPLY_TOO_LARGE, message }).frame(
-        false,
-        this.#limits.maxFrameBytes,
-      );
-      return { parts, streams: [], failed: true };
+      return this.#errorFrame(request, REPLY_TOO_LARGE, message);
     }
+  }
+
+  /** An error reply frame (plain JSON). */
+  #errorFrame(request: RequestMessage, type: string, message: string): ReplyFrame {
+    const parts = OutgoingMessage.error(request.id, { type, message }).frame(false, this.#limits.maxFrameBytes);
+    return { parts, streams: [], failed: true };
   }
 }

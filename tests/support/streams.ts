@@ -2,6 +2,8 @@
  * Helpers of the stream tests: reading a stream whole, building byte patterns, waiting on the
  * in-memory network (bounded), and raw frames a hostile client writes by hand.
  */
+import type { StreamConnection } from "../../src/net.ts";
+import { FrameReader } from "../../src/wire/frames.ts";
 
 /** Reads a stream to its end. */
 export async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
@@ -61,4 +63,23 @@ export function rawStreamFrame(kind: number, id: number, payload?: Uint8Array): 
 /** A framed plaintext JSON request. */
 export function rawRequest(fields: Record<string, unknown>): Uint8Array {
   return rawFrame(new TextEncoder().encode(JSON.stringify({ type: "request", kwargs: {}, plx: 2, ...fields })));
+}
+
+/** Collects every frame body a raw connection receives (until it closes), as they arrive. */
+export function readFrames(connection: StreamConnection): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  const reader = new FrameReader(1 << 24);
+  (async () => {
+    for (;;) {
+      const chunk = await connection.read();
+      if (chunk === null) return;
+      frames.push(...reader.push(chunk));
+    }
+  })().catch(() => {});
+  return frames;
+}
+
+/** The JSON messages among frame bodies (stream frames left out). */
+export function messagesIn(frames: readonly Uint8Array[]): Record<string, unknown>[] {
+  return frames.filter((body) => body[0] === 0x7b).map((body) => JSON.parse(new TextDecoder().decode(body)));
 }
