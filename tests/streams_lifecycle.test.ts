@@ -197,3 +197,63 @@ test("a reply with streams is handed out once: a second TCP fetch of it (after a
     await t.close();
   }
 });
+
+test("a result stream that is never delivered has its source cancelled: the reply was never fetched, or its connection closed first", async () => {
+  const cancelled: string[] = [];
+  let release!: () => void;
+  const later = new Promise<void>((resolve) => (release = resolve));
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        slow: async (tag: string) => {
+          await later;
+          return new ReadableStream({ pull: (c) => c.enqueue(1), cancel: () => void cancelled.push(tag) });
+        },
+        quick: (tag: string) =>
+          new ReadableStream({ pull: (c) => c.enqueue(1), cancel: () => void cancelled.push(tag) }),
+      },
+    },
+  });
+  try {
+    const mallory = t.network.host("10.0.0.66");
+    // Over UDP: the caller gets the "fetch it over TCP" hint and never fetches.
+    let hinted = false;
+    const socket = await mallory.bindDatagram({ address: "0.0.0.0", port: 0 }, () => void (hinted = true));
+    const request = { id: "gone-1", src: "Mallory", dst: "Host", rpc: "quick", args: ["udp"] };
+    await socket.send(
+      new TextEncoder().encode(JSON.stringify({ type: "request", kwargs: {}, plx: 2, ...request })),
+      "10.0.0.2",
+      t.peer.udpPort,
+    );
+    assert.ok(await until(() => hinted));
+    // Over TCP: the handler is still running when the connection closes (the node stops).
+    const connection = await mallory.connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+    await connection.write(rawRequest({ id: "gone-2", src: "Mallory", dst: "Host", rpc: "slow", args: ["tcp"] }));
+    assert.ok(await until(() => t.host.stats().tcpServer.requests === 1));
+    assert.equal(cancelled.length, 0, "kept while they may still be delivered");
+    await t.host.stop();
+    assert.ok(await until(() => cancelled.includes("udp")), "the source of the unfetched reply was cancelled");
+    release();
+    assert.ok(await until(() => cancelled.includes("tcp")), "the source of the undeliverable reply was cancelled");
+    await socket.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test("a call that fails before its request is written cancels its argument streams' sources", async () => {
+  const t = await rpcPair({ host: { handlers: { size: async (s: ReadableStream) => (await collect(s)).length } } });
+  try {
+    let cancelledWith: unknown;
+    const source = new ReadableStream({ pull: (c) => c.enqueue(1), cancel: (reason) => void (cancelledWith = reason) });
+    const abort = new AbortController();
+    const call = t.worker.call(t.peer, "size", [source], { signal: abort.signal });
+    abort.abort(); // the connection to the host is still opening
+    await assert.rejects(call, { name: "AbortError" });
+    assert.ok(await until(() => cancelledWith !== undefined), "the source was cancelled");
+    assert.equal((cancelledWith as Error).name, "AbortError");
+    assert.equal(t.host.stats().streams.received, 0, "nothing was sent");
+  } finally {
+    await t.close();
+  }
+});

@@ -19,7 +19,8 @@
  *
  * @module
  */
-import { PayloadTooLarge } from "../errors.ts";
+import { PayloadTooLarge, PeerLinkError } from "../errors.ts";
+import { cancelSources } from "../streams/outgoing.ts";
 import type { Logger } from "../log.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import type { RequestMessage } from "../wire/messages.ts";
@@ -83,8 +84,8 @@ export class RequestProcessor {
     repliesTooLargeForTcp: 0,
   };
   /**
-   * Replies whose streams were handed out (to one TCP fetch): a stream's source can be read
-   * once, so a second fetch of such a reply gets an error instead.
+   * Replies whose streams were handed out (to one TCP fetch) or cancelled: a stream's source
+   * can be read once, so a second fetch of such a reply gets an error instead.
    */
   readonly #streamsTaken = new WeakSet<OutgoingMessage>();
 
@@ -187,6 +188,21 @@ export class RequestProcessor {
   }
 
   /**
+   * A remembered reply leaves the reply cache: streams of its result that were never fetched
+   * are cancelled (their sources would otherwise never learn that nobody reads them).
+   *
+   * @param reply The forgotten reply.
+   */
+  forget(reply: OutgoingMessage): void {
+    if (reply.streams.length === 0 || this.#streamsTaken.has(reply)) return;
+    this.#streamsTaken.add(reply);
+    cancelSources(
+      reply.streams,
+      new PeerLinkError("the reply carrying this stream was never fetched over TCP; it is cancelled", "OTHER"),
+    );
+  }
+
+  /**
    * Serves a request that arrived in a TCP frame.
    *
    * @param request The request.
@@ -221,6 +237,7 @@ export class RequestProcessor {
       this.#stats.repliesTooLargeForTcp++;
       const message = `the reply to '${request.rpc}' is too large: ${error.message}`;
       this.#logger?.warn(`${message} (caller ${caller.name})`);
+      cancelSources(reply.streams, new PeerLinkError(message, "PAYLOAD_TOO_LARGE"));
       return this.#errorFrame(request, REPLY_TOO_LARGE, message);
     }
   }

@@ -50,6 +50,7 @@ import { FrameReader, writeFrame } from "../wire/frames.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import type { IncomingStream } from "../streams/incoming.ts";
 import { StreamMux, type StreamStats } from "../streams/mux.ts";
+import { cancelSources } from "../streams/outgoing.ts";
 import type { RpcLimits } from "./limits.ts";
 import { BUSY_ERROR } from "./dispatch.ts";
 import type { ReplyFrame, RequestProcessor } from "./server.ts";
@@ -343,10 +344,7 @@ export class TcpServer {
   #close(served: Served, reason?: unknown): void {
     if (served.closed) return;
     served.closed = true;
-    served.mux?.failAll(
-      reason ??
-        new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true }),
-    );
+    served.mux?.failAll(reason ?? this.#lost(served));
     this.#options.timers.clear(served.watchdog);
     served.watchdog = undefined;
     this.#served.delete(served);
@@ -356,6 +354,11 @@ export class TcpServer {
     this.#account(served, 0);
     served.wake?.();
     served.connection.close().catch(() => {});
+  }
+
+  /** The error of a connection that broke. */
+  #lost(served: Served): PeerConnectionError {
+    return new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true });
   }
 
   /** Sets the bytes a connection holds in the buffer budget; wakes paused readers when memory was freed. */
@@ -596,7 +599,10 @@ export class TcpServer {
     const { timers, logger, gate } = this.#options;
     try {
       const reply = await pending;
-      if (served.closed) return;
+      if (served.closed) {
+        cancelSources(reply.streams, this.#lost(served));
+        return;
+      }
       const written = this.#write(served, gate.sealFrame(SealKind.tcpReply, reply.parts, sender !== undefined));
       // Queued behind the reply, so every frame of a result stream follows it.
       const results = reply.streams.length > 0 ? this.#mux(served).send(reply.streams, sender) : [];

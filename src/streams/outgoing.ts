@@ -50,6 +50,32 @@ function pullFrom(source: StreamSource): Pull {
 }
 
 /**
+ * Cancels the sources of streams that will never be sent (their message could not be, or
+ * was not, delivered), so a generator's `finally` runs and a `ReadableStream` source gets
+ * `cancel(reason)` as when a stream is cancelled while it flows. A locked `ReadableStream` is
+ * left to the one who holds its reader.
+ *
+ * @param streams The streams of a message.
+ * @param reason Given to each source's `cancel`.
+ *
+ * @example
+ * ```ts
+ * import { cancelSources } from "./outgoing.ts";
+ * const source = new ReadableStream({ cancel: (reason) => console.log("cancelled:", reason) });
+ * cancelSources([{ id: 1, source }], "the reply was never fetched"); // cancelled: the reply was never fetched
+ * ```
+ */
+export function cancelSources(streams: readonly { source: StreamSource }[], reason: unknown): void {
+  for (const { source } of streams) {
+    try {
+      pullFrom(source).cancel(reason).catch(() => {});
+    } catch {
+      // locked, or an iterable that cannot give an iterator: nothing this side can cancel
+    }
+  }
+}
+
+/**
  * The sending end of one stream.
  *
  * @example
