@@ -257,3 +257,45 @@ test("a call that fails before its request is written cancels its argument strea
     await t.close();
   }
 });
+
+test("a locked ReadableStream is refused when the call is made, and one locked before it is sent errors its reader instead of hanging it", async () => {
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        locked: () => {
+          const stream = new ReadableStream({ pull: (c) => c.enqueue(1) });
+          stream.getReader();
+          return stream;
+        },
+        lockedLater: () => {
+          const stream = new ReadableStream({ pull: (c) => c.enqueue(1) });
+          queueMicrotask(() => stream.getReader()); // after the reply was encoded, before its stream is sent
+          return stream;
+        },
+      },
+    },
+  });
+  try {
+    const mine = new ReadableStream();
+    mine.getReader();
+    await assert.rejects(t.worker.call(t.peer, "locked", [mine]), (error) => {
+      assert.ok(error instanceof TypeError);
+      assert.match(error.message, /Cannot send args\[0\]: the ReadableStream is locked/);
+      return true;
+    });
+    await assert.rejects(t.worker.call(t.peer, "locked", []), (error) => {
+      assert.ok(error instanceof RemoteError, String(error));
+      assert.match(error.remoteMessage, /the ReadableStream is locked/);
+      return true;
+    });
+    const later = await t.worker.call(t.peer, "lockedLater", []) as ReadableStream<number>;
+    await assert.rejects(later.getReader().read(), (error) => {
+      assert.ok(error instanceof RemoteError, String(error));
+      assert.equal(error.remoteType, "TypeError");
+      return true;
+    });
+    assert.ok(await until(() => t.host.stats().streams.open === 0 && t.worker.stats().streams.open === 0));
+  } finally {
+    await t.close();
+  }
+});

@@ -49,6 +49,15 @@ function pullFrom(source: StreamSource): Pull {
   };
 }
 
+/** {@linkcode pullFrom}, or, when the source cannot be read (locked since it was encoded), a pull that fails with why: the stream then ABORTs. */
+function pullOrFail(source: StreamSource): Pull {
+  try {
+    return pullFrom(source);
+  } catch (error) {
+    return { next: () => Promise.reject(error), cancel: () => Promise.resolve() };
+  }
+}
+
 /**
  * Cancels the sources of streams that will never be sent (their message could not be, or
  * was not, delivered), so a generator's `finally` runs and a `ReadableStream` source gets
@@ -122,7 +131,7 @@ export class OutgoingStream {
   ) {
     this.id = id;
     this.receiver = receiver;
-    this.#pull = pullFrom(source);
+    this.#pull = pullOrFail(source);
     this.#link = link;
     this.#chunkBytes = chunkBytes;
     this.#maxDepth = maxDepth;
