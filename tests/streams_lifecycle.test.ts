@@ -299,3 +299,37 @@ test("a locked ReadableStream is refused when the call is made, and one locked b
     await t.close();
   }
 });
+
+test("at the connection limit, a connection carrying an open stream is not displaced for a newcomer", async () => {
+  let more!: () => void;
+  const quiet = new Promise<void>((resolve) => (more = resolve));
+  const t = await rpcPair({
+    host: {
+      limits: { maxConnections: 1 },
+      handlers: {
+        // A log tail: one line, then quiet until there is more.
+        tail: async function* () {
+          yield "first";
+          await quiet;
+          yield "second";
+        },
+      },
+    },
+  });
+  try {
+    const lines = await t.worker.call(t.peer, "tail", [], { transport: "tcp" }) as ReadableStream<string>;
+    const reader = lines.getReader();
+    assert.equal((await reader.read()).value, "first");
+    await until(() => false, 50); // every write has finished: the connection is quiet
+    // Someone else connects while the stream is quiet.
+    const newcomer = await t.network.host("10.0.0.66").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+    assert.ok(await until(() => t.host.stats().tcpServer.refused + t.host.stats().tcpServer.evicted === 1));
+    assert.equal(t.host.stats().tcpServer.evicted, 0, "the stream's connection was displaced");
+    more();
+    assert.equal((await reader.read()).value, "second");
+    assert.equal((await reader.read()).done, true);
+    await newcomer.close();
+  } finally {
+    await t.close();
+  }
+});

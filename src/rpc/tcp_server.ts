@@ -20,10 +20,10 @@
  *
  * Limits (`limits.ts`), so that no client can exhaust the node or stall others:
  * - at most `maxConnections` open (`maxConnectionsPerSource` per address): a new connection
- *   over a limit displaces the connection that has nothing in service and was quiet longest
- *   (connections that never sent a valid frame go first; with a secret, authenticated ones are
- *   never displaced); if none can go, the newcomer gets one `BusyError` frame (id `"*"`) and
- *   is closed, so its caller fails fast and clearly;
+ *   over a limit displaces the connection that has nothing in service (requests, writes, open
+ *   streams) and was quiet longest (connections that never sent a valid frame go first; with a
+ *   secret, authenticated ones are never displaced); if none can go, the newcomer gets one
+ *   `BusyError` frame (id `"*"`) and is closed, so its caller fails fast and clearly;
  * - one watchdog timer per connection closes it when a frame is not complete `readTimeout`
  *   (plus its size at `minReadRate`) after its first byte, when a new connection sends no
  *   frame within `readTimeout` or later idles for `serverIdleTimeout`, or when a reply waits
@@ -282,15 +282,16 @@ export class TcpServer {
   }
 
   /**
-   * The connection to displace for a newcomer: nothing in service, lowest standing (no valid
-   * frame yet < valid frames < authenticated), quiet longest. Authenticated connections are
-   * never displaced.
+   * The connection to displace for a newcomer: nothing in service (no request, no write, no
+   * open stream), lowest standing (no valid frame yet < valid frames < authenticated), quiet
+   * longest. Authenticated connections are never displaced.
    */
   #victim(source: string | undefined): Served | undefined {
     let best: Served | undefined;
     let bestRank = Infinity;
     for (const served of this.#served) {
       if (served.closed || served.authenticated || served.inFlight > 0 || served.pendingWrites > 0) continue;
+      if (served.mux?.open) continue; // a quiet stream (a log tail, an idle shell) is in service too
       if (source !== undefined && served.address !== source) continue;
       const rank = (served.requests > 0 ? 1e15 : 0) + served.lastActivity;
       if (rank < bestRank) {
