@@ -333,3 +333,36 @@ test("at the connection limit, a connection carrying an open stream is not displ
     await t.close();
   }
 });
+
+test("a reader gets every chunk sent before the sender's abort, then the error", async () => {
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        partial: async function* () {
+          yield 1;
+          yield 2;
+          yield 3;
+          throw new RangeError("disk full");
+        },
+      },
+    },
+  });
+  try {
+    const stream = await t.worker.call(t.peer, "partial", []) as ReadableStream<number>;
+    // Nobody reads until the abort has arrived.
+    assert.ok(await until(() => t.host.stats().streams.open === 0), "the sender is done");
+    await until(() => false, 20);
+    const reader = stream.getReader();
+    const got: number[] = [];
+    await assert.rejects(async () => {
+      for (;;) {
+        const next = await reader.read();
+        if (next.done) return;
+        got.push(next.value);
+      }
+    }, (error) => error instanceof RemoteError && error.remoteMessage === "disk full");
+    assert.deepEqual(got, [1, 2, 3]);
+  } finally {
+    await t.close();
+  }
+});

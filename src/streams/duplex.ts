@@ -21,8 +21,9 @@ export interface DuplexStream {
    * Resolves once both directions have ended: this side closed its writable and all of it was
    * taken for sending (or the other side cancelled it), and the other side's end arrived after
    * everything this side read (or this side cancelled its readable); this side need not read
-   * for it when the other side sends nothing. Rejects at once when either direction failed (the
-   * other side aborted, the connection broke, the peer left or the node stopped).
+   * for it when the other side sends nothing. Rejects when either direction failed: at once when
+   * the connection broke, the peer left or the node stopped; when the other side aborted, once
+   * what it sent before is read (at once when nothing is waiting).
    */
   readonly closed: Promise<void>;
   /**

@@ -105,6 +105,8 @@ export class IncomingStream {
   #held = 0;
   #unreturned = 0;
   #ended = false;
+  /** The sender aborted after the chunks still queued: the reader gets this error after them. */
+  #abortedWith: { error: unknown } | undefined;
   #failure: { error: unknown } | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
@@ -199,11 +201,27 @@ export class IncomingStream {
   }
 
   /**
-   * The stream failed (the sender aborted, the connection broke, the node stopped): the reader
-   * gets `error` at once (a pending read rejects, `reader.closed` rejects, whether or not
-   * anyone reads), and chunks not yet read are dropped.
+   * The sender aborted (its source failed): the reader gets `error` after the chunks sent
+   * before it, at once when none is waiting.
    *
    * @param error What the reader gets (a `RemoteError` carrying the sender's reason).
+   */
+  onAbort(error: unknown): void {
+    if (this.#ended || this.#failure) return;
+    if (this.#head >= this.#queue.length) {
+      this.fail(error);
+      return;
+    }
+    this.#ended = true;
+    this.#abortedWith = { error };
+  }
+
+  /**
+   * The stream failed (the connection broke, the node stopped, the sender broke the protocol):
+   * the reader gets `error` at once (a pending read rejects, `reader.closed` rejects, whether or
+   * not anyone reads), and chunks not yet read are dropped.
+   *
+   * @param error What the reader gets.
    */
   fail(error: unknown): void {
     if (this.#failure || this.#closed) return;
@@ -296,8 +314,12 @@ export class IncomingStream {
         this.#held -= item.bytes;
         controller.enqueue(item.value);
         // The last chunk taken after the end: the stream closes now, not on one more read.
-        if (this.#ended && this.#head >= this.#queue.length) this.#close();
+        if (this.#ended && this.#head >= this.#queue.length && !this.#abortedWith) this.#close();
         else this.#returnCredit(item.bytes);
+        return;
+      }
+      if (this.#abortedWith) {
+        this.fail(this.#abortedWith.error);
         return;
       }
       if (this.#ended) {
