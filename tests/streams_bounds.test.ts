@@ -6,7 +6,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rpcPair } from "./support/rpc_pair.ts";
-import { rawFrame, rawRequest, rawStreamFrame, streamFrameBody, until } from "./support/streams.ts";
+import {
+  collect,
+  messagesIn,
+  rawFrame,
+  rawRequest,
+  rawStreamFrame,
+  streamFrameBody,
+  until,
+} from "./support/streams.ts";
+import { type Recorded, recordingRuntime } from "./support/security_harness.ts";
+import { FrameReader } from "../src/wire/frames.ts";
 import { STREAM_CHUNK_OVERHEAD } from "../src/streams/incoming.ts";
 
 const WINDOW = 256 * 1024;
@@ -115,6 +125,58 @@ test("a small chunk held for a slow reader does not pin the connection's read bu
       got!.buffer.byteLength <= 16 * got!.length,
       `a 10-byte chunk keeps ${got!.buffer.byteLength} bytes alive`,
     );
+    await connection.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test("a stream of small values leaves many to a connection write, and never queues far ahead of the connection", async () => {
+  let recorded!: Recorded;
+  let produced = 0;
+  const t = await rpcPair({
+    highWaterMark: 64 * 1024,
+    workerRuntime: (runtime) => {
+      const recording = recordingRuntime(runtime);
+      recorded = recording.recorded;
+      return recording.runtime;
+    },
+    host: {
+      handlers: {
+        count: async (input: ReadableStream<number>) => (await collect(input)).length,
+        values: async function* () {
+          for (;;) {
+            produced++;
+            yield { i: produced };
+          }
+        },
+      },
+    },
+  });
+  try {
+    // 1. Coalescing: 5,000 values of one argument stream take fewer writes than values (frames
+    //    that queue while a write is under way leave together; on real sockets writes take longer,
+    //    and more values share each).
+    const values = async function* () {
+      for (let i = 0; i < 5000; i++) yield i;
+    };
+    assert.equal(await t.worker.call(t.peer, "count", [values()]), 5000);
+    const writes = recorded.streams.reduce((n, connection) => n + connection.length, 0);
+    assert.ok(writes <= 2500, `${writes} connection writes for 5,000 values (one per value before)`);
+    // 2. Bounded: a receiver that grants all the credit there is but reads nothing from its
+    //    connection gets what the connection buffers (64 KiB here) plus 64 KiB queued, no more.
+    const connection = await t.network.host("10.0.0.66").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+    await connection.write(rawRequest({ id: "flood", src: "Mallory", dst: "Host", rpc: "values", args: [] }));
+    const reader = new FrameReader(1 << 20);
+    let reply: Record<string, unknown> | undefined;
+    // Reads until the reply, then never again.
+    while (!reply) reply = messagesIn(reader.push((await connection.read())!))[0];
+    const id = (reply.result as { __stream__: number }).__stream__;
+    const credit = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
+    for (let i = 0; i < 100; i++) await connection.write(rawStreamFrame(6, id, credit));
+    await until(() => false, 300);
+    // Each value frame is about 25 bytes on the wire (and counts 90 toward the 64 KiB queued).
+    assert.ok(produced < (64 * 1024 + 64 * 1024) / 20, `${produced} values produced`);
     await connection.close();
   } finally {
     await t.close();

@@ -28,6 +28,14 @@ export interface OutgoingLink {
 
 const encoder = new TextEncoder();
 
+/**
+ * Bytes of one stream's frames queued on the connection and not yet written, beyond which
+ * it waits for its writes: small chunks leave many to a write (frames that queue together
+ * are coalesced), while however much credit the receiver grants, a stream never queues more
+ * than this (plus one chunk) ahead of the connection.
+ */
+const MAX_UNWRITTEN = 64 * 1024;
+
 /** Pulls the next chunk from a source, and cancels it. */
 interface Pull {
   next(): Promise<IteratorResult<unknown>>;
@@ -110,6 +118,10 @@ export class OutgoingStream {
   #finished = false;
   #sent = 0;
   #done: Promise<void> = Promise.resolve();
+  /** Bytes of frames queued on the connection, not yet written. */
+  #unwritten = 0;
+  /** A queued frame failed to be written (the connection broke). */
+  #writeFailure: { error: unknown } | undefined;
 
   /**
    * Creates the stream (nothing is pulled before {@linkcode OutgoingStream.start}).
@@ -194,7 +206,9 @@ export class OutgoingStream {
   async #pump(): Promise<void> {
     try {
       for (;;) {
-        if (!(await this.#hasCredit())) return;
+        // Awaited only when there is something to wait for: small values are hot code.
+        if (this.#credit <= 0 && !(await this.#hasCredit())) return;
+        if (this.#stopped) return;
         const next = await this.#pull.next();
         if (this.#stopped) return;
         if (next.done) {
@@ -203,7 +217,10 @@ export class OutgoingStream {
           return;
         }
         if (next.value instanceof Uint8Array) await this.#sendBytes(next.value);
-        else await this.#sendValue(next.value);
+        else {
+          const backlog = this.#sendValue(next.value);
+          if (backlog) await backlog;
+        }
       }
     } catch (error) {
       if (this.#stopped) return;
@@ -233,17 +250,40 @@ export class OutgoingStream {
       const take = Math.min(this.#credit - STREAM_CHUNK_OVERHEAD, this.#chunkBytes, bytes.length - offset);
       this.#credit -= take + STREAM_CHUNK_OVERHEAD;
       this.#sent += take;
-      await this.#link.send(streamFrame(StreamFrameKind.data, this.id, bytes.subarray(offset, offset + take)));
+      const backlog = this.#send(
+        streamFrame(StreamFrameKind.data, this.id, bytes.subarray(offset, offset + take)),
+        take,
+      );
       offset += take;
+      if (backlog) await backlog;
     }
   }
 
-  async #sendValue(value: unknown): Promise<void> {
+  /** Sends one value; returns a promise to wait for when too much is queued unwritten. */
+  #sendValue(value: unknown): Promise<void> | undefined {
     // Values are encoded as call arguments are; a stream inside a stream's value is refused.
     const prepared = new ValueEncoder(this.#maxDepth).prepare(value, "stream value");
     const payload = encoder.encode(withBinaryMode("base64", () => JSON.stringify(prepared)));
     this.#credit -= payload.length + STREAM_CHUNK_OVERHEAD;
     this.#sent += payload.length;
-    await this.#link.send(streamFrame(StreamFrameKind.value, this.id, payload));
+    return this.#send(streamFrame(StreamFrameKind.value, this.id, payload), payload.length);
+  }
+
+  /**
+   * Queues a frame of `bytes` payload bytes without waiting for it to be written, unless this
+   * stream has more than {@linkcode MAX_UNWRITTEN} bytes queued: then the returned promise
+   * settles once they are written (it rejects when the connection broke).
+   */
+  #send(parts: Uint8Array[], bytes: number): Promise<void> | undefined {
+    if (this.#writeFailure) throw this.#writeFailure.error;
+    const size = bytes + STREAM_CHUNK_OVERHEAD;
+    this.#unwritten += size;
+    const written = this.#link.send(parts);
+    written.then(() => void (this.#unwritten -= size), (error) => {
+      this.#unwritten -= size;
+      this.#writeFailure ??= { error };
+    });
+    // Frames of one connection are written in order: this one written means all before it are.
+    return this.#unwritten > MAX_UNWRITTEN ? written : undefined;
   }
 }
