@@ -182,3 +182,46 @@ test("a stream of small values leaves many to a connection write, and never queu
     await t.close();
   }
 });
+
+test("a receiver granting lots of credit and reading fast cannot keep the sender's event loop from other work", async () => {
+  let produced = 0;
+  const t = await rpcPair({
+    host: {
+      handlers: {
+        values: async function* () {
+          for (;;) {
+            produced++;
+            yield { i: produced };
+          }
+        },
+      },
+    },
+  });
+  try {
+    const connection = await t.network.host("10.0.0.66").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
+    await connection.write(rawRequest({ id: "fast", src: "Mallory", dst: "Host", rpc: "values", args: [] }));
+    const reader = new FrameReader(1 << 20);
+    let reply: Record<string, unknown> | undefined;
+    while (!reply) reply = messagesIn(reader.push((await connection.read())!))[0];
+    const id = (reply.result as { __stream__: number }).__stream__;
+    // 32 MiB of credit (about 370,000 values), and every byte read at once.
+    for (let i = 0; i < 8; i++) await connection.write(rawStreamFrame(6, id, new Uint8Array([0, 0x40, 0, 0])));
+    let draining = true;
+    void (async () => {
+      while (draining && (await connection.read()) !== null);
+    })().catch(() => {});
+    // A timer of the sender's process: how many values go out between two of its turns.
+    let worst = 0;
+    for (let tick = 0; tick < 200; tick++) {
+      const before = produced;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      worst = Math.max(worst, produced - before);
+    }
+    draining = false;
+    assert.ok(produced > 10_000, `${produced} values sent`);
+    assert.ok(worst < 20_000, `${worst} values were sent while a timer waited`);
+    await connection.close();
+  } finally {
+    await t.close();
+  }
+});

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { nextMacrotask } from "../macrotask.ts";
 import { ValueEncoder, withBinaryMode } from "../wire/values.ts";
 import type { StreamSource } from "../wire/values.ts";
 import { INITIAL_STREAM_CREDIT, STREAM_CHUNK_OVERHEAD } from "./incoming.ts";
@@ -35,6 +36,14 @@ const encoder = new TextEncoder();
  * than this (plus one chunk) ahead of the connection.
  */
 const MAX_UNWRITTEN = 64 * 1024;
+
+/**
+ * Bytes a stream sends before it lets the event loop turn. Where socket writes resolve at once
+ * (Node and Bun, while the kernel takes the bytes), a stream whose receiver keeps granting
+ * credit would otherwise send on microtasks alone, and no timer, read or other connection of
+ * the process would run until it stopped.
+ */
+const YIELD_BYTES = 256 * 1024;
 
 /** Pulls the next chunk from a source, and cancels it. */
 interface Pull {
@@ -122,6 +131,8 @@ export class OutgoingStream {
   #unwritten = 0;
   /** A queued frame failed to be written (the connection broke). */
   #writeFailure: { error: unknown } | undefined;
+  /** Bytes sent since the event loop last turned for this stream. */
+  #sinceYield = 0;
 
   /**
    * Creates the stream (nothing is pulled before {@linkcode OutgoingStream.start}).
@@ -208,6 +219,10 @@ export class OutgoingStream {
       for (;;) {
         // Awaited only when there is something to wait for: small values are hot code.
         if (this.#credit <= 0 && !(await this.#hasCredit())) return;
+        if (this.#sinceYield >= YIELD_BYTES) {
+          this.#sinceYield = 0;
+          await nextMacrotask();
+        }
         if (this.#stopped) return;
         const next = await this.#pull.next();
         if (this.#stopped) return;
@@ -278,6 +293,7 @@ export class OutgoingStream {
     if (this.#writeFailure) throw this.#writeFailure.error;
     const size = bytes + STREAM_CHUNK_OVERHEAD;
     this.#unwritten += size;
+    this.#sinceYield += size;
     const written = this.#link.send(parts);
     written.then(() => void (this.#unwritten -= size), (error) => {
       this.#unwritten -= size;
