@@ -1,22 +1,23 @@
 /**
- * What a stream may cost its receiver, whoever sends it: the window bounds the frames held,
- * overhead included (tiny values, empty chunks), and a chunk held for a slow reader does not
- * keep the connection's much larger read buffer alive.
+ * What a stream may cost either end, whoever is at the other: the window bounds the frames a
+ * receiver holds, overhead included (tiny values, empty chunks), a chunk held for a slow reader
+ * does not keep the connection's much larger read buffer alive, and a sender neither queues
+ * far ahead of its connection nor keeps its process from other work, however much credit it
+ * is granted.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rpcPair } from "./support/rpc_pair.ts";
 import {
   collect,
-  messagesIn,
   rawFrame,
   rawRequest,
+  rawResultStream,
   rawStreamFrame,
   streamFrameBody,
   until,
 } from "./support/streams.ts";
 import { type Recorded, recordingRuntime } from "./support/security_harness.ts";
-import { FrameReader } from "../src/wire/frames.ts";
 import { STREAM_CHUNK_OVERHEAD } from "../src/streams/incoming.ts";
 
 const WINDOW = 256 * 1024;
@@ -166,12 +167,7 @@ test("a stream of small values leaves many to a connection write, and never queu
     // 2. Bounded: a receiver that grants all the credit there is but reads nothing from its
     //    connection gets what the connection buffers (64 KiB here) plus 64 KiB queued, no more.
     const connection = await t.network.host("10.0.0.66").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
-    await connection.write(rawRequest({ id: "flood", src: "Mallory", dst: "Host", rpc: "values", args: [] }));
-    const reader = new FrameReader(1 << 20);
-    let reply: Record<string, unknown> | undefined;
-    // Reads until the reply, then never again.
-    while (!reply) reply = messagesIn(reader.push((await connection.read())!))[0];
-    const id = (reply.result as { __stream__: number }).__stream__;
+    const id = await rawResultStream(connection, { id: "flood", src: "Mallory", dst: "Host", rpc: "values", args: [] });
     const credit = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
     for (let i = 0; i < 100; i++) await connection.write(rawStreamFrame(6, id, credit));
     await until(() => false, 300);
@@ -199,11 +195,7 @@ test("a receiver granting lots of credit and reading fast cannot keep the sender
   });
   try {
     const connection = await t.network.host("10.0.0.66").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
-    await connection.write(rawRequest({ id: "fast", src: "Mallory", dst: "Host", rpc: "values", args: [] }));
-    const reader = new FrameReader(1 << 20);
-    let reply: Record<string, unknown> | undefined;
-    while (!reply) reply = messagesIn(reader.push((await connection.read())!))[0];
-    const id = (reply.result as { __stream__: number }).__stream__;
+    const id = await rawResultStream(connection, { id: "fast", src: "Mallory", dst: "Host", rpc: "values", args: [] });
     // 32 MiB of credit (about 370,000 values), and every byte read at once.
     for (let i = 0; i < 8; i++) await connection.write(rawStreamFrame(6, id, new Uint8Array([0, 0x40, 0, 0])));
     let draining = true;

@@ -5,6 +5,8 @@
 import type { StreamConnection } from "../../src/net.ts";
 import { FrameReader } from "../../src/wire/frames.ts";
 
+export { concat } from "./security_harness.ts";
+
 /** Reads a stream to its end. */
 export async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
   const out: T[] = [];
@@ -16,18 +18,6 @@ export async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
 export function bytesOf(size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) out[i] = (i * 31 + seed) & 0xff;
-  return out;
-}
-
-/** The chunks joined. */
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
   return out;
 }
 
@@ -82,4 +72,16 @@ export function readFrames(connection: StreamConnection): Uint8Array[] {
 /** The JSON messages among frame bodies (stream frames left out). */
 export function messagesIn(frames: readonly Uint8Array[]): Record<string, unknown>[] {
   return frames.filter((body) => body[0] === 0x7b).map((body) => JSON.parse(new TextDecoder().decode(body)));
+}
+
+/**
+ * Sends a request on a raw connection and reads just its reply (then nothing more: a receiver
+ * that does not read), returning the id of the stream its result carries.
+ */
+export async function rawResultStream(connection: StreamConnection, fields: Record<string, unknown>): Promise<number> {
+  await connection.write(rawRequest(fields));
+  const reader = new FrameReader(1 << 20);
+  let reply: Record<string, unknown> | undefined;
+  while (!reply) reply = messagesIn(reader.push((await connection.read())!))[0];
+  return (reply.result as { __stream__: number }).__stream__;
 }
