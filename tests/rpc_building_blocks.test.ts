@@ -216,6 +216,19 @@ test("resolveLimits() fills defaults and refuses nonsense", () => {
   assert.throws(() => resolveLimits({ maxFrameBytes: 3 * 2 ** 30 }), /below 2 GiB/);
 });
 
+test("resolveLimits() refuses stream limits the wire cannot carry", () => {
+  // A CREDIT frame grants at most 2^32 - 1 bytes: a larger window broke every stream's connection.
+  assert.throws(() => resolveLimits({ streamWindow: Infinity }), /streamWindow must be at most 1 GiB/);
+  assert.throws(() => resolveLimits({ maxStreamWindow: 2 ** 32 }), /maxStreamWindow must be at most 1 GiB/);
+  assert.equal(resolveLimits({ streamWindow: 2 ** 30, maxStreamWindow: 2 ** 30 }).streamWindow, 2 ** 30);
+  // A chunk larger than a frame could never be sent: the default follows a smaller frame limit.
+  assert.equal(resolveLimits({ maxFrameBytes: 1024 }).streamChunkBytes, 1024);
+  assert.throws(
+    () => resolveLimits({ maxFrameBytes: 1 << 20, streamChunkBytes: 2 << 20 }),
+    /streamChunkBytes \(2097152\) must be at most maxFrameBytes \(1048576\)/,
+  );
+});
+
 test("RttEstimator starts at the minimum, follows samples and stays within bounds", () => {
   const rtt = new RttEstimator(100, 500);
   assert.equal(rtt.timeout("p"), 100);

@@ -261,6 +261,8 @@ export class RpcEndpoint {
       ttl: this.limits.replyCacheTtl,
       maxEntries: this.limits.replyCacheEntries,
       maxBytes: this.limits.replyCacheBytes,
+      // Streams of a reply that leaves unfetched are cancelled (the processor exists by then).
+      onForget: (reply) => this.#processor.forget(reply),
     });
     this.#processor = new RequestProcessor({
       dispatcher: this.#dispatcher,

@@ -19,7 +19,8 @@
  *
  * @module
  */
-import { PayloadTooLarge } from "../errors.ts";
+import { PayloadTooLarge, PeerLinkError } from "../errors.ts";
+import { cancelSources } from "../streams/outgoing.ts";
 import type { Logger } from "../log.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import type { RequestMessage } from "../wire/messages.ts";
@@ -54,6 +55,9 @@ function isError(reply: OutgoingMessage): boolean {
 /** Remote error type telling a caller that its reply did not fit a datagram. */
 export const REPLY_TOO_LARGE = "PayloadTooLarge";
 
+/** Remote error type of a second fetch of a reply whose streams were sent already. */
+export const STREAMS_TAKEN = "StreamsAlreadyFetched";
+
 /** Counters of a {@linkcode RequestProcessor}. */
 export type ServeStats = NodeStats["serve"];
 
@@ -79,6 +83,11 @@ export class RequestProcessor {
     fetchedOverTcp: 0,
     repliesTooLargeForTcp: 0,
   };
+  /**
+   * Replies whose streams were handed out (to one TCP fetch) or cancelled: a stream's source
+   * can be read once, so a second fetch of such a reply gets an error instead.
+   */
+  readonly #streamsTaken = new WeakSet<OutgoingMessage>();
 
   /**
    * Creates a {@linkcode RequestProcessor}.
@@ -179,6 +188,21 @@ export class RequestProcessor {
   }
 
   /**
+   * A remembered reply leaves the reply cache: streams of its result that were never fetched
+   * are cancelled (their sources would otherwise never learn that nobody reads them).
+   *
+   * @param reply The forgotten reply.
+   */
+  forget(reply: OutgoingMessage): void {
+    if (reply.streams.length === 0 || this.#streamsTaken.has(reply)) return;
+    this.#streamsTaken.add(reply);
+    cancelSources(
+      reply.streams,
+      new PeerLinkError("the reply carrying this stream was never fetched over TCP; it is cancelled", "OTHER"),
+    );
+  }
+
+  /**
    * Serves a request that arrived in a TCP frame.
    *
    * @param request The request.
@@ -197,6 +221,14 @@ export class RequestProcessor {
       reply = await this.#dispatcher.dispatch(request, caller);
       this.#cache.complete(entry, reply, false);
     }
+    if (reply.streams.length > 0) {
+      if (this.#streamsTaken.has(reply)) {
+        const message =
+          `the reply to '${request.rpc}' carries streams, which were already fetched (a stream is sent once); call '${request.rpc}' again for new ones`;
+        return this.#errorFrame(request, STREAMS_TAKEN, message);
+      }
+      this.#streamsTaken.add(reply);
+    }
     const binary = request.plx !== undefined;
     try {
       return { parts: reply.frame(binary, this.#limits.maxFrameBytes), streams: reply.streams, failed: isError(reply) };
@@ -205,11 +237,14 @@ export class RequestProcessor {
       this.#stats.repliesTooLargeForTcp++;
       const message = `the reply to '${request.rpc}' is too large: ${error.message}`;
       this.#logger?.warn(`${message} (caller ${caller.name})`);
-      const parts = OutgoingMessage.error(request.id, { type: REPLY_TOO_LARGE, message }).frame(
-        false,
-        this.#limits.maxFrameBytes,
-      );
-      return { parts, streams: [], failed: true };
+      cancelSources(reply.streams, new PeerLinkError(message, "PAYLOAD_TOO_LARGE"));
+      return this.#errorFrame(request, REPLY_TOO_LARGE, message);
     }
+  }
+
+  /** An error reply frame (plain JSON). */
+  #errorFrame(request: RequestMessage, type: string, message: string): ReplyFrame {
+    const parts = OutgoingMessage.error(request.id, { type, message }).frame(false, this.#limits.maxFrameBytes);
+    return { parts, streams: [], failed: true };
   }
 }

@@ -39,6 +39,7 @@ import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
 import type { PendingCall, RpcPeer } from "./call.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import { StreamMux, type StreamStats } from "../streams/mux.ts";
+import { cancelSources } from "../streams/outgoing.ts";
 import type { StreamReviver } from "../wire/values.ts";
 import type { OutgoingMessage } from "../wire/codec.ts";
 import type { RpcLimits } from "./limits.ts";
@@ -361,10 +362,21 @@ class PooledConnection {
       this.#idleCheck();
     });
     const reused = this.#connection !== undefined;
+    let streamsStarted = false;
+    if (streams.length > 0) {
+      // A call that ends before its request is written (aborted, timed out, no connection)
+      // never starts its streams: their sources are cancelled, as a started stream's would be.
+      call.onSettle(() => {
+        if (!streamsStarted) cancelSources(streams, call.failure?.error);
+      });
+    }
     const write = (writer: FrameWriter) => {
       const written = writer.write(outgoingFrame(call, parts, this.#client.options));
       // Queued behind the request, so every frame of its streams follows it.
-      if (streams.length > 0) this.#sendStreams(call, streams);
+      if (streams.length > 0) {
+        streamsStarted = true;
+        this.#sendStreams(call, streams);
+      }
       return written;
     };
     // An open connection: straight to the writer (the common, hot case).
@@ -409,7 +421,10 @@ class PooledConnection {
     });
   }
 
-  /** Starts a call's argument streams: their progress keeps the call alive, its failure cancels them. */
+  /**
+   * Starts a call's argument streams: their progress keeps the call alive; its failure cancels
+   * their sources and errors them on the receiving side (the handler is not left waiting).
+   */
   #sendStreams(call: PendingCall, streams: OutgoingMessage["streams"]): void {
     const started = this.#streams().send(streams, call.sealed ? this.#peer.name : undefined, () => call.keepAlive());
     call.onSettle(() => {

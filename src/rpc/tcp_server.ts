@@ -20,10 +20,10 @@
  *
  * Limits (`limits.ts`), so that no client can exhaust the node or stall others:
  * - at most `maxConnections` open (`maxConnectionsPerSource` per address): a new connection
- *   over a limit displaces the connection that has nothing in service and was quiet longest
- *   (connections that never sent a valid frame go first; with a secret, authenticated ones are
- *   never displaced); if none can go, the newcomer gets one `BusyError` frame (id `"*"`) and
- *   is closed, so its caller fails fast and clearly;
+ *   over a limit displaces the connection that has nothing in service (requests, writes, open
+ *   streams) and was quiet longest (connections that never sent a valid frame go first; with a
+ *   secret, authenticated ones are never displaced); if none can go, the newcomer gets one
+ *   `BusyError` frame (id `"*"`) and is closed, so its caller fails fast and clearly;
  * - one watchdog timer per connection closes it when a frame is not complete `readTimeout`
  *   (plus its size at `minReadRate`) after its first byte, when a new connection sends no
  *   frame within `readTimeout` or later idles for `serverIdleTimeout`, or when a reply waits
@@ -31,7 +31,9 @@
  * - partial frames are held in buffers that grow with the bytes received (`FrameReader`), and
  *   over `maxBufferedBytes` in all, connections with a partial frame stop reading until memory
  *   is freed; a connection with `maxRequestsPerConnection` requests in service stops reading
- *   until one is answered (backpressure through TCP).
+ *   until one is answered (backpressure through TCP). Requests that carry streams do not count:
+ *   their handlers wait for the stream frames behind them, which a paused connection would
+ *   never read (their number is bounded by `maxStreamsPerConnection`).
  *
  * @module
  */
@@ -48,6 +50,7 @@ import { FrameReader, writeFrame } from "../wire/frames.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import type { IncomingStream } from "../streams/incoming.ts";
 import { StreamMux, type StreamStats } from "../streams/mux.ts";
+import { cancelSources } from "../streams/outgoing.ts";
 import type { RpcLimits } from "./limits.ts";
 import { Activity } from "./activity.ts";
 import { BUSY_ERROR } from "./dispatch.ts";
@@ -109,6 +112,11 @@ interface Served {
   authenticated: boolean;
   /** Requests in service: running, or reply not yet written. */
   inFlight: number;
+  /**
+   * Of those, requests that carry streams: their handlers wait for stream frames that follow on
+   * this connection, so they do not count toward pausing it (`maxRequestsPerConnection`).
+   */
+  streaming: number;
   /** Reply frames queued or being written. */
   pendingWrites: number;
   /** Last time a write finished, or the queue became non-empty. */
@@ -280,6 +288,7 @@ export class TcpServer {
       requests: 0,
       authenticated: false,
       inFlight: 0,
+      streaming: 0,
       pendingWrites: 0,
       writeProgressAt: now,
       buffered: 0,
@@ -300,15 +309,16 @@ export class TcpServer {
   }
 
   /**
-   * The connection to displace for a newcomer: nothing in service, lowest standing (no valid
-   * frame yet < valid frames < authenticated), quiet longest. Authenticated connections are
-   * never displaced.
+   * The connection to displace for a newcomer: nothing in service (no request, no write, no
+   * open stream), lowest standing (no valid frame yet < valid frames < authenticated), quiet
+   * longest. Authenticated connections are never displaced.
    */
   #victim(source: string | undefined): Served | undefined {
     let best: Served | undefined;
     let bestRank = Infinity;
     for (const served of this.#served) {
       if (served.closed || served.authenticated || served.inFlight > 0 || served.pendingWrites > 0) continue;
+      if (served.mux?.open) continue; // a quiet stream (a log tail, an idle shell) is in service too
       if (source !== undefined && served.address !== source) continue;
       const rank = (served.requests > 0 ? 1e15 : 0) + served.lastActivity;
       if (rank < bestRank) {
@@ -381,10 +391,7 @@ export class TcpServer {
   #close(served: Served, reason?: unknown): void {
     if (served.closed) return;
     served.closed = true;
-    served.mux?.failAll(
-      reason ??
-        new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true }),
-    );
+    served.mux?.failAll(reason ?? this.#lost(served));
     this.#options.timers.clear(served.watchdog);
     served.watchdog = undefined;
     this.#served.delete(served);
@@ -394,6 +401,11 @@ export class TcpServer {
     this.#account(served, 0);
     served.wake?.();
     served.connection.close().catch(() => {});
+  }
+
+  /** The error of a connection that broke. */
+  #lost(served: Served): PeerConnectionError {
+    return new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true });
   }
 
   /** Sets the bytes a connection holds in the buffer budget; wakes paused readers when memory was freed. */
@@ -463,7 +475,7 @@ export class TcpServer {
     try {
       while (!served.closed) {
         const overBudget = !reader.idle && this.#buffered > limits.maxBufferedBytes;
-        if (served.inFlight >= limits.maxRequestsPerConnection || overBudget) {
+        if (served.inFlight - served.streaming >= limits.maxRequestsPerConnection || overBudget) {
           this.#stats.readPauses++;
           await new Promise<void>((resolve) => (served.wake = resolve));
           served.wake = undefined;
@@ -621,11 +633,13 @@ export class TcpServer {
 
   /**
    * Writes a reply when it is ready (sealed when the request was), then starts the streams of
-   * its result; when the reply is an error, the request's own streams are ended.
+   * its result; the request's own streams are ended when the reply is an error or the handler
+   * left them unread (see `IncomingStream.afterHandler`).
    */
   #answer(served: Served, reply: Promise<ReplyFrame>, arrival: Arrival, requestStreams: IncomingStream[]): void {
     served.inFlight++;
     this.#inService.begin();
+    if (requestStreams.length > 0) served.streaming++;
     void this.#writeReply(served, reply, arrival.sender, requestStreams);
   }
 
@@ -639,19 +653,24 @@ export class TcpServer {
     const { timers, logger, gate } = this.#options;
     try {
       const reply = await pending;
-      if (reply.failed) {
-        for (const stream of requestStreams) stream.abandon(new Error(`the call failed on '${gate.name}'`));
+      if (served.closed) {
+        cancelSources(reply.streams, this.#lost(served));
+        return;
       }
-      if (served.closed) return;
       const written = this.#write(served, gate.sealFrame(SealKind.tcpReply, reply.parts, sender !== undefined));
       // Queued behind the reply, so every frame of a result stream follows it.
-      if (reply.streams.length > 0) this.#mux(served).send(reply.streams, sender);
+      const results = reply.streams.length > 0 ? this.#mux(served).send(reply.streams, sender) : [];
+      if (requestStreams.length > 0) {
+        const over = results.length > 0 ? Promise.all(results.map((stream) => stream.done)) : undefined;
+        for (const stream of requestStreams) stream.afterHandler(reply.failed, gate.name, over);
+      }
       await written;
     } catch (error) {
       logger?.debug(`TCP reply to ${served.peer} failed: ${(error as Error).message}`);
     } finally {
       served.inFlight--;
       this.#inService.end();
+      if (requestStreams.length > 0) served.streaming--;
       served.lastActivity = timers.clock.now();
       served.wake?.();
       if (served.ended && served.inFlight === 0) this.#close(served);

@@ -292,6 +292,11 @@ export class ValueEncoder {
       if (!this.#collector) {
         this.#fail("a stream can only be sent over TCP to a PeerLink-TS peer, as a call argument or result");
       }
+      if ((object as { locked?: unknown }).locked === true) {
+        this.#fail(
+          "the ReadableStream is locked (a reader holds it); send it before reading it, or release its reader",
+        );
+      }
       const id = this.#collector.add(object);
       this.streams.push({ id, source: object });
       return new StreamRef(id);
