@@ -36,7 +36,7 @@ import { decodeFrame } from "../wire/codec.ts";
 import { FrameWriter } from "../wire/frame_writer.ts";
 import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
-import type { PendingCall, RpcPeer } from "./call.ts";
+import { type PendingCall, perPeer, type RpcPeer } from "./call.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import { StreamMux, type StreamStats } from "../streams/mux.ts";
 import type { StreamReviver } from "../wire/values.ts";
@@ -209,7 +209,7 @@ export class TcpClient {
   }
 
   #pooled(peer: RpcPeer): PooledConnection {
-    const key = `${peer.address}|${peer.tcpPort}`;
+    const key = poolKeyOf(peer);
     let pooled = this.#pool.get(key);
     if (!pooled || pooled.broken) {
       pooled = new PooledConnection(this.#context, key, peer);
@@ -502,3 +502,6 @@ class PooledConnection {
     });
   }
 }
+
+/** Key of a peer's pooled connection (its TCP endpoint). */
+const poolKeyOf = perPeer((peer) => `${peer.address}|${peer.tcpPort}`);
