@@ -34,7 +34,7 @@ export interface CachedCall {
 }
 
 /**
- * Key of a call: caller name and call id. Ids carry 74 random bits (`call_ids.ts`; Python's
+ * Key of a call: caller name and call id. Ids carry 94 random bits (`call_ids.ts`; Python's
  * are random UUIDs), so a third party cannot guess one to poison another caller's entry.
  *
  * @param src Caller name.

@@ -505,7 +505,7 @@ export class TcpServer {
         logger?.debug(`bad request from ${served.peer}: ${error.message}`);
         const reply = OutgoingMessage.error(error.requestId, { type: "BadMessage", message: error.message });
         const frame = { parts: reply.frame(false, limits.maxFrameBytes), streams: [], failed: true };
-        this.#answer(served, Promise.resolve(frame), arrival, []);
+        this.#answer(served, frame, arrival, []);
         return true;
       }
       // The length prefix still frames the stream, so the connection carries on (a client
@@ -586,7 +586,12 @@ export class TcpServer {
    * Writes a reply when it is ready (sealed when the request was), then starts the streams of
    * its result; when the reply is an error, the request's own streams are ended.
    */
-  #answer(served: Served, reply: Promise<ReplyFrame>, arrival: Arrival, requestStreams: IncomingStream[]): void {
+  #answer(
+    served: Served,
+    reply: ReplyFrame | Promise<ReplyFrame>,
+    arrival: Arrival,
+    requestStreams: IncomingStream[],
+  ): void {
     served.inFlight++;
     void this.#writeReply(served, reply, arrival.sender, requestStreams);
   }
@@ -594,13 +599,14 @@ export class TcpServer {
   /** One async step per reply (not a chain of then/catch/finally): replies are hot code. Never rejects. */
   async #writeReply(
     served: Served,
-    pending: Promise<ReplyFrame>,
+    pending: ReplyFrame | Promise<ReplyFrame>,
     sender: string | undefined,
     requestStreams: IncomingStream[],
   ): Promise<void> {
     const { timers, logger, gate } = this.#options;
     try {
-      const reply = await pending;
+      // A reply that is ready is written now, not a microtask later.
+      const reply = pending instanceof Promise ? await pending : pending;
       if (reply.failed) {
         for (const stream of requestStreams) stream.abandon(new Error(`the call failed on '${gate.name}'`));
       }

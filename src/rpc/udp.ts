@@ -306,8 +306,13 @@ export class UdpRpc {
         authenticated: arrival.sender !== undefined,
       };
       const maxReply = this.#maxReply(datagram.data.length, arrival);
-      processor.serveDatagram(message, caller, maxReply).then((reply) => {
+      const reply = processor.serveDatagram(message, caller, maxReply);
+      if (!(reply instanceof Promise)) {
         if (reply) this.#reply(reply, datagram, arrival);
+        return;
+      }
+      reply.then((ready) => {
+        if (ready) this.#reply(ready, datagram, arrival);
       }).catch((error) => internal.record(error, `serving '${message.rpc}' for ${caller.name} (${from})`));
       return;
     }
