@@ -125,7 +125,7 @@ export function abortError(signal: AbortSignal, what: string): Error {
  * ```
  */
 export class PendingCall {
-  /** Call id (a UUID). */
+  /** Call id (UUID-shaped, see `call_ids.ts`). */
   readonly id: string;
   /** Target. */
   readonly peer: RpcPeer;

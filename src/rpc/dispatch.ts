@@ -259,14 +259,15 @@ export class Dispatcher {
   }
 
   /**
-   * Runs the handler of `request` and returns the reply to send. Never rejects: every failure
-   * becomes an error reply.
+   * Runs the handler of `request` and returns the reply to send: at once when the handler
+   * answered synchronously (no promise, no microtask: small calls are hot code), else a promise
+   * of it. Never throws nor rejects: every failure becomes an error reply.
    *
    * @param request A validated request.
    * @param source Who called, exposed to the handler as `currentPeer()` (with the handlers' signal).
-   * @returns The reply.
+   * @returns The reply, or a promise of it.
    */
-  async dispatch(request: RequestMessage, source: RequestSource): Promise<OutgoingMessage> {
+  dispatch(request: RequestMessage, source: RequestSource): OutgoingMessage | Promise<OutgoingMessage> {
     if (this.#refusing !== undefined) {
       this.#stats.notServing++;
       return OutgoingMessage.error(request.id, { type: NOT_SERVING, message: `${this.#refusing}.` });
@@ -303,33 +304,55 @@ export class Dispatcher {
     let result: unknown;
     try {
       result = runWithCurrentPeer(caller, () => handler(...args));
-      if (isThenable(result)) {
-        // Only handlers that are actually waiting count as running: a burst of synchronous
-        // calls never looks like overload.
-        this.#stats.running++;
-        this.#runningBy.set(callerKey, (this.#runningBy.get(callerKey) ?? 0) + 1);
-        try {
-          result = await result;
-        } finally {
-          this.#stats.running--;
-          const left = (this.#runningBy.get(callerKey) ?? 1) - 1;
-          if (left > 0) this.#runningBy.set(callerKey, left);
-          else this.#runningBy.delete(callerKey);
-        }
-      }
     } catch (error) {
-      this.#stats.failures++;
-      const info = remoteErrorInfo(error, request.plx !== undefined, this.#maxDepth);
-      this.#logger?.debug(`handler '${name}' failed for ${caller.name}: ${info.type}: ${info.message}`);
-      return OutgoingMessage.error(request.id, info, undefined, this.#maxDepth);
+      return this.#failed(request, caller, error);
     }
+    return isThenable(result) ? this.#awaitResult(request, caller, result) : this.#reply(request, result);
+  }
+
+  /**
+   * Waits for a handler's promise. Only handlers that are actually waiting count as running: a
+   * burst of synchronous calls never looks like overload.
+   */
+  async #awaitResult(
+    request: RequestMessage,
+    caller: CallerInfo,
+    pending: PromiseLike<unknown>,
+  ): Promise<OutgoingMessage> {
+    const callerKey = caller.address;
+    this.#stats.running++;
+    this.#runningBy.set(callerKey, (this.#runningBy.get(callerKey) ?? 0) + 1);
+    let result: unknown;
+    try {
+      result = await pending;
+    } catch (error) {
+      return this.#failed(request, caller, error);
+    } finally {
+      this.#stats.running--;
+      const left = (this.#runningBy.get(callerKey) ?? 1) - 1;
+      if (left > 0) this.#runningBy.set(callerKey, left);
+      else this.#runningBy.delete(callerKey);
+    }
+    return this.#reply(request, result);
+  }
+
+  /** The error reply of a handler that threw or rejected. */
+  #failed(request: RequestMessage, caller: CallerInfo, error: unknown): OutgoingMessage {
+    this.#stats.failures++;
+    const info = remoteErrorInfo(error, request.plx !== undefined, this.#maxDepth);
+    this.#logger?.debug(`handler '${request.rpc}' failed for ${caller.name}: ${info.type}: ${info.message}`);
+    return OutgoingMessage.error(request.id, info, undefined, this.#maxDepth);
+  }
+
+  /** The reply carrying a handler's result, or an error reply when the result cannot be sent. */
+  #reply(request: RequestMessage, result: unknown): OutgoingMessage {
     try {
       // Streams only to a caller that takes them (PeerLink-TS, on a persistent connection).
       const streams = (request.plx ?? 0) >= PLX_STREAMS ? this.#streams : undefined;
       return OutgoingMessage.response(request.id, result, this.#maxDepth, streams);
     } catch (error) {
       this.#stats.failures++;
-      const message = `handler '${name}' returned a value that cannot be sent: ${errorText(error)}`;
+      const message = `handler '${request.rpc}' returned a value that cannot be sent: ${errorText(error)}`;
       this.#logger?.warn(message);
       return OutgoingMessage.error(request.id, { type: "TypeError", message });
     }

@@ -38,6 +38,7 @@ import { PLX_STREAMS, PLX_VERSION } from "../wire/messages.ts";
 import type { StreamCollector } from "../wire/values.ts";
 import { emptyStreamStats } from "../streams/mux.ts";
 import { abortError, type CallOptions, PendingCall, perPeer, type RpcPeer } from "./call.ts";
+import { CallIds } from "./call_ids.ts";
 import { Dispatcher, type Handler, HandlerRegistry } from "./dispatch.ts";
 import { resolveLimits, type RpcLimits } from "./limits.ts";
 import { ReplyCache } from "./reply_cache.ts";
@@ -189,6 +190,7 @@ export class RpcEndpoint {
   readonly #calls = { started: 0, succeeded: 0, failed: 0, udp: 0, tcp: 0, retriedOverTcp: 0, busy: 0 };
   /** Pending calls per peer (name and address). */
   readonly #pendingByPeer = new Map<string, number>();
+  readonly #callIds = new CallIds();
   /**
    * The security gate, created once (its replay cache outlives restarts): admits what
    * arrives, seals what leaves.
@@ -433,7 +435,7 @@ export class RpcEndpoint {
     }
     const capabilities = peer.capabilities ?? NO_CAPABILITIES;
     const extended = capabilities.persist || capabilities.binary || capabilities.dedupe;
-    const id = crypto.randomUUID();
+    const id = this.#callIds.next();
     const message = OutgoingMessage.request(
       {
         id,

@@ -118,21 +118,37 @@ export class RequestProcessor {
    * @param maxReply Largest reply datagram this request may get (see the module notes);
    *   default `maxDatagramBytes`.
    * @returns The datagram to send back, or `undefined` to stay silent (duplicate of a call
-   *   still running, or no reply small enough).
+   *   still running, or no reply small enough); at once when the handler answered
+   *   synchronously, else a promise of it. Failures reject (never throw).
    */
-  async serveDatagram(
+  serveDatagram(
     request: RequestMessage,
     caller: RequestSource,
     maxReply: number = this.#limits.maxDatagramBytes,
-  ): Promise<Uint8Array | undefined> {
-    const key = cacheKey(request, caller);
-    const known = this.#cache.get(key);
-    if (known) {
-      this.#stats.duplicates++;
-      return known.state === "done" ? this.#datagramFor(known, request, maxReply) : undefined;
+  ): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    try {
+      const key = cacheKey(request, caller);
+      const known = this.#cache.get(key);
+      if (known) {
+        this.#stats.duplicates++;
+        return known.state === "done" ? this.#datagramFor(known, request, maxReply) : undefined;
+      }
+      const entry = this.#cache.begin(key);
+      const reply = this.#dispatcher.dispatch(request, caller);
+      if (reply instanceof Promise) return reply.then((done) => this.#completeDatagram(entry, done, request, maxReply));
+      return this.#completeDatagram(entry, reply, request, maxReply);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const entry = this.#cache.begin(key);
-    const reply = await this.#dispatcher.dispatch(request, caller);
+  }
+
+  /** Remembers a datagram request's reply, and gives what to send back. */
+  #completeDatagram(
+    entry: CachedCall,
+    reply: OutgoingMessage,
+    request: RequestMessage,
+    maxReply: number,
+  ): Uint8Array | undefined {
     const max = this.#limits.maxDatagramBytes;
     let datagram: Uint8Array | undefined;
     let bytes: number;
@@ -207,20 +223,36 @@ export class RequestProcessor {
    *
    * @param request The request.
    * @param caller Who sent it.
-   * @returns The reply frame (`writeFrame` parts) and the streams to send after it.
+   * @returns The reply frame (`writeFrame` parts) and the streams to send after it; at once
+   *   when the reply is ready (a synchronous handler, or one remembered), else a promise of it.
+   *   Failures reject (never throw).
    */
-  async serveFrame(request: RequestMessage, caller: RequestSource): Promise<ReplyFrame> {
-    const key = cacheKey(request, caller);
-    const known = this.#cache.get(key);
-    let reply: OutgoingMessage;
-    if (known) {
-      this.#stats.fetchedOverTcp++;
-      reply = known.state === "done" && known.reply ? known.reply : await this.#cache.wait(known);
-    } else {
+  serveFrame(request: RequestMessage, caller: RequestSource): ReplyFrame | Promise<ReplyFrame> {
+    try {
+      const key = cacheKey(request, caller);
+      const known = this.#cache.get(key);
+      if (known) {
+        this.#stats.fetchedOverTcp++;
+        if (known.state === "done" && known.reply) return this.#frameOf(known.reply, request, caller);
+        return this.#cache.wait(known).then((reply) => this.#frameOf(reply, request, caller));
+      }
       const entry = this.#cache.begin(key);
-      reply = await this.#dispatcher.dispatch(request, caller);
+      const reply = this.#dispatcher.dispatch(request, caller);
+      if (reply instanceof Promise) {
+        return reply.then((done) => {
+          this.#cache.complete(entry, done, false);
+          return this.#frameOf(done, request, caller);
+        });
+      }
       this.#cache.complete(entry, reply, false);
+      return this.#frameOf(reply, request, caller);
+    } catch (error) {
+      return Promise.reject(error);
     }
+  }
+
+  /** The frame of a TCP reply, or of an error saying it is too large or its streams were taken. */
+  #frameOf(reply: OutgoingMessage, request: RequestMessage, caller: RequestSource): ReplyFrame {
     if (reply.streams.length > 0) {
       if (this.#streamsTaken.has(reply)) {
         const message =

@@ -36,7 +36,7 @@ import { decodeFrame } from "../wire/codec.ts";
 import { FrameWriter } from "../wire/frame_writer.ts";
 import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
-import type { PendingCall, RpcPeer } from "./call.ts";
+import { type PendingCall, perPeer, type RpcPeer } from "./call.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import { StreamMux, type StreamStats } from "../streams/mux.ts";
 import { cancelSources } from "../streams/outgoing.ts";
@@ -231,7 +231,7 @@ export class TcpClient {
   }
 
   #pooled(peer: RpcPeer): PooledConnection {
-    const key = poolKey(peer);
+    const key = poolKeyOf(peer);
     let pooled = this.#pool.get(key);
     if (!pooled || pooled.broken) {
       pooled = new PooledConnection(this.#context, key, peer);
@@ -538,3 +538,6 @@ class PooledConnection {
     });
   }
 }
+
+/** {@linkcode poolKey}, computed once per peer object (calls are hot code). */
+const poolKeyOf = perPeer(poolKey);

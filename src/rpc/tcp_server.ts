@@ -554,7 +554,7 @@ export class TcpServer {
         logger?.debug(`bad request from ${served.peer}: ${error.message}`);
         const reply = OutgoingMessage.error(error.requestId, { type: "BadMessage", message: error.message });
         const frame = { parts: reply.frame(false, limits.maxFrameBytes), streams: [], failed: true };
-        this.#answer(served, Promise.resolve(frame), arrival, []);
+        this.#answer(served, frame, arrival, []);
         return true;
       }
       // The length prefix still frames the stream, so the connection carries on (a client
@@ -636,7 +636,12 @@ export class TcpServer {
    * its result; the request's own streams are ended when the reply is an error or the handler
    * left them unread (see `IncomingStream.afterHandler`).
    */
-  #answer(served: Served, reply: Promise<ReplyFrame>, arrival: Arrival, requestStreams: IncomingStream[]): void {
+  #answer(
+    served: Served,
+    reply: ReplyFrame | Promise<ReplyFrame>,
+    arrival: Arrival,
+    requestStreams: IncomingStream[],
+  ): void {
     served.inFlight++;
     this.#inService.begin();
     if (requestStreams.length > 0) served.streaming++;
@@ -646,13 +651,14 @@ export class TcpServer {
   /** One async step per reply (not a chain of then/catch/finally): replies are hot code. Never rejects. */
   async #writeReply(
     served: Served,
-    pending: Promise<ReplyFrame>,
+    pending: ReplyFrame | Promise<ReplyFrame>,
     sender: string | undefined,
     requestStreams: IncomingStream[],
   ): Promise<void> {
     const { timers, logger, gate } = this.#options;
     try {
-      const reply = await pending;
+      // A reply that is ready is written now, not a microtask later.
+      const reply = pending instanceof Promise ? await pending : pending;
       if (served.closed) {
         cancelSources(reply.streams, this.#lost(served));
         return;

@@ -327,8 +327,16 @@ export class UdpRpc {
       const maxReply = this.#maxReply(datagram.data.length, arrival);
       const serving = this.#serving;
       serving.begin();
-      processor.serveDatagram(message, caller, maxReply).then((reply) => {
-        if (reply) return this.#reply(reply, datagram, arrival);
+      const reply = processor.serveDatagram(message, caller, maxReply);
+      if (!(reply instanceof Promise)) {
+        // Answered synchronously: sent now, not a microtask later; in service until it left.
+        const sent = reply ? this.#reply(reply, datagram, arrival) : undefined;
+        if (sent) sent.then(serving.end);
+        else serving.end();
+        return;
+      }
+      reply.then((ready) => {
+        if (ready) return this.#reply(ready, datagram, arrival);
       }).then(serving.end, (error) => {
         internal.record(error, `serving '${message.rpc}' for ${caller.name} (${from})`);
         serving.end();

@@ -44,11 +44,37 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** The fields of a request to send (values not yet validated). */
 export type RequestFields = Omit<RequestMessage, "type">;
 
+/** Size of the shared buffer small frames are carved from. */
+const SLAB_BYTES = 16 * 1024;
+/** Frames up to this size (before encoding, with slack) come from the slab. */
+const SLAB_MAX_FRAME = 1024;
+/** The slab being carved, and how much of it is given out (slabs are never reused: a view stays valid). */
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
 /**
  * Encodes `text` as UTF-8 after `prefix` reserved bytes, in one buffer. JSON is mostly ASCII,
  * so a buffer of `prefix + text.length` usually fits; otherwise it retries with the worst case.
+ *
+ * A small frame is a view of a shared 16 KiB slab: allocating an ArrayBuffer per frame cost
+ * about as much as encoding it (and its garbage collection more). Frames live until written,
+ * so a slab is released soon after its last frame left.
  */
 function encodeAfter(text: string, prefix: number): Uint8Array {
+  const guess = prefix + text.length + 8;
+  if (guess <= SLAB_MAX_FRAME) {
+    if (slabUsed + guess > slab.length) {
+      slab = new Uint8Array(SLAB_BYTES);
+      slabUsed = 0;
+    }
+    const start = slabUsed;
+    const result = encoder.encodeInto(text, slab.subarray(start + prefix, start + guess));
+    if (result.read === text.length) {
+      slabUsed = start + prefix + result.written;
+      return slab.subarray(start, slabUsed);
+    }
+    // Not ASCII enough for the slack: an own buffer below (the bytes written here are unclaimed).
+  }
   let buffer = new Uint8Array(prefix + text.length + 8);
   let result = encoder.encodeInto(text, buffer.subarray(prefix));
   if (result.read < text.length) {
@@ -231,7 +257,10 @@ export class OutgoingMessage {
   }
 
   #jsonBase64(): string {
-    return this.#base64Json ??= withBinaryMode("base64", () => JSON.stringify(this.message));
+    // Without binary values the mode changes nothing: skip the closure (every small call).
+    return this.#base64Json ??= this.binaries.length === 0
+      ? JSON.stringify(this.message)
+      : withBinaryMode("base64", () => JSON.stringify(this.message));
   }
 }
 
