@@ -51,6 +51,10 @@ const PROGRAMS: readonly { file: string; prints: (string | RegExp)[] }[] = [
   { file: "options.ts", prints: ["Worker lab-3 false"] },
   { file: "graceful_stop.ts", prints: ["50 frames for Viewer"] },
   { file: "streams.ts", prints: ["line 1", "line 2", "line 3", "3000", "HELLO"] },
+  {
+    file: "files.ts",
+    prints: ["file notes.txt, dir inbox", "20 of 20 bytes 64", "shared with the LAN", "made on the laptop"],
+  },
   { file: "wide_area.ts", prints: ["Worker: start() registers it in lab.example."] },
 ];
 
