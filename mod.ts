@@ -35,6 +35,7 @@ export type {
   PeerLinkEvents,
   PeerLinkOptions,
   PeerOptions,
+  StopOptions,
   Transport,
   WaitForPeersOptions,
 } from "./src/options.ts";
@@ -62,8 +63,9 @@ export type {
   TypedRemoteApi,
   UntypedRemoteFunction,
 } from "./src/proxy.ts";
-export { currentPeer } from "./src/rpc/context.ts";
-export type { CallerInfo } from "./src/rpc/context.ts";
+export type { CannotSend, Sendable, StreamItem, Wire, WireObject, WireProblem } from "./src/wire/types.ts";
+export { currentPeer, runWithCurrentPeer } from "./src/rpc/context.ts";
+export type { CallerInfo, RequestSource } from "./src/rpc/context.ts";
 export type { Handler } from "./src/rpc/dispatch.ts";
 export type { DuplexStream, StreamHandler } from "./src/streams/duplex.ts";
 export type {
@@ -89,6 +91,7 @@ export {
   NotSupportedError,
   PayloadTooLarge,
   PeerConnectionError,
+  PeerLeftError,
   PeerLinkError,
   PeerNotFound,
   PeerNotFoundError,
@@ -98,7 +101,16 @@ export {
   RemoteError,
 } from "./src/errors.ts";
 export type { FileErrorCode, PeerLinkErrorCode, WireTransport } from "./src/errors.ts";
-export { DISCOVERY_WAIT, MAX_SAFE_UDP_PAYLOAD, PEER_TTL, RPC_TIMEOUT, TCP_MAX_FRAME } from "./src/constants.ts";
+export { NetError } from "./src/net.ts";
+export type { NetErrorCode } from "./src/net.ts";
+export {
+  DISCOVERY_WAIT,
+  MAX_SAFE_UDP_PAYLOAD,
+  PEER_TTL,
+  RPC_TIMEOUT,
+  STOP_GRACE,
+  TCP_MAX_FRAME,
+} from "./src/constants.ts";
 export { derivePort, deriveRealm } from "./src/derive.ts";
 export { VERSION } from "./src/version.ts";
 export type { Logger } from "./src/log.ts";

@@ -40,6 +40,15 @@ export interface Settings {
     /** Upper bound of the stream that runs while small calls are timed (it stops when they end). */
     duringBytes: number;
   };
+  /** Files (issue 17): one file fetched between two LAN hosts, against raw TCP and curl. */
+  files: {
+    /** Its size. */
+    bytes: number;
+    /** Repeats of each variant (the transfers are long). */
+    repeats: number;
+    /** Size of the untimed file each variant moves first (connections, JIT, one-time allocations). */
+    warmupBytes: number;
+  };
 }
 
 const KiB = 1024;
@@ -66,6 +75,7 @@ export const FULL: Settings = {
     values: 1_000_000,
     duringBytes: 64 * GiB,
   },
+  files: { bytes: GiB, repeats: 3, warmupBytes: 4 * MiB },
 };
 
 /** The `--quick` smoke run. */
@@ -88,4 +98,5 @@ export const QUICK: Settings = {
     values: 20_000,
     duringBytes: 64 * GiB,
   },
+  files: { bytes: 16 * MiB, repeats: 1, warmupBytes: MiB },
 };

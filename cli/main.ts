@@ -95,7 +95,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     }
     commandName = command.name;
     const args = parseCommandArgs(argv.slice(index + 1), command.options, command.name);
-    if (args.values.help === true) {
+    // `peerlink call help` reads as a request for help, as `peerlink help call` does.
+    const asksHelp = args.positionals.length === 1 && args.positionals[0] === "help";
+    if (args.values.help === true || asksHelp) {
       out.write(commandHelp(command, style));
       return EXIT.OK;
     }

@@ -77,8 +77,8 @@ export function cliLogger(context: CommandContext, name: string): Logger {
 }
 
 /**
- * A name for the short-lived node of `discover`, `ping` and `call`: unique enough that two
- * operators on one LAN do not collide (and `allowRename` settles it if they do).
+ * A name for the short-lived, client-only node of `discover`, `ping` and `call` (never
+ * announced, so it needs not be unique): the caller name a handler sees in `currentPeer()`.
  *
  * @returns E.g. `"peerlink-cli-3f9a"`.
  */

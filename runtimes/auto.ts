@@ -51,7 +51,7 @@ function denoOrFallback(): SocketRuntime {
  *
  * @example
  * ```ts
- * import { autoRuntime } from "./auto.ts";
+ * import { autoRuntime } from "@peerlink/peerlink/runtimes";
  * const runtime = autoRuntime();
  * console.log(runtime.name); // "deno", "bun" or "node"
  * ```
@@ -85,7 +85,7 @@ function isSocketRuntime(value: unknown): value is SocketRuntime {
  *
  * @example
  * ```ts
- * import { resolveRuntime } from "./auto.ts";
+ * import { resolveRuntime } from "@peerlink/peerlink/runtimes";
  * const runtime = resolveRuntime("node"); // Node adapter, also under Deno and Bun
  * ```
  */

@@ -16,7 +16,7 @@ import { HOST_TTL } from "./mdns/records.ts";
  *
  * @example
  * ```ts
- * import { MAX_SAFE_UDP_PAYLOAD } from "./constants.ts";
+ * import { MAX_SAFE_UDP_PAYLOAD } from "@peerlink/peerlink";
  * const fitsInOneDatagram = (bytes: Uint8Array) => bytes.length <= MAX_SAFE_UDP_PAYLOAD;
  * ```
  */
@@ -31,7 +31,7 @@ export const MAX_SAFE_UDP_PAYLOAD = 1200;
  *
  * @example
  * ```ts
- * import { TCP_MAX_FRAME } from "./constants.ts";
+ * import { TCP_MAX_FRAME } from "@peerlink/peerlink";
  * console.log(TCP_MAX_FRAME === 4 * 1024 * 1024); // true
  * ```
  */
@@ -43,7 +43,7 @@ export const TCP_MAX_FRAME = 4 * 1024 * 1024;
  *
  * @example
  * ```ts
- * import { RPC_TIMEOUT } from "./constants.ts";
+ * import { RPC_TIMEOUT } from "@peerlink/peerlink";
  * const deadline = Date.now() + RPC_TIMEOUT;
  * ```
  */
@@ -55,11 +55,23 @@ export const RPC_TIMEOUT = 5000;
  *
  * @example
  * ```ts
- * import { DISCOVERY_WAIT } from "./constants.ts";
+ * import { DISCOVERY_WAIT } from "@peerlink/peerlink";
  * console.log(`waiting up to ${DISCOVERY_WAIT} ms for peers`);
  * ```
  */
 export const DISCOVERY_WAIT = 3000;
+
+/**
+ * Default grace period of `stop()`, in milliseconds: how long a stopping node lets the handlers
+ * that are running finish and their replies leave before it says goodbye and closes.
+ *
+ * @example
+ * ```ts
+ * import { STOP_GRACE } from "@peerlink/peerlink";
+ * console.log(`stop() waits at most ${STOP_GRACE} ms for running handlers`);
+ * ```
+ */
+export const STOP_GRACE = 5000;
 
 /**
  * How long a discovered peer stays known without a fresh announcement, in milliseconds: the
@@ -68,7 +80,7 @@ export const DISCOVERY_WAIT = 3000;
  *
  * @example
  * ```ts
- * import { PEER_TTL } from "./constants.ts";
+ * import { PEER_TTL } from "@peerlink/peerlink";
  * const expired = (lastSeen: number, now: number) => now - lastSeen > PEER_TTL;
  * ```
  */

@@ -26,7 +26,7 @@ const RANGE = BigInt(DERIVED_PORT_RANGE);
  *
  * @example
  * ```ts
- * import { deriveRealm } from "./derive.ts";
+ * import { deriveRealm } from "@peerlink/peerlink";
  * console.log(deriveRealm("hunter2")); // "1d3b40d1060fb2b0"
  * ```
  */
@@ -47,7 +47,7 @@ export function deriveRealm(secret?: string | null): string {
  *
  * @example
  * ```ts
- * import { derivePort, deriveRealm } from "./derive.ts";
+ * import { derivePort, deriveRealm } from "@peerlink/peerlink";
  * console.log(derivePort("Worker"));        // 62463 (UDP)
  * console.log(derivePort("Worker", "", "tcp")); // 60231 (TCP)
  * console.log(derivePort("Worker", deriveRealm("hunter2"))); // 53285

@@ -61,6 +61,7 @@
  */
 import { type Clock, systemClock } from "./clock.ts";
 import { PeerLinkError } from "./errors.ts";
+import { MdnsStateError } from "./mdns/errors.ts";
 import { createLogger, type Logger, ThrottledWarning } from "./log.ts";
 import type { SocketRuntime } from "./net.ts";
 import { Mdns, type MdnsStats } from "./mdns/mdns.ts";
@@ -155,6 +156,11 @@ export interface DiscoveryOptions {
    * after announcing (so the RPC endpoint can answer to it before anyone calls it). Must not throw.
    */
   onRename?: (name: string) => void;
+  /**
+   * `false`: browse only, never publish this node (no probing, no announcements, no goodbye),
+   * for a client-only node. Default `true`.
+   */
+  announce?: boolean;
   /** Decides whether a discovered peer is reported (e.g. checks a TXT proof for secured realms). */
   acceptPeer?: (peer: PeerInfo) => boolean | Promise<boolean>;
   /** mDNS port (default 5353; tests only). */
@@ -536,7 +542,7 @@ export class Discovery {
    *   refused (nothing is then left registered or announced).
    */
   async start(): Promise<void> {
-    if (this.#state !== "new") throw new Error("Discovery.start(): already started; create a new Discovery.");
+    if (this.#state !== "new") throw new MdnsStateError("Discovery.start(): already started; create a new Discovery.");
     this.#state = "starting";
     const o = this.#o;
     const mdns = new Mdns({
@@ -579,20 +585,23 @@ export class Discovery {
         });
         this.#seeds.start();
       }
-      this.#published = await mdns.publish({
-        instance: o.name,
-        type: this.#type,
-        port: o.udpPort,
-        txt: this.#txt(o.name),
-        allowRename: o.allowRename,
-        txtFor: (name) => this.#txt(name),
-        onNameChange: (name) => this.#renamed(name),
-        onConflict: (error) => this.#logger.error(`${error.message} This node is no longer announced.`),
-      });
-      this.#name = this.#published.instance;
-      this.#publishPublic(mdns, this.#name);
-      // Registered only now: the name is settled (probed, or renamed after a conflict).
-      await this.#wideArea?.register(this.#name, o.udpPort, this.#txt(this.#name));
+      // A client only (announce: false) browses and is never published or registered.
+      if (o.announce !== false) {
+        this.#published = await mdns.publish({
+          instance: o.name,
+          type: this.#type,
+          port: o.udpPort,
+          txt: this.#txt(o.name),
+          allowRename: o.allowRename,
+          txtFor: (name) => this.#txt(name),
+          onNameChange: (name) => this.#renamed(name),
+          onConflict: (error) => this.#logger.error(`${error.message} This node is no longer announced.`),
+        });
+        this.#name = this.#published.instance;
+        this.#publishPublic(mdns, this.#name);
+        // Registered only now: the name is settled (probed, or renamed after a conflict).
+        await this.#wideArea?.register(this.#name, o.udpPort, this.#txt(this.#name));
+      }
     } catch (error) {
       this.#state = "stopped";
       this.#browser = undefined;

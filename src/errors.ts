@@ -7,9 +7,16 @@
  * @module
  */
 
-/** Stable machine-readable reason of a {@linkcode PeerLinkError}. */
+import type { PeerDownReason } from "./discovery.ts";
+import type { NetErrorCode } from "./net.ts";
+
+/**
+ * Stable machine-readable reason of a {@linkcode PeerLinkError}: the library's own codes, and
+ * the socket codes of a {@linkcode NetError} (`ADDR_IN_USE`, `CONNECTION_REFUSED`, ...).
+ */
 export type PeerLinkErrorCode =
   | "PEER_NOT_FOUND"
+  | "PEER_LEFT"
   | "TIMEOUT"
   | "REMOTE_ERROR"
   | "PAYLOAD_TOO_LARGE"
@@ -29,6 +36,11 @@ export type PeerLinkErrorCode =
   | "DNS_NO_ANSWER"
   | "DNS_REFUSED"
   | "DNS_NAME_IN_USE"
+  // mDNS input: a name or label, TXT data, or a record that cannot be put on the wire.
+  | "INVALID_NAME"
+  | "INVALID_TXT"
+  | "CANNOT_ENCODE"
+  | NetErrorCode
   | FileErrorCode
   | "OTHER";
 
@@ -55,7 +67,7 @@ function pythonString(text: string): string {
  *
  * @example
  * ```ts
- * import { PeerLinkError } from "./errors.ts";
+ * import { PeerLinkError } from "@peerlink/peerlink";
  * try {
  *   throw new PeerLinkError("something failed", "OTHER");
  * } catch (err) {
@@ -87,7 +99,7 @@ export class PeerLinkError extends Error {
  *
  * @example
  * ```ts
- * import { PeerNotFound } from "./errors.ts";
+ * import { PeerNotFound } from "@peerlink/peerlink";
  * const err = new PeerNotFound("Host", ["NodeA", "Worker1"]);
  * console.log(String(err)); // PeerNotFound: Peer 'Host' not found.  Known: ['NodeA', 'Worker1']
  * ```
@@ -117,7 +129,7 @@ export class PeerNotFound extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { PeerNotFound, PeerNotFoundError } from "./errors.ts";
+ * import { PeerNotFound, PeerNotFoundError } from "@peerlink/peerlink";
  * console.log(new PeerNotFoundError("X") instanceof PeerNotFound); // true
  * ```
  */
@@ -130,7 +142,7 @@ export type PeerNotFoundError = PeerNotFound;
  *
  * @example
  * ```ts
- * import { PeerTimeoutError } from "./errors.ts";
+ * import { PeerTimeoutError } from "@peerlink/peerlink";
  * const err = new PeerTimeoutError({ peer: "Host", function: "add", timeoutMs: 5000, transport: "udp" });
  * console.log(err.message); // Call 'add' on 'Host' timed out after 5000 ms (udp). ...
  * ```
@@ -169,13 +181,23 @@ export class PeerTimeoutError extends PeerLinkError {
 
 /**
  * The remote handler failed (it threw, or the function does not exist there). Carries the
- * remote error's type name and message as the peer sent them.
+ * remote error's type name and message as the peer sent them and, from a PeerLink-TS peer,
+ * the thrown error's `code` and its other own properties that JSON can carry
+ * (`remoteCode`, `remoteData`); a Python peer sends only type and message.
  *
  * @example
  * ```ts
- * import { RemoteError } from "./errors.ts";
- * const err = new RemoteError({ peer: "Host", function: "div", remoteType: "ZeroDivisionError", remoteMessage: "division by zero" });
- * console.log(err.message); // 'div' on 'Host' failed: ZeroDivisionError: division by zero
+ * import { RemoteError } from "@peerlink/peerlink";
+ * const err = new RemoteError({
+ *   peer: "Host",
+ *   function: "reserve",
+ *   remoteType: "QuotaError",
+ *   remoteMessage: "quota exceeded",
+ *   remoteCode: "E_QUOTA",
+ *   remoteData: { limit: 10 },
+ * });
+ * console.log(err.message); // 'reserve' on 'Host' failed: QuotaError: quota exceeded
+ * console.log(err.remoteCode, err.remoteData.limit); // "E_QUOTA" 10
  * ```
  */
 export class RemoteError extends PeerLinkError {
@@ -187,13 +209,31 @@ export class RemoteError extends PeerLinkError {
   readonly remoteType: string;
   /** The remote error's message. */
   readonly remoteMessage: string;
+  /**
+   * The thrown error's own `code` (`err.code = "E_QUOTA"` in the handler), when it had a string
+   * one and the peer is PeerLink-TS. `code` itself is always `"REMOTE_ERROR"`.
+   */
+  readonly remoteCode?: string;
+  /**
+   * The thrown error's other own enumerable properties that JSON can carry (`{ limit: 10 }`
+   * for `Object.assign(new Error("..."), { limit: 10 })`), from a PeerLink-TS peer; else `{}`.
+   */
+  readonly remoteData: Readonly<Record<string, unknown>>;
 
   /**
    * Creates a {@linkcode RemoteError}.
    *
-   * @param details The peer, the function and the remote error's type and message.
+   * @param details The peer, the function, the remote error's type and message, and its code
+   *   and data when the peer sent them.
    */
-  constructor(details: { peer: string; function: string; remoteType: string; remoteMessage: string }) {
+  constructor(details: {
+    peer: string;
+    function: string;
+    remoteType: string;
+    remoteMessage: string;
+    remoteCode?: string;
+    remoteData?: Readonly<Record<string, unknown>>;
+  }) {
     super(
       `${pythonString(details.function)} on ${
         pythonString(details.peer)
@@ -205,8 +245,58 @@ export class RemoteError extends PeerLinkError {
     this.function = details.function;
     this.remoteType = details.remoteType;
     this.remoteMessage = details.remoteMessage;
+    if (details.remoteCode !== undefined) this.remoteCode = details.remoteCode;
+    this.remoteData = details.remoteData ?? {};
   }
 }
+
+/**
+ * The peer left the network while a call to it was pending, so the call fails at once instead
+ * of waiting out its timeout: discovery saw it go. `reason` says how: `"goodbye"` (it stopped
+ * and said so), `"expired"` (it went silent: it crashed, or its link went down), `"replaced"`
+ * (it restarted: a new instance of that name took its place). The handler may or may not have
+ * run; call again once the peer is back.
+ *
+ * @example
+ * ```ts
+ * import { PeerLeftError } from "@peerlink/peerlink";
+ * const err = new PeerLeftError({ peer: "Host", function: "render", reason: "goodbye" });
+ * console.log(err.code, err.reason); // "PEER_LEFT" "goodbye"
+ * ```
+ */
+export class PeerLeftError extends PeerLinkError {
+  /** The peer that left. */
+  readonly peer: string;
+  /** The function that was pending; `""` for a stream with the peer that was open. */
+  readonly function: string;
+  /** How discovery saw it leave. */
+  readonly reason: PeerDownReason;
+
+  /**
+   * Creates a {@linkcode PeerLeftError}.
+   *
+   * @param details The peer, the function pending (none: a stream was open), and how the peer left.
+   */
+  constructor(details: { peer: string; function?: string; reason: PeerDownReason }) {
+    const what = details.function
+      ? `while ${
+        pythonString(details.function)
+      } was pending. It may or may not have run the call; call again once the peer is back.`
+      : "while a stream with it was open. Open it again once the peer is back.";
+    super(`${pythonString(details.peer)} left the network (${LEFT_BECAUSE[details.reason]}) ${what}`, "PEER_LEFT");
+    this.name = "PeerLeftError";
+    this.peer = details.peer;
+    this.function = details.function ?? "";
+    this.reason = details.reason;
+  }
+}
+
+/** How each peer-down reason reads in a {@linkcode PeerLeftError}. */
+const LEFT_BECAUSE: Readonly<Record<PeerDownReason, string>> = {
+  goodbye: "goodbye: it stopped",
+  expired: "expired: it went silent, it crashed or lost its link",
+  replaced: "replaced: it restarted as a new instance",
+};
 
 /**
  * A message is larger than its transport allows. Thrown by the sender before any byte is sent,
@@ -214,8 +304,8 @@ export class RemoteError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { MAX_SAFE_UDP_PAYLOAD } from "./constants.ts";
- * import { PayloadTooLarge } from "./errors.ts";
+ * import { MAX_SAFE_UDP_PAYLOAD } from "@peerlink/peerlink";
+ * import { PayloadTooLarge } from "@peerlink/peerlink";
  * const err = PayloadTooLarge.udp(2048, MAX_SAFE_UDP_PAYLOAD);
  * console.log(String(err));
  * // PayloadTooLarge: UDP send: 2048 bytes > MAX_SAFE_UDP_PAYLOAD (1200). Use TCP transport for large payloads.
@@ -302,7 +392,7 @@ export class PayloadTooLarge extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { BusyError } from "./errors.ts";
+ * import { BusyError } from "@peerlink/peerlink";
  * const err = new BusyError("Host is busy: 64 handlers running (maxConcurrentHandlers). Retry later.", { peer: "Host" });
  * console.log(err.code); // "BUSY"
  * ```
@@ -332,7 +422,7 @@ export class BusyError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { NodeStopped } from "./errors.ts";
+ * import { NodeStopped } from "@peerlink/peerlink";
  * console.log(new NodeStopped("Worker").message); // node stopped: 'Worker' is shut down ...
  * ```
  */
@@ -362,7 +452,7 @@ export class NodeStopped extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { NodeNotStarted } from "./errors.ts";
+ * import { NodeNotStarted } from "@peerlink/peerlink";
  * console.log(new NodeNotStarted("Worker").code); // "NOT_STARTED"
  * ```
  */
@@ -387,7 +477,7 @@ export class NodeNotStarted extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { PortInUseError } from "./errors.ts";
+ * import { PortInUseError } from "@peerlink/peerlink";
  * const err = new PortInUseError({ node: "Worker", transport: "udp", port: 50000 });
  * console.log(err.message); // UDP port 50000 of 'Worker' is already in use. ...
  * ```
@@ -426,7 +516,7 @@ export class PortInUseError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { PeerConnectionError } from "./errors.ts";
+ * import { PeerConnectionError } from "@peerlink/peerlink";
  * const err = new PeerConnectionError({ peer: "Host", address: "10.0.0.2", port: 50001, lost: false });
  * console.log(err.code); // "CONNECTION_FAILED"
  * ```
@@ -471,7 +561,7 @@ export class PeerConnectionError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { ProtocolError } from "./errors.ts";
+ * import { ProtocolError } from "@peerlink/peerlink";
  * const err = new ProtocolError("reply from 'Host' is not valid JSON");
  * console.log(err.code); // "PROTOCOL_ERROR"
  * ```
@@ -520,32 +610,47 @@ export class BadMessage extends PeerLinkError {
 }
 
 /**
- * A node with a secret was asked to talk to a peer that has none (it announced no proof, such
- * as a Python PeerLink 1.2 node), and `allowInsecurePeers` is off. Nothing was sent.
+ * A call between a node with a secret and one without, which the secured side would refuse,
+ * failed at once on the caller; nothing was sent. `missingSecret` says which side lacks it:
+ *
+ * - `"peer"`: this node has a secret and the peer announced none (a Python PeerLink 1.2 node, or
+ *   a node of the same realm without the secret), and `allowInsecurePeers` is off;
+ * - `"caller"`: the peer announced a proof of a secret (TXT `auth`) and takes only sealed calls,
+ *   and this node has no secret (same realm, e.g. `realm: deriveRealm(secret)`, but no secret).
  *
  * @example
  * ```ts
- * import { InsecurePeerError } from "./errors.ts";
- * console.log(new InsecurePeerError("PyNode").code); // "INSECURE_PEER"
+ * import { InsecurePeerError } from "@peerlink/peerlink";
+ * const err = new InsecurePeerError("Vault", { missingSecret: "caller" });
+ * console.log(err.code, err.missingSecret); // "INSECURE_PEER" "caller"
  * ```
  */
 export class InsecurePeerError extends PeerLinkError {
-  /** The peer without a secret. */
+  /** The peer called. */
   readonly peer: string;
+  /** Which side has no secret: the peer, or this node (the caller). */
+  readonly missingSecret: "peer" | "caller";
 
   /**
    * Creates an {@linkcode InsecurePeerError}.
    *
    * @param peer The peer's name.
+   * @param options `missingSecret`: which side lacks the secret (default `"peer"`).
    */
-  constructor(peer: string) {
+  constructor(peer: string, options: { missingSecret?: "peer" | "caller" } = {}) {
+    const missingSecret = options.missingSecret ?? "peer";
+    const name = pythonString(peer);
     super(
-      `'${peer}' has no secret (it announced no proof) and this node only talks sealed. ` +
-        `Give '${peer}' the same secret, or set allowInsecurePeers: true to call it in plaintext (anyone on the LAN can then read and forge those calls).`,
+      missingSecret === "peer"
+        ? `${name} has no secret (it announced no proof) and this node only talks sealed. ` +
+          `Give ${name} the same secret, or set allowInsecurePeers: true to call it in plaintext (anyone on the LAN can then read and forge those calls).`
+        : `${name} has a secret (it announced a proof, TXT auth) and drops plaintext calls, and this node has none, ` +
+          `so the call was not sent. Give this node the same secret as ${name}, or set allowInsecurePeers: true on ${name} to accept plaintext calls.`,
       "INSECURE_PEER",
     );
     this.name = "InsecurePeerError";
     this.peer = peer;
+    this.missingSecret = missingSecret;
   }
 }
 
@@ -557,7 +662,7 @@ export class InsecurePeerError extends PeerLinkError {
  *
  * @example
  * ```ts
- * import { NameConflict } from "./errors.ts";
+ * import { NameConflict } from "@peerlink/peerlink";
  * const err = new NameConflict("Worker._peerlink._tcp.local", "10.0.0.2");
  * console.log(err.code, err.holder); // "NAME_CONFLICT" "10.0.0.2"
  * ```

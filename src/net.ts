@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { PeerLinkError } from "./errors.ts";
 
 /** An IP endpoint. */
 export interface NetAddr {
@@ -176,18 +177,20 @@ export type NetErrorCode =
 
 /**
  * A socket failure with a stable {@linkcode NetErrorCode}, the endpoint involved, and a
- * message that says what to do.
+ * message that says what to do. A {@linkcode PeerLinkError} like every error PeerLink throws,
+ * so `catch (e) { if (e instanceof PeerLinkError) ... }` sees socket failures too (a node's
+ * `start()` rejects with one when, say, the mDNS socket cannot be bound).
  *
  * @example
  * ```ts
- * import { NetError } from "./net.ts";
+ * import { NetError, PeerLinkError } from "@peerlink/peerlink";
  * const err = new NetError("ADDR_IN_USE", "UDP bind 0.0.0.0:5353: address already in use", { address: "0.0.0.0", port: 5353 });
- * console.log(err.code); // "ADDR_IN_USE"
+ * console.log(err.code, err instanceof PeerLinkError); // "ADDR_IN_USE" true
  * ```
  */
-export class NetError extends Error {
+export class NetError extends PeerLinkError {
   /** Stable reason code. */
-  readonly code: NetErrorCode;
+  declare readonly code: NetErrorCode;
   /** The address involved, when known. */
   readonly address?: string;
   /** The port involved, when known. */
@@ -205,9 +208,8 @@ export class NetError extends Error {
     message: string,
     options: { address?: string; port?: number; cause?: unknown } = {},
   ) {
-    super(message, { cause: options.cause });
+    super(message, code, { cause: options.cause });
     this.name = "NetError";
-    this.code = code;
     this.address = options.address;
     this.port = options.port;
   }

@@ -18,7 +18,7 @@ export type { CallOptions, Transport } from "./rpc/call.ts";
  *
  * @example
  * ```ts
- * import type { PeerLinkOptions } from "./options.ts";
+ * import type { PeerLinkOptions } from "@peerlink/peerlink";
  * const options: PeerLinkOptions = {
  *   secret: "kitchen-lan",   // only nodes with the same secret see and call each other
  *   timeout: 2_000,          // default per-call timeout
@@ -65,6 +65,20 @@ export interface PeerLinkOptions {
   interfaces?: string[];
   /** Default timeout of each call in milliseconds. Default `RPC_TIMEOUT` (5000). */
   timeout?: number;
+  /**
+   * `false` makes a client-only node, for tools and dashboards that only call: it browses and
+   * calls like any node, receiving replies on an OS-chosen UDP port, but it is never announced
+   * (no probing, no goodbye: peers never see it come or go, and its name need not be unique)
+   * and it serves nothing (no TCP listener; a request that reaches it is answered with a
+   * `NotServing` error). Default `true`.
+   */
+  announce?: boolean;
+  /**
+   * How long `stop()` lets the handlers that are running finish and their replies leave
+   * before it says goodbye, in milliseconds; after it, their `currentPeer().signal` aborts.
+   * Default `STOP_GRACE` (5000). `stop({ grace })` overrides it for one stop.
+   */
+  stopGrace?: number;
   /**
    * When another node on the LAN already uses this name: `false` (default) makes `start()`
    * reject with a name conflict; `true` picks `"Name (2)"` and so on, as mDNS does.
@@ -160,6 +174,15 @@ export interface PeerLinkEvents {
  */
 export type PeerOptions = Pick<CallOptions, "transport" | "timeout" | "signal">;
 
+/** Options of `node.stop(options)`. */
+export interface StopOptions {
+  /**
+   * Longest wait for the handlers running now to finish and their replies to leave, in
+   * milliseconds (0: none). Default the node's `stopGrace` option, else `STOP_GRACE` (5000).
+   */
+  grace?: number;
+}
+
 /** Options of `node.openStream(peer, name, options)`. */
 export interface OpenStreamOptions {
   /** Milliseconds to wait for the peer's handler to take the stream; default the node's `timeout`. */
@@ -170,7 +193,7 @@ export interface OpenStreamOptions {
 
 /** Options of `node.waitForPeers(count, options)`. */
 export interface WaitForPeersOptions {
-  /** Give up after this many milliseconds (rejects with `PeerTimeoutError`). Default `DISCOVERY_WAIT`. */
+  /** Give up after this many milliseconds (rejects with a `PeerLinkError` of code `TIMEOUT`). Default `DISCOVERY_WAIT`. */
   timeout?: number;
   /** Stops waiting when aborted. */
   signal?: AbortSignal;
@@ -182,7 +205,7 @@ export interface WaitForPeersOptions {
  *
  * @example
  * ```ts
- * import type { CallResult } from "./options.ts";
+ * import type { CallResult } from "@peerlink/peerlink";
  * function report(results: CallResult<string>[]) {
  *   for (const r of results) console.log(r.peer, r.ok ? r.value : r.error.message);
  * }

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Clock, systemClock } from "./clock.ts";
-import { DISCOVERY_WAIT, RPC_TIMEOUT } from "./constants.ts";
+import { DISCOVERY_WAIT, RPC_TIMEOUT, STOP_GRACE } from "./constants.ts";
 import { derivePort, deriveRealm } from "./derive.ts";
 import { Discovery, type DiscoveryOptions, type PeerDownReason, type PeerInfo } from "./discovery.ts";
 import type { SocketRuntime } from "./net.ts";
@@ -29,12 +29,13 @@ import type {
   PeerLinkEvents,
   PeerLinkOptions,
   PeerOptions,
+  StopOptions,
   WaitForPeersOptions,
 } from "./options.ts";
 import { createPeerProxy, type RemoteApi } from "./proxy.ts";
 import { duplexParts, type DuplexStream, type StreamHandler, streamHandler } from "./streams/duplex.ts";
 import { type Handler, HandlerRegistry } from "./rpc/dispatch.ts";
-import { RpcEndpoint, type RpcPeer } from "./rpc/endpoint.ts";
+import { type PortFallback, RpcEndpoint, type RpcPeer } from "./rpc/endpoint.ts";
 import { runtimeFrom } from "./runtime_default.ts";
 import { detectRuntime } from "./runtime_kind.ts";
 import type { NodeStats } from "./stats.ts";
@@ -56,7 +57,7 @@ import {
   type ShareOptions,
 } from "./files/mod.ts";
 import { deriveKeysSync, type SecurityKeys } from "./security/keys.ts";
-import { acceptPeerWith, announcesProof, proofTxt } from "./security/proof.ts";
+import { acceptPeerWith, announcesProof, PLAINTEXT_TXT_KEY, proofTxt, takesOnlySealed } from "./security/proof.ts";
 
 /** The target name that makes {@linkcode PeerLink.call} fan out to every known peer. */
 export const ALL_PEERS = "ALL";
@@ -81,7 +82,7 @@ interface Running {
  *
  * @example
  * ```ts
- * import { PeerLink } from "./peerlink.ts";
+ * import { PeerLink } from "@peerlink/peerlink";
  *
  * interface HostApi { add(a: number, b: number): number }
  * await using node = await new PeerLink("Worker").register("echo", (x: unknown) => x).start();
@@ -98,6 +99,7 @@ export class PeerLink {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #timeout: number;
+  readonly #stopGrace: number;
   readonly #handlers = new HandlerRegistry();
   readonly #files: NodeFiles;
   readonly #events: Emitter<PeerLinkEvents>;
@@ -132,6 +134,7 @@ export class PeerLink {
     if (!(this.#timeout > 0) || !Number.isFinite(this.#timeout)) {
       throw new RangeError(`PeerLink: timeout must be a positive number of milliseconds, got ${options.timeout}`);
     }
+    this.#stopGrace = checkGrace(options.stopGrace ?? STOP_GRACE, "stopGrace");
     this.#requestedName = name;
     this.#options = { ...options };
     this.#realm = options.secret !== undefined ? deriveRealm(options.secret) : options.realm ?? "";
@@ -156,7 +159,10 @@ export class PeerLink {
     return this.#state === "started";
   }
 
-  /** The bound ports while started (the real ones, after any fallback), else `undefined`. */
+  /**
+   * The bound ports while started (the real ones, after any fallback), else `undefined`.
+   * `tcpPort` is 0 for a client-only node (`announce: false`), which listens on no TCP port.
+   */
   get ports(): { udpPort: number; tcpPort: number } | undefined {
     return this.#state === "started" ? this.#running?.rpc.ports : undefined;
   }
@@ -174,7 +180,7 @@ export class PeerLink {
    *
    * @example
    * ```ts
-   * import { PeerLink } from "./peerlink.ts";
+   * import { PeerLink } from "@peerlink/peerlink";
    * const node = new PeerLink("Calc")
    *   .register("add", (a: number, b: number) => a + b)
    *   .register({ neg: (a: number) => -a });
@@ -481,12 +487,17 @@ export class PeerLink {
     // An empty secret means none, as in Python PeerLink 1.2 (and deriveRealm("") is "").
     const keys = options.secret ? deriveKeysSync(options.secret) : undefined;
     const requested = this.#requestedName;
+    const announce = options.announce !== false;
+    const fallbacks: PortFallback[] = [];
     const rpc: RpcEndpoint = new RpcEndpoint({
       runtime,
       name: requested,
-      udpPort: options.port ?? derivePort(requested, this.#realm),
+      // A client-only node is found by no one: any free port will do.
+      udpPort: options.port ?? (announce ? derivePort(requested, this.#realm) : 0),
       tcpPort: options.tcpPort ?? derivePort(requested, this.#realm, "tcp"),
       portFallback: { udp: options.port === undefined, tcp: options.tcpPort === undefined },
+      onPortFallback: (fallback) => fallbacks.push(fallback),
+      serve: announce,
       handlers: this.#handlers,
       keys,
       allowInsecurePeers: options.allowInsecurePeers,
@@ -521,7 +532,14 @@ export class PeerLink {
     const discovery = this.#discoveryFor(runtime, keys, { name: requested, ...me }, rename);
     const unsubscribe = [
       discovery.on("peer-up", (peer) => this.#events.emit("peer-up", peer)),
-      discovery.on("peer-down", (peer, reason) => this.#events.emit("peer-down", peer, reason)),
+      discovery.on("peer-down", (peer, reason) => {
+        // Calls to a peer that left fail now, not at their timeout. A peer re-announced by the
+        // same process (another address) still answers the calls it has.
+        if (reason !== "replaced" || discovery.resolve(peer.name)?.instanceId !== peer.instanceId) {
+          rpc.peerLeft(peer, reason);
+        }
+        this.#events.emit("peer-down", peer, reason);
+      }),
     ];
     try {
       await discovery.start();
@@ -529,9 +547,22 @@ export class PeerLink {
     } catch (error) {
       for (const off of unsubscribe) off();
       await Promise.allSettled([discovery.stop(), rpc.stop()]);
+      // A name in use explains busy derived ports too (a node of that name on this host): one message.
       throw error instanceof NameConflict ? NameConflict.forNode(requested, error) : error;
     }
+    if (fallbacks.length > 0) this.#reportPortFallbacks(fallbacks, discovery.name !== requested);
     return { rpc, discovery, unsubscribe, stopped: new AbortController() };
+  }
+
+  /** One line about derived ports that were busy (none when a rename already said the name was taken). */
+  #reportPortFallbacks(fallbacks: readonly PortFallback[], renamed: boolean): void {
+    const busy = fallbacks.map((f) => `${f.transport.toUpperCase()} port ${f.requested}`).join(" and ");
+    const chosen = fallbacks.map((f) => `${f.transport.toUpperCase()} ${f.chosen}`).join(" and ");
+    const text = `${busy} (derived from the name) ${fallbacks.length > 1 ? "are" : "is"} busy; using ${chosen} ` +
+      `instead (discovery advertises them). Another program holds ${fallbacks.length > 1 ? "them" : "it"}, ` +
+      `or a node of this name and realm ran here before; pass port/tcpPort to choose.`;
+    if (renamed) this.#logger.debug(text);
+    else this.#logger.warn(text);
   }
 
   /** Creates the discovery that publishes `me` (with a proof of the secret, when there is one). */
@@ -548,6 +579,8 @@ export class PeerLink {
       rt: detectRuntime(),
       ver: VERSION,
     };
+    // Tells nodes without the secret whether they may call this one (see takesOnlySealed).
+    const plaintext: Record<string, string> = options.allowInsecurePeers ? { [PLAINTEXT_TXT_KEY]: "1" } : {};
     const discoveryOptions: DiscoveryOptions = {
       runtime,
       clock: this.#clock,
@@ -557,11 +590,12 @@ export class PeerLink {
       // Python 1.2 announces on the public type even with a secret: meet it there when allowed.
       alsoPublic: keys !== undefined && options.allowInsecurePeers === true,
       // The proof covers the name, so it is made again for a new name after a rename.
-      txt: keys ? (name) => ({ ...common, ...proofTxt(keys, { ...me, name }) }) : common,
+      txt: keys ? (name) => ({ ...common, ...proofTxt(keys, { ...me, name }), ...plaintext }) : common,
       acceptPeer: keys ? acceptPeerWith(keys, { allowInsecurePeers: options.allowInsecurePeers }) : undefined,
       interfaces: options.interfaces,
       allowRename: options.allowRename,
       onRename,
+      announce: options.announce,
       wideArea: options.wideArea,
       seeds: options.seeds,
       limits: options.discoveryLimits,
@@ -570,24 +604,65 @@ export class PeerLink {
   }
 
   /**
-   * Stops the node: pending calls reject with `NodeStopped` ("node stopped"), a goodbye tells
-   * peers at once, sockets and timers close. Idempotent; safe to call while starting.
+   * Stops the node gracefully, in this order:
    *
+   * 1. it takes no new work: its own pending calls reject with `NodeStopped` and `call()`
+   *    throws it; a request from a peer is answered at once with a `NotServing` error;
+   * 2. the handlers running now may finish and their replies leave, for at most the grace
+   *    period (`options.grace`, else the `stopGrace` option, default `STOP_GRACE`, 5 s); when
+   *    it runs out, their `currentPeer().signal` aborts and the node waits no longer;
+   * 3. a goodbye tells the peers at once (their pending calls to it fail with `PeerLeftError`),
+   *    and sockets and timers close.
+   *
+   * Idempotent (a second call returns the same promise); safe to call while starting.
+   *
+   * @param options `grace`: longest wait for running handlers, in ms (0: none).
    * @returns Resolves when everything is closed.
+   *
+   * @example
+   * ```ts
+   * import { currentPeer, PeerLink } from "@peerlink/peerlink";
+   * const node = await new PeerLink("Worker")
+   *   .register("slow", async (ms: number) => {
+   *     await new Promise((resolve) => setTimeout(resolve, ms));
+   *     return currentPeer()!.signal.aborted ? "cut short" : "done";
+   *   })
+   *   .start();
+   * await node.stop({ grace: 2000 }); // a "slow" call running now may take 2 s to finish
+   * ```
    */
-  stop(): Promise<void> {
+  stop(options: StopOptions = {}): Promise<void> {
+    let grace: number;
+    try {
+      grace = options.grace === undefined ? this.#stopGrace : checkGrace(options.grace, "stop(): grace");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#stopping) return this.#stopping;
-    if (this.#starting) return this.#starting.then(() => this.stop(), () => undefined);
+    if (this.#starting) return this.#starting.then(() => this.stop(options), () => undefined);
     const running = this.#running;
     if (this.#state !== "started" || !running) return Promise.resolve();
     this.#state = "stopping";
     this.#removeSignalHandlers?.();
     this.#stopping = (async () => {
       running.stopped.abort(new NodeStopped(this.name));
+      if (!await running.rpc.drain(grace)) {
+        const left = running.rpc.stats().handlers.running;
+        const text = `stopping after the grace period of ${grace} ms with ${left} handler${
+          left === 1 ? "" : "s"
+        } still running; their callers get PeerLeftError. Raise stopGrace for longer handlers.`;
+        // With grace 0 the caller asked not to wait: no news worth a warning.
+        if (grace > 0) this.#logger.warn(text);
+        else this.#logger.debug(text);
+      }
       for (const off of running.unsubscribe) off();
-      const [discovery, rpc] = await Promise.allSettled([running.discovery.stop(), running.rpc.stop()]);
-      for (const outcome of [discovery, rpc]) {
-        if (outcome.status === "rejected") this.#logger.warn(`while stopping: ${describe(outcome.reason)}`);
+      // Goodbye first, then close: peers learn that this node left, not that a connection broke.
+      for (const close of [() => running.discovery.stop(), () => running.rpc.stop()]) {
+        try {
+          await close();
+        } catch (error) {
+          this.#logger.warn(`while stopping: ${describe(error)}`);
+        }
       }
       this.#logger.debug("stopped");
     })().finally(() => {
@@ -622,7 +697,7 @@ export class PeerLink {
    *
    * @example
    * ```ts
-   * import { PeerLink } from "./peerlink.ts";
+   * import { PeerLink } from "@peerlink/peerlink";
    * const node = await new PeerLink("Worker").start();
    * const sum = await node.call<number>("Host", "add", [1, 2]);
    * const big = await node.call("Host", "upload", [new Uint8Array(1 << 20)], { transport: "tcp", timeout: 10_000 });
@@ -690,7 +765,7 @@ export class PeerLink {
    *
    * @example
    * ```ts
-   * import { PeerLink } from "./peerlink.ts";
+   * import { PeerLink } from "@peerlink/peerlink";
    * interface HostApi { add(a: number, b: number): number; getMap(): Promise<Uint8Array> }
    * const node = await new PeerLink("Worker").start();
    * const host = node.peer<HostApi>("Host");
@@ -749,7 +824,7 @@ export class PeerLink {
    *
    * @example
    * ```ts
-   * import { PeerLink } from "./peerlink.ts";
+   * import { PeerLink } from "@peerlink/peerlink";
    * const node = new PeerLink("Watcher");
    * node.on("peer-up", (p) => console.log(`${p.name} up at ${p.address}`));
    * node.on("peer-down", (p, reason) => console.log(`${p.name} down (${reason})`));
@@ -864,6 +939,7 @@ function toRpcPeer(info: PeerInfo): RpcPeer {
       capabilities: parseCapabilities(info.txt?.[CAPABILITIES_TXT_KEY]),
       // No proof in its TXT: the peer has no secret (e.g. Python 1.2) and talks plaintext.
       insecure: !announcesProof(info),
+      sealedOnly: takesOnlySealed(info),
     };
     rpcPeers.set(info, peer);
   }
@@ -892,6 +968,13 @@ function checkNodeName(name: unknown): asserts name is string {
   if (name === ALL_PEERS) {
     throw new TypeError(`PeerLink: "${ALL_PEERS}" is reserved (call("ALL", ...) fans out to every peer)`);
   }
+}
+
+function checkGrace(grace: unknown, what: string): number {
+  if (typeof grace !== "number" || !(grace >= 0) || !Number.isFinite(grace)) {
+    throw new RangeError(`PeerLink: ${what} must be a number of milliseconds >= 0, got ${String(grace)}`);
+  }
+  return grace;
 }
 
 function checkPort(port: unknown, what: string): void {

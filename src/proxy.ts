@@ -9,6 +9,9 @@
  *
  * @module
  */
+import type { AnyFunction, CannotSend, Sendable, Wire, WireProblem } from "./wire/types.ts";
+
+export type { AnyFunction };
 
 /**
  * Property names that JavaScript machinery reads on arbitrary objects. A proxy answers them
@@ -60,13 +63,25 @@ export interface PeerHandle {
 /** A remote function of an untyped proxy: any arguments, result type chosen by the caller. */
 export type UntypedRemoteFunction = <R = unknown>(...args: unknown[]) => Promise<R>;
 
-/** The remote form of a function type: same parameters, result always a Promise of the awaited result. */
-export type RemoteFunction<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>>
+/**
+ * The remote form of a function type, through what the wire carries (`Wire`): the parameters
+ * as the handler declares them (a streamed one also takes an `AsyncIterable`), the result a
+ * Promise of what arrives (`Date` becomes `string`, `undefined` becomes `null`, a class
+ * instance plain data, a stream a `ReadableStream`). A parameter or result that cannot travel
+ * (`Map`, `Set`, `BigInt`, a function) makes the call a compile error that names it.
+ *
+ * @example
+ * ```ts
+ * import type { RemoteFunction } from "@peerlink/peerlink";
+ * type Stamp = RemoteFunction<(at: Date, note?: string) => { at: Date; note: string | undefined }>;
+ * // (at: Date, note?: string) => Promise<{ at: string; note?: string }>
+ * ```
+ */
+export type RemoteFunction<F> = F extends (...args: infer A) => infer R
+  ? [WireProblem<Awaited<R>>] extends [never]
+    ? (...args: { [I in keyof A]: Sendable<A[I]> }) => Promise<Wire<Awaited<R>>>
+  : CannotSend<WireProblem<Awaited<R>>>
   : never;
-
-/** Any function type; the members of an API type that become remote functions. */
-// deno-lint-ignore no-explicit-any
-export type AnyFunction = (...args: any[]) => unknown;
 
 /** The function members of `T`, each turned into its remote form. */
 export type TypedRemoteApi<T> = {
@@ -74,15 +89,23 @@ export type TypedRemoteApi<T> = {
 };
 
 /**
- * What `node.peer<T>(name)` returns: every function of `T` becomes
- * `(...args) => Promise<Awaited<ReturnType>>`, plus {@linkcode PeerHandle}. Without `T`
- * (or with a `T` that has a string index signature) any name is allowed.
+ * What `node.peer<T>(name)` returns: every function of `T` becomes its
+ * {@linkcode RemoteFunction} (`(...args) => Promise<what arrives>`), plus
+ * {@linkcode PeerHandle}. Without `T` (or with a `T` that has a string index signature) any
+ * name is allowed.
  *
  * @example
  * ```ts
- * import type { RemoteApi } from "./proxy.ts";
- * interface HostApi { add(a: number, b: number): number; getMap(): Promise<Uint8Array> }
- * type Host = RemoteApi<HostApi>; // { add(a: number, b: number): Promise<number>; getMap(): Promise<Uint8Array>; isAlive(): ... }
+ * import type { RemoteApi } from "@peerlink/peerlink";
+ * interface HostApi {
+ *   add(a: number, b: number): number;
+ *   getMap(): Promise<Uint8Array>;
+ *   now(): Date;
+ *   ticks(): AsyncIterable<number>;
+ * }
+ * type Host = RemoteApi<HostApi>;
+ * // { add(a: number, b: number): Promise<number>; getMap(): Promise<Uint8Array>; now(): Promise<string>;
+ * //   ticks(): Promise<ReadableStream<number>>; isAlive(): Promise<boolean> }
  * ```
  */
 export type RemoteApi<T = Record<string, AnyFunction>> = string extends keyof T
@@ -150,7 +173,7 @@ export function createPeerProxy<T = Record<string, AnyFunction>>(
       if (key === "isAlive") return isAlive;
       let method = methods.get(key);
       if (!method) {
-        method = (...args: unknown[]) => invoke(key, args);
+        method = (...args: unknown[]) => invoke(key, withoutTrailingUndefined(args));
         methods.set(key, method);
       }
       return method;
@@ -176,4 +199,14 @@ export function createPeerProxy<T = Record<string, AnyFunction>>(
     },
   };
   return new Proxy(target, handler) as unknown as RemoteApi<T>;
+}
+
+/**
+ * `f(1, undefined)` as `f(1)`: JSON turns an `undefined` array item into `null`, so an optional
+ * parameter given as `undefined` would arrive as `null`; left out, it arrives `undefined`.
+ */
+function withoutTrailingUndefined(args: unknown[]): unknown[] {
+  let end = args.length;
+  while (end > 0 && args[end - 1] === undefined) end--;
+  return end === args.length ? args : args.slice(0, end);
 }

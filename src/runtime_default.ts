@@ -24,7 +24,7 @@ let resolver: RuntimeResolver | undefined;
  *
  * @example
  * ```ts ignore
- * import { resolveRuntime } from "./runtimes/auto.ts";
+ * import { resolveRuntime } from "@peerlink/peerlink/runtimes";
  * useRuntimeResolver(resolveRuntime);
  * ```
  */
@@ -43,7 +43,7 @@ export function useRuntimeResolver(resolve: RuntimeResolver): void {
  * @example
  * ```ts
  * import { runtimeFrom } from "./runtime_default.ts";
- * import { MemoryNetwork } from "./testing/memory_net.ts";
+ * import { MemoryNetwork } from "@peerlink/peerlink/testing";
  * const host = new MemoryNetwork().host("10.0.0.1");
  * console.log(runtimeFrom(host) === host); // true
  * ```

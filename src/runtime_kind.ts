@@ -15,7 +15,7 @@ export type RuntimeKind = "deno" | "bun" | "node";
  *
  * @example
  * ```ts
- * import { detectRuntime } from "./runtime_kind.ts";
+ * import { detectRuntime } from "@peerlink/peerlink/runtimes";
  * console.log(detectRuntime()); // "deno" under `deno run`
  * ```
  */

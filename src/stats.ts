@@ -130,6 +130,8 @@ export interface NodeStats {
     busy: number;
     /** Calls refused because `maxHandlersPerCaller` were running for that caller's address. */
     busyPerCaller: number;
+    /** Calls refused because the node served nothing then (stopping, or client-only). */
+    notServing: number;
     /** Handlers running now. */
     running: number;
   };

@@ -27,7 +27,7 @@ export interface SwarmNodeOptions extends PeerLinkOptions {
  *
  * @example
  * ```ts
- * import { SwarmNode, SwarmStartError } from "./swarm.ts";
+ * import { SwarmNode, SwarmStartError } from "@peerlink/peerlink";
  * try {
  *   await SwarmNode.start("Worker", { port: 5000 });
  * } catch (err) {
@@ -86,7 +86,7 @@ function advice(cause: unknown, code: string): string {
  *
  * @example
  * ```ts
- * import { SwarmNode } from "./swarm.ts";
+ * import { SwarmNode } from "@peerlink/peerlink";
  * await using node = await SwarmNode.start("Worker", {
  *   handlers: { add: (a: number, b: number) => a + b },
  *   waitForPeers: 1,

@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { VERSION } from "./version.ts";
+ * import { VERSION } from "@peerlink/peerlink";
  *
  * console.log(`peerlink ${VERSION}`);
  * ```

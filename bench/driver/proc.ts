@@ -56,6 +56,11 @@ export interface SpawnOptions {
   verbose?: boolean;
   /** Extra flags for the runtime (before the worker script). */
   runtimeFlags?: string[];
+  /**
+   * A command that runs the worker elsewhere, put before the worker's command line: `nsenter`
+   * into a LAN host's namespaces (it execs the worker, so the pid stays the worker's).
+   */
+  via?: readonly string[];
 }
 
 /** A running worker process. */
@@ -119,7 +124,8 @@ export class Worker {
     config: Record<string, unknown> = {},
     options: SpawnOptions = {},
   ): Promise<Worker> {
-    const [program, args] = workerCommand(runtime, [role, JSON.stringify(config)], options.runtimeFlags);
+    const [runtimeBin, runtimeArgs] = workerCommand(runtime, [role, JSON.stringify(config)], options.runtimeFlags);
+    const [program, ...args] = [...(options.via ?? []), runtimeBin, ...runtimeArgs];
     const child = spawn(program, args, {
       cwd: ROOT,
       stdio: ["pipe", "pipe", "pipe"],

@@ -1,8 +1,8 @@
 /**
  * The comparisons the report draws from the medians, each with its target where an issue sets
  * one (issue 6: the first targets; issue 19: calls against raw sockets, CPU per call, gRPC and
- * capnweb; issue 16: streams). Written as data: a comparison is a quantity, optionally divided
- * by (or minus) another.
+ * capnweb; issue 16: streams; issue 17: files). Written as data: a comparison is a quantity,
+ * optionally divided by (or minus) another.
  *
  * @module
  */
@@ -195,6 +195,28 @@ const DEFINITIONS: readonly Definition[] = [
     minus: lat("latency_during_stream", "peerlink", "idle_median"),
     unit: "ms",
   },
+  {
+    id: "files_vs_raw",
+    label: "File between two LAN hosts (MB/s), PeerLink getFile / raw TCP transfer of the same bytes",
+    of: rate("files", "peerlink"),
+    over: rate("files", "raw"),
+    target: atLeast(0.7),
+  },
+  {
+    id: "files_curl_vs_raw",
+    label: "The same file with curl over PeerLink's HTTP path / raw TCP transfer",
+    of: rate("files", "curl"),
+    over: rate("files", "raw"),
+  },
+  ...(["server", "client"] as const).map((side): Definition => ({
+    id: `files_${side}_growth`,
+    label: `File between two LAN hosts: resident memory growth of the ${
+      side === "server" ? "serving" : "fetching"
+    } process`,
+    of: ["files", "peerlink", `${side}_growth`],
+    unit: "MiB",
+    target: atMost(64),
+  })),
   {
     id: "discovery_up",
     label: "Discovery: start() until the other node reports it (median)",

@@ -14,6 +14,7 @@ export type Variant =
   | "http"
   | "grpc"
   | "capnweb"
+  | "curl"
   | "peerlink"
   | "peerlink_sealed";
 
@@ -25,6 +26,7 @@ export const VARIANT_ORDER: readonly Variant[] = [
   "http",
   "grpc",
   "capnweb",
+  "curl",
   "peerlink",
   "peerlink_sealed",
 ];

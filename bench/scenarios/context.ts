@@ -74,6 +74,7 @@ export function selected(ctx: RunContext, measurement: string): boolean {
  * @param role `module#name` (see `bench/worker/main.ts`).
  * @param config The role's config.
  * @param readyTimeoutMs How long it may take to be ready.
+ * @param via A command that runs it elsewhere (see `SpawnOptions.via`), e.g. on a LAN host.
  * @returns The worker, or the reason as a string.
  */
 export async function spawnOrNote(
@@ -81,12 +82,14 @@ export async function spawnOrNote(
   role: string,
   config: Record<string, unknown>,
   readyTimeoutMs = 30_000,
+  via?: readonly string[],
 ): Promise<Worker | string> {
   try {
     return await Worker.spawn(ctx.runtime, role, config, {
       verbose: ctx.verbose,
       readyTimeoutMs,
       runtimeFlags: ctx.runtimeFlags,
+      via,
     });
   } catch (error) {
     return describe(error);
@@ -125,6 +128,10 @@ export interface PairSpec {
   server: [role: string, config: Record<string, unknown>];
   /** The client's role and config, from the server's ready message. */
   client(ready: WorkerMessage): [role: string, config: Record<string, unknown>];
+  /** Commands that run the server and the client elsewhere (on LAN hosts); here when absent. */
+  via?: { server: readonly string[]; client: readonly string[] };
+  /** How long the client may take to be ready (default 30 s). */
+  clientReadyMs?: number;
 }
 
 /** Running pairs: per variant its client and server, or why it is unavailable. */
@@ -145,8 +152,10 @@ export class Pairs {
   static async start(ctx: RunContext, specs: readonly PairSpec[]): Promise<Pairs> {
     const pairs = new Pairs();
     await Promise.all(specs.map(async (spec) => {
-      const server = await spawnOrNote(ctx, ...spec.server);
-      const client = typeof server === "string" ? server : await spawnOrNote(ctx, ...spec.client(server.ready));
+      const server = await spawnOrNote(ctx, ...spec.server, undefined, spec.via?.server);
+      const client = typeof server === "string"
+        ? server
+        : await spawnOrNote(ctx, ...spec.client(server.ready), spec.clientReadyMs, spec.via?.client);
       for (const [worker, side] of [[server, "server"], [client, "client"]] as const) {
         if (typeof worker !== "string") pairs.#workers.push({ worker, side });
       }

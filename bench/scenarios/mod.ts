@@ -1,8 +1,8 @@
 /**
  * Every scenario the benchmark knows, in the order it runs them. A scenario is one file: it
  * starts its worker processes (roles of `bench/subjects/`), measures, and puts rows into the
- * run's table; comparisons of its rows go in `report/comparisons.ts`. Adding one (e.g. files
- * between two LAN hosts against raw TCP and curl) is a file here plus a line below.
+ * run's table; comparisons of its rows go in `report/comparisons.ts`. Adding one is a file here
+ * plus a line below.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { CALL_MEASUREMENTS, runCalls } from "./calls.ts";
 import type { RunContext } from "./context.ts";
 import { runDiscovery } from "./discovery.ts";
 import { runFanout } from "./fanout.ts";
+import { runFiles } from "./files.ts";
 import { runStreams, STREAM_MEASUREMENTS } from "./streams.ts";
 
 /** One scenario. */
@@ -28,6 +29,7 @@ export interface Scenario {
 export const SCENARIOS: readonly Scenario[] = [
   { name: "calls", measurements: CALL_MEASUREMENTS, run: runCalls },
   { name: "streams", measurements: STREAM_MEASUREMENTS, run: runStreams },
+  { name: "files", measurements: ["files"], run: runFiles },
   { name: "discovery", measurements: ["discovery"], run: runDiscovery, light: true },
   { name: "fanout", measurements: ["fanout", "memory"], run: runFanout, light: true },
 ];

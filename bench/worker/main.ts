@@ -52,7 +52,10 @@ async function main(): Promise<number> {
     current = await loadRole(ref ?? "", config);
     if (typeof config.cpuProfile === "string") {
       const { startCpuProfile } = await import("../tools/cpu_profile.ts");
-      stopProfile = await startCpuProfile(config.cpuProfile, `${currentRuntime()}-${ref.replace(/[#/]/g, "-")}`);
+      // The sealed pair runs the same roles: its own file, so it does not overwrite the plain one's.
+      const variant = config.secret === undefined ? "" : "-sealed";
+      const name = `${currentRuntime()}-${ref.replace(/[#/]/g, "-")}${variant}`;
+      stopProfile = await startCpuProfile(config.cpuProfile, name);
     }
   } catch (error) {
     emit({ type: "fatal", message: describe(error) });

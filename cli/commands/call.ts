@@ -35,7 +35,7 @@ export const callCommand: CommandSpec = {
   ],
   description: [
     "Calls FN on the node called NAME with the given arguments, each one JSON value ('42',",
-    `'"text"', '{"a":1}'; binary as '{"$bytes":"<base64>"}'), and prints the result as JSON`,
+    `'"text"', '{"a":1}'; binary as '{"__bytes__":"<base64>"}'), and prints the result as JSON`,
     "(indented on a terminal, one line when piped).",
     "Negative numbers work as they are; put '--' before other arguments starting with a dash. NAME 'ALL'",
     "calls every node found within --wait, in parallel, and prints one line per node. Exits 1 when a",
@@ -77,11 +77,11 @@ async function runCall(context: CommandContext, parsed: ParsedArgs): Promise<num
   if (target === undefined || fn === undefined) {
     throw new UsageError("'call' needs a peer NAME (or ALL) and a function name FN", "call");
   }
-  const args = rest.map((text, i) => parseJsonArgument(text, i + 1, "call"));
+  const args = rest.map((text, i) => parseJsonArgument(text, `argument ${i + 1}`, "call"));
   const kwargsText = stringOption(parsed, "kwargs");
   let kwargs: Record<string, unknown> | undefined;
   if (kwargsText !== undefined) {
-    const value = parseJsonArgument(kwargsText, 0, "call");
+    const value = parseJsonArgument(kwargsText, "--kwargs", "call");
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new UsageError("--kwargs must be a JSON object, e.g. --kwargs '{\"x\":1}'", "call");
     }
@@ -91,7 +91,7 @@ async function runCall(context: CommandContext, parsed: ParsedArgs): Promise<num
   const invocation: Invocation = { target, fn, args, kwargs, ...callOptions(parsed, "call") };
   const options = networkOptions(parsed, "call");
 
-  const node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true });
+  const node = await startNode(context, ephemeralName(), { ...options, announce: false });
   try {
     return target === "ALL"
       ? await callAll(context, node, invocation, waitMs, flag(parsed, "json"))

@@ -75,23 +75,32 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
   const inProcess = flag(args, "in-process");
   const lan = flag(args, "lan");
   const isolated = context.io.env.PEERLINK_NETNS === "1";
-  let loopbackOnly = false;
+  let loopbackOnly: string | undefined;
   if (!isolated && !lan) {
-    const code = await reRunIsolated(context, args);
-    if (code !== undefined) return code;
+    const outcome = await reRunIsolated(context, args);
+    if (typeof outcome === "number") return outcome;
     // No namespace possible here: keep every packet on this machine's loopback instead.
-    loopbackOnly = true;
+    loopbackOnly = outcome;
   }
   const { out, style, signal, clock } = context;
   const started = clock.now();
   const realm = `demo-${Math.random().toString(16).slice(2, 8)}`;
-  const network: Partial<PeerLinkOptions> = { realm, ...(loopbackOnly ? { interfaces: ["127.0.0.1"] } : {}) };
+  const network: Partial<PeerLinkOptions> = {
+    realm,
+    ...(loopbackOnly !== undefined ? { interfaces: ["127.0.0.1"] } : {}),
+  };
   const where = isolated
     ? "in a private network namespace"
     : loopbackOnly
-    ? "on loopback only (no network namespace available)"
+    ? "on loopback only (127.0.0.1)"
     : "on this machine's network";
   out.line(style.bold(`PeerLink demo: nodes on one machine, ${where}, realm ${realm}`));
+  if (loopbackOnly !== undefined) {
+    out.line(style.dim(
+      `Nothing reaches your LAN: the nodes talk over 127.0.0.1 only, since ${loopbackOnly}. ` +
+        "'peerlink demo --lan' uses your real network instead.",
+    ));
+  }
 
   const nodes: DemoNode[] = [];
   let conductor: PeerLink | undefined;
@@ -114,7 +123,7 @@ async function runDemo(context: CommandContext, args: ParsedArgs): Promise<numbe
             "--exit-with-stdin",
             "--realm",
             realm,
-            ...(loopbackOnly ? ["--interface", "127.0.0.1"] : []),
+            ...(loopbackOnly !== undefined ? ["--interface", "127.0.0.1"] : []),
           ],
           { NO_COLOR: "1" },
           true,
@@ -231,15 +240,17 @@ async function discoverAll(
 /**
  * Re-runs this demo inside a private network namespace (`scripts/netns.sh` of a checkout).
  *
- * @returns The exit code of the isolated run, or `undefined` when no namespace can be made here.
+ * @returns The exit code of the isolated run, or why no namespace can be made here.
  */
-async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise<number | undefined> {
+async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise<number | string> {
   const root = packageRoot();
   const entry = cliEntry();
   const script = root ? `${root}/scripts/netns.sh` : undefined;
   const runtime: RuntimeName = detectRuntime();
   const prefix = entry ? commandFor(runtime, entry) : undefined;
-  if (!script || !existsSync(script) || !prefix) return undefined;
+  if (!script || !existsSync(script) || !prefix) {
+    return "a private network namespace needs scripts/netns.sh, which only a source checkout has";
+  }
   const forwarded = ["demo", ...(flag(args, "in-process") ? ["--in-process"] : []), ...(context.verbose ? ["-v"] : [])];
   const colour = context.style.enabled ? { FORCE_COLOR: "1" } : {};
   const child = spawnCli(runtime, [script, ...prefix], forwarded, colour);
@@ -249,7 +260,7 @@ async function reRunIsolated(context: CommandContext, args: ParsedArgs): Promise
   context.signal.addEventListener("abort", onAbort, { once: true });
   try {
     const code = await child.exited;
-    if (code === NETNS_UNAVAILABLE) return undefined;
+    if (code === NETNS_UNAVAILABLE) return "this system cannot make a private network namespace (unshare -rn failed)";
     return typeof code === "number" ? code : EXIT.FAILURE;
   } finally {
     context.signal.removeEventListener("abort", onAbort);

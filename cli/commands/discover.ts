@@ -75,7 +75,7 @@ async function runDiscover(context: CommandContext, args: ParsedArgs): Promise<n
   if (!json && context.err.isTTY) {
     context.err.line(context.errStyle.dim(`Looking for peers for ${formatMs(wait)}${realmNote(options)}...`));
   }
-  const node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true });
+  const node = await startNode(context, ephemeralName(), { ...options, announce: false });
   try {
     await sleep(wait, context.signal, clock);
     const peers = node.peers();
@@ -146,7 +146,7 @@ async function watch(
   }
   let node: PeerLink | undefined;
   try {
-    node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true }, (n) => {
+    node = await startNode(context, ephemeralName(), { ...options, announce: false }, (n) => {
       n.on("peer-up", onUp);
       n.on("peer-down", onDown);
     });

@@ -72,7 +72,7 @@ async function runPing(context: CommandContext, args: ParsedArgs): Promise<numbe
   const options = networkOptions(args, "ping");
   const { out, style, signal, clock } = context;
 
-  const node = await startNode(context, ephemeralName(), { ...options, port: 0, tcpPort: 0, allowRename: true });
+  const node = await startNode(context, ephemeralName(), { ...options, announce: false });
   try {
     const peer = await waitForPeer(node, name, waitMs, signal, clock);
     if (signal.aborted) return interruptedExitCode(signal);

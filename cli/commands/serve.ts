@@ -24,8 +24,9 @@ export const serveCommand: CommandSpec = {
   description: [
     "Starts a node that answers __ping__, echo(value) and info() (runtime, version, uptime), and",
     "with --expose-demo also add(a, b), upper(text), checksum(bytes), bytes(n), sleep(ms), whoami()",
-    "and fail(message). Prints peers as they come and go. Ctrl-C or SIGTERM stops it cleanly: a",
-    "goodbye tells the other nodes at once, and the exit code is 0.",
+    "and fail(message). Prints peers as they come and go. Ctrl-C or SIGTERM stops it cleanly: calls",
+    "running then may finish (up to 5 s), a goodbye tells the other nodes at once, and the exit code",
+    "is 0. A second Ctrl-C does not wait.",
   ].join("\n"),
   options: {
     name: {
@@ -79,6 +80,9 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
   const quiet = flag(args, "quiet");
   const started = performance.now();
   const stamp = () => style.dim(new Date().toISOString().slice(11, 19));
+  // Peers found while the node starts are shown after the banner, not before it.
+  let early: string[] | undefined = [];
+  const show = (line: string) => early ? early.push(line) : out.line(line);
 
   const node = await startNode(
     context,
@@ -93,7 +97,7 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
       if (flag(args, "expose-demo")) n.register(demoHandlers());
       if (quiet) return;
       n.on("peer-up", (peer: PeerInfo) =>
-        out.line(
+        show(
           `${stamp()} ${style.green("peer up  ")} ${
             style.cyan(peer.name)
           }  ${peer.address}  udp ${peer.udpPort}  tcp ${peer.tcpPort}  ${peerRuntime(peer) ?? "?"}`,
@@ -101,7 +105,7 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
       n.on(
         "peer-down",
         (peer: PeerInfo, reason: string) =>
-          out.line(`${stamp()} ${style.yellow("peer down")} ${style.cyan(peer.name)}  (${reason})`),
+          show(`${stamp()} ${style.yellow("peer down")} ${style.cyan(peer.name)}  (${reason})`),
       );
     },
   );
@@ -116,6 +120,8 @@ async function runServe(context: CommandContext, args: ParsedArgs): Promise<numb
   );
   out.line(`Functions: ${["__ping__", ...node.functions().filter((f) => f !== "__ping__")].join(", ")}`);
   context.err.line(context.errStyle.dim("Ctrl-C to stop."));
+  for (const line of early) out.line(line);
+  early = undefined;
   try {
     await sleep(Infinity, signal, context.clock);
   } finally {

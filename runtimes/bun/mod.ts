@@ -79,7 +79,7 @@ function bunGlobal(): BunNet {
  *
  * @example
  * ```ts
- * import { bunRuntime } from "./mod.ts";
+ * import { bunRuntime } from "@peerlink/peerlink/runtimes";
  * const runtime = bunRuntime();
  * const socket = await runtime.bindDatagram({ address: "0.0.0.0", port: 0 }, (m) => {
  *   console.log(`${m.data.length} bytes from ${m.address}:${m.port}`);

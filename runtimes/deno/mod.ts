@@ -57,7 +57,7 @@ import { bindDatagram } from "./udp.ts";
  *
  * @example
  * ```ts
- * import { denoRuntime } from "./mod.ts";
+ * import { denoRuntime } from "@peerlink/peerlink/runtimes";
  * const runtime = denoRuntime();
  * const socket = await runtime.bindDatagram({ address: "127.0.0.1", port: 0 }, (m) => {
  *   console.log(`${m.data.length} bytes from ${m.address}:${m.port}`);

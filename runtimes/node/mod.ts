@@ -36,7 +36,7 @@ import { bindDatagram } from "./udp.ts";
  *
  * @example
  * ```ts
- * import { nodeRuntime } from "./mod.ts";
+ * import { nodeRuntime } from "@peerlink/peerlink/runtimes";
  * const runtime = nodeRuntime();
  * const socket = await runtime.bindDatagram({ address: "127.0.0.1", port: 0 }, (m) => console.log(m));
  * await socket.close();

@@ -103,15 +103,17 @@ const PREFIX_HASH_BYTES_PER_MS = 50_000;
  */
 export function asFileError(error: unknown): unknown {
   if (!(error instanceof RemoteError)) return error;
-  const carried = (error as { remoteCode?: unknown }).remoteCode;
   const text = error.remoteMessage;
-  const code = isFileCode(carried)
-    ? carried
+  // A PeerLink peer carries the code and the rule (remoteCode, remoteData); the message is
+  // parsed only for a peer that sends type and message alone.
+  const code = isFileCode(error.remoteCode)
+    ? error.remoteCode
     : error.remoteType === "FileError"
     ? /^(FILE_[A-Z_]+): /.exec(text)?.[1]
     : undefined;
   if (!isFileCode(code)) return error;
-  const rule = /\(rule ([a-z-]+)\)/.exec(text)?.[1];
+  const carriedRule = error.remoteData.rule;
+  const rule = typeof carriedRule === "string" ? carriedRule : /\(rule ([a-z-]+)\)/.exec(text)?.[1];
   return new FileError(code, `${text} (from '${error.peer}')`, { rule, cause: error });
 }
 

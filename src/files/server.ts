@@ -67,6 +67,20 @@ export interface ReadableFile {
   share: Share;
 }
 
+/** A put in progress: settles when its part file is closed; `ending` once it failed. */
+interface Transfer {
+  done: Promise<unknown>;
+  ending: boolean;
+  /** Who sends it (name and address). */
+  sender: string;
+}
+
+/** The caller of the running handler, as a transfer's sender. */
+function senderKey(): string {
+  const peer = currentPeer();
+  return peer ? `${peer.name}|${peer.address}` : "";
+}
+
 /**
  * Serves a node's shares.
  *
@@ -80,8 +94,8 @@ export interface ReadableFile {
 export class FileServer {
   /** The shares. */
   readonly table: ShareTable = new ShareTable();
-  /** Real target paths being written now. */
-  readonly #writing = new Set<string>();
+  /** Transfers writing now, by real target path. */
+  readonly #writing = new Map<string, Transfer>();
 
   /**
    * Registers the built-in functions.
@@ -222,8 +236,27 @@ export class FileServer {
    */
   async putBegin(path: unknown, source: PutSource): Promise<PutBeginAnswer> {
     const target = await this.#writeTarget(path, source);
+    await this.#afterOwn(target.paths.target);
     const found = await this.#resumable(target, source);
     return { offset: found.offset, restarted: found.stale };
+  }
+
+  /**
+   * Waits for a transfer into `key` by the same caller, or one that is ending, to close its part
+   * file: a put resumed right after an interrupted one (as a user does after Ctrl-C) meets the
+   * part as it was left, not `FILE_BUSY` nor a part still being written. The interrupted one may
+   * still have to drain what its sender had in flight (up to a stream window) before it sees the
+   * sender's abort, which comes after those bytes.
+   *
+   * @returns A transfer of another caller into `key`, still running.
+   */
+  async #afterOwn(key: string): Promise<Transfer | undefined> {
+    const sender = senderKey();
+    let transfer: Transfer | undefined;
+    while ((transfer = this.#writing.get(key)) && (transfer.ending || transfer.sender === sender)) {
+      await transfer.done.catch(() => {});
+    }
+    return transfer;
   }
 
   /**
@@ -242,18 +275,27 @@ export class FileServer {
       throw new FileError("FILE_BAD_RANGE", `offset ${String(source.offset)} is outside the ${source.size} bytes`);
     }
     const key = target.paths.target;
-    if (this.#writing.has(key)) {
+    // Checked again after the wait, with no await between the check and taking the target.
+    if (await this.#afterOwn(key) || this.#writing.has(key)) {
       throw new FileError("FILE_BUSY", `'${target.shown}' is being written by another transfer now; try again later`);
     }
-    this.#writing.add(key);
+    const transfer: Transfer = { ending: false, done: Promise.resolve(), sender: senderKey() };
+    const done = this.#write(target, source, data, () => transfer.ending = true);
+    transfer.done = done;
+    this.#writing.set(key, transfer);
     try {
-      return await this.#write(target, source, data);
+      return await done;
     } finally {
-      this.#writing.delete(key);
+      if (this.#writing.get(key) === transfer) this.#writing.delete(key);
     }
   }
 
-  async #write(target: WriteTarget, source: PutSource & { offset: number }, data: ReadableStream<unknown>) {
+  async #write(
+    target: WriteTarget,
+    source: PutSource & { offset: number },
+    data: ReadableStream<unknown>,
+    onEnding: () => void,
+  ): Promise<PutAnswer> {
     const { paths, shown } = target;
     const offset = source.offset;
     const found = await this.#resumable(target, source);
@@ -305,6 +347,7 @@ export class FileServer {
       await writer.finish(total);
       verified = { sha256: digest };
     } catch (error) {
+      onEnding();
       data.cancel(error).catch(() => {});
       throw isFsFailure(error) ? fsError(error, shown) : error;
     } finally {

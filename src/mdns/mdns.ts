@@ -10,6 +10,7 @@ import type { SocketRuntime } from "../net.ts";
 import { type BrowseContext, type BrowseHandlers, Browser, Resolution, type Watcher } from "./browser.ts";
 import { type CacheStats, ownerKey, RecordCache } from "./cache.ts";
 import { MdnsStateError } from "./errors.ts";
+import { PeerLinkError } from "../errors.ts";
 import type { ServiceInstance } from "./instance.ts";
 import type { MdnsInterface } from "./interfaces.ts";
 import { completeLimits, DEFAULT_MDNS_LIMITS, type MdnsLimits } from "./limits.ts";
@@ -330,13 +331,15 @@ export class Mdns {
       const onStop = () => finish(() => reject(new MdnsStateError(`mDNS stopped while resolving "${fullName}".`)));
       this.#onStop.add(onStop);
       const resolution = new Resolution(this.#ctx, fullName, (i) => finish(() => resolve(i)));
-      const onAbort = () => finish(() => reject(options.signal?.reason ?? new Error("aborted")));
+      const onAbort = () =>
+        finish(() => reject(options.signal?.reason ?? new DOMException("resolve() was aborted", "AbortError")));
       const timer = this.#clock.setTimeout(
         () =>
           finish(() =>
             reject(
-              new Error(
+              new PeerLinkError(
                 `mDNS: could not resolve "${fullName}" within ${timeout} ms: no complete answer (SRV, TXT and an address). Is it running on this network?`,
+                "TIMEOUT",
               ),
             )
           ),

@@ -39,7 +39,7 @@
  *
  * @example
  * ```ts
- * import { Mdns } from "./mod.ts";
+ * import { Mdns } from "@peerlink/peerlink/mdns";
  * import { autoRuntime } from "@peerlink/peerlink/runtimes";
  *
  * const mdns = new Mdns({ runtime: autoRuntime() });

@@ -8,17 +8,19 @@
  * @module
  */
 
+import { PeerLinkError } from "../errors.ts";
+
 const encoder = new TextEncoder();
 
-/** An invalid name or label given to the mDNS layer. */
-export class NameError extends Error {
+/** An invalid name or label given to the mDNS layer (code `INVALID_NAME`). */
+export class NameError extends PeerLinkError {
   /**
    * Creates the error.
    *
    * @param message What is wrong and how to fix it.
    */
   constructor(message: string) {
-    super(message);
+    super(message, "INVALID_NAME");
     this.name = "NameError";
   }
 }

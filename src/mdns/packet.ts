@@ -21,6 +21,7 @@ import { validateName } from "./names.ts";
 import { walkMessage } from "./walk.ts";
 import { faultPoint } from "../faults.ts";
 import { isBadInput } from "../internal_errors.ts";
+import { PeerLinkError } from "../errors.ts";
 
 /** Largest mDNS message accepted (RFC 6762 section 17: 9000 bytes including IP and UDP headers). */
 export const MAX_MESSAGE_SIZE = 9000;
@@ -72,7 +73,7 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
  *
  * @example
  * ```ts
- * import { decodeMessage } from "./packet.ts";
+ * import { decodeMessage } from "@peerlink/peerlink/mdns";
  * const r = decodeMessage(new Uint8Array([1, 2, 3]));
  * if (!r.ok) console.log(r.reason); // "shorter than a DNS header"
  * ```
@@ -193,13 +194,13 @@ function toRecord(
   }
 }
 
-/** Thrown by {@linkcode encodeMessage} for records it cannot put on the wire. */
-export class EncodeError extends Error {
+/** Thrown by {@linkcode encodeMessage} for records it cannot put on the wire (code `CANNOT_ENCODE`). */
+export class EncodeError extends PeerLinkError {
   /**
    * @param message What is wrong.
    */
   constructor(message: string) {
-    super(message);
+    super(message, "CANNOT_ENCODE");
     this.name = "EncodeError";
   }
 }
@@ -237,7 +238,7 @@ function toAnswer(r: MdnsRecord): dnsPacket.Answer {
  *
  * @example
  * ```ts
- * import { encodeMessage } from "./packet.ts";
+ * import { encodeMessage } from "@peerlink/peerlink/mdns";
  * const bytes = encodeMessage({
  *   id: 0, response: false, answers: [], authorities: [], additionals: [],
  *   questions: [{ name: "_http._tcp.local", type: "PTR", qu: false }],

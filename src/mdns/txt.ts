@@ -8,6 +8,8 @@
  * @module
  */
 
+import { PeerLinkError } from "../errors.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
@@ -26,15 +28,15 @@ export type TxtAttributes = Record<string, TxtValue>;
 /** Decoded attributes: keys lowercased, values UTF-8 text or `true` for boolean attributes. */
 export type TxtRecord = Record<string, string | true>;
 
-/** Invalid TXT data given to the mDNS layer. */
-export class TxtError extends Error {
+/** Invalid TXT data given to the mDNS layer (code `INVALID_TXT`). */
+export class TxtError extends PeerLinkError {
   /**
    * Creates the error.
    *
    * @param message What is wrong and how to fix it.
    */
   constructor(message: string) {
-    super(message);
+    super(message, "INVALID_TXT");
     this.name = "TxtError";
   }
 }
@@ -53,7 +55,7 @@ export class TxtError extends Error {
  *
  * @example
  * ```ts
- * import { encodeTxt } from "./txt.ts";
+ * import { encodeTxt } from "@peerlink/peerlink/mdns";
  * const strings = encodeTxt({ node: "Worker", secure: true });
  * // [ bytes of "node=Worker", bytes of "secure" ]
  * ```

@@ -25,7 +25,10 @@ export interface CallOptions {
   transport?: Transport;
   /** Milliseconds before the call fails with `PeerTimeoutError`; default the node's `timeout`. */
   timeout?: number;
-  /** Cancels the call promptly: it rejects with an `AbortError`. */
+  /**
+   * Cancels the call promptly. It rejects with the signal's reason, as `fetch` does: an
+   * `AbortError` from `controller.abort()`, a `TimeoutError` from `AbortSignal.timeout(ms)`.
+   */
   signal?: AbortSignal;
   /** Keyword arguments for a Python handler (`def fn(*args, **kwargs)`). */
   kwargs?: Record<string, unknown>;
@@ -49,6 +52,12 @@ export interface RpcPeer {
    * otherwise; a node without a secret ignores it.
    */
   insecure?: boolean;
+  /**
+   * True when the peer has a secret and drops plaintext (it announced a proof, and not that it
+   * takes plaintext calls too): a node without a secret refuses to call it at once with
+   * `InsecurePeerError`, instead of waiting for a reply that never comes.
+   */
+  sealedOnly?: boolean;
 }
 
 /**
@@ -76,8 +85,9 @@ export function perPeer<T>(derive: (peer: RpcPeer) => T): (peer: RpcPeer) => T {
 }
 
 /**
- * The error a cancelled call rejects with: the signal's reason when it is an Error (by default
- * a `DOMException` named `"AbortError"`), else a new `AbortError`.
+ * The error a cancelled call rejects with, as `fetch` does: the signal's reason when it is an
+ * Error (by default a `DOMException` named `"AbortError"`; `AbortSignal.timeout(ms)` gives a
+ * `"TimeoutError"`), else a new `AbortError` whose `cause` is the reason.
  *
  * @param signal The aborted signal.
  * @param what What was cancelled, for the message.
@@ -89,11 +99,12 @@ export function perPeer<T>(derive: (peer: RpcPeer) => T): (peer: RpcPeer) => T {
  * const controller = new AbortController();
  * controller.abort();
  * console.log(abortError(controller.signal, "call").name); // "AbortError"
+ * console.log(abortError(AbortSignal.abort("bored"), "call").name); // "AbortError"
  * ```
  */
 export function abortError(signal: AbortSignal, what: string): Error {
   const reason = signal.reason;
-  if (reason instanceof Error && reason.name === "AbortError") return reason;
+  if (reason instanceof Error) return reason;
   const error = new DOMException(`${what} was aborted`, "AbortError");
   if (reason !== undefined) Object.defineProperty(error, "cause", { value: reason });
   return error;
@@ -114,7 +125,7 @@ export function abortError(signal: AbortSignal, what: string): Error {
  * ```
  */
 export class PendingCall {
-  /** Call id (a UUID). */
+  /** Call id (UUID-shaped, see `call_ids.ts`). */
   readonly id: string;
   /** Target. */
   readonly peer: RpcPeer;

@@ -8,8 +8,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 
-/** The caller of the running handler. */
-export interface CallerInfo {
+/** Where a request came from, as the transports report it. */
+export interface RequestSource {
   /** Caller's node name (the request's `src`). */
   name: string;
   /** Caller's address as seen by this node. */
@@ -25,18 +25,39 @@ export interface CallerInfo {
   authenticated?: boolean;
 }
 
+/** The caller of the running handler, and the handler's abort signal. */
+export interface CallerInfo extends RequestSource {
+  /**
+   * Aborted when this node is stopping and the handler has not finished within the grace
+   * period (`stop({ grace })`, default `STOP_GRACE`): its reply can no longer be sent, so
+   * stop working. The reason is a `NodeStopped` error. A handler that finishes within the
+   * grace period never sees it abort, and its reply reaches the caller.
+   */
+  signal: AbortSignal;
+}
+
 const storage = new AsyncLocalStorage<CallerInfo>();
 
+/** The signal of a caller given without one: it never aborts. */
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
 /**
- * The caller of the handler that is running, or `undefined` outside a handler.
+ * The caller of the handler that is running, or `undefined` outside a handler. Its `signal`
+ * tells a long handler that the node is stopping and will not wait for it any longer.
  *
  * @returns The caller.
  *
  * @example
  * ```ts
- * import { currentPeer } from "./context.ts";
- * const whoami = () => `hello ${currentPeer()?.name ?? "stranger"}`;
- * console.log(whoami()); // "hello stranger" outside a handler
+ * import { currentPeer, PeerLink } from "@peerlink/peerlink";
+ * const node = new PeerLink("Renderer").register("render", async (frames: number) => {
+ *   const caller = currentPeer()!;
+ *   for (let frame = 0; frame < frames; frame++) {
+ *     caller.signal.throwIfAborted(); // the node is stopping and its grace period is over
+ *     await new Promise((resolve) => setTimeout(resolve, 10)); // render one frame
+ *   }
+ *   return `${frames} frames for ${caller.name}`;
+ * });
  * ```
  */
 export function currentPeer(): CallerInfo | undefined {
@@ -46,7 +67,8 @@ export function currentPeer(): CallerInfo | undefined {
 /**
  * Runs `fn` with {@linkcode currentPeer} returning `peer` (also in everything `fn` starts
  * asynchronously). Use it to hand the caller on to work that runs outside the handler's
- * async context, such as a queue consumer, or in tests of handlers.
+ * async context, such as a queue consumer, or in tests of handlers. A `peer` without a
+ * `signal` gets one that never aborts.
  *
  * @param peer The caller to expose, or `undefined` for none.
  * @param fn The function to run.
@@ -55,16 +77,18 @@ export function currentPeer(): CallerInfo | undefined {
  *
  * @example
  * ```ts
- * import { currentPeer, runWithCurrentPeer } from "./context.ts";
+ * import { currentPeer, runWithCurrentPeer } from "@peerlink/peerlink";
  * const peer = { name: "Host", address: "10.0.0.2", port: 50000, transport: "udp" as const };
  * const name = runWithCurrentPeer(peer, () => currentPeer()?.name);
  * console.log(name); // "Host"
  * ```
  */
 export function runWithCurrentPeer<R, A extends unknown[]>(
-  peer: CallerInfo | undefined,
+  peer: RequestSource & { signal?: AbortSignal } | undefined,
   fn: (...args: A) => R,
   ...args: A
 ): R {
-  return peer === undefined ? storage.exit(fn, ...args) : storage.run(peer, fn, ...args);
+  if (peer === undefined) return storage.exit(fn, ...args);
+  const caller = peer.signal ? peer as CallerInfo : { ...peer, signal: NEVER_ABORTED };
+  return storage.run(caller, fn, ...args);
 }

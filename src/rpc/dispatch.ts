@@ -13,7 +13,8 @@ import { MAX_NESTING_DEPTH, type StreamCollector } from "../wire/values.ts";
 import type { Logger } from "../log.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import type { RequestMessage } from "../wire/messages.ts";
-import { type CallerInfo, runWithCurrentPeer } from "./context.ts";
+import { type CallerInfo, type RequestSource, runWithCurrentPeer } from "./context.ts";
+import { errorText, errorTypeName, remoteErrorInfo } from "./remote_errors.ts";
 import type { NodeStats } from "../stats.ts";
 
 /** A registered function. Receives the call's positional args, then its kwargs object when the caller sent any. */
@@ -28,6 +29,11 @@ export const NO_SUCH_FUNCTION = "NoSuchFunction";
 
 /** Remote error type for a call refused because too many handlers are running. */
 export const BUSY_ERROR = "BusyError";
+
+/** Remote error type for a call to a node that serves nothing now (stopping, or client-only). */
+export const NOT_SERVING = "NotServing";
+
+export { errorTypeName };
 
 /**
  * Registered functions by name.
@@ -132,40 +138,8 @@ export function pingReply(): { ok: true; ts: number } {
   return { ok: true, ts: Date.now() / 1000 };
 }
 
-/**
- * The type name a thrown value is reported under: the error's `name` when it says more than
- * `"Error"`, else its class name (so `class QuotaExceeded extends Error {}` reports
- * `QuotaExceeded`), else `"Error"`.
- *
- * @param error What the handler threw.
- * @returns A type name.
- *
- * @example
- * ```ts
- * import { errorTypeName } from "./dispatch.ts";
- * console.log(errorTypeName(new RangeError("x"))); // "RangeError"
- * ```
- */
-export function errorTypeName(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name && error.name !== "Error") return error.name;
-    const ctor = (error as { constructor?: { name?: unknown } }).constructor;
-    if (ctor && typeof ctor.name === "string" && ctor.name) return ctor.name;
-  }
-  return "Error";
-}
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  try {
-    return String(error);
-  } catch {
-    return "(unprintable error)";
-  }
 }
 
 /** Outcome counters of a {@linkcode Dispatcher}. */
@@ -201,8 +175,13 @@ export class Dispatcher {
     unknownFunctions: 0,
     busy: 0,
     busyPerCaller: 0,
+    notServing: 0,
     running: 0,
   };
+  /** Why new calls are refused now (stopping, client-only), or `undefined` while serving. */
+  #refusing: string | undefined;
+  /** What handlers see as `currentPeer().signal`; a fresh one after {@linkcode Dispatcher.resume}. */
+  #abort = new AbortController();
 
   /**
    * Creates a {@linkcode Dispatcher}.
@@ -246,6 +225,31 @@ export class Dispatcher {
   }
 
   /**
+   * Refuses every new call from now on: each is answered at once with a `NotServing` error
+   * that says why. Handlers already running go on.
+   *
+   * @param why The reason, e.g. `'Host' is stopping and takes no new calls`.
+   */
+  refuse(why: string): void {
+    this.#refusing = why;
+  }
+
+  /** Serves new calls again (a restart), with a signal that is not aborted. */
+  resume(): void {
+    this.#refusing = undefined;
+    if (this.#abort.signal.aborted) this.#abort = new AbortController();
+  }
+
+  /**
+   * Aborts the signal the running handlers see as `currentPeer().signal`.
+   *
+   * @param reason The abort reason (the node's `NodeStopped` error).
+   */
+  abortHandlers(reason: unknown): void {
+    this.#abort.abort(reason);
+  }
+
+  /**
    * A snapshot of the counters.
    *
    * @returns Counters.
@@ -255,14 +259,19 @@ export class Dispatcher {
   }
 
   /**
-   * Runs the handler of `request` and returns the reply to send. Never rejects: every failure
-   * becomes an error reply.
+   * Runs the handler of `request` and returns the reply to send: at once when the handler
+   * answered synchronously (no promise, no microtask: small calls are hot code), else a promise
+   * of it. Never throws nor rejects: every failure becomes an error reply.
    *
    * @param request A validated request.
-   * @param caller Who called, exposed to the handler as `currentPeer()`.
-   * @returns The reply.
+   * @param source Who called, exposed to the handler as `currentPeer()` (with the handlers' signal).
+   * @returns The reply, or a promise of it.
    */
-  async dispatch(request: RequestMessage, caller: CallerInfo): Promise<OutgoingMessage> {
+  dispatch(request: RequestMessage, source: RequestSource): OutgoingMessage | Promise<OutgoingMessage> {
+    if (this.#refusing !== undefined) {
+      this.#stats.notServing++;
+      return OutgoingMessage.error(request.id, { type: NOT_SERVING, message: `${this.#refusing}.` });
+    }
     const name = request.rpc;
     const handler = name === PING_FUNCTION && !this.#registry.get(name) ? pingReply : this.#registry.get(name);
     if (!handler) {
@@ -279,6 +288,7 @@ export class Dispatcher {
         message: `'${this.#node}' is busy: ${this.#stats.running} calls running (maxConcurrentHandlers). Retry later.`,
       });
     }
+    const caller: CallerInfo = { ...source, signal: this.#abort.signal };
     const callerKey = caller.address;
     const byCaller = this.#runningBy.get(callerKey) ?? 0;
     if (byCaller >= this.#maxPerCaller) {
@@ -294,32 +304,55 @@ export class Dispatcher {
     let result: unknown;
     try {
       result = runWithCurrentPeer(caller, () => handler(...args));
-      if (isThenable(result)) {
-        // Only handlers that are actually waiting count as running: a burst of synchronous
-        // calls never looks like overload.
-        this.#stats.running++;
-        this.#runningBy.set(callerKey, (this.#runningBy.get(callerKey) ?? 0) + 1);
-        try {
-          result = await result;
-        } finally {
-          this.#stats.running--;
-          const left = (this.#runningBy.get(callerKey) ?? 1) - 1;
-          if (left > 0) this.#runningBy.set(callerKey, left);
-          else this.#runningBy.delete(callerKey);
-        }
-      }
     } catch (error) {
-      this.#stats.failures++;
-      this.#logger?.debug(`handler '${name}' failed for ${caller.name}: ${errorTypeName(error)}: ${errorText(error)}`);
-      return OutgoingMessage.error(request.id, { type: errorTypeName(error), message: errorText(error) });
+      return this.#failed(request, caller, error);
     }
+    return isThenable(result) ? this.#awaitResult(request, caller, result) : this.#reply(request, result);
+  }
+
+  /**
+   * Waits for a handler's promise. Only handlers that are actually waiting count as running: a
+   * burst of synchronous calls never looks like overload.
+   */
+  async #awaitResult(
+    request: RequestMessage,
+    caller: CallerInfo,
+    pending: PromiseLike<unknown>,
+  ): Promise<OutgoingMessage> {
+    const callerKey = caller.address;
+    this.#stats.running++;
+    this.#runningBy.set(callerKey, (this.#runningBy.get(callerKey) ?? 0) + 1);
+    let result: unknown;
+    try {
+      result = await pending;
+    } catch (error) {
+      return this.#failed(request, caller, error);
+    } finally {
+      this.#stats.running--;
+      const left = (this.#runningBy.get(callerKey) ?? 1) - 1;
+      if (left > 0) this.#runningBy.set(callerKey, left);
+      else this.#runningBy.delete(callerKey);
+    }
+    return this.#reply(request, result);
+  }
+
+  /** The error reply of a handler that threw or rejected. */
+  #failed(request: RequestMessage, caller: CallerInfo, error: unknown): OutgoingMessage {
+    this.#stats.failures++;
+    const info = remoteErrorInfo(error, request.plx !== undefined, this.#maxDepth);
+    this.#logger?.debug(`handler '${request.rpc}' failed for ${caller.name}: ${info.type}: ${info.message}`);
+    return OutgoingMessage.error(request.id, info, undefined, this.#maxDepth);
+  }
+
+  /** The reply carrying a handler's result, or an error reply when the result cannot be sent. */
+  #reply(request: RequestMessage, result: unknown): OutgoingMessage {
     try {
       // Streams only to a caller that takes them (PeerLink-TS, on a persistent connection).
       const streams = (request.plx ?? 0) >= PLX_STREAMS ? this.#streams : undefined;
       return OutgoingMessage.response(request.id, result, this.#maxDepth, streams);
     } catch (error) {
       this.#stats.failures++;
-      const message = `handler '${name}' returned a value that cannot be sent: ${errorText(error)}`;
+      const message = `handler '${request.rpc}' returned a value that cannot be sent: ${errorText(error)}`;
       this.#logger?.warn(message);
       return OutgoingMessage.error(request.id, { type: "TypeError", message });
     }

@@ -15,12 +15,14 @@
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { RPC_TIMEOUT } from "../constants.ts";
+import type { PeerDownReason } from "../discovery.ts";
 import {
   BusyError,
   NodeNotStarted,
   NodeStopped,
   NotSupportedError,
   PayloadTooLarge,
+  PeerLeftError,
   PortInUseError,
 } from "../errors.ts";
 import { InternalErrors } from "../internal_errors.ts";
@@ -36,6 +38,7 @@ import { PLX_STREAMS, PLX_VERSION } from "../wire/messages.ts";
 import type { StreamCollector } from "../wire/values.ts";
 import { emptyStreamStats } from "../streams/mux.ts";
 import { abortError, type CallOptions, PendingCall, perPeer, type RpcPeer } from "./call.ts";
+import { CallIds } from "./call_ids.ts";
 import { Dispatcher, type Handler, HandlerRegistry } from "./dispatch.ts";
 import { resolveLimits, type RpcLimits } from "./limits.ts";
 import { ReplyCache } from "./reply_cache.ts";
@@ -100,6 +103,27 @@ export interface RpcEndpointOptions {
    * check on a peer that timed out. Must not throw.
    */
   onCallFailed?: (peer: RpcPeer, error: unknown) => void;
+  /**
+   * `false`: a client only. No TCP listener, and every request that reaches the UDP socket is
+   * answered with a `NotServing` error; calls work as usual (replies come back to the UDP
+   * socket, or over the TCP connections this endpoint opens). Default `true`.
+   */
+  serve?: boolean;
+  /**
+   * Told when `portFallback` bound an OS-chosen port because the given one was busy (instead
+   * of the default warning), so the owner can explain it once. Must not throw.
+   */
+  onPortFallback?: (fallback: PortFallback) => void;
+}
+
+/** A busy port replaced by an OS-chosen one (see `portFallback`). */
+export interface PortFallback {
+  /** Which socket. */
+  transport: "udp" | "tcp";
+  /** The busy port. */
+  requested: number;
+  /** The port bound instead. */
+  chosen: number;
 }
 
 /** Bound ports. */
@@ -132,7 +156,7 @@ const EMPTY_TCP_CLIENT: TcpClientStats = {
  *
  * @example
  * ```ts
- * import { MemoryNetwork } from "../testing/memory_net.ts";
+ * import { MemoryNetwork } from "@peerlink/peerlink/testing";
  * import { RpcEndpoint } from "./endpoint.ts";
  * import { LOCAL_CAPABILITIES } from "../wire/capabilities.ts";
  *
@@ -166,6 +190,7 @@ export class RpcEndpoint {
   readonly #calls = { started: 0, succeeded: 0, failed: 0, udp: 0, tcp: 0, retriedOverTcp: 0, busy: 0 };
   /** Pending calls per peer (name and address). */
   readonly #pendingByPeer = new Map<string, number>();
+  readonly #callIds = new CallIds();
   /**
    * The security gate, created once (its replay cache outlives restarts): admits what
    * arrives, seals what leaves.
@@ -183,6 +208,8 @@ export class RpcEndpoint {
   #running: Running | undefined;
   #starting: Promise<RpcPorts> | undefined;
   #stopping: Promise<void> | undefined;
+  /** Set by {@linkcode RpcEndpoint.drain} until the endpoint is stopped. */
+  #draining = false;
 
   /**
    * Creates a stopped endpoint; {@linkcode RpcEndpoint.start} binds it.
@@ -236,6 +263,8 @@ export class RpcEndpoint {
       ttl: this.limits.replyCacheTtl,
       maxEntries: this.limits.replyCacheEntries,
       maxBytes: this.limits.replyCacheBytes,
+      // Streams of a reply that leaves unfetched are cancelled (the processor exists by then).
+      onForget: (reply) => this.#processor.forget(reply),
     });
     this.#processor = new RequestProcessor({
       dispatcher: this.#dispatcher,
@@ -311,17 +340,26 @@ export class RpcEndpoint {
       onRetryOverTcp: (call) => this.#retryOverTcp(call),
     });
     const tcpServer = new TcpServer({ ...common, processor: this.#processor, plainHttp: this.#options.plainHttp });
+    const serving = this.#options.serve !== false;
+    if (serving) this.#dispatcher.resume();
+    else this.#dispatcher.refuse(`'${this.name}' is a client only (announce: false) and serves no functions`);
     const udpPort = await this.#bind("udp", this.#options.udpPort ?? 0, (port) => udp.bind(address, port));
-    let tcpPort: number;
+    let tcpPort = 0;
     try {
-      tcpPort = await this.#bind("tcp", this.#options.tcpPort ?? 0, (port) => tcpServer.listen(address, port));
+      if (serving) {
+        tcpPort = await this.#bind("tcp", this.#options.tcpPort ?? 0, (port) => tcpServer.listen(address, port));
+      }
     } catch (error) {
       await udp.close();
       throw error;
     }
     const ports = { udpPort, tcpPort };
     this.#running = { udp, tcpServer, tcpClient: new TcpClient(common), ports };
-    this.#logger?.debug(`RPC '${this.name}' serving on UDP ${udpPort} and TCP ${tcpPort}`);
+    this.#logger?.debug(
+      serving
+        ? `RPC '${this.name}' serving on UDP ${udpPort} and TCP ${tcpPort}`
+        : `RPC '${this.name}' calling from UDP ${udpPort} (a client only: no TCP listener)`,
+    );
     return { ...ports };
   }
 
@@ -334,9 +372,13 @@ export class RpcEndpoint {
       const allowed = typeof fallback === "object" ? fallback[transport] : fallback;
       if (!allowed) throw new PortInUseError({ node: this.name, transport, port, cause });
       const chosen = await bind(0);
-      this.#logger?.warn(
-        `${transport.toUpperCase()} port ${port} is busy; using port ${chosen} instead (discovery advertises it)`,
-      );
+      const report = this.#options.onPortFallback;
+      if (report) report({ transport, requested: port, chosen });
+      else {
+        this.#logger?.warn(
+          `${transport.toUpperCase()} port ${port} is busy; using port ${chosen} instead (discovery advertises it)`,
+        );
+      }
       return chosen;
     }
   }
@@ -367,7 +409,9 @@ export class RpcEndpoint {
   /** Validates, encodes and sends a call; throws (nothing registered) when it is refused. */
   #launch(peer: RpcPeer, fn: string, args: readonly unknown[], options: CallOptions): PendingCall {
     const running = this.#running;
-    if (!running || this.#stopping) throw this.#stopping ? new NodeStopped(this.name) : new NodeNotStarted(this.name);
+    if (!running || this.#stopping || this.#draining) {
+      throw running ? new NodeStopped(this.name) : new NodeNotStarted(this.name);
+    }
     if (typeof fn !== "string" || fn.length === 0) {
       throw new TypeError("call(): the function name must be a non-empty string");
     }
@@ -391,7 +435,7 @@ export class RpcEndpoint {
     }
     const capabilities = peer.capabilities ?? NO_CAPABILITIES;
     const extended = capabilities.persist || capabilities.binary || capabilities.dedupe;
-    const id = crypto.randomUUID();
+    const id = this.#callIds.next();
     const message = OutgoingMessage.request(
       {
         id,
@@ -472,8 +516,71 @@ export class RpcEndpoint {
   }
 
   /**
+   * Fails at once every pending call to a peer that discovery reported gone, with a
+   * {@linkcode PeerLeftError} that says how it left, instead of letting each wait out its
+   * timeout (over UDP nothing else would tell). Calls are matched by the peer's name and
+   * endpoint (address, UDP and TCP port), so calls already sent to a new instance elsewhere
+   * go on.
+   *
+   * @param peer The peer that left, as discovery last knew it.
+   * @param reason How it left.
+   * @returns How many calls failed.
+   */
+  peerLeft(peer: Pick<RpcPeer, "name" | "address" | "udpPort" | "tcpPort">, reason: PeerDownReason): number {
+    let failed = 0;
+    for (const call of [...this.#pending]) {
+      const to = call.peer;
+      if (
+        to.name !== peer.name || to.address !== peer.address || to.udpPort !== peer.udpPort ||
+        to.tcpPort !== peer.tcpPort
+      ) continue;
+      call.settle({ ok: false, error: new PeerLeftError({ peer: peer.name, function: call.fn, reason }) });
+      failed++;
+    }
+    const running = this.#running;
+    if (running) {
+      // Its streams (read from it, or sent to it) fail too: over our connection to it, and
+      // over its connections to us, which a crashed peer never closes.
+      const left = new PeerLeftError({ peer: peer.name, reason });
+      failed += running.tcpClient.peerLeft(peer, left);
+      failed += running.tcpServer.peerLeft(peer.name, peer.address, left);
+    }
+    return failed;
+  }
+
+  /**
+   * The first half of a graceful stop: this endpoint's own pending calls reject with
+   * {@linkcode NodeStopped} and it makes no new ones; new requests are answered at once with
+   * a `NotServing` error; the handlers running now may finish and their replies are sent.
+   * After `graceMs` it waits no longer and aborts the handlers' signal
+   * (`currentPeer().signal`). Then call {@linkcode RpcEndpoint.stop}.
+   *
+   * @param graceMs Longest wait for the running handlers, in milliseconds (0: none).
+   * @returns Whether every handler finished and was answered within the grace period.
+   */
+  async drain(graceMs: number): Promise<boolean> {
+    const running = this.#running;
+    if (!running || this.#draining || this.#stopping) return true;
+    this.#draining = true;
+    const stopped = new NodeStopped(this.name);
+    for (const call of [...this.#pending]) call.settle({ ok: false, error: stopped });
+    this.#dispatcher.refuse(`'${this.name}' is stopping and takes no new calls`);
+    let finished = running.udp.inService + running.tcpServer.inService === 0;
+    if (!finished && graceMs > 0) {
+      let timer: ReturnType<TimerSet["set"]>;
+      const expired = new Promise<false>((resolve) => (timer = this.#timers.set(() => resolve(false), graceMs)));
+      const idle = Promise.all([running.udp.idle(), running.tcpServer.idle()]).then(() => true as const);
+      finished = await Promise.race([idle, expired]);
+      this.#timers.clear(timer!);
+    }
+    if (!finished) this.#dispatcher.abortHandlers(stopped);
+    return finished;
+  }
+
+  /**
    * Stops serving and calling: pending calls reject with {@linkcode NodeStopped}, sockets and
    * connections close, timers are cancelled. Idempotent; `start()` may be called again after.
+   * For a graceful stop, {@linkcode RpcEndpoint.drain} first.
    *
    * @returns Resolves when everything is closed.
    */
@@ -490,7 +597,10 @@ export class RpcEndpoint {
       this.#cache.clear();
       this.#running = undefined;
       this.#logger?.debug(`RPC '${this.name}' stopped`);
-    })().finally(() => (this.#stopping = undefined));
+    })().finally(() => {
+      this.#stopping = undefined;
+      this.#draining = false;
+    });
     return this.#stopping;
   }
 

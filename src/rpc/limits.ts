@@ -93,7 +93,10 @@ export interface RpcLimits {
   writeTimeout: number;
   /** Bytes of partly received frames held over all connections; beyond, reading pauses (default 64 MiB). */
   maxBufferedBytes: number;
-  /** Requests of one connection in service at once; reading pauses beyond (default 128). */
+  /**
+   * Requests of one connection in service at once; reading pauses beyond (default 128). Requests
+   * carrying streams do not count: their streams follow on the connection.
+   */
   maxRequestsPerConnection: number;
   /**
    * Largest UDP reply, as a multiple of its request, to an unauthenticated caller, so a
@@ -103,16 +106,20 @@ export interface RpcLimits {
   maxUdpAmplification: number;
   /**
    * Bytes a received stream buffers at first: the sender gets credit for this much and waits
-   * for more as the reader reads (default 256 KiB; at least 64 KiB, the initial credit). A slow
-   * reader's stream never buffers more.
+   * for more as the reader reads (default 256 KiB; at least 64 KiB, the initial credit; at most
+   * 1 GiB). A slow reader's stream never buffers more.
    */
   streamWindow: number;
   /**
    * Most bytes a received stream buffers once its window grew: the window doubles when a fast
-   * reader waits for data, up to this (default 4 MiB). Equal to `streamWindow` turns growth off.
+   * reader waits for data, up to this (default 4 MiB; at most 1 GiB). Equal to `streamWindow`
+   * turns growth off.
    */
   maxStreamWindow: number;
-  /** Largest chunk of a byte stream on the wire; bigger chunks are split (default 64 KiB). */
+  /**
+   * Largest chunk of a byte stream on the wire; bigger chunks are split (default 64 KiB, or
+   * `maxFrameBytes` when smaller; at most `maxFrameBytes`).
+   */
   streamChunkBytes: number;
   /** Streams open at once on one TCP connection, both directions; more are refused with `BusyError` (default 256). */
   maxStreamsPerConnection: number;
@@ -176,6 +183,9 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   replayCacheEntries: 100_000,
 });
 
+/** Largest stream window: what one CREDIT frame grants (at most 2^32 - 1 bytes) stays well within. */
+const MAX_STREAM_WINDOW = 1 << 30;
+
 /**
  * Fills in defaults and checks that every given value is a positive number.
  *
@@ -201,6 +211,19 @@ export function resolveLimits(given: Partial<RpcLimits> = {}): RpcLimits {
   }
   if (limits.maxFrameBytes > 0x7fff_ffff) {
     throw new RangeError(`RPC limit maxFrameBytes must be below 2 GiB, got ${limits.maxFrameBytes}`);
+  }
+  for (const key of ["streamWindow", "maxStreamWindow"] as const) {
+    // A CREDIT frame grants at most 2^32 - 1 bytes at once (a window and its growth).
+    if (limits[key] > MAX_STREAM_WINDOW) {
+      throw new RangeError(`RPC limit ${key} must be at most 1 GiB (${MAX_STREAM_WINDOW} bytes), got ${limits[key]}`);
+    }
+  }
+  if (given.streamChunkBytes === undefined) {
+    limits.streamChunkBytes = Math.min(limits.streamChunkBytes, limits.maxFrameBytes);
+  } else if (limits.streamChunkBytes > limits.maxFrameBytes) {
+    throw new RangeError(
+      `RPC limit streamChunkBytes (${limits.streamChunkBytes}) must be at most maxFrameBytes (${limits.maxFrameBytes}): a chunk travels in one frame`,
+    );
   }
   return limits;
 }

@@ -1,6 +1,6 @@
 /**
  * Turning a reply message into the outcome of a call: the result, a {@linkcode RemoteError}
- * carrying the remote type and message, or a {@linkcode BusyError} when the peer said it is at
+ * carrying the remote type, message, code and data, or a {@linkcode BusyError} when the peer said it is at
  * a limit.
  *
  * @module
@@ -29,6 +29,12 @@ export function settleWithReply(call: PendingCall, reply: ResponseMessage | Erro
   const details = { peer: call.peer.name, function: call.fn };
   const error = reply.error.type === BUSY_ERROR
     ? new BusyError(`'${call.fn}' on '${call.peer.name}' was refused: ${reply.error.message}`, details)
-    : new RemoteError({ ...details, remoteType: reply.error.type, remoteMessage: reply.error.message });
+    : new RemoteError({
+      ...details,
+      remoteType: reply.error.type,
+      remoteMessage: reply.error.message,
+      remoteCode: reply.error.code,
+      remoteData: reply.error.data,
+    });
   call.settle({ ok: false, error });
 }

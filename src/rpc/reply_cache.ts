@@ -34,8 +34,8 @@ export interface CachedCall {
 }
 
 /**
- * Key of a call: caller name and call id. Ids are random UUIDs, so a third party cannot guess
- * one to poison another caller's entry.
+ * Key of a call: caller name and call id. Ids carry 94 random bits (`call_ids.ts`; Python's
+ * are random UUIDs), so a third party cannot guess one to poison another caller's entry.
  *
  * @param src Caller name.
  * @param id Call id.
@@ -75,18 +75,29 @@ export class ReplyCache {
   readonly #ttl: number;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
+  readonly #onForget: ((reply: OutgoingMessage) => void) | undefined;
   #bytes = 0;
 
   /**
    * Creates a {@linkcode ReplyCache}.
    *
-   * @param options Clock, entry lifetime, and the count and byte bounds.
+   * @param options Clock, entry lifetime, the count and byte bounds, and `onForget`, told about
+   *   every remembered reply that leaves the cache (expired, evicted, replaced or cleared).
    */
-  constructor(options: { clock: Clock; ttl: number; maxEntries: number; maxBytes: number }) {
+  constructor(
+    options: {
+      clock: Clock;
+      ttl: number;
+      maxEntries: number;
+      maxBytes: number;
+      onForget?: (reply: OutgoingMessage) => void;
+    },
+  ) {
     this.#clock = options.clock;
     this.#ttl = options.ttl;
     this.#maxEntries = options.maxEntries;
     this.#maxBytes = options.maxBytes;
+    this.#onForget = options.onForget;
   }
 
   /** Entries held. */
@@ -153,6 +164,7 @@ export class ReplyCache {
       this.#expire();
     } else {
       this.#remove(entry);
+      if (keep) this.#onForget?.(reply); // replaced while it ran: nobody can fetch it
     }
     if (waiters) { for (const wake of waiters) wake(reply); }
   }
@@ -170,7 +182,9 @@ export class ReplyCache {
 
   /** Forgets everything. */
   clear(): void {
+    const entries = [...this.#entries.values()];
     this.#entries.clear();
+    for (const entry of entries) this.#forgotten(entry);
     this.#queue = [];
     this.#head = 0;
     this.#bytes = 0;
@@ -180,6 +194,11 @@ export class ReplyCache {
     if (this.#entries.get(entry.key) !== entry) return;
     this.#entries.delete(entry.key);
     this.#bytes -= entry.bytes;
+    this.#forgotten(entry);
+  }
+
+  #forgotten(entry: CachedCall): void {
+    if (entry.reply) this.#onForget?.(entry.reply);
   }
 
   /** Drops expired entries, then the oldest finished ones while over a bound. */
@@ -196,6 +215,7 @@ export class ReplyCache {
         if (!over && entry.expires > (now ??= this.#clock.now())) break;
         entries.delete(entry.key);
         this.#bytes -= entry.bytes;
+        this.#forgotten(entry);
       }
       head++;
     }

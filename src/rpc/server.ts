@@ -19,11 +19,12 @@
  *
  * @module
  */
-import { PayloadTooLarge } from "../errors.ts";
+import { PayloadTooLarge, PeerLinkError } from "../errors.ts";
+import { cancelSources } from "../streams/outgoing.ts";
 import type { Logger } from "../log.ts";
 import { OutgoingMessage } from "../wire/codec.ts";
 import type { RequestMessage } from "../wire/messages.ts";
-import type { CallerInfo } from "./context.ts";
+import type { RequestSource } from "./context.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import type { RpcLimits } from "./limits.ts";
 import { type CachedCall, type ReplyCache, replyCacheKey } from "./reply_cache.ts";
@@ -33,7 +34,7 @@ import type { NodeStats } from "../stats.ts";
  * Reply cache key of a request. Sealed and plaintext requests never share an entry, so a
  * plaintext request (allowed with `allowInsecurePeers`) can never fetch a sealed call's reply.
  */
-function cacheKey(request: RequestMessage, caller: CallerInfo): string {
+function cacheKey(request: RequestMessage, caller: RequestSource): string {
   return replyCacheKey(caller.authenticated ? `\u0001${request.src}` : request.src, request.id);
 }
 
@@ -53,6 +54,9 @@ function isError(reply: OutgoingMessage): boolean {
 
 /** Remote error type telling a caller that its reply did not fit a datagram. */
 export const REPLY_TOO_LARGE = "PayloadTooLarge";
+
+/** Remote error type of a second fetch of a reply whose streams were sent already. */
+export const STREAMS_TAKEN = "StreamsAlreadyFetched";
 
 /** Counters of a {@linkcode RequestProcessor}. */
 export type ServeStats = NodeStats["serve"];
@@ -79,6 +83,11 @@ export class RequestProcessor {
     fetchedOverTcp: 0,
     repliesTooLargeForTcp: 0,
   };
+  /**
+   * Replies whose streams were handed out (to one TCP fetch) or cancelled: a stream's source
+   * can be read once, so a second fetch of such a reply gets an error instead.
+   */
+  readonly #streamsTaken = new WeakSet<OutgoingMessage>();
 
   /**
    * Creates a {@linkcode RequestProcessor}.
@@ -109,21 +118,37 @@ export class RequestProcessor {
    * @param maxReply Largest reply datagram this request may get (see the module notes);
    *   default `maxDatagramBytes`.
    * @returns The datagram to send back, or `undefined` to stay silent (duplicate of a call
-   *   still running, or no reply small enough).
+   *   still running, or no reply small enough); at once when the handler answered
+   *   synchronously, else a promise of it. Failures reject (never throw).
    */
-  async serveDatagram(
+  serveDatagram(
     request: RequestMessage,
-    caller: CallerInfo,
+    caller: RequestSource,
     maxReply: number = this.#limits.maxDatagramBytes,
-  ): Promise<Uint8Array | undefined> {
-    const key = cacheKey(request, caller);
-    const known = this.#cache.get(key);
-    if (known) {
-      this.#stats.duplicates++;
-      return known.state === "done" ? this.#datagramFor(known, request, maxReply) : undefined;
+  ): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    try {
+      const key = cacheKey(request, caller);
+      const known = this.#cache.get(key);
+      if (known) {
+        this.#stats.duplicates++;
+        return known.state === "done" ? this.#datagramFor(known, request, maxReply) : undefined;
+      }
+      const entry = this.#cache.begin(key);
+      const reply = this.#dispatcher.dispatch(request, caller);
+      if (reply instanceof Promise) return reply.then((done) => this.#completeDatagram(entry, done, request, maxReply));
+      return this.#completeDatagram(entry, reply, request, maxReply);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const entry = this.#cache.begin(key);
-    const reply = await this.#dispatcher.dispatch(request, caller);
+  }
+
+  /** Remembers a datagram request's reply, and gives what to send back. */
+  #completeDatagram(
+    entry: CachedCall,
+    reply: OutgoingMessage,
+    request: RequestMessage,
+    maxReply: number,
+  ): Uint8Array | undefined {
     const max = this.#limits.maxDatagramBytes;
     let datagram: Uint8Array | undefined;
     let bytes: number;
@@ -179,23 +204,62 @@ export class RequestProcessor {
   }
 
   /**
+   * A remembered reply leaves the reply cache: streams of its result that were never fetched
+   * are cancelled (their sources would otherwise never learn that nobody reads them).
+   *
+   * @param reply The forgotten reply.
+   */
+  forget(reply: OutgoingMessage): void {
+    if (reply.streams.length === 0 || this.#streamsTaken.has(reply)) return;
+    this.#streamsTaken.add(reply);
+    cancelSources(
+      reply.streams,
+      new PeerLinkError("the reply carrying this stream was never fetched over TCP; it is cancelled", "OTHER"),
+    );
+  }
+
+  /**
    * Serves a request that arrived in a TCP frame.
    *
    * @param request The request.
    * @param caller Who sent it.
-   * @returns The reply frame (`writeFrame` parts) and the streams to send after it.
+   * @returns The reply frame (`writeFrame` parts) and the streams to send after it; at once
+   *   when the reply is ready (a synchronous handler, or one remembered), else a promise of it.
+   *   Failures reject (never throw).
    */
-  async serveFrame(request: RequestMessage, caller: CallerInfo): Promise<ReplyFrame> {
-    const key = cacheKey(request, caller);
-    const known = this.#cache.get(key);
-    let reply: OutgoingMessage;
-    if (known) {
-      this.#stats.fetchedOverTcp++;
-      reply = known.state === "done" && known.reply ? known.reply : await this.#cache.wait(known);
-    } else {
+  serveFrame(request: RequestMessage, caller: RequestSource): ReplyFrame | Promise<ReplyFrame> {
+    try {
+      const key = cacheKey(request, caller);
+      const known = this.#cache.get(key);
+      if (known) {
+        this.#stats.fetchedOverTcp++;
+        if (known.state === "done" && known.reply) return this.#frameOf(known.reply, request, caller);
+        return this.#cache.wait(known).then((reply) => this.#frameOf(reply, request, caller));
+      }
       const entry = this.#cache.begin(key);
-      reply = await this.#dispatcher.dispatch(request, caller);
+      const reply = this.#dispatcher.dispatch(request, caller);
+      if (reply instanceof Promise) {
+        return reply.then((done) => {
+          this.#cache.complete(entry, done, false);
+          return this.#frameOf(done, request, caller);
+        });
+      }
       this.#cache.complete(entry, reply, false);
+      return this.#frameOf(reply, request, caller);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The frame of a TCP reply, or of an error saying it is too large or its streams were taken. */
+  #frameOf(reply: OutgoingMessage, request: RequestMessage, caller: RequestSource): ReplyFrame {
+    if (reply.streams.length > 0) {
+      if (this.#streamsTaken.has(reply)) {
+        const message =
+          `the reply to '${request.rpc}' carries streams, which were already fetched (a stream is sent once); call '${request.rpc}' again for new ones`;
+        return this.#errorFrame(request, STREAMS_TAKEN, message);
+      }
+      this.#streamsTaken.add(reply);
     }
     const binary = request.plx !== undefined;
     try {
@@ -205,11 +269,14 @@ export class RequestProcessor {
       this.#stats.repliesTooLargeForTcp++;
       const message = `the reply to '${request.rpc}' is too large: ${error.message}`;
       this.#logger?.warn(`${message} (caller ${caller.name})`);
-      const parts = OutgoingMessage.error(request.id, { type: REPLY_TOO_LARGE, message }).frame(
-        false,
-        this.#limits.maxFrameBytes,
-      );
-      return { parts, streams: [], failed: true };
+      cancelSources(reply.streams, new PeerLinkError(message, "PAYLOAD_TOO_LARGE"));
+      return this.#errorFrame(request, REPLY_TOO_LARGE, message);
     }
+  }
+
+  /** An error reply frame (plain JSON). */
+  #errorFrame(request: RequestMessage, type: string, message: string): ReplyFrame {
+    const parts = OutgoingMessage.error(request.id, { type, message }).frame(false, this.#limits.maxFrameBytes);
+    return { parts, streams: [], failed: true };
   }
 }

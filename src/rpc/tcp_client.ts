@@ -36,9 +36,10 @@ import { decodeFrame } from "../wire/codec.ts";
 import { FrameWriter } from "../wire/frame_writer.ts";
 import { FrameReader, writeFrame } from "../wire/frames.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
-import type { PendingCall, RpcPeer } from "./call.ts";
+import { type PendingCall, perPeer, type RpcPeer } from "./call.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import { StreamMux, type StreamStats } from "../streams/mux.ts";
+import { cancelSources } from "../streams/outgoing.ts";
 import type { StreamReviver } from "../wire/values.ts";
 import type { OutgoingMessage } from "../wire/codec.ts";
 import type { RpcLimits } from "./limits.ts";
@@ -108,6 +109,11 @@ function wireLimitOf(options: TcpClientOptions): number {
 /** Seals a call's frame when the call is sealed. */
 function outgoingFrame(call: PendingCall, parts: Uint8Array[], options: TcpClientOptions): Uint8Array[] {
   return options.gate.sealFrame(SealKind.tcpRequest, parts, call.sealed);
+}
+
+/** The pool's key of a peer's connection: one per address and TCP port. */
+function poolKey(peer: Pick<RpcPeer, "address" | "tcpPort">): string {
+  return `${peer.address}|${peer.tcpPort}`;
 }
 
 /**
@@ -197,6 +203,22 @@ export class TcpClient {
     await Promise.allSettled(closing);
   }
 
+  /**
+   * A peer left (discovery said so): the pooled connection to it closes, and the streams open
+   * on it fail with `reason` instead of waiting on a connection nobody answers.
+   *
+   * @param peer Where the peer was.
+   * @param reason What its open streams fail with (a `PeerLeftError`).
+   * @returns How many streams failed.
+   */
+  peerLeft(peer: Pick<RpcPeer, "address" | "tcpPort">, reason: unknown): number {
+    const pooled = this.#pool.get(poolKey(peer));
+    if (!pooled) return 0;
+    const open = pooled.openStreams;
+    pooled.close(reason).catch(() => {});
+    return open;
+  }
+
   /** Opens a connection; failures become {@linkcode PeerConnectionError}. */
   async #connect(peer: RpcPeer, timeoutMs: number): Promise<StreamConnection> {
     this.#stats.connects++;
@@ -209,7 +231,7 @@ export class TcpClient {
   }
 
   #pooled(peer: RpcPeer): PooledConnection {
-    const key = `${peer.address}|${peer.tcpPort}`;
+    const key = poolKeyOf(peer);
     let pooled = this.#pool.get(key);
     if (!pooled || pooled.broken) {
       pooled = new PooledConnection(this.#context, key, peer);
@@ -340,10 +362,21 @@ class PooledConnection {
       this.#idleCheck();
     });
     const reused = this.#connection !== undefined;
+    let streamsStarted = false;
+    if (streams.length > 0) {
+      // A call that ends before its request is written (aborted, timed out, no connection)
+      // never starts its streams: their sources are cancelled, as a started stream's would be.
+      call.onSettle(() => {
+        if (!streamsStarted) cancelSources(streams, call.failure?.error);
+      });
+    }
     const write = (writer: FrameWriter) => {
       const written = writer.write(outgoingFrame(call, parts, this.#client.options));
       // Queued behind the request, so every frame of its streams follows it.
-      if (streams.length > 0) this.#sendStreams(call, streams);
+      if (streams.length > 0) {
+        streamsStarted = true;
+        this.#sendStreams(call, streams);
+      }
       return written;
     };
     // An open connection: straight to the writer (the common, hot case).
@@ -388,7 +421,10 @@ class PooledConnection {
     });
   }
 
-  /** Starts a call's argument streams: their progress keeps the call alive, its failure cancels them. */
+  /**
+   * Starts a call's argument streams: their progress keeps the call alive; its failure cancels
+   * their sources and errors them on the receiving side (the handler is not left waiting).
+   */
   #sendStreams(call: PendingCall, streams: OutgoingMessage["streams"]): void {
     const started = this.#streams().send(streams, call.sealed ? this.#peer.name : undefined, () => call.keepAlive());
     call.onSettle(() => {
@@ -502,3 +538,6 @@ class PooledConnection {
     });
   }
 }
+
+/** {@linkcode poolKey}, computed once per peer object (calls are hot code). */
+const poolKeyOf = perPeer(poolKey);

@@ -20,10 +20,10 @@
  *
  * Limits (`limits.ts`), so that no client can exhaust the node or stall others:
  * - at most `maxConnections` open (`maxConnectionsPerSource` per address): a new connection
- *   over a limit displaces the connection that has nothing in service and was quiet longest
- *   (connections that never sent a valid frame go first; with a secret, authenticated ones are
- *   never displaced); if none can go, the newcomer gets one `BusyError` frame (id `"*"`) and
- *   is closed, so its caller fails fast and clearly;
+ *   over a limit displaces the connection that has nothing in service (requests, writes, open
+ *   streams) and was quiet longest (connections that never sent a valid frame go first; with a
+ *   secret, authenticated ones are never displaced); if none can go, the newcomer gets one
+ *   `BusyError` frame (id `"*"`) and is closed, so its caller fails fast and clearly;
  * - one watchdog timer per connection closes it when a frame is not complete `readTimeout`
  *   (plus its size at `minReadRate`) after its first byte, when a new connection sends no
  *   frame within `readTimeout` or later idles for `serverIdleTimeout`, or when a reply waits
@@ -31,7 +31,9 @@
  * - partial frames are held in buffers that grow with the bytes received (`FrameReader`), and
  *   over `maxBufferedBytes` in all, connections with a partial frame stop reading until memory
  *   is freed; a connection with `maxRequestsPerConnection` requests in service stops reading
- *   until one is answered (backpressure through TCP).
+ *   until one is answered (backpressure through TCP). Requests that carry streams do not count:
+ *   their handlers wait for the stream frames behind them, which a paused connection would
+ *   never read (their number is bounded by `maxStreamsPerConnection`).
  *
  * @module
  */
@@ -48,7 +50,9 @@ import { FrameReader, writeFrame } from "../wire/frames.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import type { IncomingStream } from "../streams/incoming.ts";
 import { StreamMux, type StreamStats } from "../streams/mux.ts";
+import { cancelSources } from "../streams/outgoing.ts";
 import type { RpcLimits } from "./limits.ts";
+import { Activity } from "./activity.ts";
 import { BUSY_ERROR } from "./dispatch.ts";
 import type { ReplyFrame, RequestProcessor } from "./server.ts";
 import type { TimerHandle, TimerSet } from "./timers.ts";
@@ -108,6 +112,11 @@ interface Served {
   authenticated: boolean;
   /** Requests in service: running, or reply not yet written. */
   inFlight: number;
+  /**
+   * Of those, requests that carry streams: their handlers wait for stream frames that follow on
+   * this connection, so they do not count toward pausing it (`maxRequestsPerConnection`).
+   */
+  streaming: number;
   /** Reply frames queued or being written. */
   pendingWrites: number;
   /** Last time a write finished, or the queue became non-empty. */
@@ -169,6 +178,8 @@ export class TcpServer {
   #buffered = 0;
   #listener: StreamListener | undefined;
   #closed = false;
+  /** Requests in service on every connection: from arrival until their reply was written. */
+  readonly #inService = new Activity();
 
   /**
    * Creates a {@linkcode TcpServer}.
@@ -204,6 +215,21 @@ export class TcpServer {
   async listen(address: string, port: number): Promise<number> {
     this.#listener = await this.#options.runtime.listen({ address, port }, (connection) => this.#accept(connection));
     return this.#listener.localAddress.port;
+  }
+
+  /** Requests in service now (handler running, or reply not yet sent). */
+  get inService(): number {
+    return this.#inService.count;
+  }
+
+  /**
+   * Resolves once no request is in service on any connection: every handler running now has
+   * finished and its reply has been written. At once when none is.
+   *
+   * @returns Resolves when idle.
+   */
+  idle(): Promise<void> {
+    return this.#inService.idle();
   }
 
   /** Stops listening and closes every accepted connection. Idempotent. */
@@ -262,6 +288,7 @@ export class TcpServer {
       requests: 0,
       authenticated: false,
       inFlight: 0,
+      streaming: 0,
       pendingWrites: 0,
       writeProgressAt: now,
       buffered: 0,
@@ -282,15 +309,16 @@ export class TcpServer {
   }
 
   /**
-   * The connection to displace for a newcomer: nothing in service, lowest standing (no valid
-   * frame yet < valid frames < authenticated), quiet longest. Authenticated connections are
-   * never displaced.
+   * The connection to displace for a newcomer: nothing in service (no request, no write, no
+   * open stream), lowest standing (no valid frame yet < valid frames < authenticated), quiet
+   * longest. Authenticated connections are never displaced.
    */
   #victim(source: string | undefined): Served | undefined {
     let best: Served | undefined;
     let bestRank = Infinity;
     for (const served of this.#served) {
       if (served.closed || served.authenticated || served.inFlight > 0 || served.pendingWrites > 0) continue;
+      if (served.mux?.open) continue; // a quiet stream (a log tail, an idle shell) is in service too
       if (source !== undefined && served.address !== source) continue;
       const rank = (served.requests > 0 ? 1e15 : 0) + served.lastActivity;
       if (rank < bestRank) {
@@ -338,13 +366,32 @@ export class TcpServer {
   }
 
   /**
+   * A peer left (discovery said so): connections on which it has streams open close, and
+   * those streams fail with `reason` (a crashed caller sends no FIN; its uploads would wait).
+   *
+   * @param name The peer's name, as its requests gave it.
+   * @param address The peer's address.
+   * @param reason What its open streams fail with (a `PeerLeftError`).
+   * @returns How many streams failed.
+   */
+  peerLeft(name: string, address: string, reason: unknown): number {
+    let failed = 0;
+    for (const served of [...this.#served]) {
+      if (served.caller !== name || served.address !== address || !served.mux?.open) continue;
+      failed += served.mux.open;
+      this.#close(served, reason);
+    }
+    return failed;
+  }
+
+  /**
    * Closes a connection and releases everything it holds; its streams fail with `reason`
    * (default: the connection was lost). Idempotent.
    */
   #close(served: Served, reason?: unknown): void {
     if (served.closed) return;
     served.closed = true;
-    served.mux?.failAll(reason ?? lost(served));
+    served.mux?.failAll(reason ?? this.#lost(served));
     this.#options.timers.clear(served.watchdog);
     served.watchdog = undefined;
     this.#served.delete(served);
@@ -354,6 +401,11 @@ export class TcpServer {
     this.#account(served, 0);
     served.wake?.();
     served.connection.close().catch(() => {});
+  }
+
+  /** The error of a connection that broke. */
+  #lost(served: Served): PeerConnectionError {
+    return new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true });
   }
 
   /** Sets the bytes a connection holds in the buffer budget; wakes paused readers when memory was freed. */
@@ -423,7 +475,7 @@ export class TcpServer {
     try {
       while (!served.closed) {
         const overBudget = !reader.idle && this.#buffered > limits.maxBufferedBytes;
-        if (served.inFlight >= limits.maxRequestsPerConnection || overBudget) {
+        if (served.inFlight - served.streaming >= limits.maxRequestsPerConnection || overBudget) {
           this.#stats.readPauses++;
           await new Promise<void>((resolve) => (served.wake = resolve));
           served.wake = undefined;
@@ -439,7 +491,7 @@ export class TcpServer {
           served.ended = true;
           // The connection stays open for the replies of calls in flight, but the streams they
           // are reading can get no more data: a sender that died must not hold them forever.
-          served.mux?.endOfInput(lost(served));
+          served.mux?.endOfInput(this.#lost(served));
           break;
         }
         if (served.requests === 0 && reader.idle && isPlainText(chunk) && this.#options.plainHttp) {
@@ -505,7 +557,7 @@ export class TcpServer {
         logger?.debug(`bad request from ${served.peer}: ${error.message}`);
         const reply = OutgoingMessage.error(error.requestId, { type: "BadMessage", message: error.message });
         const frame = { parts: reply.frame(false, limits.maxFrameBytes), streams: [], failed: true };
-        this.#answer(served, Promise.resolve(frame), arrival, []);
+        this.#answer(served, frame, arrival, []);
         return true;
       }
       // The length prefix still frames the stream, so the connection carries on (a client
@@ -584,35 +636,50 @@ export class TcpServer {
 
   /**
    * Writes a reply when it is ready (sealed when the request was), then starts the streams of
-   * its result; when the reply is an error, the request's own streams are ended.
+   * its result; the request's own streams are ended when the reply is an error or the handler
+   * left them unread (see `IncomingStream.afterHandler`).
    */
-  #answer(served: Served, reply: Promise<ReplyFrame>, arrival: Arrival, requestStreams: IncomingStream[]): void {
+  #answer(
+    served: Served,
+    reply: ReplyFrame | Promise<ReplyFrame>,
+    arrival: Arrival,
+    requestStreams: IncomingStream[],
+  ): void {
     served.inFlight++;
+    this.#inService.begin();
+    if (requestStreams.length > 0) served.streaming++;
     void this.#writeReply(served, reply, arrival.sender, requestStreams);
   }
 
   /** One async step per reply (not a chain of then/catch/finally): replies are hot code. Never rejects. */
   async #writeReply(
     served: Served,
-    pending: Promise<ReplyFrame>,
+    pending: ReplyFrame | Promise<ReplyFrame>,
     sender: string | undefined,
     requestStreams: IncomingStream[],
   ): Promise<void> {
     const { timers, logger, gate } = this.#options;
     try {
-      const reply = await pending;
-      if (reply.failed) {
-        for (const stream of requestStreams) stream.abandon(new Error(`the call failed on '${gate.name}'`));
+      // A reply that is ready is written now, not a microtask later.
+      const reply = pending instanceof Promise ? await pending : pending;
+      if (served.closed) {
+        cancelSources(reply.streams, this.#lost(served));
+        return;
       }
-      if (served.closed) return;
       const written = this.#write(served, gate.sealFrame(SealKind.tcpReply, reply.parts, sender !== undefined));
       // Queued behind the reply, so every frame of a result stream follows it.
-      if (reply.streams.length > 0) this.#mux(served).send(reply.streams, sender);
+      const results = reply.streams.length > 0 ? this.#mux(served).send(reply.streams, sender) : [];
+      if (requestStreams.length > 0) {
+        const over = results.length > 0 ? Promise.all(results.map((stream) => stream.done)) : undefined;
+        for (const stream of requestStreams) stream.afterHandler(reply.failed, gate.name, over);
+      }
       await written;
     } catch (error) {
       logger?.debug(`TCP reply to ${served.peer} failed: ${(error as Error).message}`);
     } finally {
       served.inFlight--;
+      this.#inService.end();
+      if (requestStreams.length > 0) served.streaming--;
       served.lastActivity = timers.clock.now();
       served.wake?.();
       if (served.ended && served.inFlight === 0) this.#close(served);
@@ -628,7 +695,3 @@ function isPlainText(first: Uint8Array): boolean {
   return first.length > 0 && first[0] >= 0x41 && first[0] <= 0x5a;
 }
 
-/** What the streams of a connection that went away get. */
-function lost(served: Served): PeerConnectionError {
-  return new PeerConnectionError({ peer: served.caller, address: served.address, port: served.port, lost: true });
-}

@@ -28,6 +28,7 @@ import { SealKind } from "../security/envelope.ts";
 import type { Arrival, Gate } from "../security/gate.ts";
 import { decodeDatagram, OutgoingMessage } from "../wire/codec.ts";
 import type { ErrorMessage, ResponseMessage } from "../wire/messages.ts";
+import { Activity } from "./activity.ts";
 import { type PendingCall, perPeer } from "./call.ts";
 import type { RpcLimits } from "./limits.ts";
 import { settleWithReply } from "./replies.ts";
@@ -114,6 +115,8 @@ export class UdpRpc {
   readonly #stats: UdpStats = emptyUdpStats();
   #socket: DatagramSocket | undefined;
   #closed = false;
+  /** Requests in service: from arrival until their reply went to the socket (or none was due). */
+  readonly #serving = new Activity();
 
   /**
    * Creates a {@linkcode UdpRpc}.
@@ -229,6 +232,21 @@ export class UdpRpc {
     schedule();
   }
 
+  /** Requests in service now (handler running, or reply not yet sent). */
+  get inService(): number {
+    return this.#serving.count;
+  }
+
+  /**
+   * Resolves once no request is in service: every handler running now has finished and its
+   * reply has been sent. At once when none is.
+   *
+   * @returns Resolves when idle.
+   */
+  idle(): Promise<void> {
+    return this.#serving.idle();
+  }
+
   /** Closes the socket. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -237,11 +255,12 @@ export class UdpRpc {
     await socket?.close();
   }
 
-  #send(data: Uint8Array, address: string, port: number): void {
+  /** Sends a datagram; the promise (unused on the call path) settles once the socket took it. */
+  #send(data: Uint8Array, address: string, port: number): Promise<void> | undefined {
     const socket = this.#socket;
     if (!socket || this.#closed) return;
     this.#stats.sent++;
-    socket.send(data, address, port).catch((error) => {
+    return socket.send(data, address, port).catch((error) => {
       this.#stats.sendErrors++;
       this.#options.logger?.debug(`UDP send to ${formatEndpoint(address, port)} failed: ${(error as Error).message}`);
     });
@@ -271,8 +290,8 @@ export class UdpRpc {
   }
 
   /** Replies go back sealed exactly when the request came sealed. */
-  #reply(reply: Uint8Array, datagram: Datagram, arrival: Arrival): void {
-    this.#send(
+  #reply(reply: Uint8Array, datagram: Datagram, arrival: Arrival): Promise<void> | undefined {
+    return this.#send(
       this.#options.gate.seal(SealKind.udpReply, reply, arrival.sender !== undefined),
       datagram.address,
       datagram.port,
@@ -306,9 +325,22 @@ export class UdpRpc {
         authenticated: arrival.sender !== undefined,
       };
       const maxReply = this.#maxReply(datagram.data.length, arrival);
-      processor.serveDatagram(message, caller, maxReply).then((reply) => {
-        if (reply) this.#reply(reply, datagram, arrival);
-      }).catch((error) => internal.record(error, `serving '${message.rpc}' for ${caller.name} (${from})`));
+      const serving = this.#serving;
+      serving.begin();
+      const reply = processor.serveDatagram(message, caller, maxReply);
+      if (!(reply instanceof Promise)) {
+        // Answered synchronously: sent now, not a microtask later; in service until it left.
+        const sent = reply ? this.#reply(reply, datagram, arrival) : undefined;
+        if (sent) sent.then(serving.end);
+        else serving.end();
+        return;
+      }
+      reply.then((ready) => {
+        if (ready) return this.#reply(ready, datagram, arrival);
+      }).then(serving.end, (error) => {
+        internal.record(error, `serving '${message.rpc}' for ${caller.name} (${from})`);
+        serving.end();
+      });
       return;
     }
     this.#stats.replies++;

@@ -185,14 +185,21 @@ export class Gate {
   /**
    * Whether calls to `peer` go sealed: with a secret, toward every peer that announced a
    * proof of it. A peer without one (Python 1.2, a node without a secret) is called in
-   * plaintext only when `allowInsecurePeers` is on.
+   * plaintext only when `allowInsecurePeers` is on. Without a secret, a peer that takes only
+   * sealed calls cannot be called at all.
    *
-   * @param peer The peer (`insecure`: it announced no proof).
+   * @param peer The peer (`insecure`: it announced no proof; `sealedOnly`: it announced one,
+   *   and not that it also takes plaintext).
    * @returns True to seal.
-   * @throws {InsecurePeerError} When the peer would need plaintext and this node forbids it.
+   * @throws {InsecurePeerError} When the peer would need plaintext and this node forbids it
+   *   (`missingSecret: "peer"`), or the peer needs a sealed call and this node has no secret
+   *   (`missingSecret: "caller"`).
    */
-  sealsTo(peer: { readonly name: string; readonly insecure?: boolean }): boolean {
-    if (!this.#channel) return false;
+  sealsTo(peer: { readonly name: string; readonly insecure?: boolean; readonly sealedOnly?: boolean }): boolean {
+    if (!this.#channel) {
+      if (peer.sealedOnly === true) throw new InsecurePeerError(peer.name, { missingSecret: "caller" });
+      return false;
+    }
     if (peer.insecure !== true) return true;
     if (this.mode === "strict") throw new InsecurePeerError(peer.name);
     return false;

@@ -23,6 +23,13 @@ import type { SecurityKeys } from "./keys.ts";
 /** TXT key of the proof. */
 export const PROOF_TXT_KEY = "auth";
 
+/**
+ * TXT key a node with a secret adds when it also takes plaintext calls (`allowInsecurePeers`),
+ * so a node without the secret knows whether it may call it. Without it, such a caller fails
+ * at once instead of waiting for a reply that never comes.
+ */
+export const PLAINTEXT_TXT_KEY = "plain";
+
 const PROOF_LABEL = "peerlink-proof/v1";
 const encoder = new TextEncoder();
 const BASE64URL_HMAC = /^[A-Za-z0-9_-]{43}$/;
@@ -182,4 +189,23 @@ export function acceptPeerWith(
  */
 export function announcesProof(peer: { txt?: Readonly<Record<string, string | undefined>> }): boolean {
   return peer.txt?.[PROOF_TXT_KEY] !== undefined;
+}
+
+/**
+ * Whether a discovered peer takes only sealed calls: it announced a proof of a secret and not
+ * that it also takes plaintext ({@linkcode PLAINTEXT_TXT_KEY}). A node without the secret
+ * cannot call it.
+ *
+ * @param peer The peer's TXT entries.
+ * @returns True for a peer with a secret that drops plaintext.
+ *
+ * @example
+ * ```ts
+ * import { takesOnlySealed } from "./proof.ts";
+ * console.log(takesOnlySealed({ txt: { auth: "…" } })); // true
+ * console.log(takesOnlySealed({ txt: { auth: "…", plain: "1" } })); // false
+ * ```
+ */
+export function takesOnlySealed(peer: { txt?: Readonly<Record<string, string | undefined>> }): boolean {
+  return announcesProof(peer) && peer.txt?.[PLAINTEXT_TXT_KEY] === undefined;
 }

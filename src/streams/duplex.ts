@@ -18,9 +18,12 @@ export interface DuplexStream {
   /** The other node's name. */
   readonly peer: string;
   /**
-   * Resolves once both directions have ended (this side closed its writable, the other side's
-   * end arrived or this side cancelled its readable); rejects when either failed (the other
-   * side aborted, the connection broke, the peer left or the node stopped).
+   * Resolves once both directions have ended: this side closed its writable and all of it was
+   * taken for sending (or the other side cancelled it), and the other side's end arrived after
+   * everything this side read (or this side cancelled its readable); this side need not read
+   * for it when the other side sends nothing. Rejects when either direction failed: at once when
+   * the connection broke, the peer left or the node stopped; when the other side aborted, once
+   * what it sent before is read (at once when nothing is waiting).
    */
   readonly closed: Promise<void>;
   /**
@@ -39,36 +42,47 @@ interface Tracked<T> {
   fail(error: unknown): void;
 }
 
-/** Wraps `source` so its end (or failure) is known, and so it can be ended by this side. */
+/**
+ * Wraps `source` so its end (or failure) is known, and so it can be ended by this side. `done`
+ * settles as soon as the source closes (everything read) or errors, whether or not the wrapper
+ * is being read.
+ */
 function track<T>(source: ReadableStream<T>): Tracked<T> {
   const reader = source.getReader();
   let settle!: (error?: unknown) => void;
+  let settled = false;
   const done = new Promise<void>((resolve, reject) => {
-    settle = (error) => (error === undefined ? resolve() : reject(error));
+    settle = (error) => {
+      if (settled) return;
+      settled = true;
+      if (error === undefined) resolve();
+      else reject(error);
+    };
   });
   done.catch(() => {});
   let controller!: ReadableStreamDefaultController<T>;
   let finished = false;
+  /** The wrapper is over: settles `done` and ends the wrapper the same way (once). */
   const finish = (error?: unknown) => {
     if (finished) return;
     finished = true;
     settle(error);
+    try {
+      if (error === undefined) controller.close();
+      else controller.error(error);
+    } catch {
+      // already closed or cancelled
+    }
   };
   const readable = new ReadableStream<T>({
     start: (c) => void (controller = c),
     async pull(c) {
       try {
         const next = await reader.read();
-        if (finished) return;
-        if (next.done) {
-          c.close();
-          finish();
-        } else {
-          c.enqueue(next.value);
-        }
+        if (finished) return; // ended by this side meanwhile
+        if (next.done) finish();
+        else c.enqueue(next.value);
       } catch (error) {
-        if (finished) return;
-        c.error(error);
         finish(error);
       }
     },
@@ -77,27 +91,20 @@ function track<T>(source: ReadableStream<T>): Tracked<T> {
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
+  // Only `done`: the wrapper itself ends through its reads, so a chunk read just before the
+  // source closed is still delivered.
+  reader.closed.then(() => settle(), (error) => settle(error));
   return {
     readable,
     done,
     end(reason) {
       if (finished) return;
       finish();
-      try {
-        controller.close();
-      } catch {
-        // already closed or errored
-      }
       reader.cancel(reason).catch(() => {});
     },
     fail(error) {
       if (finished) return;
       finish(error);
-      try {
-        controller.error(error);
-      } catch {
-        // already closed or errored
-      }
       reader.cancel(error).catch(() => {});
     },
   };
@@ -181,7 +188,8 @@ export function streamHandler(name: string, handler: StreamHandler): (input: unk
     if (!(input instanceof ReadableStream)) {
       throw new TypeError(`'${name}' is a stream handler: open it with openStream(peer, "${name}"), not call()`);
     }
-    const caller = currentPeer() ?? { name: "?", address: "", port: 0, transport: "tcp", authenticated: false };
+    const caller = currentPeer() ??
+      { name: "?", address: "", port: 0, transport: "tcp", authenticated: false, signal: new AbortController().signal };
     const parts = duplexParts();
     const stream = parts.connect(input as ReadableStream<Uint8Array>, caller.name);
     // Started here, so the handler keeps the caller's context (currentPeer()).

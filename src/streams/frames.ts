@@ -13,6 +13,10 @@
  *        6 CREDIT  payload = u32be bytes the receiver takes on top     receiver -> sender
  * ```
  *
+ * Flow control: a sender may send 64 KiB before any CREDIT, and never more than it was granted;
+ * a DATA or VALUE frame costs its payload plus 64 bytes (`STREAM_CHUNK_OVERHEAD`), and a
+ * VALUE may be sent on any positive credit (it may overshoot by itself).
+ *
  * 0xFD starts neither JSON text (`{`), a binary frame (0xFF) nor a sealed envelope (0xFE). A
  * stream id belongs to the node that sends the stream's chunks (it numbers its streams from one
  * counter), so the kind says which table the id is looked up in: DATA, VALUE, END and ABORT

@@ -4,9 +4,10 @@
  *
  * Credit: the sender may send {@linkcode INITIAL_STREAM_CREDIT} bytes before it hears
  * anything; the receiver grants the rest of its window at once, and then gives back each
- * chunk's bytes once the reader has taken it. So the bytes held here never exceed the window
- * (plus one value: a VALUE frame may be sent on any positive credit), however slow the reader:
- * a reader that stops reading stops the sender.
+ * chunk's bytes once the reader has taken it. A chunk counts its payload plus
+ * {@linkcode STREAM_CHUNK_OVERHEAD}. So what is held here never exceeds the window (plus one
+ * value: a VALUE frame may be sent on any positive credit), however slow the reader: a reader
+ * that stops reading stops the sender.
  *
  * The window grows for a fast reader (auto-tuning, as TCP and HTTP/2 stacks do): when the
  * reader waits for data after taking a whole window since the last growth, the window, not the
@@ -16,12 +17,27 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { BadMessage, PeerTimeoutError, ProtocolError, RemoteError } from "../errors.ts";
+import { BadMessage, PeerLinkError, PeerTimeoutError, ProtocolError, RemoteError } from "../errors.ts";
 import { MAX_NESTING_DEPTH, reviveValue } from "../wire/values.ts";
 import type { StreamReason } from "./frames.ts";
 
 /** Bytes a sender may send on a new stream before any CREDIT frame (a protocol constant). */
 export const INITIAL_STREAM_CREDIT = 64 * 1024;
+
+/**
+ * Credit a DATA or VALUE frame costs beyond its payload (a protocol constant): about what
+ * holding one more chunk costs the receiver, so a sender of tiny (or empty) chunks cannot make
+ * it hold many times its window in memory. Negligible for chunks of kilobytes.
+ */
+export const STREAM_CHUNK_OVERHEAD = 64;
+
+/**
+ * A DATA payload is a view into the chunk the connection read, which may hold far more (other
+ * frames, up to a 1 MiB read buffer). Held for a slow reader, a view smaller than this fraction
+ * of its buffer is copied, so what a stream pins stays within this factor of its window, while
+ * the large chunks of a bulk transfer are handed on without a copy.
+ */
+const PIN_FACTOR = 16;
 
 /** What an {@linkcode IncomingStream} asks of its connection. */
 export interface IncomingLink {
@@ -89,9 +105,12 @@ export class IncomingStream {
   #held = 0;
   #unreturned = 0;
   #ended = false;
+  /** The sender aborted after the chunks still queued: the reader gets this error after them. */
+  #abortedWith: { error: unknown } | undefined;
   #failure: { error: unknown } | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
+  #controller!: ReadableStreamDefaultController<unknown>;
 
   /**
    * Creates the stream and grants the sender the rest of the window.
@@ -125,6 +144,7 @@ export class IncomingStream {
       this.#granted = this.#window;
     }
     this.readable = new ReadableStream<unknown>({
+      start: (controller) => void (this.#controller = controller),
       pull: (controller) => this.#pull(controller),
       cancel: (reason) => this.abandon(reason),
     }, { highWaterMark: 0 });
@@ -138,12 +158,14 @@ export class IncomingStream {
   /**
    * A DATA frame arrived.
    *
-   * @param payload The bytes (kept; a view into the frame).
+   * @param payload The bytes (kept as they are, or copied when a view into a much larger buffer).
    * @returns A fault when the sender broke the protocol (the stream then errors), else `undefined`.
    */
   onData(payload: Uint8Array): IncomingFault | undefined {
-    if (this.#received + payload.length > this.#granted) return this.#violate("sent more bytes than granted");
-    return this.#push(payload, payload.length);
+    const cost = payload.length + STREAM_CHUNK_OVERHEAD;
+    if (this.#received + cost > this.#granted) return this.#violate("sent more bytes than granted");
+    const kept = payload.byteLength * PIN_FACTOR < payload.buffer.byteLength ? payload.slice() : payload;
+    return this.#push(kept, cost);
   }
 
   /**
@@ -164,14 +186,7 @@ export class IncomingStream {
       this.fail(error);
       return "malformed";
     }
-    return this.#push(value, payload.length);
-  }
-
-  /** The sender finished: the reader sees the end after the chunks before it. */
-  onEnd(): void {
-    if (this.#ended || this.#failure) return;
-    this.#ended = true;
-    this.#wake?.();
+    return this.#push(value, payload.length + STREAM_CHUNK_OVERHEAD);
   }
 
   /**
@@ -185,10 +200,38 @@ export class IncomingStream {
   }
 
   /**
-   * The stream failed (the sender aborted, the connection broke, the node stopped): the reader
-   * gets `error` at once, and chunks not yet read are dropped.
+   * The sender finished: the reader sees the end after the chunks before it (at once when none
+   * is waiting, so `reader.closed` resolves without another read).
+   */
+  onEnd(): void {
+    if (this.#ended || this.#failure) return;
+    this.#ended = true;
+    if (this.#wake) this.#wake();
+    else if (this.#head >= this.#queue.length) this.#close();
+  }
+
+  /**
+   * The sender aborted (its source failed): the reader gets `error` after the chunks sent
+   * before it, at once when none is waiting.
    *
    * @param error What the reader gets (a `RemoteError` carrying the sender's reason).
+   */
+  onAbort(error: unknown): void {
+    if (this.#ended || this.#failure) return;
+    if (this.#head >= this.#queue.length) {
+      this.fail(error);
+      return;
+    }
+    this.#ended = true;
+    this.#abortedWith = { error };
+  }
+
+  /**
+   * The stream failed (the connection broke, the node stopped, the sender broke the protocol):
+   * the reader gets `error` at once (a pending read rejects, `reader.closed` rejects, whether or
+   * not anyone reads), and chunks not yet read are dropped.
+   *
+   * @param error What the reader gets.
    */
   fail(error: unknown): void {
     if (this.#failure || this.#closed) return;
@@ -196,23 +239,45 @@ export class IncomingStream {
     this.#queue = [];
     this.#head = 0;
     this.#held = 0;
+    this.#controller.error(error);
     this.#wake?.();
-    if (!this.#wake) this.#finish();
+    this.#finish();
   }
 
   /**
    * The reader (or this node) gave up on the stream: tells the sender to stop and forgets it.
    *
-   * @param reason Why.
+   * @param reason Why (a reader still waiting gets it).
    */
   abandon(reason: unknown): void {
     if (this.#closed) return;
     if (!this.#ended && !this.#failure) this.#link.cancel(this.id, reason);
-    this.#failure ??= { error: reason };
-    this.#queue = [];
-    this.#head = 0;
-    this.#held = 0;
+    this.fail(reason);
     this.#finish();
+  }
+
+  /**
+   * The handler of the call this stream is an argument of has answered. When the call failed,
+   * or the handler left the stream unread (no reader taken) once it answered and the streams
+   * of its result are over (an async generator reads its input only as it is pulled), nobody
+   * will read it: it is abandoned (the sender's source is cancelled) instead of holding its
+   * slot, the sender and the connection forever. A handler that reads it later takes a reader
+   * before it returns.
+   *
+   * @param failed Whether the call failed.
+   * @param node This node's name, for the reason.
+   * @param results Settles when the streams of the result are over, if it has any.
+   */
+  afterHandler(failed: boolean, node: string, results?: Promise<unknown>): void {
+    if (results && !failed) {
+      void results.then(() => this.afterHandler(false, node));
+      return;
+    }
+    if (this.#closed || (!failed && this.readable.locked)) return;
+    const message = failed
+      ? `the call '${this.origin}' failed on '${node}', so its argument stream was closed`
+      : `the handler of '${this.origin}' on '${node}' returned without reading this argument stream, so it was closed. To read it after returning, take a reader (getReader()) before returning.`;
+    this.abandon(new PeerLinkError(message, "OTHER"));
   }
 
   /**
@@ -258,12 +323,17 @@ export class IncomingStream {
         }
         this.#held -= item.bytes;
         controller.enqueue(item.value);
-        this.#returnCredit(item.bytes);
+        // The last chunk taken after the end: the stream closes now, not on one more read.
+        if (this.#ended && this.#head >= this.#queue.length && !this.#abortedWith) this.#close();
+        else this.#returnCredit(item.bytes);
+        return;
+      }
+      if (this.#abortedWith) {
+        this.fail(this.#abortedWith.error);
         return;
       }
       if (this.#ended) {
-        this.#finish();
-        controller.close();
+        this.#close();
         return;
       }
       this.#starving();
@@ -321,6 +391,12 @@ export class IncomingStream {
     this.#link.credit(this.id, this.#unreturned);
     this.#granted += this.#unreturned;
     this.#unreturned = 0;
+  }
+
+  /** Ended and every chunk taken: closes the readable and forgets the stream. */
+  #close(): void {
+    this.#finish();
+    this.#controller.close();
   }
 
   #finish(): void {

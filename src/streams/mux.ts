@@ -310,7 +310,7 @@ export class StreamMux {
         stream.onEnd();
         break;
       case StreamFrameKind.abort:
-        stream.fail(stream.remoteFailure(this.#o.peer(), reasonOf(frame)));
+        stream.onAbort(stream.remoteFailure(this.#o.peer(), reasonOf(frame)));
         break;
     }
     return true;

@@ -11,9 +11,10 @@
  *
  * @module
  */
+import { nextMacrotask } from "../macrotask.ts";
 import { ValueEncoder, withBinaryMode } from "../wire/values.ts";
 import type { StreamSource } from "../wire/values.ts";
-import { INITIAL_STREAM_CREDIT } from "./incoming.ts";
+import { INITIAL_STREAM_CREDIT, STREAM_CHUNK_OVERHEAD } from "./incoming.ts";
 import { reasonFrame, streamFrame, StreamFrameKind } from "./frames.ts";
 
 /** What an {@linkcode OutgoingStream} asks of its connection. */
@@ -27,6 +28,22 @@ export interface OutgoingLink {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * Bytes of one stream's frames queued on the connection and not yet written, beyond which
+ * it waits for its writes: small chunks leave many to a write (frames that queue together
+ * are coalesced), while however much credit the receiver grants, a stream never queues more
+ * than this (plus one chunk) ahead of the connection.
+ */
+const MAX_UNWRITTEN = 64 * 1024;
+
+/**
+ * Bytes a stream sends before it lets the event loop turn. Where socket writes resolve at once
+ * (Node and Bun, while the kernel takes the bytes), a stream whose receiver keeps granting
+ * credit would otherwise send on microtasks alone, and no timer, read or other connection of
+ * the process would run until it stopped.
+ */
+const YIELD_BYTES = 256 * 1024;
 
 /** Pulls the next chunk from a source, and cancels it. */
 interface Pull {
@@ -47,6 +64,41 @@ function pullFrom(source: StreamSource): Pull {
     next: () => iterator.next(),
     cancel: async () => void (await iterator.return?.()),
   };
+}
+
+/** {@linkcode pullFrom}, or, when the source cannot be read (locked since it was encoded), a pull that fails with why: the stream then ABORTs. */
+function pullOrFail(source: StreamSource): Pull {
+  try {
+    return pullFrom(source);
+  } catch (error) {
+    return { next: () => Promise.reject(error), cancel: () => Promise.resolve() };
+  }
+}
+
+/**
+ * Cancels the sources of streams that will never be sent (their message could not be, or
+ * was not, delivered), so a generator's `finally` runs and a `ReadableStream` source gets
+ * `cancel(reason)` as when a stream is cancelled while it flows. A locked `ReadableStream` is
+ * left to the one who holds its reader.
+ *
+ * @param streams The streams of a message.
+ * @param reason Given to each source's `cancel`.
+ *
+ * @example
+ * ```ts
+ * import { cancelSources } from "./outgoing.ts";
+ * const source = new ReadableStream({ cancel: (reason) => console.log("cancelled:", reason) });
+ * cancelSources([{ source }], "the reply was never fetched"); // cancelled: the reply was never fetched
+ * ```
+ */
+export function cancelSources(streams: readonly { source: StreamSource }[], reason: unknown): void {
+  for (const { source } of streams) {
+    try {
+      pullFrom(source).cancel(reason).catch(() => {});
+    } catch {
+      // locked, or an iterable that cannot give an iterator: nothing this side can cancel
+    }
+  }
 }
 
 /**
@@ -71,7 +123,16 @@ export class OutgoingStream {
   #credit = INITIAL_STREAM_CREDIT;
   #waiting: (() => void) | undefined;
   #stopped: { reason: unknown } | undefined;
+  /** END or ABORT is on its way: nothing may follow it. */
+  #finished = false;
   #sent = 0;
+  #done: Promise<void> = Promise.resolve();
+  /** Bytes of frames queued on the connection, not yet written. */
+  #unwritten = 0;
+  /** A queued frame failed to be written (the connection broke). */
+  #writeFailure: { error: unknown } | undefined;
+  /** Bytes sent since the event loop last turned for this stream. */
+  #sinceYield = 0;
 
   /**
    * Creates the stream (nothing is pulled before {@linkcode OutgoingStream.start}).
@@ -93,7 +154,7 @@ export class OutgoingStream {
   ) {
     this.id = id;
     this.receiver = receiver;
-    this.#pull = pullFrom(source);
+    this.#pull = pullOrFail(source);
     this.#link = link;
     this.#chunkBytes = chunkBytes;
     this.#maxDepth = maxDepth;
@@ -104,9 +165,14 @@ export class OutgoingStream {
     return this.#sent;
   }
 
-  /** Starts pumping; never rejects. */
+  /** Settles (never rejects) once the stream is over: ended, failed, cancelled or stopped. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Starts pumping. */
   start(): void {
-    void this.#pump();
+    this.#done = this.#pump();
   }
 
   /**
@@ -134,34 +200,47 @@ export class OutgoingStream {
   }
 
   /**
-   * Stops sending because this side gave up (the call the stream belongs to failed or was
-   * aborted): the source is cancelled and the receiver's stream fails with `reason` instead of
-   * waiting for chunks that will never come. Idempotent.
+   * This side gives up on the stream (the call it belongs to failed): the receiver's reader
+   * errors with `reason` (an ABORT), and the source is cancelled. Nothing is sent when the
+   * stream already ended. Idempotent.
    *
-   * @param reason Why.
+   * @param reason Why; the receiver gets its type and message.
    */
   abort(reason: unknown): void {
     if (this.#stopped) return;
     this.stop(reason);
+    if (this.#finished) return;
+    this.#finished = true;
     this.#link.send(reasonFrame(StreamFrameKind.abort, this.id, reason)).catch(() => {});
   }
 
   async #pump(): Promise<void> {
     try {
       for (;;) {
-        if (!(await this.#hasCredit())) return;
+        // Awaited only when there is something to wait for: small values are hot code.
+        if (this.#credit <= 0 && !(await this.#hasCredit())) return;
+        if (this.#sinceYield >= YIELD_BYTES) {
+          this.#sinceYield = 0;
+          await nextMacrotask();
+        }
+        if (this.#stopped) return;
         const next = await this.#pull.next();
         if (this.#stopped) return;
         if (next.done) {
+          this.#finished = true;
           await this.#link.send(streamFrame(StreamFrameKind.end, this.id));
           return;
         }
         if (next.value instanceof Uint8Array) await this.#sendBytes(next.value);
-        else await this.#sendValue(next.value);
+        else {
+          const backlog = this.#sendValue(next.value);
+          if (backlog) await backlog;
+        }
       }
     } catch (error) {
       if (this.#stopped) return;
       this.#stopped = { reason: error };
+      this.#finished = true;
       // The source failed (or a chunk could not be encoded): the receiver's stream errors.
       await this.#link.send(reasonFrame(StreamFrameKind.abort, this.id, error)).catch(() => {});
       this.#pull.cancel(error).catch(() => {});
@@ -170,9 +249,9 @@ export class OutgoingStream {
     }
   }
 
-  /** Waits for credit; false once stopped. */
-  async #hasCredit(): Promise<boolean> {
-    while (this.#credit <= 0 && !this.#stopped) {
+  /** Waits for more than `above` bytes of credit; false once stopped. */
+  async #hasCredit(above = 0): Promise<boolean> {
+    while (this.#credit <= above && !this.#stopped) {
       await new Promise<void>((resolve) => (this.#waiting = resolve));
       this.#waiting = undefined;
     }
@@ -182,21 +261,45 @@ export class OutgoingStream {
   async #sendBytes(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) {
-      if (!(await this.#hasCredit())) return;
-      const take = Math.min(this.#credit, this.#chunkBytes, bytes.length - offset);
-      this.#credit -= take;
+      if (!(await this.#hasCredit(STREAM_CHUNK_OVERHEAD))) return;
+      const take = Math.min(this.#credit - STREAM_CHUNK_OVERHEAD, this.#chunkBytes, bytes.length - offset);
+      this.#credit -= take + STREAM_CHUNK_OVERHEAD;
       this.#sent += take;
-      await this.#link.send(streamFrame(StreamFrameKind.data, this.id, bytes.subarray(offset, offset + take)));
+      const backlog = this.#send(
+        streamFrame(StreamFrameKind.data, this.id, bytes.subarray(offset, offset + take)),
+        take,
+      );
       offset += take;
+      if (backlog) await backlog;
     }
   }
 
-  async #sendValue(value: unknown): Promise<void> {
+  /** Sends one value; returns a promise to wait for when too much is queued unwritten. */
+  #sendValue(value: unknown): Promise<void> | undefined {
     // Values are encoded as call arguments are; a stream inside a stream's value is refused.
     const prepared = new ValueEncoder(this.#maxDepth).prepare(value, "stream value");
     const payload = encoder.encode(withBinaryMode("base64", () => JSON.stringify(prepared)));
-    this.#credit -= payload.length;
+    this.#credit -= payload.length + STREAM_CHUNK_OVERHEAD;
     this.#sent += payload.length;
-    await this.#link.send(streamFrame(StreamFrameKind.value, this.id, payload));
+    return this.#send(streamFrame(StreamFrameKind.value, this.id, payload), payload.length);
+  }
+
+  /**
+   * Queues a frame of `bytes` payload bytes without waiting for it to be written, unless this
+   * stream has more than {@linkcode MAX_UNWRITTEN} bytes queued: then the returned promise
+   * settles once they are written (it rejects when the connection broke).
+   */
+  #send(parts: Uint8Array[], bytes: number): Promise<void> | undefined {
+    if (this.#writeFailure) throw this.#writeFailure.error;
+    const size = bytes + STREAM_CHUNK_OVERHEAD;
+    this.#unwritten += size;
+    this.#sinceYield += size;
+    const written = this.#link.send(parts);
+    written.then(() => void (this.#unwritten -= size), (error) => {
+      this.#unwritten -= size;
+      this.#writeFailure ??= { error };
+    });
+    // Frames of one connection are written in order: this one written means all before it are.
+    return this.#unwritten > MAX_UNWRITTEN ? written : undefined;
   }
 }

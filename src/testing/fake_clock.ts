@@ -5,6 +5,7 @@
  * @module
  */
 import type { Clock, TimerId } from "../clock.ts";
+import { nextMacrotask } from "../macrotask.ts";
 
 /** Bound on the timers one {@linkcode FakeClock.advance} fires, to turn a runaway timer loop into an error. */
 export const DEFAULT_ADVANCE_LIMIT = 100_000;
@@ -23,22 +24,8 @@ function before(x: Timer, y: Timer): boolean {
   return x.due < y.due || (x.due === y.due && x.id < y.id);
 }
 
-type Scheduler = (callback: () => void) => void;
-
-/**
- * Runs `callback` as a macrotask, after every queued microtask (and every microtask those
- * queue) has run. `setImmediate` exists on Deno, Bun and Node and is far faster than
- * `setTimeout(fn, 0)`, which runtimes clamp to 1-4 ms.
- */
-const macrotask: Scheduler = (() => {
-  const immediate = (globalThis as { setImmediate?: Scheduler }).setImmediate;
-  return typeof immediate === "function" ? immediate : (callback: () => void) => setTimeout(callback, 0);
-})();
-
 /** Resolves once every pending microtask chain has run as far as it can without a timer. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => macrotask(resolve));
-}
+const settle = nextMacrotask;
 
 /**
  * A {@linkcode Clock} whose time advances only through {@linkcode FakeClock.advance} and
@@ -52,7 +39,7 @@ function settle(): Promise<void> {
  *
  * @example
  * ```ts
- * import { FakeClock } from "./fake_clock.ts";
+ * import { FakeClock } from "@peerlink/peerlink/testing";
  * const clock = new FakeClock();
  * let fired = false;
  * clock.setTimeout(() => (fired = true), 1000);

@@ -97,7 +97,7 @@ export type LinkEnd = string | MemoryHost;
  *
  * @example
  * ```ts
- * import { MemoryNetwork } from "./memory_net.ts";
+ * import { MemoryNetwork } from "@peerlink/peerlink/testing";
  * const network = new MemoryNetwork({ seed: 7 });
  * const a = network.host("10.0.0.1");
  * const b = network.host("10.0.0.2");
@@ -187,7 +187,7 @@ export class MemoryNetwork {
    *
    * @example
    * ```ts
-   * import { MemoryNetwork } from "./memory_net.ts";
+   * import { MemoryNetwork } from "@peerlink/peerlink/testing";
    * const network = new MemoryNetwork({ seed: 1 });
    * network.configure({ loss: 0.2, delayMs: [5, 50] });
    * ```
@@ -208,7 +208,7 @@ export class MemoryNetwork {
    *
    * @example
    * ```ts
-   * import { MemoryNetwork } from "./memory_net.ts";
+   * import { MemoryNetwork } from "@peerlink/peerlink/testing";
    * const network = new MemoryNetwork();
    * network.setLinkRule("10.0.0.1", "10.0.0.2", { loss: 1 }); // A can no longer reach B; B still reaches A.
    * ```
@@ -276,7 +276,7 @@ export class MemoryNetwork {
    *
    * @example
    * ```ts
-   * import { MemoryNetwork } from "./memory_net.ts";
+   * import { MemoryNetwork } from "@peerlink/peerlink/testing";
    * const network = new MemoryNetwork();
    * const [a, b, c] = ["10.0.0.1", "10.0.0.2", "10.0.0.3"].map((ip) => network.host(ip));
    * network.partition([a], [b, c]); // b and c still reach each other

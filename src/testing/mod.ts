@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { FakeClock, MemoryNetwork } from "./mod.ts";
+ * import { FakeClock, MemoryNetwork } from "@peerlink/peerlink/testing";
  *
  * const clock = new FakeClock();
  * const network = new MemoryNetwork({ seed: 1, loss: 0.1, delayMs: [1, 5], clock });

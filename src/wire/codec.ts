@@ -44,11 +44,37 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** The fields of a request to send (values not yet validated). */
 export type RequestFields = Omit<RequestMessage, "type">;
 
+/** Size of the shared buffer small frames are carved from. */
+const SLAB_BYTES = 16 * 1024;
+/** Frames up to this size (before encoding, with slack) come from the slab. */
+const SLAB_MAX_FRAME = 1024;
+/** The slab being carved, and how much of it is given out (slabs are never reused: a view stays valid). */
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
 /**
  * Encodes `text` as UTF-8 after `prefix` reserved bytes, in one buffer. JSON is mostly ASCII,
  * so a buffer of `prefix + text.length` usually fits; otherwise it retries with the worst case.
+ *
+ * A small frame is a view of a shared 16 KiB slab: allocating an ArrayBuffer per frame cost
+ * about as much as encoding it (and its garbage collection more). Frames live until written,
+ * so a slab is released soon after its last frame left.
  */
 function encodeAfter(text: string, prefix: number): Uint8Array {
+  const guess = prefix + text.length + 8;
+  if (guess <= SLAB_MAX_FRAME) {
+    if (slabUsed + guess > slab.length) {
+      slab = new Uint8Array(SLAB_BYTES);
+      slabUsed = 0;
+    }
+    const start = slabUsed;
+    const result = encoder.encodeInto(text, slab.subarray(start + prefix, start + guess));
+    if (result.read === text.length) {
+      slabUsed = start + prefix + result.written;
+      return slab.subarray(start, slabUsed);
+    }
+    // Not ASCII enough for the slack: an own buffer below (the bytes written here are unclaimed).
+  }
   let buffer = new Uint8Array(prefix + text.length + 8);
   let result = encoder.encodeInto(text, buffer.subarray(prefix));
   if (result.read < text.length) {
@@ -159,14 +185,25 @@ export class OutgoingMessage {
    * Prepares a failed reply.
    *
    * @param id The request's id.
-   * @param error Error type name and message.
+   * @param error Error type name and message, and toward a PeerLink-TS caller the code and data.
    * @param retry `"tcp"` when the reply waits to be fetched over TCP.
+   * @param maxDepth Deepest nesting allowed in `error.data`.
    * @returns The message.
+   * @throws {TypeError} Naming the path (`error.data.foo`) of a value JSON cannot carry.
    */
-  static error(id: string, error: RemoteErrorInfo, retry?: "tcp"): OutgoingMessage {
-    const message: ErrorMessage = { type: "error", id, error: { type: error.type, message: error.message } };
+  static error(
+    id: string,
+    error: RemoteErrorInfo,
+    retry?: "tcp",
+    maxDepth: number = MAX_NESTING_DEPTH,
+  ): OutgoingMessage {
+    const info: RemoteErrorInfo = { type: error.type, message: error.message };
+    if (error.code !== undefined) info.code = error.code;
+    const values = error.data === undefined ? undefined : new ValueEncoder(maxDepth);
+    if (values) info.data = values.prepare(error.data, "error.data") as Record<string, unknown>;
+    const message: ErrorMessage = { type: "error", id, error: info };
     if (retry) message.retry = retry;
-    return new OutgoingMessage(message as unknown as Record<string, unknown>);
+    return new OutgoingMessage(message as unknown as Record<string, unknown>, values?.binaries, values?.binaryBytes);
   }
 
   /** A size no datagram rendering can be below (binary values as base64), computed without encoding. */
@@ -220,7 +257,10 @@ export class OutgoingMessage {
   }
 
   #jsonBase64(): string {
-    return this.#base64Json ??= withBinaryMode("base64", () => JSON.stringify(this.message));
+    // Without binary values the mode changes nothing: skip the closure (every small call).
+    return this.#base64Json ??= this.binaries.length === 0
+      ? JSON.stringify(this.message)
+      : withBinaryMode("base64", () => JSON.stringify(this.message));
   }
 }
 

@@ -7,10 +7,12 @@
  * error     {"type":"error","id":<str>,"error":{"type":<error type name>,"message":<str>}}
  * ```
  *
- * PeerLink-TS adds two optional members that Python peers ignore (they read messages with
- * `dict.get`): `"plx": 1` in a request says the caller understands the extensions below, and
+ * PeerLink-TS adds optional members that Python peers ignore (they read messages with
+ * `dict.get`): `"plx": 1` in a request says the caller understands the extensions below;
  * `"retry": "tcp"` in an error tells such a caller that the reply was too large for a datagram
- * and is waiting for the same request (same id) over TCP.
+ * and is waiting for the same request (same id) over TCP; and an error to such a caller may
+ * carry the thrown error's `"code"` and `"data"` (its other own properties) beside `type` and
+ * `message`.
  *
  * {@linkcode parseMessage} checks a decoded message strictly: unknown `type`, missing or
  * mistyped fields, over-long names, `__proto__` keys and excessive nesting are refused with
@@ -72,6 +74,10 @@ export interface RemoteErrorInfo {
   type: string;
   /** Error message. */
   message: string;
+  /** The thrown error's own string `code` (PeerLink-TS peers only). */
+  code?: string;
+  /** The thrown error's other own properties that JSON can carry (PeerLink-TS peers only). */
+  data?: Record<string, unknown>;
 }
 
 /** A failed reply. */
@@ -162,6 +168,11 @@ export function parseMessage(
     id,
     error: { type: error.type.slice(0, MAX_NAME_LENGTH), message: error.message },
   };
+  if (typeof error.code === "string" && error.code.length <= MAX_NAME_LENGTH) message.error.code = error.code;
+  if (isRecord(error.data)) {
+    const data = reviveValue(error.data, "error.data", segments, maxDepth);
+    if (isRecord(data) && !(data instanceof Uint8Array)) message.error.data = data;
+  }
   if (raw.retry === "tcp") message.retry = "tcp";
   return message;
 }

@@ -203,6 +203,28 @@ function isTagKey(key: string): boolean {
 }
 
 /**
+ * Whether a value is sent exactly as it is, so the walk can be skipped: an array of finite
+ * numbers, strings, booleans and nulls, or an empty plain object (the args and kwargs of most
+ * calls), with no `toJSON` and no async iterator to honour. The walk would return it unchanged.
+ */
+function sendsAsIs(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as { toJSON?: unknown; [Symbol.asyncIterator]?: unknown };
+  if (typeof candidate.toJSON === "function" || typeof candidate[Symbol.asyncIterator] === "function") return false;
+  if (!Array.isArray(value)) {
+    return Object.getPrototypeOf(value) === Object.prototype && Object.keys(value).length === 0;
+  }
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    const type = typeof item;
+    if (type === "number" ? !Number.isFinite(item) : type !== "string" && type !== "boolean" && item !== null) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
  * Prepares values of one message for the wire: validates them and collects their binary
  * values. One encoder per message, so segment numbers are unique within it.
  *
@@ -252,6 +274,7 @@ export class ValueEncoder {
    * @returns The prepared value.
    */
   prepare(value: unknown, root: string): unknown {
+    if (this.#maxDepth > 0 && sendsAsIs(value)) return value;
     this.#root = root;
     this.#path.length = 0;
     this.#ancestors.clear();
@@ -291,6 +314,11 @@ export class ValueEncoder {
     if (isStreamSource(object)) {
       if (!this.#collector) {
         this.#fail("a stream can only be sent over TCP to a PeerLink-TS peer, as a call argument or result");
+      }
+      if ((object as { locked?: unknown }).locked === true) {
+        this.#fail(
+          "the ReadableStream is locked (a reader holds it); send it before reading it, or release its reader",
+        );
       }
       const id = this.#collector.add(object);
       this.streams.push({ id, source: object });

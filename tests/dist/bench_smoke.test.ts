@@ -1,6 +1,7 @@
 /**
  * The benchmark still works: `bench/main.ts --quick` runs every scenario on Deno, Bun and Node
- * and writes results of the documented shape (every run, their summary, the chart). No timing
+ * (the file row between two hosts of a private LAN, where scripts/lan.sh can make one) and
+ * writes results of the documented shape (every run, their summary, the chart). No timing
  * is asserted (numbers on a shared CI machine mean nothing); only structure and that measured
  * values are finite and in order. Plus the pure pieces of the harness: frame scanning,
  * statistics, target verdicts, the summary over runs.
@@ -19,6 +20,7 @@ import { summarise } from "../../bench/report/summary.ts";
 import { MetricTable } from "../../bench/report/table.ts";
 import { median, percentile, spread } from "../../bench/stats.ts";
 import { runtimeName, socketSkip } from "../support/env.ts";
+import { lanSkip } from "../support/lan.ts";
 
 const ROOT = resolve(import.meta.dirname ?? ".", "../..");
 const NODE = join(ROOT, "node_modules", ".bin", "node");
@@ -92,6 +94,9 @@ const CPU_ROWS: [scenario: string, variant: string][] = [
   ["grpc_sequential", "grpc"],
   ["capnweb_concurrent", "capnweb"],
 ];
+/** The file row runs between two hosts of a private LAN: measured wherever scripts/lan.sh can make one. */
+const FILE_ROWS: [scenario: string, variant: string][] = [["files", "raw"], ["files", "curl"], ["files", "peerlink"]];
+const FILE_TARGET_IDS = ["files_vs_raw", "files_server_growth", "files_client_growth"];
 const TARGET_IDS = [
   "udp_latency_vs_raw",
   "tcp_latency_vs_raw",
@@ -187,7 +192,13 @@ test("bench --quick measures every scenario on every runtime and writes the JSON
         assert.ok(has(scenario, variant, "cpu"), `${rt.runtime}: CPU per call of ${scenario} ${variant}`);
       }
     }
-    for (const id of TARGET_IDS) {
+    if (!lanSkip) {
+      for (const [scenario, variant] of FILE_ROWS) {
+        assert.ok(has(scenario, variant), `${rt.runtime}: ${scenario} ${variant}`);
+      }
+      assert.ok(has("files", "peerlink", "server_growth") && has("files", "peerlink", "client_growth"));
+    }
+    for (const id of [...TARGET_IDS, ...(lanSkip ? [] : FILE_TARGET_IDS)]) {
       const c = rt.comparisons.find((x) => x.id === id);
       assert.ok(c?.target, `${rt.runtime}: comparison ${id} with a target`);
       if (c.value === null) assert.equal(c.met, null);

@@ -205,17 +205,25 @@ test("every public entry of the package imports and runs under the system Node 2
   assert.match(report.node, new RegExp(`^v${OLDEST_NODE_MAJOR}\\.`), "it ran under the oldest supported Node");
 });
 
-test("a TypeScript consumer type-checks against the package's declarations", { skip }, () => {
+test("a TypeScript consumer type-checks against the package's declarations (skipLibCheck off, no DOM lib)", {
+  skip,
+}, () => {
   const { dir } = installedPackage();
   writeFileSync(
     join(dir, "consumer.ts"),
     [
-      `import { PeerLink } from "peerlink";`,
+      `import { PeerLink, type Wire } from "peerlink";`,
       `import { Mdns } from "peerlink/mdns";`,
       `import { FakeClock, MemoryNetwork } from "peerlink/testing";`,
       `const clock: FakeClock = new FakeClock();`,
       `const network = new MemoryNetwork({ seed: 1, clock });`,
       `export const used: unknown[] = [PeerLink, Mdns, network];`,
+      `interface Api { now(): Date; ticks(): AsyncIterable<number> }`,
+      `export async function typed(node: PeerLink): Promise<[string, ReadableStream<number>]> {`,
+      `  const api = node.peer<Api>("Host");`,
+      `  const now: Wire<Date> = await api.now();`,
+      `  return [now, await api.ticks()];`,
+      `}`,
       // A wrong type must be caught: proves the declarations are really read, not `any`.
       `// @ts-expect-error MemoryNetwork's seed is a number`,
       `new MemoryNetwork({ seed: "one" });`,
@@ -228,6 +236,8 @@ test("a TypeScript consumer type-checks against the package's declarations", { s
         target: "ES2022",
         module: "NodeNext",
         moduleResolution: "NodeNext",
+        // No DOM: a Node program's libraries, so our declarations may not lean on browser types.
+        lib: ["ES2022", "ESNext.Disposable"],
         strict: true,
         noEmit: true,
         skipLibCheck: false,
@@ -264,4 +274,21 @@ test("a node from the package serves UDP and TCP calls under the system Node 20"
     stopCode = await server.stop("SIGINT", 10_000);
   }
   assert.equal(stopCode, 0, `serve did not stop cleanly on SIGINT:\n${server.output()}`);
+});
+
+test("peerlink demo from the installed package runs on loopback and says what that means", { skip }, async () => {
+  const { dir } = installedPackage();
+  const peerlink = join(dir, "node_modules", ".bin", "peerlink");
+  // As outside our namespace (PEERLINK_NETNS unset): the package has no scripts/netns.sh, so
+  // the demo keeps to 127.0.0.1 (here still inside the namespace of the test run).
+  const demo = await runAsync(SYSTEM_NODE, [peerlink, "demo"], {
+    cwd: dir,
+    env: { PATH: SYSTEM_PATH, PEERLINK_NETNS: "" },
+    timeoutMs: 60_000,
+  });
+  assert.equal(demo.status, 0, `${demo.stdout}\n${demo.stderr}`);
+  const [first, second] = demo.stdout.split("\n");
+  assert.match(first, /^PeerLink demo: nodes on one machine, on loopback only \(127\.0\.0\.1\), realm demo-/);
+  assert.match(second, /^Nothing reaches your LAN: the nodes talk over 127\.0\.0\.1 only, since .*scripts\/netns\.sh/);
+  assert.match(demo.stdout, /Discovery {2}3 of 3 nodes/);
 });

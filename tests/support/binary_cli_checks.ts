@@ -211,7 +211,14 @@ const call: BinaryCheck = {
       assert.equal(tcp.stdout, "-3\n", outputOf(tcp));
       // 3000 bytes: over the 1200-byte UDP limit, so `auto` sends it over TCP.
       const blob = Buffer.alloc(3000, 7).toString("base64");
-      const big = await runBinary(binary, ["call", name, "size", JSON.stringify({ $bytes: blob }), "--realm", realm]);
+      const big = await runBinary(binary, [
+        "call",
+        name,
+        "size",
+        JSON.stringify({ __bytes__: blob }),
+        "--realm",
+        realm,
+      ]);
       assert.equal(big.stdout, "3000\n", outputOf(big));
     });
   },

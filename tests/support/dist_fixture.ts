@@ -181,9 +181,11 @@ let installed: { dir: string; source: InstallSource } | undefined;
  * Installs the tarball into an empty folder, offline: from npm's cache (filled by `npm ci`),
  * or, when the cache lacks something, from tarballs packed out of our own node_modules.
  *
+ * @param manifest Fields of the folder's package.json (default `{ type: "module" }`), as a
+ *   user's project has them before `npm install`.
  * @returns The folder, and where the dependencies came from.
  */
-export function installedPackage(): { dir: string; source: InstallSource } {
+export function installedPackage(manifest: Record<string, unknown> = {}): { dir: string; source: InstallSource } {
   if (installed) return installed;
   const tarball = packedTarball();
   const dir = join(work(), "consumer");
@@ -193,7 +195,7 @@ export function installedPackage(): { dir: string; source: InstallSource } {
       cwd: dir,
       env: { PATH: SYSTEM_PATH },
     });
-  writeConsumerManifest(dir);
+  writeConsumerManifest(dir, manifest);
   const fromCache = install([tarball]);
   if (fromCache.status === 0) {
     installed = { dir, source: "npm cache" };
@@ -210,7 +212,7 @@ export function installedPackage(): { dir: string; source: InstallSource } {
       env: { PATH: SYSTEM_PATH },
     });
   }
-  writeConsumerManifest(dir);
+  writeConsumerManifest(dir, manifest);
   const fromTarballs = install([tarball, ...readdirSync(deps).map((f) => join(deps, f))]);
   if (fromTarballs.status !== 0) {
     throw new Error(`npm install --offline with local dependency tarballs failed:\n${fromTarballs.stderr}`);
@@ -219,10 +221,15 @@ export function installedPackage(): { dir: string; source: InstallSource } {
   return installed;
 }
 
-function writeConsumerManifest(dir: string): void {
+function writeConsumerManifest(dir: string, manifest: Record<string, unknown>): void {
   rmSync(join(dir, "node_modules"), { recursive: true, force: true });
   rmSync(join(dir, "package-lock.json"), { force: true });
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  // The dependencies come from the install below (the tarball), not from the manifest.
+  const { dependencies: _ignored, ...fields } = manifest;
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module", ...fields }),
+  );
 }
 
 /** The node_modules folders of package.json's dependencies and theirs, transitively. */

@@ -175,6 +175,15 @@ export interface Lan {
    */
   spawn(host: number, argv: readonly string[], options?: LanSpawnOptions): LanProcess;
   /**
+   * The command prefix that runs a program on a host (`nsenter` into its network and mount
+   * namespaces), for code that starts and watches its processes itself (the benchmark's workers).
+   * @param host 1-based host number
+   * @param cwd working directory there (default: the repository root)
+   * @returns argv to put before the program and its arguments
+   * @throws Error when the LAN is closed or the host's namespace is gone
+   */
+  enterArgv(host: number, cwd?: string): string[];
+  /**
    * Runs a process on a host to completion.
    * @param host 1-based host number
    * @param argv the program and its arguments
@@ -435,24 +444,30 @@ class RunningLan implements Lan {
     return this.host(host).address;
   }
 
-  spawn(host: number, argv: readonly string[], options: LanSpawnOptions = {}): LanProcess {
+  enterArgv(host: number, cwd = ROOT): string[] {
     const h = this.host(host);
-    if (this.#closing) throw new Error(`spawn() on host ${host}: the LAN is already closed`);
-    if (argv.length === 0) throw new TypeError("spawn(): argv is empty");
+    if (this.#closing) throw new Error(`LAN host ${host}: the LAN is already closed`);
     // Never enter a namespace that is not the one lan.sh made (e.g. a reused PID).
     let actual = "";
     try {
       actual = readlinkSync(`/proc/${h.pid}/ns/net`);
     } catch { /* gone */ }
     if (actual !== h.netns || actual === ownNetns()) {
-      throw new Error(`spawn() on host ${host}: its namespace is gone (holder ${h.pid} exited: LAN timed out?)`);
+      throw new Error(`LAN host ${host}: its namespace is gone (holder ${h.pid} exited: LAN timed out?)`);
     }
+    return ["nsenter", `--net=/proc/${h.pid}/ns/net`, `--mount=/proc/${h.pid}/ns/mnt`, `--wd=${cwd}`, "--"];
+  }
+
+  spawn(host: number, argv: readonly string[], options: LanSpawnOptions = {}): LanProcess {
+    const h = this.host(host);
+    if (argv.length === 0) throw new TypeError("spawn(): argv is empty");
     const cwd = options.cwd ?? ROOT;
+    const [program, ...args] = this.enterArgv(host, cwd);
     const child = new ManagedProcess(
       host,
       `host ${host} (${h.address})`,
-      "nsenter",
-      [`--net=/proc/${h.pid}/ns/net`, `--mount=/proc/${h.pid}/ns/mnt`, `--wd=${cwd}`, "--", ...argv],
+      program,
+      [...args, ...argv],
       {
         cwd,
         env: { ...process.env, ...this.env, LAN_HOST: String(host), LAN_ADDRESS: h.address, ...options.env },

@@ -8,6 +8,7 @@ import type { DiscoveryOptions, PeerDownReason, PeerInfo } from "../../src/disco
 import type { PeerDiscovery } from "../../src/options.ts";
 import { PeerLink } from "../../src/peerlink.ts";
 import type { PeerLinkOptions } from "../../src/options.ts";
+import type { FakeClock } from "../../src/testing/fake_clock.ts";
 import { MemoryNetwork } from "../../src/testing/memory_net.ts";
 import { PeerTimeoutError } from "../../src/errors.ts";
 
@@ -28,7 +29,11 @@ class DirectoryEntry implements PeerDiscovery {
     this.#directory = directory;
     this.options = options;
     this.name = options.name;
+    this.instanceId = options.instanceId;
   }
+
+  /** Random per run of the node; {@linkcode Directory.restart} changes it. */
+  instanceId: string;
 
   info(address: string): PeerInfo {
     return {
@@ -37,7 +42,7 @@ class DirectoryEntry implements PeerDiscovery {
       udpPort: this.options.udpPort,
       tcpPort: this.options.tcpPort,
       lastSeen: Date.now(),
-      instanceId: this.options.instanceId,
+      instanceId: this.instanceId,
       capabilities: [],
       txt: typeof this.options.txt === "function" ? this.options.txt(this.name) : { ...this.options.txt },
     };
@@ -49,6 +54,7 @@ class DirectoryEntry implements PeerDiscovery {
 
   stop(): Promise<void> {
     this.#directory.withdraw(this, "goodbye");
+    this.started = false;
     return Promise.resolve();
   }
 
@@ -132,6 +138,13 @@ export class Directory {
   readonly #pendingAddress = new Map<DirectoryEntry, string>();
 
   publish(entry: DirectoryEntry): Promise<void> {
+    if (entry.options.announce === false) {
+      // A client only: it sees the others and is seen by no one.
+      this.#browsers.add(entry);
+      entry.started = true;
+      for (const check of entry.waiters) check();
+      return Promise.resolve();
+    }
     if (this.taken.has(entry.name) || this.#entries.has(entry.name)) {
       return Promise.reject(new NameConflict(`${entry.name}._peerlink._tcp.local`, "10.0.0.99"));
     }
@@ -143,11 +156,23 @@ export class Directory {
       for (const fn of entry.up) fn(other.entry.info(other.address));
       for (const check of other.entry.waiters) check();
     }
+    for (const browser of this.#browsersOf(entry)) {
+      for (const fn of browser.up) fn(entry.info(address));
+      for (const check of browser.waiters) check();
+    }
     for (const check of entry.waiters) check();
     return Promise.resolve();
   }
 
+  readonly #browsers = new Set<DirectoryEntry>();
+
+  /** The clients only (`announce: false`) of `entry`'s realm. */
+  #browsersOf(entry: DirectoryEntry): DirectoryEntry[] {
+    return [...this.#browsers].filter((b) => (b.options.realm ?? "") === (entry.options.realm ?? ""));
+  }
+
   withdraw(entry: DirectoryEntry, reason: PeerDownReason): void {
+    this.#browsers.delete(entry);
     const mine = this.#entries.get(entry.name);
     if (!mine || mine.entry !== entry) return;
     this.#entries.delete(entry.name);
@@ -155,6 +180,51 @@ export class Directory {
     for (const other of this.#visible(entry)) {
       for (const fn of other.entry.down) fn(entry.info(mine.address), reason);
     }
+    for (const browser of this.#browsersOf(entry)) {
+      for (const fn of browser.down) fn(entry.info(mine.address), reason);
+    }
+  }
+
+  /**
+   * Reports `name` gone as after a crash: its records expired (`"expired"`). The node itself
+   * goes on running, unseen.
+   *
+   * @param name A published node.
+   */
+  vanish(name: string): void {
+    const mine = this.#entries.get(name);
+    if (mine) this.withdraw(mine.entry, "expired");
+  }
+
+  /**
+   * Reports `name` restarted: a new instance id replaces the old one (`"replaced"`, then up).
+   *
+   * @param name A published node.
+   */
+  restart(name: string): void {
+    const mine = this.#entries.get(name);
+    if (!mine) return;
+    const before = mine.entry.info(mine.address);
+    mine.entry.instanceId = crypto.randomUUID();
+    this.#announceChange(mine, before);
+  }
+
+  /**
+   * Reports `name` re-announced by the same process (as after an address change): down
+   * `"replaced"` and up again, with the same instance id.
+   *
+   * @param name A published node.
+   */
+  reannounce(name: string): void {
+    const mine = this.#entries.get(name);
+    if (mine) this.#announceChange(mine, mine.entry.info(mine.address));
+  }
+
+  /** As Discovery reports a changed peer: down (`"replaced"`) with the old view, once the table holds the new one. */
+  #announceChange(mine: { entry: DirectoryEntry; address: string }, before: PeerInfo): void {
+    const watchers = [...this.#visible(mine.entry).map((e) => e.entry), ...this.#browsersOf(mine.entry)];
+    for (const other of watchers) for (const fn of other.down) fn(before, "replaced");
+    for (const other of watchers) for (const fn of other.up) fn(mine.entry.info(mine.address));
   }
 
   /** The peers `entry` sees: every other published node of its realm. */
@@ -183,10 +253,11 @@ export interface Lan {
  * An in-memory LAN whose nodes discover each other through a {@linkcode Directory}.
  *
  * @param seed Network seed.
+ * @param clock A fake clock for the network and every node (default: real time).
  * @returns The fixture.
  */
-export function memoryLan(seed = 1): Lan {
-  const network = new MemoryNetwork({ seed });
+export function memoryLan(seed = 1, clock?: FakeClock): Lan {
+  const network = new MemoryNetwork({ seed, clock });
   const directory = new Directory();
   const nodes: PeerLink[] = [];
   let next = 1;
@@ -198,13 +269,15 @@ export function memoryLan(seed = 1): Lan {
       const node = new PeerLink(name, {
         runtime: network.host(address),
         discovery: directory.factory(address),
+        clock,
         ...options,
       });
       nodes.push(node);
       return node;
     },
     async close() {
-      await Promise.allSettled(nodes.map((n) => n.stop()));
+      // No grace: a handler a test left hanging must not hold the close (on a fake clock, forever).
+      await Promise.allSettled(nodes.map((n) => n.stop({ grace: 0 })));
       await network.close();
     },
   };

@@ -50,9 +50,9 @@ export class NodeWorld {
     return until(this.clock, predicate, ms);
   }
 
-  /** Stops every node and closes the network. */
+  /** Stops every node (no grace for running handlers) and closes the network. */
   async close(): Promise<void> {
-    const stopping = Promise.allSettled(this.nodes.map((n) => n.stop()));
+    const stopping = Promise.allSettled(this.nodes.map((n) => n.stop({ grace: 0 })));
     await this.clock.advance(1000);
     await stopping;
     await this.network.close();

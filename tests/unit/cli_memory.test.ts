@@ -10,6 +10,7 @@ import { EXIT } from "../../cli/errors.ts";
 import type { PeerDownReason } from "../../src/discovery.ts";
 import type { PeerLinkOptions } from "../../src/options.ts";
 import { PeerLink } from "../../src/peerlink.ts";
+import { currentPeer } from "../../src/rpc/context.ts";
 import { FakeClock } from "../../src/testing/fake_clock.ts";
 import { MemoryNetwork } from "../../src/testing/memory_net.ts";
 import { runMain, type RunResult } from "../support/cli_harness.ts";
@@ -92,6 +93,36 @@ test("cli ping (memory): auto goes via udp, --transport tcp really uses TCP (ser
   });
 });
 
+test("cli discover, ping and call (memory) are clients only: a long-running node never sees them", async () => {
+  await withLan(async (lan) => {
+    const events: string[] = [];
+    const callers: string[] = [];
+    const app = await lan.node("App", (n) => {
+      n.register("echo", (x: unknown) => {
+        callers.push(currentPeer()!.name);
+        return x;
+      });
+      n.on("peer-up", (p) => events.push(`up ${p.name}`));
+      n.on("peer-down", (p) => events.push(`down ${p.name}`));
+    });
+    const runs: string[][] = [
+      ["discover", "--wait", "1s"],
+      ["ping", "App"],
+      ["call", "App", "echo", '"hi"'],
+      ["call", "ALL", "echo", "1", "--wait", "1s"],
+    ];
+    for (const argv of runs) {
+      const result = await lan.run(argv);
+      assert.equal(result.code, EXIT.OK, `${argv.join(" ")}: ${result.stderr}`);
+    }
+    await lan.pass(300); // a goodbye would have arrived by now
+    assert.deepEqual(events, [], "no peer-up or peer-down for CLI commands");
+    assert.deepEqual(app.peers(), []);
+    assert.equal(callers.length, 2);
+    assert.ok(callers.every((name) => /^peerlink-cli-[0-9a-f]{4}$/.test(name)), callers.join());
+  });
+});
+
 test("cli ping (memory): a missing peer exits 1 and lists the known peers", async () => {
   await withLan(async (lan) => {
     await lan.node("NodeA");
@@ -163,7 +194,7 @@ test("cli call (memory): prints the result as JSON; a remote error is one line a
     const sum = await lan.run(["call", "Calc", "add", "-1", "5"]);
     assert.deepEqual(sum, { code: 0, stdout: "4\n", stderr: "" });
     const blob = await lan.run(["call", "Calc", "blob"]);
-    assert.equal(blob.stdout, '{"$bytes":"AAEC"}\n');
+    assert.equal(blob.stdout, '{"__bytes__":"AAEC"}\n');
     const tty = await lan.run(["call", "Calc", "add", "1", "2", "-t", "tcp"], { isTTY: true });
     assert.equal(tty.stdout, "3\n");
     assert.match(tty.stderr, /\(Calc\.add: [\d.]+ ms via tcp\)/);

@@ -135,17 +135,23 @@ test("editDistance() counts a swap as one edit; closest() suggests only near mis
   assert.equal(closest("xyz", names), undefined);
 });
 
-test("parseJsonArgument() parses JSON, revives $bytes and explains strings that need quotes", () => {
-  assert.deepEqual(parseJsonArgument('{"a":[1,2]}', 1, "call"), { a: [1, 2] });
-  assert.equal(parseJsonArgument("-1.5", 1, "call"), -1.5);
-  assert.deepEqual(parseJsonArgument('{"$bytes":"AAEC"}', 1, "call"), new Uint8Array([0, 1, 2]));
-  assert.throws(() => parseJsonArgument("hello", 2, "call"), /argument 2 is not valid JSON: hello\. .*'"hello"'/);
-  assert.throws(() => parseJsonArgument("{oops", 1, "call"), /argument 1 is not valid JSON/);
-  assert.throws(() => parseJsonArgument('{"$bytes":5}', 1, "call"), /must hold base64/);
+test("parseJsonArgument() parses JSON, revives __bytes__ and explains strings that need quotes", () => {
+  assert.deepEqual(parseJsonArgument('{"a":[1,2]}', "argument 1", "call"), { a: [1, 2] });
+  assert.equal(parseJsonArgument("-1.5", "argument 1", "call"), -1.5);
+  assert.deepEqual(parseJsonArgument('{"__bytes__":"AAEC"}', "argument 1", "call"), new Uint8Array([0, 1, 2]));
+  assert.throws(
+    () => parseJsonArgument("hello", "argument 2", "call"),
+    /argument 2 is not valid JSON: hello\. .*'"hello"'/,
+  );
+  assert.throws(() => parseJsonArgument("{oops", "argument 1", "call"), /argument 1 is not valid JSON/);
+  assert.throws(() => parseJsonArgument('{"__bytes__":5}', "argument 1", "call"), /in argument 1 must hold base64/);
+  assert.throws(() => parseJsonArgument("notjson", "--kwargs", "call"), /^UsageError: --kwargs is not valid JSON/);
+  // One notation: the wire's. `$bytes` is an ordinary key.
+  assert.deepEqual(parseJsonArgument('{"$bytes":"AAEC"}', "argument 1", "call"), { $bytes: "AAEC" });
 });
 
-test("toJson() renders binary as $bytes and undefined as null", () => {
-  assert.equal(toJson({ b: new Uint8Array([0, 1, 2]) }, 0), '{"b":{"$bytes":"AAEC"}}');
+test("toJson() renders binary as __bytes__ and undefined as null", () => {
+  assert.equal(toJson({ b: new Uint8Array([0, 1, 2]) }, 0), '{"b":{"__bytes__":"AAEC"}}');
   assert.equal(toJson(undefined, 0), "null");
   assert.equal(toJson({ a: 1 }, 2), '{\n  "a": 1\n}');
 });
@@ -170,10 +176,12 @@ test("every command's help lists each of its options, and --help exits 0", async
     const text = commandHelp(command, style);
     assert.match(text, new RegExp(`^Usage: peerlink ${command.name}`));
     for (const name of Object.keys(command.options)) assert.ok(text.includes(`--${name}`), `${command.name} --${name}`);
-    const result = await runMain([command.name, "--help"]);
-    assert.equal(result.code, EXIT.OK);
-    assert.equal(result.stdout, text);
-    assert.equal(result.stderr, "");
+    for (const asking of [[command.name, "--help"], [command.name, "help"]]) {
+      const result = await runMain(asking);
+      assert.equal(result.code, EXIT.OK, asking.join(" "));
+      assert.equal(result.stdout, text, asking.join(" "));
+      assert.equal(result.stderr, "");
+    }
   }
 });
 
@@ -209,6 +217,14 @@ test("main(): usage errors exit 2 with one line pointing at the right help", asy
     [
       ["call", "X", "f", "oops"],
       `peerlink: argument 1 is not valid JSON: oops. To pass the string, quote it: '"oops"'. See 'peerlink call --help'.\n`,
+    ],
+    [
+      ["call", "X", "f", "--kwargs", "notjson"],
+      `peerlink: --kwargs is not valid JSON: notjson. See 'peerlink call --help'.\n`,
+    ],
+    [
+      ["call", "X", "f", "--kwargs", "[1]"],
+      `peerlink: --kwargs must be a JSON object, e.g. --kwargs '{"x":1}'. See 'peerlink call --help'.\n`,
     ],
     [
       ["ping", "X", "--transport", "smoke"],

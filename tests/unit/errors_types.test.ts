@@ -1,12 +1,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as errors from "../../src/errors.ts";
+import * as mod from "../mod.ts";
 import {
   BadMessage,
   BusyError,
+  InsecurePeerError,
+  NameConflict,
   NodeNotStarted,
   NodeStopped,
   PayloadTooLarge,
   PeerConnectionError,
+  PeerLeftError,
   PeerLinkError,
   PeerNotFound,
   PeerNotFoundError,
@@ -15,6 +21,14 @@ import {
   ProtocolError,
   RemoteError,
 } from "../../src/errors.ts";
+import { NetError } from "../../src/net.ts";
+import { SwarmStartError } from "../../src/swarm.ts";
+import { NameError } from "../../src/mdns/names.ts";
+import { TxtError } from "../../src/mdns/txt.ts";
+import { EncodeError } from "../../src/mdns/packet.ts";
+import { MdnsStateError } from "../../src/mdns/errors.ts";
+import { WideAreaError } from "../../src/dnssd/errors.ts";
+const { FileError } = errors;
 import { MAX_SAFE_UDP_PAYLOAD, TCP_MAX_FRAME } from "../../src/constants.ts";
 
 test("PeerNotFound lists the known peers in Python's format", () => {
@@ -96,6 +110,19 @@ test("every error is a PeerLinkError with its class name and a code", () => {
     ],
     [new ProtocolError("bad"), "ProtocolError", "PROTOCOL_ERROR"],
     [new BadMessage("bad"), "BadMessage", "BAD_MESSAGE"],
+    [new PeerLeftError({ peer: "a", function: "f", reason: "expired" }), "PeerLeftError", "PEER_LEFT"],
+    [new InsecurePeerError("a"), "InsecurePeerError", "INSECURE_PEER"],
+    [new InsecurePeerError("a", { missingSecret: "caller" }), "InsecurePeerError", "INSECURE_PEER"],
+    [new NameConflict("a._peerlink._tcp.local", "10.0.0.2"), "NameConflict", "NAME_CONFLICT"],
+    [new NetError("ADDR_IN_USE", "UDP bind 0.0.0.0:5353: address already in use"), "NetError", "ADDR_IN_USE"],
+    [new SwarmStartError({ node: "W", udpPort: 1, tcpPort: 2, cause }), "SwarmStartError", "OTHER"],
+    [new FileError("FILE_NOT_FOUND", "'/x' does not exist"), "FileError", "FILE_NOT_FOUND"],
+    [new WideAreaError("DNS_REFUSED", "refused"), "WideAreaError", "DNS_REFUSED"],
+    // The mDNS entry (@peerlink/peerlink/mdns): its errors are PeerLinkErrors too.
+    [new NameError("bad label"), "NameError", "INVALID_NAME"],
+    [new TxtError("bad key"), "TxtError", "INVALID_TXT"],
+    [new EncodeError("cannot encode"), "EncodeError", "CANNOT_ENCODE"],
+    [new MdnsStateError("stopped"), "MdnsStateError", "NOT_STARTED"],
   ];
   for (const [err, name, code] of errors) {
     assert.ok(err instanceof PeerLinkError, name);
@@ -119,4 +146,32 @@ test("NodeStopped, PortInUseError and PeerConnectionError say what to do", () =>
   const lost = new PeerConnectionError({ peer: "Host", address: "10.0.0.1", port: 9, lost: true, function: "f" });
   assert.equal(lost.code, "CONNECTION_LOST");
   assert.match(lost.message, /closed before the reply to 'f' arrived/);
+});
+
+test("every error a user can meet is exported from mod.ts and has a row in README's error table", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const table = readme.slice(readme.indexOf("## Errors"), readme.indexOf("## Security"));
+  const classes = Object.entries(errors).filter(([, value]) =>
+    typeof value === "function" && value.prototype instanceof Error || value === PeerLinkError
+  ).map(([name]) => name);
+  // BadMessage never leaves the wire layer: a malformed message is dropped (or answered), not thrown to users.
+  const users = [...classes.filter((name) => name !== "BadMessage"), "NetError", "SwarmStartError"];
+  assert.ok(users.length >= 18, users.join());
+  for (const name of users) {
+    assert.equal(typeof (mod as Record<string, unknown>)[name], "function", `mod.ts exports ${name}`);
+    assert.ok(new RegExp(`^\\| \`${name}\``, "m").test(table) || table.includes(`alias \`${name}\``), name);
+  }
+});
+
+test("PeerLeftError and InsecurePeerError say what happened and which side to fix", () => {
+  const left = new PeerLeftError({ peer: "Host", function: "render", reason: "goodbye" });
+  assert.match(left.message, /^'Host' left the network \(goodbye: it stopped\) while 'render' was pending\./);
+  assert.equal(left.reason, "goodbye");
+  const peerSide = new InsecurePeerError("Py");
+  assert.equal(peerSide.missingSecret, "peer");
+  assert.match(peerSide.message, /^'Py' has no secret .*allowInsecurePeers: true/);
+  const callerSide = new InsecurePeerError("Vault", { missingSecret: "caller" });
+  assert.match(callerSide.message, /^'Vault' has a secret .* this node has none, so the call was not sent\./);
+  const net = new NetError("CONNECTION_REFUSED", "refused");
+  assert.ok(net instanceof PeerLinkError && net instanceof NetError);
 });

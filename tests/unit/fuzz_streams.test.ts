@@ -12,19 +12,11 @@ import { StreamFrameKind } from "../../src/streams/frames.ts";
 import { mulberry32 } from "../../src/testing/prng.ts";
 import { runtimeName } from "../support/env.ts";
 import { rpcPair } from "../support/rpc_pair.ts";
+import { rawFrame, rawRequest, streamFrameBody } from "../support/streams.ts";
 
 const SEEDS: Record<string, number> = { deno: 0x5eed_d3, bun: 0x5eed_b0, node: 0x5eed_0d };
 const FRAMES = 100_000;
 const WINDOW = 64 * 1024;
-
-function frame(kind: number, id: number, payload: Uint8Array): Uint8Array {
-  const body = new Uint8Array(6 + payload.length);
-  body[0] = 0xfd;
-  body[1] = kind;
-  new DataView(body.buffer).setUint32(2, id >>> 0);
-  body.set(payload, 6);
-  return body;
-}
 
 test("fuzz: 100,000 hostile stream frames into a mux never throw, are all counted, and buffers stay bounded", async () => {
   const seed = SEEDS[runtimeName] ?? 1;
@@ -72,7 +64,7 @@ test("fuzz: 100,000 hostile stream frames into a mux never throw, are all counte
   for (let i = 0; i < FRAMES; i++) {
     const kind = int(10); // 0 and 7-9 are unknown kinds
     const id = random() < 0.7 ? 1 + int(32) : random() < 0.5 ? 100 + int(32) : int(0xffff_ffff);
-    let body = frame(kind, id, payloads[int(payloads.length)]());
+    let body = streamFrameBody(kind, id, payloads[int(payloads.length)]());
     if (random() < 0.05) body = body.subarray(0, int(6)); // truncated
     try {
       if (!mux.onFrame(body, random() < 0.02 ? "Eve" : undefined)) closes++;
@@ -127,28 +119,16 @@ test("fuzz: hostile stream frames over a real TCP connection leave the node serv
   try {
     for (let round = 0; round < 20; round++) {
       const connection = await t.network.host("10.0.0.66").connect({ address: "10.0.0.2", port: t.peer.tcpPort });
-      const request = new TextEncoder().encode(JSON.stringify({
-        type: "request",
-        id: `fuzz-${round}`,
-        src: "Mallory",
-        dst: "Host",
-        rpc: "sink",
-        args: [{ __stream__: 5 }],
-        kwargs: {},
-        plx: 2,
-      }));
-      const framed = (body: Uint8Array) => {
-        const out = new Uint8Array(4 + body.length);
-        new DataView(out.buffer).setUint32(0, body.length);
-        out.set(body, 4);
-        return out;
-      };
-      await connection.write(framed(request));
+      await connection.write(
+        rawRequest({ id: `fuzz-${round}`, src: "Mallory", dst: "Host", rpc: "sink", args: [{ __stream__: 5 }] }),
+      );
       for (let i = 0; i < 500; i++) {
         const kind = Math.floor(random() * 8);
         const payload = crypto.getRandomValues(new Uint8Array(Math.floor(random() * 2000)));
         await connection.write(
-          framed(frame(kind || StreamFrameKind.data, random() < 0.8 ? 5 : Math.floor(random() * 99), payload)),
+          rawFrame(
+            streamFrameBody(kind || StreamFrameKind.data, random() < 0.8 ? 5 : Math.floor(random() * 99), payload),
+          ),
         )
           .catch(() => {});
       }

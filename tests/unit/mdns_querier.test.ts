@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { PeerLinkError } from "../../src/errors.ts";
 import assert from "node:assert/strict";
 import { type Captured, Lan, query, Sniffer } from "../support/mdns_harness.ts";
 import type { MdnsMessage } from "../../src/mdns/packet.ts";
@@ -294,7 +295,8 @@ test("resolve() returns a complete instance, and rejects with a clear message on
     const missing = node.resolve("Nobody", "_peerlink._tcp", { timeout: 1000 }).then(() => "resolved", (e) => e);
     await lan.advance(1000);
     const err = await missing;
-    assert.ok(err instanceof Error);
+    assert.ok(err instanceof PeerLinkError);
+    assert.equal(err.code, "TIMEOUT");
     assert.match(err.message, /could not resolve "Nobody\._peerlink\._tcp\.local" within 1000 ms/);
   } finally {
     await lan.close();

@@ -224,6 +224,72 @@ test("PeerLink: RemoteError carries the remote type, message, peer and function"
   }
 });
 
+test("PeerLink: RemoteError carries the thrown error's code and JSON-safe own properties between TS peers", async () => {
+  const lan = memoryLan();
+  try {
+    const a = await lan.node("A").start();
+    class QuotaError extends Error {
+      limit = 10;
+    }
+    await lan.node("B").register({
+      reserve: () => {
+        throw Object.assign(new QuotaError("over quota"), {
+          code: "E_QUOTA",
+          used: { today: 12 },
+          blob: new Uint8Array([1, 2]),
+          retry: () => 0, // JSON cannot carry it: left out, the rest still arrives
+        });
+      },
+      plain: () => {
+        throw { message: "thrown as a plain object", code: "E_PLAIN", hint: "retry" };
+      },
+      bare: () => {
+        throw { a: 1 };
+      },
+      text: () => {
+        throw "oops";
+      },
+    }).start();
+    for (const transport of ["udp", "tcp"] as const) {
+      const error = await a.call("B", "reserve", [], { transport }).then(() => undefined, (e) => e);
+      assert.ok(error instanceof RemoteError, String(error));
+      assert.equal(error.code, "REMOTE_ERROR");
+      assert.equal(error.remoteType, "QuotaError");
+      assert.equal(error.remoteCode, "E_QUOTA");
+      assert.deepEqual(error.remoteData, { limit: 10, used: { today: 12 }, blob: new Uint8Array([1, 2]) });
+    }
+    const plain = await a.call("B", "plain").then(() => undefined, (e) => e);
+    assert.equal(plain.remoteMessage, "thrown as a plain object");
+    assert.equal(plain.remoteCode, "E_PLAIN");
+    assert.deepEqual(plain.remoteData, { hint: "retry" });
+    const bare = await a.call("B", "bare").then(() => undefined, (e) => e);
+    assert.equal(bare.remoteMessage, '{"a":1}', "readable, not [object Object]");
+    assert.deepEqual(bare.remoteData, { a: 1 });
+    const text = await a.call("B", "text").then(() => undefined, (e) => e);
+    assert.equal(text.remoteMessage, "oops");
+    assert.equal(text.remoteCode, undefined);
+    assert.deepEqual(text.remoteData, {});
+  } finally {
+    await lan.close();
+  }
+});
+
+test("PeerLink: AbortSignal.timeout() ends a call with a TimeoutError, as fetch does", async () => {
+  const lan = memoryLan();
+  try {
+    const a = await lan.node("A").start();
+    await lan.node("B").register("hang", () => new Promise(() => {})).start();
+    for (const transport of ["udp", "tcp"] as const) {
+      const error = await a.call("B", "hang", [], { transport, signal: AbortSignal.timeout(20), timeout: 60_000 })
+        .then(() => undefined, (e) => e);
+      assert.equal(error?.name, "TimeoutError", String(error));
+    }
+    assert.equal(a.stats()!.pendingCalls, 0);
+  } finally {
+    await lan.close();
+  }
+});
+
 test("PeerLink: currentPeer() names the caller across awaits and timers", async () => {
   const lan = memoryLan();
   try {

@@ -1,12 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { PeerLink } from "../../src/peerlink.ts";
 import { Discovery, serviceTypeFor } from "../../src/discovery.ts";
 import { encodeMessage } from "../../src/mdns/packet.ts";
 import { derivePort, deriveRealm } from "../../src/derive.ts";
+import type { PeerDiscovery } from "../../src/options.ts";
 import { currentPeer } from "../../src/rpc/context.ts";
-import { PeerNotFound, PeerTimeoutError } from "../../src/errors.ts";
+import { InsecurePeerError, PeerLeftError, PeerNotFound, PeerTimeoutError, RemoteError } from "../../src/errors.ts";
 import { NameConflictError } from "../../src/mdns/errors.ts";
-import type { PeerLink } from "../../src/peerlink.ts";
 import { NodeWorld } from "../support/node_world.ts";
 import { runtimeName } from "../support/env.ts";
 
@@ -317,6 +318,172 @@ for (const secret of [undefined, "late rename secret"]) {
     }
   });
 }
+
+test("PeerLink over mDNS (memory): calls pending to a peer that left fail at once (goodbye, or silence after a crash)", async () => {
+  const w = new NodeWorld();
+  try {
+    const a = w.node("10.0.0.1", "Alpha");
+    const b = w.node("10.0.0.2", "Beta").register("hang", () => new Promise(() => {}));
+    await w.start(a, b);
+    const pending = (["udp", "tcp"] as const).map((transport) =>
+      a.call("Beta", "hang", [], { transport, timeout: 60_000 }).catch((e) => e)
+    );
+    await w.until(() => b.stats()!.handlers.running === 2, 1000);
+    const stopping = b.stop({ grace: 0 });
+    // Far below the calls' 60 s timeout: they fail as soon as the goodbye arrives.
+    const errors = await w.during(Promise.all(pending), 200);
+    for (const error of errors) {
+      assert.ok(error instanceof PeerLeftError, String(error));
+      assert.equal(error.reason, "goodbye");
+    }
+    await w.during(stopping, 1000);
+
+    // A crash (or a lost link): no goodbye. A call that times out makes discovery check on the
+    // peer, and when it is reported gone the other pending call fails too, long before its timeout.
+    const c = w.node("10.0.0.3", "Gamma").register("hang", () => new Promise(() => {}));
+    await w.start(c);
+    await w.until(() => a.peers().some((p) => p.name === "Gamma"));
+    w.network.detach("10.0.0.3");
+    const long = a.call("Gamma", "hang", [], { transport: "udp", timeout: 60_000 }).catch((e) => e);
+    const short = await w.during(a.call("Gamma", "__ping__", [], { timeout: 500 }).catch((e) => e), 1000);
+    assert.ok(short instanceof PeerTimeoutError, String(short));
+    const error = await w.during(long, 5000);
+    assert.ok(error instanceof PeerLeftError, String(error));
+    assert.equal(error.reason, "expired");
+    w.network.attach("10.0.0.3");
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): streams with a peer that crashed fail with PeerLeftError on both sides", async () => {
+  const w = new NodeWorld();
+  try {
+    // Streams that never end by themselves: only the peer's departure can end them.
+    const endless = () => new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
+    let upload: Promise<unknown> | undefined;
+    const reader = w.node("10.0.0.1", "Reader");
+    const server = w.node("10.0.0.2", "Server")
+      .register("feed", () => endless())
+      .register("sink", (input: ReadableStream<Uint8Array>) => {
+        upload = input.getReader().read().then(() => "ended", (e) => e);
+        return "reading";
+      });
+    const uploader = w.node("10.0.0.3", "Uploader");
+    await w.start(reader, server, uploader);
+    const feed = await w.during(reader.call("Server", "feed") as Promise<ReadableStream<Uint8Array>>, 1000);
+    const download = feed.getReader().read().then(() => "ended", (e) => e);
+    assert.equal(await w.during(uploader.call("Server", "sink", [endless()]), 1000), "reading");
+    await w.until(() => server.stats()!.streams.open === 2);
+
+    // The uploader crashes (no goodbye, no FIN). The server learns it when a call to it times
+    // out: the stream its handler reads fails, instead of waiting forever.
+    w.network.detach("10.0.0.3");
+    await w.during(server.call("Uploader", "__ping__", [], { timeout: 500 }).catch(() => {}), 1000);
+    const uploadError = await w.during(upload!, 5000);
+    assert.ok(uploadError instanceof PeerLeftError, String(uploadError));
+    assert.equal(uploadError.peer, "Uploader");
+    assert.equal(uploadError.reason, "expired");
+    await w.until(() => server.stats()!.streams.open === 1);
+    assert.equal(server.stats()!.streams.open, 1, "the reader's stream goes on");
+
+    // The server crashes: the reader's stream from it fails the same way.
+    w.network.detach("10.0.0.2");
+    await w.during(reader.call("Server", "__ping__", [], { timeout: 500 }).catch(() => {}), 1000);
+    const error = await w.during(download, 5000);
+    assert.ok(error instanceof PeerLeftError, String(error));
+    assert.equal(error.function, "");
+    assert.match(error.message, /^'Server' left the network \(expired.*while a stream with it was open/);
+    assert.equal(reader.stats()!.streams.open, 0);
+    w.network.attach("10.0.0.2");
+    w.network.attach("10.0.0.3");
+  } finally {
+    await w.close();
+  }
+});
+
+test("PeerLink over mDNS (memory): a client-only node (announce: false) calls without ever being seen", async () => {
+  const w = new NodeWorld();
+  try {
+    const events: string[] = [];
+    const host = w.node("10.0.0.1", "Host").register("who", () => currentPeer()?.name);
+    host.on("peer-up", (p) => events.push(`up ${p.name}`));
+    host.on("peer-down", (p) => events.push(`down ${p.name}`));
+    await w.start(host);
+    // Two clients of one name: no probing, so no conflict, and start() does not wait for it.
+    const clients = [
+      w.node("10.0.0.2", "Dash", { announce: false }),
+      w.node("10.0.0.3", "Dash", { announce: false }),
+    ];
+    await w.during(Promise.all(clients.map((c) => c.start())), 50);
+    for (const client of clients) {
+      await w.until(() => client.peers().length === 1);
+      assert.deepEqual(client.peers().map((p) => p.name), ["Host"]);
+      assert.equal(await w.during(client.call("Host", "who", [], { transport: "udp" }), 1000), "Dash");
+      assert.equal(await w.during(client.call("Host", "who", [], { transport: "tcp" }), 1000), "Dash");
+      assert.equal(client.ports!.tcpPort, 0, "no TCP listener");
+      assert.notEqual(client.ports!.udpPort, 0);
+    }
+    // A request that reaches a client's UDP socket is answered, with a refusal.
+    const viaUdp = await w.during(
+      w.node("10.0.0.4", "Prober", {
+        announce: false,
+        discovery: () => staticPeer({ name: "Dash", address: "10.0.0.2", udpPort: clients[0].ports!.udpPort }),
+      }).start().then((prober) => prober.call("Dash", "who", [], { transport: "udp" })).catch((e) => e),
+      1000,
+    );
+    assert.ok(viaUdp instanceof RemoteError && viaUdp.remoteType === "NotServing", String(viaUdp));
+    assert.match(viaUdp.message, /'Dash' is a client only \(announce: false\) and serves no functions/);
+    await w.during(Promise.all(clients.map((c) => c.stop())), 1000);
+    await w.until(() => false, 1000);
+    assert.deepEqual(events, [], "the host never saw a client come or go");
+    assert.deepEqual(host.peers(), []);
+  } finally {
+    await w.close();
+  }
+});
+
+/** A discovery that knows one peer and publishes nothing. */
+function staticPeer(peer: { name: string; address: string; udpPort: number }): PeerDiscovery {
+  const info = { ...peer, tcpPort: 1, lastSeen: 0, instanceId: "static", capabilities: [], txt: {} };
+  return {
+    name: "Prober",
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+    peers: () => [info],
+    resolve: (name) => (name === peer.name ? info : undefined),
+    waitForPeers: () => Promise.resolve([info]),
+    on: () => () => {},
+    reportUnreachable: () => {},
+  };
+}
+
+test("PeerLink over mDNS (memory): a node of the realm without the secret fails at once calling a node that takes only sealed calls", async () => {
+  const w = new NodeWorld();
+  const secret = "kitchen-lan-secret";
+  try {
+    // Same realm (service type) as the nodes with the secret, but no secret: it lists them.
+    const plain = w.node("10.0.0.1", "Plain", { realm: deriveRealm(secret) });
+    const strict = w.node("10.0.0.2", "Strict", { secret }).register("s", () => "sealed");
+    const lenient = w.node("10.0.0.3", "Lenient", { secret, allowInsecurePeers: true }).register("g", () => "ok");
+    await w.start(plain, strict, lenient);
+    await w.until(() => plain.peers().length === 2);
+    assert.deepEqual(plain.peers().map((p) => p.name), ["Lenient", "Strict"]);
+    // Strict drops plaintext: the call fails at once on the caller, naming the mismatch,
+    // instead of timing out while only Strict logs why.
+    const error = await w.during(plain.call("Strict", "s", [], { timeout: 60_000 }).catch((e) => e), 50);
+    assert.ok(error instanceof InsecurePeerError, String(error));
+    assert.equal(error.missingSecret, "caller");
+    assert.equal(error.peer, "Strict");
+    assert.match(error.message, /^'Strict' has a secret \(it announced a proof, TXT auth\) and drops plaintext calls/);
+    assert.equal(strict.stats()!.security.plaintextDropped, 0, "nothing was sent");
+    // Lenient takes plaintext too (TXT plain=1): the call goes through.
+    assert.equal(plain.peers().find((p) => p.name === "Lenient")!.txt.plain, "1");
+    assert.equal(await w.during(plain.call("Lenient", "g"), 1000), "ok");
+  } finally {
+    await w.close();
+  }
+});
 
 test("PeerLink over mDNS (memory): the option discoveryLimits bounds the peer table", async () => {
   const w = new NodeWorld();

@@ -4,7 +4,7 @@ import { Directory } from "../support/node_harness.ts";
 import type { DiscoveryOptions } from "../../src/discovery.ts";
 import { PeerLink } from "../../src/peerlink.ts";
 import { derivePort, deriveRealm } from "../../src/derive.ts";
-import { PortInUseError } from "../../src/errors.ts";
+import { NameConflict, PortInUseError } from "../../src/errors.ts";
 import { debugFromEnv, type Logger } from "../../src/log.ts";
 import { MemoryNetwork } from "../../src/testing/memory_net.ts";
 
@@ -101,12 +101,40 @@ test("ports: a busy derived port falls back to an OS-chosen port with a warning,
     assert.equal(published[0].udpPort, ports.udpPort);
     assert.equal(published[0].tcpPort, ports.tcpPort);
     const warnings = logger.lines.filter((l) => l.startsWith("warn"));
-    assert.equal(warnings.length, 2, warnings.join("\n"));
-    assert.match(warnings[0], new RegExp(`UDP port ${derivePort("Worker")} is busy`));
+    assert.equal(warnings.length, 1, `one line for both ports:\n${warnings.join("\n")}`);
+    assert.match(
+      warnings[0],
+      new RegExp(
+        `UDP port ${derivePort("Worker")} and TCP port ${
+          derivePort("Worker", "", "tcp")
+        } \\(derived from the name\\) are busy; using UDP ${ports.udpPort} and TCP ${ports.tcpPort} instead`,
+      ),
+    );
   } finally {
     await node.stop();
     await squatter.close();
     await tcpSquatter.close();
+    await network.close();
+  }
+});
+
+test("ports: a second node of the same name on this host hears once that the name is in use", async () => {
+  const network = new MemoryNetwork({ seed: 7 });
+  const host = network.host("10.0.0.1");
+  const first = new PeerLink("Worker", { runtime: host });
+  const logger = recordingLogger();
+  const second = new PeerLink("Worker", { runtime: host, logger });
+  try {
+    await first.start();
+    const error = await second.start().then(() => undefined, (e) => e);
+    assert.ok(error instanceof NameConflict, String(error));
+    assert.equal(error.code, "NAME_CONFLICT");
+    assert.match(error.message, /^the name 'Worker' is already used by another node/);
+    assert.deepEqual(logger.lines.filter((l) => !l.startsWith("debug")), [], "no warning about the busy ports");
+    assert.equal(second.started, false);
+  } finally {
+    await second.stop();
+    await first.stop();
     await network.close();
   }
 });

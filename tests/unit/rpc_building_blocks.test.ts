@@ -123,12 +123,18 @@ test("PendingCall removes its abort listener when it settles", () => {
   return call.promise.then((value) => assert.equal(value, 1));
 });
 
-test("abortError() keeps an AbortError reason and wraps anything else", () => {
+test("abortError() rejects with an Error reason as fetch does and wraps anything else", async () => {
   const reason = new DOMException("stop", "AbortError");
   assert.equal(abortError(AbortSignal.abort(reason), "x"), reason);
-  const wrapped = abortError(AbortSignal.abort(new Error("other")), "call 'f'");
+  const other = new Error("other");
+  assert.equal(abortError(AbortSignal.abort(other), "x"), other);
+  const timeout = AbortSignal.timeout(1);
+  await new Promise((resolve) => timeout.addEventListener("abort", resolve, { once: true }));
+  assert.equal(abortError(timeout, "x").name, "TimeoutError");
+  const wrapped = abortError(AbortSignal.abort("bored"), "call 'f'");
   assert.equal(wrapped.name, "AbortError");
   assert.equal(wrapped.message, "call 'f' was aborted");
+  assert.equal(wrapped.cause, "bored");
 });
 
 test("ReplyCache expires entries after the TTL, oldest first, without timers", async () => {
@@ -208,6 +214,19 @@ test("resolveLimits() fills defaults and refuses nonsense", () => {
   assert.throws(() => resolveLimits({ replyCacheTtl: 0 }), /replyCacheTtl must be a positive number, got 0/);
   assert.throws(() => resolveLimits({ maxDepth: Number.NaN }), RangeError);
   assert.throws(() => resolveLimits({ maxFrameBytes: 3 * 2 ** 30 }), /below 2 GiB/);
+});
+
+test("resolveLimits() refuses stream limits the wire cannot carry", () => {
+  // A CREDIT frame grants at most 2^32 - 1 bytes: a larger window broke every stream's connection.
+  assert.throws(() => resolveLimits({ streamWindow: Infinity }), /streamWindow must be at most 1 GiB/);
+  assert.throws(() => resolveLimits({ maxStreamWindow: 2 ** 32 }), /maxStreamWindow must be at most 1 GiB/);
+  assert.equal(resolveLimits({ streamWindow: 2 ** 30, maxStreamWindow: 2 ** 30 }).streamWindow, 2 ** 30);
+  // A chunk larger than a frame could never be sent: the default follows a smaller frame limit.
+  assert.equal(resolveLimits({ maxFrameBytes: 1024 }).streamChunkBytes, 1024);
+  assert.throws(
+    () => resolveLimits({ maxFrameBytes: 1 << 20, streamChunkBytes: 2 << 20 }),
+    /streamChunkBytes \(2097152\) must be at most maxFrameBytes \(1048576\)/,
+  );
 });
 
 test("RttEstimator starts at the minimum, follows samples and stays within bounds", () => {

@@ -195,6 +195,43 @@ test("calling a Python-style server: one-shot connection, plain JSON frame, base
   }
 });
 
+test("toward a Python-style caller an error reply holds only type and message, whatever was thrown", async () => {
+  const network = new MemoryNetwork({ seed: 1 });
+  const host = new RpcEndpoint({
+    runtime: network.host("10.0.0.2"),
+    name: "Host",
+    handlers: {
+      reserve: () => {
+        throw Object.assign(new RangeError("over quota"), { code: "E_QUOTA", limit: 10 });
+      },
+      plain: () => {
+        throw { message: "a plain object", code: "E_PLAIN" };
+      },
+    },
+  });
+  const { tcpPort } = await host.start();
+  const py = network.host("10.0.0.9");
+  try {
+    for (
+      const [rpc, error] of [
+        ["reserve", { type: "RangeError", message: "over quota" }],
+        ["plain", { type: "Error", message: "a plain object" }],
+      ] as const
+    ) {
+      const conn = await py.connect({ address: "10.0.0.2", port: tcpPort });
+      await conn.write(pyFrame(
+        `{"type": "request", "id": "e-${rpc}", "src": "PyNode", "dst": "Host", "rpc": "${rpc}", "args": [], "kwargs": {}}`,
+      ));
+      const { json } = await readOneFrame(conn);
+      assert.deepEqual(json, { type: "error", id: `e-${rpc}`, error });
+      await conn.close();
+    }
+  } finally {
+    await host.stop();
+    await network.close();
+  }
+});
+
 test("a Python-style UDP reply holding a bare NaN settles the call with NaN instead of timing out", async () => {
   const network = new MemoryNetwork({ seed: 1 });
   const pyHost = network.host("10.0.0.9");

@@ -14,39 +14,11 @@ import { BusyError, NodeStopped, NotSupportedError, PeerConnectionError, RemoteE
 import { isSealed } from "../../src/security/envelope.ts";
 import { NO_CAPABILITIES } from "../../src/wire/capabilities.ts";
 import { currentPeer } from "../../src/rpc/context.ts";
-import { IncomingStream } from "../../src/streams/incoming.ts";
+import { IncomingStream, STREAM_CHUNK_OVERHEAD } from "../../src/streams/incoming.ts";
+import { bytesOf, collect, concat, rawFrame, rawRequest, rawStreamFrame, until } from "../support/streams.ts";
 
 const text = new TextEncoder();
 const untext = new TextDecoder();
-
-async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const chunk of stream) out.push(chunk);
-  return out;
-}
-
-function bytesOf(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) out[i] = (i * 31 + seed) & 0xff;
-  return out;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** Yields to the in-memory network and promise chains, bounded. */
-async function until(predicate: () => boolean, rounds = 2000): Promise<boolean> {
-  for (let i = 0; i < rounds && !predicate(); i++) await new Promise((r) => setTimeout(r, 0));
-  return predicate();
-}
 
 test("a handler's async generator arrives as a ReadableStream that ends when the generator returns", async () => {
   const t = await rpcPair({
@@ -597,23 +569,6 @@ test("duplex streams: close() ends both ways; a signal aborts opening and closes
   }
 });
 
-/** Raw frames from a hostile client: a length-prefixed body. */
-function rawFrame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(body, 4);
-  return out;
-}
-
-function rawStreamFrame(kind: number, id: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const body = new Uint8Array(6 + payload.length);
-  body[0] = 0xfd;
-  body[1] = kind;
-  new DataView(body.buffer).setUint32(2, id);
-  body.set(payload, 6);
-  return rawFrame(body);
-}
-
 test("bad stream frames are counted and dropped: over credit ends the stream, unknown ids are ignored, garbage closes the connection", async () => {
   let seen: unknown;
   let release!: () => void;
@@ -638,17 +593,8 @@ test("bad stream frames are counted and dropped: over credit ends the stream, un
   const hostile = t.network.host("10.0.0.66");
   try {
     const connection = await hostile.connect({ address: "10.0.0.2", port: t.peer.tcpPort });
-    const request = text.encode(JSON.stringify({
-      type: "request",
-      id: "evil-1",
-      src: "Mallory",
-      dst: "Host",
-      rpc: "drain",
-      args: [{ __stream__: 77 }],
-      kwargs: {},
-      plx: 2,
-    }));
-    await connection.write(rawFrame(request));
+    const request = rawRequest({ id: "evil-1", src: "Mallory", dst: "Host", rpc: "drain", args: [{ __stream__: 77 }] });
+    await connection.write(request);
     // Unknown stream ids are dropped (counted), the connection stays.
     await connection.write(rawStreamFrame(1, 999, new Uint8Array(10)));
     await connection.write(rawStreamFrame(6, 12345, new Uint8Array([0, 0, 1, 0])));
@@ -721,6 +667,7 @@ test("window auto-tuning: a reader that keeps up grows the window, up to the max
   const link = { credit: (_: number, bytes: number) => void grants.push(bytes), cancel() {}, closed() {} };
   const window = { initial: 64 * 1024, max: 256 * 1024 };
   const CHUNK = 16 * 1024;
+  const COST = CHUNK + STREAM_CHUNK_OVERHEAD; // what a chunk takes of the credit
   // A reader that takes everything at once, fed as fast as credit allows.
   const fast = new IncomingStream(1, undefined, window, link);
   let read = 0;
@@ -728,13 +675,15 @@ test("window auto-tuning: a reader that keeps up grows the window, up to the max
     for await (const chunk of fast.readable) read += (chunk as Uint8Array).length;
   })();
   let received = 0;
+  let sent = 0;
   let widest = 0;
-  for (let spins = 0; received < 8 * 1024 * 1024 && spins < 100_000; spins++) {
+  for (let spins = 0; sent < 8 * 1024 * 1024 && spins < 100_000; spins++) {
     const granted = 64 * 1024 + grants.reduce((a, b) => a + b, 0);
-    widest = Math.max(widest, granted - read);
-    if (received + CHUNK <= granted) {
+    widest = Math.max(widest, granted - (read / CHUNK) * COST);
+    if (received + COST <= granted) {
       assert.equal(fast.onData(new Uint8Array(CHUNK)), undefined, "within credit");
-      received += CHUNK;
+      received += COST;
+      sent += CHUNK;
     } else {
       await new Promise((r) => setTimeout(r, 0));
     }
@@ -747,7 +696,7 @@ test("window auto-tuning: a reader that keeps up grows the window, up to the max
   // A reader that never reads: nothing is given back and the window never grows.
   const idleGrants: number[] = [];
   const idle = new IncomingStream(2, undefined, window, { ...link, credit: (_, b) => void idleGrants.push(b) });
-  for (let i = 0; i < 4; i++) idle.onData(new Uint8Array(CHUNK));
+  for (let i = 0; i < Math.floor((64 * 1024) / COST); i++) idle.onData(new Uint8Array(CHUNK));
   await until(() => false, 20);
   assert.deepEqual(idleGrants, []);
   assert.equal(idle.onData(new Uint8Array(CHUNK)), "overCredit", "no more than the initial window");

@@ -9,18 +9,9 @@
  * Peak RSS is the kernel's high-water mark (VmHWM in /proc/self/status). `BENCH_WINDOW=<bytes>`
  * sets the `streamWindow` limit of both nodes (to see whether flow control is what limits).
  */
-import { readFileSync } from "node:fs";
 import process from "node:process";
 import { PeerLink } from "../../../mod.ts";
-
-function peakRss(): number {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
-    return kb ? Number(kb) * 1024 : process.memoryUsage().rss;
-  } catch {
-    return process.memoryUsage().rss;
-  }
-}
+import { peakResidentBytes as peakRss } from "../../worker/memory.ts";
 
 const [role, ...rest] = process.argv.slice(2).filter((a) => !a.endsWith("file_peer.ts"));
 if (role === "share") {

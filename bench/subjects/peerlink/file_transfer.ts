@@ -1,5 +1,7 @@
 /**
- * Moves one file between two processes and times it: for the file rows of the benchmark.
+ * Moves one file between two processes on loopback and times it, by hand: any pair of runtimes,
+ * get or put. (The benchmark's `files` row, bench/scenarios/files.ts, measures a get between
+ * two LAN hosts beside raw TCP and curl.)
  *
  * ```sh
  * scripts/netns.sh node_modules/.bin/node bench/subjects/peerlink/file_transfer.ts [--size 1GiB] \
@@ -16,11 +18,12 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { writePattern } from "../../driver/scratch.ts";
 
 type Runtime = "deno" | "bun" | "node";
 
@@ -93,17 +96,6 @@ async function nextJson(lines: AsyncIterator<string>, what: string): Promise<Rec
   const next = await lines.next();
   if (next.done) throw new Error(`${what} ended without answering`);
   return JSON.parse(next.value);
-}
-
-/** Writes `size` bytes of a pattern, 1 MiB at a time. */
-function writePattern(path: string, size: number): void {
-  const chunk = new Uint8Array(1 << 20).map((_, i) => (i * 31 + 7) & 0xff);
-  const fd = openSync(path, "w");
-  try {
-    for (let done = 0; done < size; done += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, size - done));
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

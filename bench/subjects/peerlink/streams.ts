@@ -9,7 +9,8 @@
  * @module
  */
 import { measureLatency, measureTransfer } from "../../worker/measure.ts";
-import { collectGarbage, residentBytes, sleep } from "../../worker/protocol.ts";
+import { measureGrowth } from "../../worker/memory.ts";
+import { sleep } from "../../worker/protocol.ts";
 import { num, type Role } from "../../worker/role.ts";
 import { median } from "../../stats.ts";
 import type { Caller } from "./rpc.ts";
@@ -84,19 +85,8 @@ export function streamCommands(call: Caller, addTcp: () => Promise<void>): Role[
     /** One stream towards a reader paced to `readerRate` bytes/s: the writer's memory growth. */
     slowReader: async (c) => {
       const [bytes, chunkBytes, rate] = [num(c, "bytes"), num(c, "chunkBytes"), num(c, "readerRate")];
-      collectGarbage();
-      const before = residentBytes();
-      let peak = before;
-      const sampler = setInterval(() => peak = Math.max(peak, residentBytes()), 20);
-      const started = performance.now();
-      try {
-        await sink(bytes, chunkBytes, { rate });
-      } finally {
-        clearInterval(sampler);
-      }
-      const seconds = (performance.now() - started) / 1000;
-      peak = Math.max(peak, residentBytes());
-      return { growth: (peak - before) / 2 ** 20, rate: bytes / 1e6 / seconds, seconds };
+      const { growth, seconds } = await measureGrowth(() => sink(bytes, chunkBytes, { rate }));
+      return { growth, rate: bytes / 1e6 / seconds, seconds };
     },
     /** `streams` streams of `bytes` at once on the one connection: total MB/s and max/mean time. */
     concurrentStreams: async (c) => {

@@ -157,12 +157,12 @@ export function bunRawSockets(): RawSockets {
         close: () => socket.close(),
       };
     },
-    listenTcp(onData) {
-      const listener = api.listen({ hostname: LOOPBACK, port: 0, socket: handler(onData) });
+    listenTcp(onData, hostname = LOOPBACK) {
+      const listener = api.listen({ hostname, port: 0, socket: handler(onData) });
       return Promise.resolve({ port: listener.port, close: () => listener.stop(true) });
     },
-    async connectTcp(port, onData) {
-      const socket = await api.connect({ hostname: LOOPBACK, port, socket: handler(onData) });
+    async connectTcp(port, onData, hostname = LOOPBACK) {
+      const socket = await api.connect({ hostname, port, socket: handler(onData) });
       return socket.data?.connection ?? attach(socket).connection;
     },
   };

@@ -154,8 +154,8 @@ export function denoRawSockets(): RawSockets {
         },
       });
     },
-    listenTcp(onData) {
-      const listener = api.listen({ transport: "tcp", hostname: LOOPBACK, port: 0 });
+    listenTcp(onData, hostname = LOOPBACK) {
+      const listener = api.listen({ transport: "tcp", hostname, port: 0 });
       const open = new Set<RawTcpConnection>();
       let closed = false;
       void (async () => {
@@ -178,8 +178,8 @@ export function denoRawSockets(): RawSockets {
         },
       });
     },
-    async connectTcp(port, onData) {
-      const conn = await api.connect({ transport: "tcp", hostname: LOOPBACK, port });
+    async connectTcp(port, onData, hostname = LOOPBACK) {
+      const conn = await api.connect({ transport: "tcp", hostname, port });
       return wrap(conn, onData);
     },
   };

@@ -48,7 +48,7 @@ export function nodeRawSockets(): RawSockets {
         });
       });
     },
-    listenTcp(onData) {
+    listenTcp(onData, hostname = LOOPBACK) {
       const sockets = new Set<Socket>();
       const server = createServer({ noDelay: true }, (socket) => {
         sockets.add(socket);
@@ -57,7 +57,7 @@ export function nodeRawSockets(): RawSockets {
       });
       return new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(0, LOOPBACK, () => {
+        server.listen(0, hostname, () => {
           const address = server.address();
           resolve({
             port: typeof address === "object" && address ? address.port : 0,
@@ -69,9 +69,9 @@ export function nodeRawSockets(): RawSockets {
         });
       });
     },
-    connectTcp(port, onData) {
+    connectTcp(port, onData, hostname = LOOPBACK) {
       return new Promise((resolve, reject) => {
-        const socket = connect({ host: LOOPBACK, port, noDelay: true });
+        const socket = connect({ host: hostname, port, noDelay: true });
         socket.once("error", reject);
         socket.once("connect", () => {
           socket.off("error", reject);

@@ -36,7 +36,7 @@ export interface RawTcpConnection {
 /** Called for each received chunk; `chunk` is only valid during the call. */
 export type TcpDataHandler = (connection: RawTcpConnection, chunk: Uint8Array) => void;
 
-/** A TCP listener on 127.0.0.1. */
+/** A TCP listener (on 127.0.0.1 unless told otherwise). */
 export interface RawTcpListener {
   /** The bound port. */
   readonly port: number;
@@ -56,21 +56,23 @@ export interface RawSockets {
    */
   openUdp(onMessage: UdpHandler): Promise<RawUdp>;
   /**
-   * Listens for TCP on 127.0.0.1 with an OS-chosen port (TCP_NODELAY on accepted sockets).
+   * Listens for TCP with an OS-chosen port (TCP_NODELAY on accepted sockets).
    *
    * @param onData Called with each chunk any accepted connection receives.
+   * @param hostname Address to listen on (default 127.0.0.1; a LAN host's address for the file row).
    * @returns The listener.
    */
-  listenTcp(onData: TcpDataHandler): Promise<RawTcpListener>;
+  listenTcp(onData: TcpDataHandler, hostname?: string): Promise<RawTcpListener>;
   /**
-   * Connects to 127.0.0.1 (TCP_NODELAY on).
+   * Connects (TCP_NODELAY on).
    *
    * @param port Target port.
    * @param onData Called with each chunk received.
+   * @param hostname Target address (default 127.0.0.1).
    * @returns The connection.
    */
-  connectTcp(port: number, onData: TcpDataHandler): Promise<RawTcpConnection>;
+  connectTcp(port: number, onData: TcpDataHandler, hostname?: string): Promise<RawTcpConnection>;
 }
 
-/** Loopback, the only address the benchmark uses. */
+/** Loopback, where every raw subject runs except the file row's (between two LAN hosts). */
 export const LOOPBACK = "127.0.0.1";
