@@ -694,4 +694,3 @@ export class TcpServer {
 function isPlainText(first: Uint8Array): boolean {
   return first.length > 0 && first[0] >= 0x41 && first[0] <= 0x5a;
 }
-
