@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as errors from "../../src/errors.ts";
-import * as mod from "../mod.ts";
+import * as mod from "../../mod.ts";
 import {
   BadMessage,
   BusyError,
@@ -149,7 +149,7 @@ test("NodeStopped, PortInUseError and PeerConnectionError say what to do", () =>
 });
 
 test("every error a user can meet is exported from mod.ts and has a row in README's error table", () => {
-  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const table = readme.slice(readme.indexOf("## Errors"), readme.indexOf("## Security"));
   const classes = Object.entries(errors).filter(([, value]) =>
     typeof value === "function" && value.prototype instanceof Error || value === PeerLinkError
