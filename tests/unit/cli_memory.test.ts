@@ -106,10 +106,10 @@ test("cli discover, ping and call (memory) are clients only: a long-running node
       n.on("peer-down", (p) => events.push(`down ${p.name}`));
     });
     const runs: string[][] = [
-      ["discover", "--wait", "1s"],
+      ["discover", "--wait", "3s"],
       ["ping", "App"],
       ["call", "App", "echo", '"hi"'],
-      ["call", "ALL", "echo", "1", "--wait", "1s"],
+      ["call", "ALL", "echo", "1", "--wait", "3s"],
     ];
     for (const argv of runs) {
       const result = await lan.run(argv);
