@@ -371,8 +371,14 @@ export class IncomingStream {
    * took a whole one since the last growth (the window is then the bottleneck).
    */
   #starving(): void {
-    let more = this.#unreturned;
-    this.#unreturned = 0;
+    let more = 0;
+    // A sender still holding half a window of credit is not waiting for more: returning each
+    // taken chunk now would cost a frame (and a write on both sides) per chunk for a reader that
+    // keeps up. Its bytes go back in quarter-window steps instead, or here once the credit runs low.
+    if (this.#granted - this.#received < this.#window / 2) {
+      more = this.#unreturned;
+      this.#unreturned = 0;
+    }
     if (this.#window < this.#maxWindow && this.#received - this.#grownAt >= this.#window) {
       const growth = Math.min(this.#window, this.#maxWindow - this.#window);
       this.#window += growth;
