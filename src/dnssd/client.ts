@@ -113,7 +113,7 @@ function bareAddress(address: string): string {
  * @example
  * ```ts
  * import { DnsClient } from "./client.ts";
- * import { autoRuntime } from "../../runtimes/auto.ts";
+ * import { autoRuntime } from "@peerlink/peerlink/runtimes";
  *
  * const client = new DnsClient({ runtime: autoRuntime(), server: { address: "10.0.0.53", port: 53 } });
  * const reply = await client.query("_peerlink._tcp.lab.example", "PTR");
