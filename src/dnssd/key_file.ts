@@ -30,7 +30,7 @@ import { type TsigKey, tsigSecret } from "./tsig.ts";
  * ```
  */
 export function parseBindKeyFile(text: string, source = "the key file"): TsigKey {
-  const clean = text.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/(#|\/\/).*$/gm, " ");
+  const clean = withoutComments(text);
   const keys = [...clean.matchAll(/\bkey\s+("([^"]+)"|([^\s{";]+))\s*\{([^}]*)\}\s*;?/g)];
   const expected = 'key "NAME" { algorithm hmac-sha256; secret "BASE64"; }; (as tsig-keygen prints it)';
   if (keys.length !== 1) {
@@ -56,4 +56,12 @@ export function parseBindKeyFile(text: string, source = "the key file"): TsigKey
   const key = { name, algorithm: algorithm as TsigKey["algorithm"], secret };
   tsigSecret(key);
   return key;
+}
+
+/**
+ * The text with its comments blanked out. Quoted strings are kept whole: a base64 secret
+ * may hold "//" (about one random 256-bit key in a hundred does), which is not a comment.
+ */
+function withoutComments(text: string): string {
+  return text.replace(/("[^"]*")|\/\*[\s\S]*?\*\/|(?:#|\/\/)[^\n]*/g, (_match, quoted) => quoted ?? " ");
 }

@@ -125,6 +125,11 @@ key "pl-key" {
     secret: "uey5nCP0qld3mTj8XpRDMXsAYQDkcEtCavJftXuIrnU=",
   });
   assert.equal(parseBindKeyFile('/* c */ key lab { secret "AAAA"; algorithm "hmac-sha256"; } ;').name, "lab");
+  // "//" inside a quoted secret is not a comment (base64 may hold it); "#", "//", "/* */" outside are.
+  assert.deepEqual(
+    parseBindKeyFile('key "pl-key" { algorithm hmac-sha256; # c\n secret "ab//cd/+ef=="; }; // end /* x */'),
+    { name: "pl-key", algorithm: "hmac-sha256", secret: "ab//cd/+ef==" },
+  );
   assert.match(error(() => parseBindKeyFile("options { };", "k.conf")), /k\.conf holds no key statement/);
   assert.match(
     error(() => parseBindKeyFile(`${file}\n${file.replace("pl-key", "two")}`)),
