@@ -22,6 +22,8 @@ export interface TestCase {
   outcome: "passed" | "failed" | "skipped";
   /** Why it skipped, when the runner reports it (only Node does). */
   reason?: string;
+  /** What failed: the failure's message (all three runners write one). */
+  failure?: string;
 }
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
@@ -64,7 +66,9 @@ export function readJunit(xml: string, root = ""): TestCase[] {
     const name = attribute(attributes, "name") ?? "";
     const file = repositoryPath(attribute(attributes, "file") ?? attribute(attributes, "classname"), root);
     if (/<failure|<error/.test(body) || /\bfailure="/.test(attributes)) {
-      cases.push({ name, file, outcome: "failed" });
+      const failed = /<(?:failure|error)\b((?:[^>"]|"[^"]*")*?)\/?>/.exec(body);
+      const failure = failed ? attribute(failed[1], "message") : undefined;
+      cases.push({ name, file, outcome: "failed", ...(failure === undefined ? {} : { failure }) });
     } else if (/<skipped/.test(body)) {
       const skipped = /<skipped\b((?:[^>"]|"[^"]*")*?)\/?>/.exec(body);
       const reason = skipped ? attribute(skipped[1], "message") : undefined;

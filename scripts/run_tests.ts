@@ -275,12 +275,16 @@ function report(results: readonly JobResult[], runtimes: readonly string[], full
   const failures = [
     ...runnerFailures.map((r) => `${r.job.runtime} ${r.job.file}: ${r.runnerFailure}`),
     ...results.flatMap((r) =>
-      r.cases.filter((c) => c.outcome === "failed").map((c) => `${r.job.runtime} ${r.job.file}: ${c.name}`)
+      r.cases.filter((c) => c.outcome === "failed").map((c) =>
+        `${r.job.runtime} ${r.job.file}: ${c.name}${c.failure ? `\n${excerpt(c.failure)}` : ""}`
+      )
     ),
   ];
   if (failures.length > 0) {
     console.log(
-      `\nfailed (their output is in the block of the same runtime and file above):\n  ${failures.join("\n  ")}`,
+      `\nfailed (what they said; their whole output is in the block of the same runtime and file above):\n  ${
+        failures.join("\n  ")
+      }`,
     );
   }
 
@@ -301,6 +305,12 @@ function report(results: readonly JobResult[], runtimes: readonly string[], full
   }
   console.log(summaryLine([...runs.values()], runnerFailures.length));
   return failures.length > 0 || (skipProblems > 0 && !allowSkips) ? 1 : 0;
+}
+
+/** The start of a failure's message, indented under its test: a log's tail then says why it failed. */
+function excerpt(message: string, lines = 12, chars = 1500): string {
+  const kept = message.trim().slice(0, chars).split("\n").slice(0, lines);
+  return kept.map((line) => `      ${line}`).join("\n");
 }
 
 process.exitCode = await main();

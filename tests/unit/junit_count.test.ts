@@ -39,6 +39,20 @@ test("readJunit() gives each test's name, repository file and outcome, with Node
   ]);
 });
 
+test("readJunit() keeps each runner's failure message, so the summary can say why a test failed", () => {
+  const deno = `<testcase name="d" classname="./t.ts"><failure message="Uncaught AssertionError: one
+1 !== 2">AssertionError</failure></testcase>`;
+  const bun =
+    `<testcase name="b" file="t.ts"><failure type="AssertionError" message="one&#10;1 !== 2">x</failure></testcase>`;
+  const node = `<testcase name="n" file="t.ts"><failure type="testCodeFailure" message="one&#10;1 !== 2">
+[Error [ERR_TEST_FAILURE]: one</failure></testcase>`;
+  assert.deepEqual(readJunit(deno + bun + node).map((c) => [c.name, c.outcome, c.failure]), [
+    ["d", "failed", "Uncaught AssertionError: one\n1 !== 2"],
+    ["b", "failed", "one\n1 !== 2"],
+    ["n", "failed", "one\n1 !== 2"],
+  ]);
+});
+
 test("the summary line sums the runtimes and counts distinct tests by name once", () => {
   const run = (outcomes: Array<[string, "passed" | "failed" | "skipped"]>) =>
     outcomes.map(([name, outcome]) => ({ name, file: "tests/a.test.ts", outcome }));
