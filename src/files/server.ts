@@ -314,14 +314,15 @@ export class FileServer {
       throw fsError(cause, shown);
     }
     let verified: { sha256: string } | undefined;
+    let writer: SparseWriter | undefined;
     try {
       await handle.truncate(offset);
       const hash = sha256();
       await hashPrefix(handle, offset, hash, shown);
-      const writer = new SparseWriter(handle);
+      writer = new SparseWriter(handle);
       const received = await receiveData(
         data,
-        (chunk, position) => writer.write(chunk, position),
+        writer,
         offset,
         source.size - offset,
         hash,
@@ -351,6 +352,7 @@ export class FileServer {
       data.cancel(error).catch(() => {});
       throw isFsFailure(error) ? fsError(error, shown) : error;
     } finally {
+      await writer?.settle();
       await handle.close().catch(() => {});
     }
     if (!source.overwrite && await exists(paths.target)) {
