@@ -275,9 +275,13 @@ export class FileServer {
       throw new FileError("FILE_BAD_RANGE", `offset ${String(source.offset)} is outside the ${source.size} bytes`);
     }
     const key = target.paths.target;
-    // Checked again after the wait, with no await between the check and taking the target.
-    if (await this.#afterOwn(key) || this.#writing.has(key)) {
-      throw new FileError("FILE_BUSY", `'${target.shown}' is being written by another transfer now; try again later`);
+    // Checked again after each wait, with no await between the check and taking the target: a
+    // put of the same caller that was waiting too may have taken it meanwhile (then wait for it).
+    for (;;) {
+      if (await this.#afterOwn(key)) {
+        throw new FileError("FILE_BUSY", `'${target.shown}' is being written by another transfer now; try again later`);
+      }
+      if (!this.#writing.has(key)) break;
     }
     const transfer: Transfer = { ending: false, done: Promise.resolve(), sender: senderKey() };
     const done = this.#write(target, source, data, () => transfer.ending = true);
