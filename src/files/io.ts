@@ -126,6 +126,20 @@ export async function writeAt(handle: FileHandle, chunk: Uint8Array, position: n
   }
 }
 
+/**
+ * Writes chunks one after the other from a position, in one system call when it can
+ * (`writev`, without copying them into one buffer), completely.
+ */
+async function writeAllAt(handle: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
+  if (chunks.length === 1) return await writeAt(handle, chunks[0], position);
+  let { bytesWritten } = await handle.writev(chunks, position);
+  for (const chunk of chunks) {
+    if (bytesWritten < chunk.length) await writeAt(handle, chunk.subarray(bytesWritten), position + bytesWritten);
+    position += chunk.length;
+    bytesWritten = Math.max(0, bytesWritten - chunk.length);
+  }
+}
+
 const ZEROS = Buffer.alloc(64 * 1024);
 
 /**
@@ -239,11 +253,11 @@ export class SparseWriter {
     await this.#inFlight;
     this.#throwIfFailed();
     if (this.#batchBytes === 0 || this.#inFlight !== undefined) return;
-    const bytes = this.#batch.length === 1 ? this.#batch[0] : Buffer.concat(this.#batch, this.#batchBytes);
+    const chunks = this.#batch;
     const at = this.#batchAt;
     this.#batch = [];
     this.#batchBytes = 0;
-    this.#inFlight = writeAt(this.#handle, bytes, at).then(
+    this.#inFlight = writeAllAt(this.#handle, chunks, at).then(
       () => void (this.#inFlight = undefined),
       (error) => {
         this.#failure ??= { error };

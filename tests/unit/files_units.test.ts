@@ -126,6 +126,11 @@ function heldHandle() {
         });
       });
     },
+    writev(buffers: Uint8Array[], position: number) {
+      const all = new Uint8Array(buffers.reduce((n, b) => n + b.length, 0));
+      buffers.reduce((at, b) => (all.set(b, at), at + b.length), 0);
+      return handle.write(all, 0, all.length, position).then(({ bytesWritten }) => ({ bytesWritten, buffers }));
+    },
     truncate: () => Promise.resolve(),
   };
   return { handle: handle as unknown as FileHandle, writes, mostInFlight: () => mostInFlight };
