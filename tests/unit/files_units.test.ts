@@ -115,7 +115,7 @@ function heldHandle() {
     write(buffer: Uint8Array, offset: number, length: number, position: number) {
       inFlight++;
       mostInFlight = Math.max(mostInFlight, inFlight);
-      return new Promise((resolve, reject) => {
+      return new Promise<{ bytesWritten: number }>((resolve, reject) => {
         let done = false;
         const end = (then: () => void) => () => void (!done && (done = true, inFlight--, then()));
         writes.push({
