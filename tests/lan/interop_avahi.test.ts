@@ -47,7 +47,8 @@ class Peer {
   constructor(lan: Lan, host: number, task: PeerTask) {
     this.label = `our ${task.command} peer on host ${host}`;
     this.process = lan.spawn(host, runtimeArgv(PEER), {
-      env: { AVAHI_PEER: JSON.stringify({ maxMs: 80_000, ...task }) },
+      // Debug output (stderr) is the timeline a failure message quotes: see tails().
+      env: { AVAHI_PEER: JSON.stringify({ maxMs: 80_000, ...task }), PEERLINK_DEBUG: "1" },
       stdin: true,
     });
   }
@@ -67,7 +68,12 @@ class Peer {
         try {
           line = await this.process.nextLine(Math.max(1, deadline - Date.now()));
         } catch (err) {
-          throw new Error(`${this.label}: did not see ${what} within ${timeoutMs} ms: ${(err as Error).message}`);
+          const log = this.process.stderr().trimEnd().split("\n").slice(-30).join("\n");
+          throw new Error(
+            `${this.label}: did not see ${what} within ${timeoutMs} ms: ${
+              (err as Error).message
+            }\n--- its stderr:\n${log}`,
+          );
         }
         try {
           this.events.push(JSON.parse(line) as PeerEvent);
@@ -101,6 +107,14 @@ async function withAvahi(body: (lan: Lan, avahi: AvahiHost) => Promise<void>): P
       await avahi.stop();
     }
   }, LAN_OPTIONS);
+}
+
+/** The last lines of our peer's debug log and of avahi-daemon's log, for a failure message. */
+function tails(peer: Peer, avahi: AvahiHost, lines = 40): string {
+  const tail = (text: string) => text.trimEnd().split("\n").slice(-lines).join("\n");
+  return `\n--- ${peer.label}, stderr:\n${tail(peer.process.stderr())}\n--- avahi-daemon:\n${
+    tail(avahi.daemon.stderr())
+  }`;
 }
 
 /** TXT strings as a sorted list: Avahi reverses the order of TXT strings it receives and sends. */
@@ -293,7 +307,7 @@ test("avahi interop: Avahi renames when it probes a name our node holds", { skip
     // Our responder must defend the name against Avahi's probes (RFC 6762 8.1).
     const publication = avahi.publish(instance, "_peerlink._tcp", somePort(), ["owner=avahi"]);
     const established = await publication.established(STEP_MS);
-    assert.notEqual(established, instance, "Avahi took a name our node holds");
+    assert.notEqual(established, instance, `Avahi took a name our node holds${tails(peer, avahi)}`);
     assert.match(publication.process.stdout(), /collision/i);
     const ours = await avahi.waitForService("_peerlink._tcp", instance, STEP_MS);
     assert.equal(ours.port, port);
