@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import type { Clock } from "../clock.ts";
 import { RPC_TIMEOUT } from "../constants.ts";
 import { FILE_STATUS, FileError, type FileErrorCode, RemoteError } from "../errors.ts";
-import { type ChunkSink, hashPrefix, readRange, receiveData, sha256, SparseWriter } from "./io.ts";
+import { hashPrefix, readRange, receiveData, sha256, SparseWriter } from "./io.ts";
 import { fsError, lstatOrUndefined } from "./paths.ts";
 import { type Progress, ProgressMeter } from "./progress.ts";
 import {
@@ -214,15 +214,14 @@ async function getIntoFile(
     throw fsError(cause, paths.part);
   }
   let digest: string;
-  let writer: SparseWriter | undefined;
   try {
     await handle.truncate(answer.offset);
     const hash = sha256();
     await hashPrefix(handle, answer.offset, hash, paths.part);
-    writer = new SparseWriter(handle);
+    const writer = new SparseWriter(handle);
     digest = await receiveVerified(
       data,
-      writer,
+      (chunk, position) => writer.write(chunk, position),
       answer,
       hash,
       options,
@@ -234,7 +233,6 @@ async function getIntoFile(
     data.cancel(error).catch(() => {});
     throw error;
   } finally {
-    await writer?.settle();
     await handle.close().catch(() => {});
   }
   try {
@@ -264,7 +262,7 @@ async function getIntoStream(
   try {
     const digest = await receiveVerified(
       answer.data,
-      { write: (chunk) => writer.write(chunk), flush: async () => {} },
+      (chunk) => writer.write(chunk),
       answer,
       sha256(),
       options,
@@ -283,7 +281,7 @@ async function getIntoStream(
 /** Receives the data and compares size and SHA-256 with the trailer; `discard` runs on a mismatch. */
 async function receiveVerified(
   data: ReadableStream<unknown>,
-  sink: ChunkSink,
+  write: (chunk: Uint8Array, position: number) => Promise<void>,
   answer: GetAnswer,
   hash: Hash,
   options: GetFileOptions,
@@ -293,7 +291,7 @@ async function receiveVerified(
   const meter = new ProgressMeter(answer.size, options.onProgress, { start: answer.offset, clock });
   const received = await receiveData(
     data,
-    sink,
+    write,
     answer.offset,
     answer.size - answer.offset,
     hash,

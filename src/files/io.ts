@@ -126,20 +126,6 @@ export async function writeAt(handle: FileHandle, chunk: Uint8Array, position: n
   }
 }
 
-/**
- * Writes chunks one after the other from a position, in one system call when it can
- * (`writev`, without copying them into one buffer), completely.
- */
-async function writeAllAt(handle: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
-  if (chunks.length === 1) return await writeAt(handle, chunks[0], position);
-  let { bytesWritten } = await handle.writev(chunks, position);
-  for (const chunk of chunks) {
-    if (bytesWritten < chunk.length) await writeAt(handle, chunk.subarray(bytesWritten), position + bytesWritten);
-    position += chunk.length;
-    bytesWritten = Math.max(0, bytesWritten - chunk.length);
-  }
-}
-
 const ZEROS = Buffer.alloc(64 * 1024);
 
 /**
@@ -162,20 +148,11 @@ export function isAllZero(chunk: Uint8Array): boolean {
   return true;
 }
 
-/** Most bytes a {@linkcode SparseWriter} gathers into one write while the previous one runs. */
-export const MAX_WRITE_BATCH = 1024 * 1024;
-
 /**
  * Writes chunks into a file the way `cp --sparse` does: a chunk of zeros is not written (the
  * file keeps a hole there, which reads as zeros), and {@linkcode SparseWriter.finish} sets the
  * final size. A part file's size therefore never counts bytes that were not written: a resume
  * after a crash starts at the end of the last chunk that was.
- *
- * Writes run behind the network: `write()` returns once a chunk is queued, so the next chunk
- * is read while the file system writes; chunks that arrive meanwhile are gathered (up to
- * {@linkcode MAX_WRITE_BATCH} bytes) into the next write. One write is in flight at a time and
- * in order, so the file is always a prefix of what arrived, and at most two batches are held.
- * A failed write is thrown by the next `write()`, `flush()` or `finish()`.
  *
  * @example
  * ```ts ignore
@@ -186,97 +163,34 @@ export const MAX_WRITE_BATCH = 1024 * 1024;
  */
 export class SparseWriter {
   readonly #handle: FileHandle;
-  readonly #maxBatch: number;
-  #batch: Uint8Array[] = [];
-  #batchAt = 0;
-  #batchBytes = 0;
-  #inFlight: Promise<void> | undefined;
-  #failure: { error: unknown } | undefined;
 
   /**
    * Creates a writer.
    *
    * @param handle The open file.
-   * @param maxBatch Most bytes gathered into one write.
    */
-  constructor(handle: FileHandle, maxBatch = MAX_WRITE_BATCH) {
+  constructor(handle: FileHandle) {
     this.#handle = handle;
-    this.#maxBatch = maxBatch;
   }
 
   /**
-   * Queues a chunk for its position, unless it is all zeros; waits only while a full batch
-   * is already waiting behind the write in flight.
+   * Writes a chunk at a position, unless it is all zeros.
    *
    * @param chunk The bytes.
    * @param position Where.
    */
   async write(chunk: Uint8Array, position: number): Promise<void> {
-    this.#throwIfFailed();
-    if (chunk.length === 0 || isAllZero(chunk)) return;
-    const contiguous = position === this.#batchAt + this.#batchBytes;
-    if (this.#batchBytes > 0 && (!contiguous || this.#batchBytes + chunk.length > this.#maxBatch)) {
-      await this.#dispatch();
-    }
-    if (this.#batchBytes === 0) this.#batchAt = position;
-    this.#batch.push(chunk);
-    this.#batchBytes += chunk.length;
-    if (this.#inFlight === undefined) await this.#dispatch();
-  }
-
-  /** Writes everything queued and waits for it. */
-  async flush(): Promise<void> {
-    while (this.#inFlight !== undefined || this.#batchBytes > 0) await this.#dispatch();
-    this.#throwIfFailed();
+    if (!isAllZero(chunk)) await writeAt(this.#handle, chunk, position);
   }
 
   /**
-   * Writes everything queued, then gives the file its final size (trailing zero chunks
-   * become a hole).
+   * Gives the file its final size (trailing zero chunks become a hole).
    *
    * @param size The size.
    */
   async finish(size: number): Promise<void> {
-    await this.flush();
     await this.#handle.truncate(size);
   }
-
-  /** Waits for the write in flight, whatever its outcome, and drops what is queued: before closing the file on a failure. */
-  async settle(): Promise<void> {
-    this.#batch = [];
-    this.#batchBytes = 0;
-    await this.#inFlight;
-  }
-
-  /** Waits for the write in flight, then starts writing the gathered batch (if any). */
-  async #dispatch(): Promise<void> {
-    await this.#inFlight;
-    this.#throwIfFailed();
-    if (this.#batchBytes === 0 || this.#inFlight !== undefined) return;
-    const chunks = this.#batch;
-    const at = this.#batchAt;
-    this.#batch = [];
-    this.#batchBytes = 0;
-    this.#inFlight = writeAllAt(this.#handle, chunks, at).then(
-      () => void (this.#inFlight = undefined),
-      (error) => {
-        this.#failure ??= { error };
-        this.#inFlight = undefined;
-      },
-    );
-  }
-
-  #throwIfFailed(): void {
-    if (this.#failure) throw this.#failure.error;
-  }
-}
-
-/** Where {@linkcode receiveData} puts the bytes: a {@linkcode SparseWriter}, or a stream's writer. */
-export interface ChunkSink {
-  /** Takes one chunk for its position (it may write it later). */
-  write(chunk: Uint8Array, position: number): Promise<void>;
-  /** Resolves when everything taken is written. */
-  flush(): Promise<void>;
 }
 
 /** What {@linkcode receiveData} got. */
@@ -292,7 +206,7 @@ export interface Received {
  * feeding the bytes into `hash`. Stops at the trailer; anything else is a protocol error.
  *
  * @param data The stream.
- * @param sink Takes each chunk at its position; flushed before this returns.
+ * @param write Writes one chunk at a position.
  * @param offset Position of the first byte.
  * @param limit Most bytes accepted.
  * @param hash The hash to update.
@@ -305,7 +219,7 @@ export interface Received {
  */
 export async function receiveData(
   data: ReadableStream<unknown>,
-  sink: ChunkSink,
+  write: (chunk: Uint8Array, position: number) => Promise<void>,
   offset: number,
   limit: number,
   hash: Hash,
@@ -330,7 +244,7 @@ export async function receiveData(
           throw new FileError("FILE_TOO_LARGE", `the sender sent more than the ${limit} bytes it announced`);
         }
         hash.update(value);
-        await sink.write(value, offset + bytes);
+        await write(value, offset + bytes);
         bytes += value.length;
         onChunk?.(value.length);
       } else if (isTrailer(value)) {
@@ -340,7 +254,6 @@ export async function receiveData(
       }
     }
     signal?.throwIfAborted();
-    await sink.flush();
   } catch (error) {
     reader.cancel(error).catch(() => {});
     throw error;

@@ -318,15 +318,14 @@ export class FileServer {
       throw fsError(cause, shown);
     }
     let verified: { sha256: string } | undefined;
-    let writer: SparseWriter | undefined;
     try {
       await handle.truncate(offset);
       const hash = sha256();
       await hashPrefix(handle, offset, hash, shown);
-      writer = new SparseWriter(handle);
+      const writer = new SparseWriter(handle);
       const received = await receiveData(
         data,
-        writer,
+        (chunk, position) => writer.write(chunk, position),
         offset,
         source.size - offset,
         hash,
@@ -356,7 +355,6 @@ export class FileServer {
       data.cancel(error).catch(() => {});
       throw isFsFailure(error) ? fsError(error, shown) : error;
     } finally {
-      await writer?.settle();
       await handle.close().catch(() => {});
     }
     if (!source.overwrite && await exists(paths.target)) {

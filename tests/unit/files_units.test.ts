@@ -1,14 +1,12 @@
 /**
  * The pieces of files, alone: share paths, the share table, ranges and request heads of the
- * HTTP path, the progress meter on the fake clock, zero detection, the write-behind sparse
- * writer (on a file handle whose writes the test completes), and FileError.
+ * HTTP path, the progress meter on the fake clock, zero detection, and FileError.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FILE_STATUS, FileError, PeerLinkError } from "../../src/errors.ts";
 import { parseHead, parseRange } from "../../src/files/http.ts";
-import type { FileHandle } from "node:fs/promises";
-import { isAllZero, SparseWriter } from "../../src/files/io.ts";
+import { isAllZero } from "../../src/files/io.ts";
 import { splitSharePath } from "../../src/files/paths.ts";
 import { ProgressMeter } from "../../src/files/progress.ts";
 import { makeShare, ShareTable } from "../../src/files/share.ts";
@@ -104,86 +102,4 @@ test("zeros and FileError", () => {
   assert.equal(error.message, "FILE_TOO_LARGE: too big");
   assert.equal(new FileError("FILE_IO", "FILE_IO: once").message, "FILE_IO: once", "the code is not doubled");
   assert.deepEqual(Object.values(FILE_STATUS).every((s) => s >= 400 && s < 600), true);
-});
-
-/** A file handle whose writes wait until the test lets them finish (or fail). */
-function heldHandle() {
-  const writes: { at: number; bytes: number[]; finish: () => void; fail: (e: Error) => void }[] = [];
-  let inFlight = 0;
-  let mostInFlight = 0;
-  const handle = {
-    write(buffer: Uint8Array, offset: number, length: number, position: number) {
-      inFlight++;
-      mostInFlight = Math.max(mostInFlight, inFlight);
-      return new Promise<{ bytesWritten: number }>((resolve, reject) => {
-        let done = false;
-        const end = (then: () => void) => () => void (!done && (done = true, inFlight--, then()));
-        writes.push({
-          at: position,
-          bytes: [...buffer.subarray(offset, offset + length)],
-          finish: end(() => resolve({ bytesWritten: length })),
-          fail: (e) => end(() => reject(e))(),
-        });
-      });
-    },
-    writev(buffers: Uint8Array[], position: number) {
-      const all = new Uint8Array(buffers.reduce((n, b) => n + b.length, 0));
-      buffers.reduce((at, b) => (all.set(b, at), at + b.length), 0);
-      return handle.write(all, 0, all.length, position).then(({ bytesWritten }) => ({ bytesWritten, buffers }));
-    },
-    truncate: () => Promise.resolve(),
-  };
-  return { handle: handle as unknown as FileHandle, writes, mostInFlight: () => mostInFlight };
-}
-
-const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-test("sparse writer: writes run behind, one at a time and in order; what arrives meanwhile is one write, bounded", async () => {
-  const { handle, writes, mostInFlight } = heldHandle();
-  const writer = new SparseWriter(handle, 8);
-  const chunk = (n: number) => new Uint8Array(4).fill(n);
-  await writer.write(chunk(1), 0); // starts writing at once and returns
-  assert.equal(writes.length, 1);
-  await writer.write(chunk(2), 4);
-  await writer.write(chunk(3), 8); // gathered behind the first write: 8 bytes, the batch is full
-  let fourthQueued = false;
-  const fourth = writer.write(chunk(4), 12).then(() => (fourthQueued = true));
-  await tick();
-  assert.equal(fourthQueued, false, "a full batch waiting holds the writer back (bounded buffering)");
-  assert.equal(writes.length, 1, "one write in flight at a time");
-  writes[0].finish();
-  await fourth;
-  assert.deepEqual(writes.map((w) => [w.at, w.bytes]), [[0, [1, 1, 1, 1]], [4, [2, 2, 2, 2, 3, 3, 3, 3]]]);
-  const finisher = setInterval(() => writes.forEach((w) => w.finish()), 1);
-  try {
-    await writer.write(new Uint8Array(4), 16); // zeros: a hole, not written
-    await writer.write(chunk(6), 20); // not next to the batch: it waits for its own write
-    await writer.flush();
-  } finally {
-    clearInterval(finisher);
-  }
-  assert.deepEqual(writes.slice(2).map((w) => [w.at, w.bytes]), [[12, [4, 4, 4, 4]], [20, [6, 6, 6, 6]]]);
-  assert.equal(mostInFlight(), 1);
-});
-
-test("sparse writer: a failed write is thrown by the next call, and settle() waits for the write in flight", async () => {
-  const { handle, writes } = heldHandle();
-  const writer = new SparseWriter(handle);
-  await writer.write(new Uint8Array([1]), 0);
-  await writer.write(new Uint8Array([2]), 1);
-  writes[0].fail(new Error("ENOSPC: no space left on device"));
-  await tick();
-  await assert.rejects(writer.write(new Uint8Array([3]), 2), /ENOSPC/);
-  await assert.rejects(writer.flush(), /ENOSPC/);
-  assert.equal(writes.length, 1, "nothing queued is written after a failure");
-
-  const other = heldHandle();
-  const second = new SparseWriter(other.handle);
-  await second.write(new Uint8Array([1]), 0);
-  let settled = false;
-  const settling = second.settle().then(() => (settled = true));
-  await tick();
-  assert.equal(settled, false, "settle() waits while a write is in flight");
-  other.writes[0].finish();
-  await settling;
 });
