@@ -201,7 +201,7 @@ export class MdnsTransport {
     } catch (err) {
       this.#o.logger.warn(`mDNS: could not set multicast TTL/loopback: ${String(err)}`);
     }
-    const chosen = this.#select();
+    const chosen = this.#select() ?? [];
     if (chosen.length === 0) {
       this.#o.logger.warn(
         `mDNS: no usable interface${
@@ -220,7 +220,11 @@ export class MdnsTransport {
    */
   async pollInterfaces(): Promise<void> {
     if (this.#stopped || !this.#socket) return;
-    const { added, removed } = diffInterfaces(this.#interfaces, this.#select());
+    // A listing that fails says nothing about the links: keep them (dropping them all would
+    // silence the node until the next poll, and lose the probe defences it owes).
+    const listed = this.#select();
+    if (listed === undefined) return;
+    const { added, removed } = diffInterfaces(this.#interfaces, listed);
     if (added.length === 0 && removed.length === 0) return;
     for (const iface of removed) {
       this.#setInterfaces(this.#interfaces.filter((i) => i !== iface));
@@ -240,13 +244,14 @@ export class MdnsTransport {
     }
   }
 
-  #select(): MdnsInterface[] {
+  /** The links to use now, or undefined when the system's interface list cannot be read. */
+  #select(): MdnsInterface[] | undefined {
     let all;
     try {
       all = this.#o.runtime.networkInterfaces();
     } catch (err) {
       this.#o.logger.debug(`mDNS: listing interfaces failed: ${String(err)}`);
-      return [];
+      return undefined;
     }
     return selectLinks(all, this.#o.interfaces);
   }

@@ -115,6 +115,56 @@ test("an interface that appears is joined and announced on; one that vanishes is
   }
 });
 
+test("an interface list that cannot be read keeps the links: the node stays visible and answers", async () => {
+  const lan = new Lan();
+  try {
+    let failing = false;
+    const inner = lan.host(1);
+    const runtime: SocketRuntime = {
+      ...switchable(inner, () => true),
+      networkInterfaces: () => {
+        if (failing) throw new Error("ENOBUFS: no buffer space available, getifaddrs");
+        return inner.networkInterfaces().filter((i) => !i.internal);
+      },
+    };
+    const a = new Mdns({
+      runtime,
+      clock: lan.clock,
+      random: mulberry32(6),
+      logger: memoryLogger(),
+      pollIntervalMs: 1000,
+    });
+    await a.start();
+    lan.nodes.push(a);
+    const pub = a.publish({ instance: "Steady", type: "_peerlink._tcp", port: 7000 });
+    await lan.advance(2000);
+    await pub;
+    const b = await lan.node(2);
+    const seen: string[] = [];
+    b.browse("_peerlink._tcp", {
+      onUp: (i: ServiceInstance) => seen.push(`up ${i.addresses[0]}`),
+      onDown: (_i, reason) => seen.push(`down ${reason}`),
+    });
+    await lan.advance(1500);
+    assert.deepEqual(seen, ["up 10.0.0.1"]);
+    failing = true; // every poll fails for a while
+    await lan.advance(5000);
+    assert.deepEqual(a.interfaces.map((i) => i.address), ["10.0.0.1"], "the links are kept");
+    const received = a.stats.transport.received;
+    const c = await lan.node(3);
+    const late: string[] = [];
+    c.browse("_peerlink._tcp", { onUp: (i: ServiceInstance) => late.push(`up ${i.name}`) });
+    await lan.advance(1500);
+    assert.ok(a.stats.transport.received > received, "still hears the group");
+    assert.deepEqual(late, ["up Steady"], "and answers a new browser");
+    failing = false;
+    await lan.advance(2000);
+    assert.deepEqual(seen, ["up 10.0.0.1"], "never reported down");
+  } finally {
+    await lan.close();
+  }
+});
+
 /**
  * A memory host whose sockets cannot choose the interface of outgoing multicast, as under
  * qemu-user 7.2 (Debian 12), which lacks IP_MULTICAST_IF: the option fails with ENOPROTOOPT.
