@@ -67,7 +67,9 @@ export function readJunit(xml: string, root = ""): TestCase[] {
     const file = repositoryPath(attribute(attributes, "file") ?? attribute(attributes, "classname"), root);
     if (/<failure|<error/.test(body) || /\bfailure="/.test(attributes)) {
       const failed = /<(?:failure|error)\b((?:[^>"]|"[^"]*")*?)\/?>/.exec(body);
-      const failure = failed ? attribute(failed[1], "message") : undefined;
+      // Node escapes the message twice (`&amp;quot;`); it is only shown, so resolving twice is safe.
+      const message = failed ? attribute(failed[1], "message") : undefined;
+      const failure = message === undefined ? undefined : unescapeXml(message);
       cases.push({ name, file, outcome: "failed", ...(failure === undefined ? {} : { failure }) });
     } else if (/<skipped/.test(body)) {
       const skipped = /<skipped\b((?:[^>"]|"[^"]*")*?)\/?>/.exec(body);

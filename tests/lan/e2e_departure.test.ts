@@ -76,7 +76,16 @@ test("LAN departure: a node killed without goodbye is reported down ('expired') 
     victim.process.kill("SIGKILL");
     const exit = await victim.process.wait(5000);
     assert.equal(exit.signal, "SIGKILL", "the victim died by SIGKILL (no goodbye)");
-    const still = await survivor.expect("wait", { count: 1, timeout: 3000 }, 8000);
+    const still = await survivor.command("wait", { count: 1, timeout: 3000 }, 8000);
+    if (!still.ok) {
+      // The startup flap again (not understood): say what the survivor saw and counted, for its cause.
+      const { events } = await survivor.expect("events", {});
+      const { stats } = await survivor.expect("discoveryStats", {});
+      assert.fail(
+        `${survivor.name} lost ${victim.name} right after the kill (${still.error?.message}); ` +
+          `kill at ${killedAt}; its peer events: ${JSON.stringify(events)}; discovery: ${JSON.stringify(stats)}`,
+      );
+    }
     assert.deepEqual(still.peers, [victim.name], "without a goodbye the dead peer is still listed");
 
     const failedAt = Date.now();

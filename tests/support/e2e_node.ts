@@ -36,6 +36,7 @@
  * - `putFile` `target`, `source`, `path`: node.putFile(...); answers its result (progress lines
  *   with `"op":"put"`).
  * - `listFiles` `target`, `path`: answers `entries`.
+ * - `events`: answers `events`, every peer-up and peer-down this node recorded (its last 10,000).
  * - `stats`: answers `stats` (node.stats()).
  * - `discoveryStats`: answers `stats` (the discovery's counters: peer table, mDNS cache,
  *   browser, questions, sockets, wide-area domain, seeds).
@@ -381,6 +382,8 @@ async function run(command: Command): Promise<Record<string, unknown>> {
     }
     case "listFiles":
       return { entries: await node.listFiles(command.target!, command.path) };
+    case "events":
+      return { events };
     case "stats":
       return { stats: node.stats() };
     case "discoveryStats":

@@ -45,11 +45,12 @@ test("readJunit() keeps each runner's failure message, so the summary can say wh
   const bun =
     `<testcase name="b" file="t.ts"><failure type="AssertionError" message="one&#10;1 !== 2">x</failure></testcase>`;
   const node = `<testcase name="n" file="t.ts"><failure type="testCodeFailure" message="one&#10;1 !== 2">
-[Error [ERR_TEST_FAILURE]: one</failure></testcase>`;
+[Error [ERR_TEST_FAILURE]: one</failure></testcase><testcase name="q" file="t.ts"><failure message="{&amp;quot;a&amp;quot;:1}"/></testcase>`;
   assert.deepEqual(readJunit(deno + bun + node).map((c) => [c.name, c.outcome, c.failure]), [
     ["d", "failed", "Uncaught AssertionError: one\n1 !== 2"],
     ["b", "failed", "one\n1 !== 2"],
     ["n", "failed", "one\n1 !== 2"],
+    ["q", "failed", '{"a":1}'],
   ]);
 });
 
