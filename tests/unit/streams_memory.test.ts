@@ -668,28 +668,16 @@ test("window auto-tuning: a reader that keeps up grows the window, up to the max
   const window = { initial: 64 * 1024, max: 256 * 1024 };
   const CHUNK = 16 * 1024;
   const COST = CHUNK + STREAM_CHUNK_OVERHEAD; // what a chunk takes of the credit
-  // A reader that takes everything at once, fed as fast as credit allows.
-  const fast = new IncomingStream(1, undefined, window, link);
-  let read = 0;
-  const reading = (async () => {
-    for await (const chunk of fast.readable) read += (chunk as Uint8Array).length;
-  })();
-  let received = 0;
-  let sent = 0;
   let widest = 0;
-  for (let spins = 0; sent < 8 * 1024 * 1024 && spins < 100_000; spins++) {
-    const granted = 64 * 1024 + grants.reduce((a, b) => a + b, 0);
-    widest = Math.max(widest, granted - (read / CHUNK) * COST);
-    if (received + COST <= granted) {
-      assert.equal(fast.onData(new Uint8Array(CHUNK)), undefined, "within credit");
-      received += COST;
-      sent += CHUNK;
-    } else {
-      await new Promise((r) => setTimeout(r, 0));
-    }
-  }
-  fast.onEnd();
-  await reading;
+  const { read } = await feedAsCreditAllows(
+    new IncomingStream(1, undefined, window, link),
+    grants,
+    CHUNK,
+    8 * 1024 * 1024,
+    {
+      onSpin: (granted, read) => widest = Math.max(widest, granted - (read / CHUNK) * COST),
+    },
+  );
   assert.equal(read, 8 * 1024 * 1024);
   assert.ok(widest > 64 * 1024, `the window stayed at ${widest} bytes`);
   assert.ok(widest <= 256 * 1024, `the window reached ${widest} bytes, over the max`);
@@ -707,34 +695,59 @@ test("a reader that keeps up gets credit back in batches, not a CREDIT frame per
   const link = { credit: (_: number, bytes: number) => void grants.push(bytes), cancel() {}, closed() {} };
   const window = { initial: 256 * 1024, max: 4 * 1024 * 1024 };
   const CHUNK = 64 * 1024;
-  const COST = CHUNK + STREAM_CHUNK_OVERHEAD;
   const TOTAL = 32 * 1024 * 1024;
-  const fast = new IncomingStream(1, undefined, window, link);
-  let read = 0;
-  const reading = (async () => {
-    for await (const chunk of fast.readable) read += (chunk as Uint8Array).length;
-  })();
-  let received = 0;
-  let sent = 0;
-  let stalls = 0;
-  for (let spins = 0; sent < TOTAL && spins < 100_000; spins++) {
-    // 64 KiB before any CREDIT (the protocol's), the rest of the window granted at once.
-    const granted = 64 * 1024 + grants.reduce((a, b) => a + b, 0);
-    if (received + COST <= granted) {
-      assert.equal(fast.onData(new Uint8Array(CHUNK)), undefined, "within credit");
-      received += COST;
-      sent += CHUNK;
-      // The sender's own pace: the reader may take what arrived before the next chunk.
-      if (sent % (4 * CHUNK) === 0) await new Promise((r) => setTimeout(r, 0));
-    } else {
-      stalls++;
-      await new Promise((r) => setTimeout(r, 0));
-    }
-  }
-  fast.onEnd();
-  await reading;
+  // The sender's own pace: the reader may take what arrived every four chunks.
+  const { read, stalls } = await feedAsCreditAllows(
+    new IncomingStream(1, undefined, window, link),
+    grants,
+    CHUNK,
+    TOTAL,
+    {
+      yieldEvery: 4,
+    },
+  );
   assert.equal(read, TOTAL);
   const chunks = TOTAL / CHUNK;
   // One grant per chunk would be 512; batched in quarter windows it is about 50 (137 before batching).
   assert.ok(grants.length * 8 <= chunks, `${grants.length} credit grants for ${chunks} chunks (${stalls} stalls)`);
 });
+
+/**
+ * Feeds `total` bytes in `chunk`-byte chunks to a stream whose reader takes everything at once,
+ * as fast as the credit allows: 64 KiB before any CREDIT (the protocol's), then what `grants`
+ * (the stream's CREDIT frames) adds. Waits a tick when out of credit, and every `yieldEvery`
+ * chunks when given; `onSpin` sees the credit granted and the bytes read at each step.
+ */
+async function feedAsCreditAllows(
+  stream: IncomingStream,
+  grants: readonly number[],
+  chunk: number,
+  total: number,
+  options: { yieldEvery?: number; onSpin?: (granted: number, read: number) => void } = {},
+): Promise<{ read: number; stalls: number }> {
+  const cost = chunk + STREAM_CHUNK_OVERHEAD;
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+  let read = 0;
+  const reading = (async () => {
+    for await (const value of stream.readable) read += (value as Uint8Array).length;
+  })();
+  let received = 0;
+  let sent = 0;
+  let stalls = 0;
+  for (let spins = 0; sent < total && spins < 100_000; spins++) {
+    const granted = 64 * 1024 + grants.reduce((a, b) => a + b, 0);
+    options.onSpin?.(granted, read);
+    if (received + cost <= granted) {
+      assert.equal(stream.onData(new Uint8Array(chunk)), undefined, "within credit");
+      received += cost;
+      sent += chunk;
+      if (options.yieldEvery && (sent / chunk) % options.yieldEvery === 0) await tick();
+    } else {
+      stalls++;
+      await tick();
+    }
+  }
+  stream.onEnd();
+  await reading;
+  return { read, stalls };
+}
