@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { runtimeName, socketSkip } from "../support/env.ts";
-import { type Lan, type LanProcess, lanSkip, runtimeArgv, withLan } from "../support/lan.ts";
+import { type Lan, type LanProcess, lanSkip, runtimeArgv, tail, withLan } from "../support/lan.ts";
 import { type AvahiHost, avahiSkip, startAvahi } from "../support/avahi.ts";
 import type { PeerTask, PrintedInstance } from "../support/avahi_peer.ts";
 
@@ -68,7 +68,7 @@ class Peer {
         try {
           line = await this.process.nextLine(Math.max(1, deadline - Date.now()));
         } catch (err) {
-          const log = this.process.stderr().trimEnd().split("\n").slice(-30).join("\n");
+          const log = tail(this.process.stderr(), 3000);
           throw new Error(
             `${this.label}: did not see ${what} within ${timeoutMs} ms: ${
               (err as Error).message
@@ -109,11 +109,10 @@ async function withAvahi(body: (lan: Lan, avahi: AvahiHost) => Promise<void>): P
   }, LAN_OPTIONS);
 }
 
-/** The last lines of our peer's debug log and of avahi-daemon's log, for a failure message. */
-function tails(peer: Peer, avahi: AvahiHost, lines = 40): string {
-  const tail = (text: string) => text.trimEnd().split("\n").slice(-lines).join("\n");
-  return `\n--- ${peer.label}, stderr:\n${tail(peer.process.stderr())}\n--- avahi-daemon:\n${
-    tail(avahi.daemon.stderr())
+/** The end of our peer's debug log and of avahi-daemon's log, for a failure message. */
+function tails(peer: Peer, avahi: AvahiHost): string {
+  return `\n--- ${peer.label}, stderr:\n${tail(peer.process.stderr(), 4000)}\n--- avahi-daemon:\n${
+    tail(avahi.daemon.stderr(), 4000)
   }`;
 }
 

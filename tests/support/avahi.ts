@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { socketSkip } from "./env.ts";
-import { type Lan, type LanProcess, lanSkip } from "./lan.ts";
+import { type Lan, type LanProcess, lanSkip, tail } from "./lan.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const AVAHI_SH = join(ROOT, "scripts", "avahi-host.sh");
@@ -188,11 +188,6 @@ export interface AvahiHost {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function tail(text: string, max = 1500): string {
-  const trimmed = text.trimEnd();
-  return trimmed.length > max ? `...${trimmed.slice(-max)}` : trimmed;
 }
 
 class RunningAvahi implements AvahiHost {

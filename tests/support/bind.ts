@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { parseBindKeyFile } from "../../src/dnssd/key_file.ts";
 import type { TsigKey } from "../../src/dnssd/tsig.ts";
 import { socketSkip } from "./env.ts";
-import { type Lan, type LanExit, type LanProcess, lanSkip } from "./lan.ts";
+import { type Lan, type LanExit, type LanProcess, lanSkip, tail } from "./lan.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const START_TIMEOUT_MS = 20_000;
@@ -76,11 +76,6 @@ export function readmeBindSnippets(): { conf: string; zone: string } {
   const zone = blocks.find((b) => b.startsWith("; /var/lib/bind/lab.example.zone"));
   if (!conf || !zone) throw new Error("README.md: the BIND snippets of 'Beyond one LAN' were not found");
   return { conf, zone };
-}
-
-function tail(text: string, max = 1500): string {
-  const trimmed = text.trimEnd();
-  return trimmed.length > max ? `...${trimmed.slice(-max)}` : trimmed;
 }
 
 class RunningBind implements BindServer {

@@ -10,7 +10,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { Lan, LanProcess } from "./lan.ts";
-import { runtimeArgv } from "./lan.ts";
+import { runtimeArgv, tail } from "./lan.ts";
 import { fromWire, toWire } from "./e2e_wire.ts";
 
 /** A runtime a node can run under. */
@@ -61,11 +61,6 @@ export interface E2eNode {
    * @returns the exit code
    */
   stop(timeoutMs?: number): Promise<number | null>;
-}
-
-function tail(text: string, max = 1500): string {
-  const trimmed = text.trimEnd();
-  return trimmed.length > max ? `...${trimmed.slice(-max)}` : trimmed;
 }
 
 /**

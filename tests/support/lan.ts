@@ -204,7 +204,14 @@ export interface Lan {
   close(): Promise<void>;
 }
 
-function tail(text: string, max = 2000): string {
+/**
+ * The end of a process's output for an error message: trailing blank space dropped, at most
+ * `max` characters, marked with "..." when cut.
+ * @param text the output
+ * @param max most characters kept
+ * @returns the end of it
+ */
+export function tail(text: string, max = 1500): string {
   const trimmed = text.trimEnd();
   return trimmed.length > max ? `...${trimmed.slice(-max)}` : trimmed;
 }
@@ -303,7 +310,7 @@ class ManagedProcess implements LanProcess {
     const status = this.#exit ? `ended (code ${this.#exit.code}, signal ${this.#exit.signal})` : "still running";
     return `${this.#label} [${this.argv.join(" ").slice(0, 200)}] ${status}; stdout: ${
       tail(this.#stdout, 500) || "(empty)"
-    }; stderr: ${tail(this.#stderr) || "(empty)"}`;
+    }; stderr: ${tail(this.#stderr, 2000) || "(empty)"}`;
   }
 
   /** Waits until `take()` returns a value, the process ends, or time runs out. */
@@ -496,7 +503,7 @@ class RunningLan implements Lan {
     });
     const result = await proc.wait(10_000);
     if (result.code !== 0) {
-      throw new Error(`setLoss(${host}, ${percent}): ${tail(result.stderr) || `lan.sh exited ${result.code}`}`);
+      throw new Error(`setLoss(${host}, ${percent}): ${tail(result.stderr, 2000) || `lan.sh exited ${result.code}`}`);
     }
   }
 
@@ -518,7 +525,7 @@ class RunningLan implements Lan {
       failures.push(`lan.sh did not tear down within ${LAN_CLOSE_TIMEOUT_MS} ms; killed it`);
       await this.#supervisor.stop(500).catch((err) => failures.push(String(err)));
     } else if (ended.code !== 0 || /warning/.test(ended.stderr)) {
-      failures.push(`lan.sh teardown: exit ${ended.code}: ${tail(ended.stderr)}`);
+      failures.push(`lan.sh teardown: exit ${ended.code}: ${tail(ended.stderr, 2000)}`);
     }
     if (failures.length > 0) throw new Error(`closing the LAN: ${failures.join("; ")}`);
   }
