@@ -238,6 +238,8 @@ class ManagedProcess implements LanProcess {
   #lines: string[] = [];
   #cursor = 0;
   #exit: LanExit | undefined;
+  /** Its "exit" came: the pid is no longer its own. */
+  #reaped = false;
   #wakers = new Set<() => void>();
 
   constructor(host: number, label: string, file: string, args: readonly string[], opts: {
@@ -273,6 +275,7 @@ class ManagedProcess implements LanProcess {
       // "exit" and not "close": a grandchild holding the pipes open must not hide the exit.
       // Output still in flight gets a moment, then the pipes are let go.
       this.#child.on("exit", (code: number | null, signal: string | null) => {
+        this.#reaped = true;
         const grace = delay(300);
         const closed = new Promise<void>((done) => this.#child.once("close", () => done()));
         void Promise.race([closed, grace.promise]).then(() => {
@@ -384,9 +387,14 @@ class ManagedProcess implements LanProcess {
   }
 
   kill(signal: NodeJS.Signals = "SIGTERM"): void {
-    if (this.#exit || this.pid === undefined) return;
+    // Once reaped its pid may belong to another process.
+    if (this.#reaped || this.#exit || this.pid === undefined) return;
     try {
-      this.#child.kill(signal);
+      // process.kill and not child.kill: Deno's child.kill() closes the child's pipes before it
+      // signals (ext/node/polyfills/internal/child_process.ts), and a fixture that leaves the LAN
+      // politely on stdin EOF (e2e_node.ts) then had time, on a loaded machine, to say goodbye
+      // before a SIGKILL landed: the "dies without a word" tests saw a goodbye.
+      process.kill(this.pid, signal);
     } catch {
       // Already gone: "close" will report it.
     }
