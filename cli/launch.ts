@@ -80,7 +80,9 @@ export function commandFor(runtime: RuntimeName, entry: string): string[] | unde
 /**
  * Sends a signal to a child. Through `process.kill(pid)` rather than `child.kill()`: Deno's
  * `node:child_process` (2.9) reports a child it was asked to kill as killed by that signal even
- * when the child handled it and exited normally, hiding the real exit code.
+ * when the child handled it and exited normally, hiding the real exit code; and it closes the
+ * child's pipes before it signals, so a child that acts on the end of its stdin (or writes
+ * its last words to stdout) does so in that gap, or cannot.
  *
  * @param child The child.
  * @param signal Signal name.

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { runtimeName, socketSkip } from "../support/env.ts";
+import { signalChild } from "../../cli/launch.ts";
 import { Discovery, type PeerDownReason } from "../../src/discovery.ts";
 import { autoRuntime } from "../../runtimes/auto.ts";
 import { Mdns } from "../../src/mdns/mod.ts";
@@ -85,7 +86,7 @@ test("real sockets: a process killed with SIGKILL is reported down within second
     await until(() => stdout.includes("\n") || child.exitCode !== null, 30_000, `child ready (stderr: ${stderr})`);
     assert.equal(child.exitCode, null, `child exited early: ${stderr}`);
     await until(() => watcher.resolve(victim) !== undefined, 10_000, "the watcher to see the child");
-    child.kill("SIGKILL");
+    signalChild(child, "SIGKILL");
     await exited;
     const killedAt = Date.now();
     watcher.reportUnreachable(victim);
@@ -94,7 +95,7 @@ test("real sockets: a process killed with SIGKILL is reported down within second
     assert.ok(Date.now() - killedAt < 30_000, "well before the 120 s TTL");
     assert.equal(watcher.resolve(victim), undefined);
   } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
+    signalChild(child, "SIGKILL");
     await exited;
     await watcher.stop();
   }

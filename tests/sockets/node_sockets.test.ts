@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { runtimeName, socketSkip } from "../support/env.ts";
+import { signalChild } from "../../cli/launch.ts";
 import { PeerLink } from "../../mod.ts";
 import { currentPeer } from "../../src/rpc/context.ts";
 import { PeerNotFound, RemoteError } from "../../src/errors.ts";
@@ -126,7 +127,7 @@ function spawnChild(runtime: Runtime, name: string, parentName: string): Child {
     exited,
     stderr: () => stderr,
     running: () => child.exitCode === null && child.signalCode === null,
-    kill: (signal) => void child.kill(signal),
+    kill: (signal) => void signalChild(child, signal),
     async ready() {
       await until(() => stdout.includes("\n") || child.exitCode !== null, 30_000, `${name} ready (stderr: ${stderr})`);
       assert.equal(child.exitCode, null, `${name} exited early: ${stderr}`);

@@ -19,6 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { signalChild } from "../../cli/launch.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
@@ -258,7 +259,7 @@ export interface BackgroundProcess {
   /** Resolves once its output matches `pattern`; rejects after `timeoutMs` or if it exits first. */
   waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
   /** Sends `signal` and resolves with the exit code; kills it after `timeoutMs`. */
-  stop(signal: NodeJS.Signals, timeoutMs: number): Promise<number | null>;
+  stop(signal: "SIGTERM" | "SIGINT" | "SIGKILL", timeoutMs: number): Promise<number | null>;
 }
 
 /**
@@ -306,11 +307,11 @@ export function startProcess(
     },
     async stop(signal, timeoutMs) {
       if (exitCode !== undefined) return exitCode;
-      child.kill(signal);
+      signalChild(child, signal);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const killed = new Promise<null>((resolve) => {
         timer = setTimeout(() => {
-          child.kill("SIGKILL");
+          signalChild(child, "SIGKILL");
           resolve(null);
         }, timeoutMs);
       });

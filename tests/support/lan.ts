@@ -33,6 +33,7 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtimeName, socketSkip } from "./env.ts";
+import { signalChild } from "../../cli/launch.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LAN_SH = join(ROOT, "scripts", "lan.sh");
@@ -126,7 +127,7 @@ export interface LanProcess {
    * Sends a signal (no wait).
    * @param signal e.g. "SIGKILL"
    */
-  kill(signal?: NodeJS.Signals): void;
+  kill(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
   /**
    * Writes to standard input (spawn with `stdin: true`).
    * @param text what to write
@@ -238,8 +239,6 @@ class ManagedProcess implements LanProcess {
   #lines: string[] = [];
   #cursor = 0;
   #exit: LanExit | undefined;
-  /** Its "exit" came: the pid is no longer its own. */
-  #reaped = false;
   #wakers = new Set<() => void>();
 
   constructor(host: number, label: string, file: string, args: readonly string[], opts: {
@@ -275,7 +274,6 @@ class ManagedProcess implements LanProcess {
       // "exit" and not "close": a grandchild holding the pipes open must not hide the exit.
       // Output still in flight gets a moment, then the pipes are let go.
       this.#child.on("exit", (code: number | null, signal: string | null) => {
-        this.#reaped = true;
         const grace = delay(300);
         const closed = new Promise<void>((done) => this.#child.once("close", () => done()));
         void Promise.race([closed, grace.promise]).then(() => {
@@ -386,18 +384,10 @@ class ManagedProcess implements LanProcess {
     throw new Error(`stop(): SIGKILL did not end it within 5 s: ${this.#describe()}`);
   }
 
-  kill(signal: NodeJS.Signals = "SIGTERM"): void {
-    // Once reaped its pid may belong to another process.
-    if (this.#reaped || this.#exit || this.pid === undefined) return;
-    try {
-      // process.kill and not child.kill: Deno's child.kill() closes the child's pipes before it
-      // signals (ext/node/polyfills/internal/child_process.ts), and a fixture that leaves the LAN
-      // politely on stdin EOF (e2e_node.ts) then had time, on a loaded machine, to say goodbye
-      // before a SIGKILL landed: the "dies without a word" tests saw a goodbye.
-      process.kill(this.pid, signal);
-    } catch {
-      // Already gone: "close" will report it.
-    }
+  kill(signal: "SIGTERM" | "SIGINT" | "SIGKILL" = "SIGTERM"): void {
+    // Not child.kill(): under Deno it closes the child's stdin first, and e2e_node.ts leaves the
+    // LAN with a goodbye on EOF, which on a loaded machine it did before a SIGKILL landed.
+    signalChild(this.#child, signal);
   }
 
   write(text: string): void {
