@@ -160,7 +160,8 @@ interface PendingResponse {
   additionals: Map<string, MdnsRecord>;
   dueAt: number;
   timer?: TimerId;
-  defence: boolean;
+  /** Keys of answers queued to defend a name against a probe: they wait 250 ms after their last multicast, not 1 s. */
+  defended: Set<string>;
 }
 
 interface HeldQuery {
@@ -551,12 +552,15 @@ export class Responder {
     const now = this.#o.clock.now();
     let p = this.#pending.get(linkId(iface));
     if (!p) {
-      p = { answers: new Map(), additionals: new Map(), dueAt: Infinity, defence: false };
+      p = { answers: new Map(), additionals: new Map(), dueAt: Infinity, defended: new Set() };
       this.#pending.set(linkId(iface), p);
     }
-    for (const a of answers) p.answers.set(recordKey(a), a);
+    for (const a of answers) {
+      const k = recordKey(a);
+      p.answers.set(k, a);
+      if (defence) p.defended.add(k);
+    }
     for (const a of additionals) p.additionals.set(recordKey(a), a);
-    p.defence ||= defence;
     this.#schedulePending(iface, p, now + delay);
   }
 
@@ -584,16 +588,17 @@ export class Responder {
     }
     const now = this.#o.clock.now();
     const last = this.#lastMulticast.get(linkId(iface));
-    const limit = p.defence ? DEFENCE_RATE_LIMIT_MS : RATE_LIMIT_MS;
     const send: MdnsRecord[] = [];
     let retryAt = Infinity;
     for (const [k, a] of p.answers) {
       const sent = last?.get(k);
+      const limit = p.defended.has(k) ? DEFENCE_RATE_LIMIT_MS : RATE_LIMIT_MS;
       if (sent !== undefined && now - sent < limit) {
         retryAt = Math.min(retryAt, sent + limit);
       } else {
         send.push(a);
         p.answers.delete(k);
+        p.defended.delete(k);
       }
     }
     const sendKeys = new Set(send.map(recordKey));
@@ -601,7 +606,6 @@ export class Responder {
     if (p.answers.size === 0) {
       this.#pending.delete(linkId(iface));
     } else {
-      p.defence = false;
       this.#schedulePending(iface, p, retryAt);
     }
     if (send.length) void this.#multicastRecords(iface, send, extra);
@@ -622,6 +626,7 @@ export class Responder {
         const ours = pending.answers.get(k);
         if (ours && rec.ttl >= ours.ttl / 2) {
           pending.answers.delete(k);
+          pending.defended.delete(k);
           this.#lastMulticast.get(linkId(r.iface))?.set(k, this.#o.clock.now());
         }
       }

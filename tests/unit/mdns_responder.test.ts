@@ -446,6 +446,39 @@ test("probe defence: a probe for our name is answered at once despite a recent m
   }
 });
 
+test("probe defence: a probe within 250 ms of our last multicast is answered when the 250 ms are over, not the second", async () => {
+  const lan = new Lan();
+  try {
+    const sniffer = await lan.sniffer(9);
+    await published(lan, 1);
+    await lan.advance(SETTLE);
+    await sniffer.send(query([{ name: FULL, type: "SRV" }])); // makes the SRV multicast now
+    await lan.advance(0);
+    const multicastAt = lan.clock.now();
+    await lan.advance(100);
+    sniffer.clear();
+    const srv: MdnsRecord = {
+      name: FULL,
+      type: "SRV",
+      ttl: 120,
+      flush: true,
+      data: { priority: 0, weight: 0, port: 1, target: "x.local" },
+    };
+    // One probe only (a prober may lose the others): RFC 6762 section 6 lets a defence wait 250 ms, no more.
+    const srvDefences = () =>
+      sniffer.responses().filter((c) => c.message.answers.some((r) => r.type === "SRV" && r.name === FULL));
+    await sniffer.send(foreignProbe([srv]));
+    await lan.advance(0);
+    assert.equal(srvDefences().length, 0, "not within 250 ms of the SRV's last multicast");
+    await lan.advance(200);
+    const defence = srvDefences();
+    assert.equal(defence.length, 1, "the SRV defended 250 ms after its last multicast");
+    assert.equal(defence[0].at - multicastAt, 250);
+  } finally {
+    await lan.close();
+  }
+});
+
 test("duplicate answer suppression: a shared answer another host just sent is not repeated", async () => {
   const lan = new Lan();
   try {
