@@ -438,6 +438,7 @@ export class Mdns {
     }
     this.#notePressure();
     if (touched.size === 0) return;
+    if (goodbye) this.#logger.debug(`mDNS: goodbye (TTL 0) from ${r.address} touching ${[...touched].join(", ")}`);
     for (const w of [...this.#watchers]) w.refresh(goodbye ? "goodbye" : "expired", touched);
   }
 
