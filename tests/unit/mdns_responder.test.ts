@@ -421,23 +421,32 @@ test("rate limit: a record is multicast at most once per second per interface; a
   }
 });
 
+/** An SRV another host proposes for our instance name in its probe (a conflict: another target and port). */
+const CONFLICTING_SRV: MdnsRecord = {
+  name: FULL,
+  type: "SRV",
+  ttl: 120,
+  flush: true,
+  data: { priority: 0, weight: 0, port: 1, target: "x.local" },
+};
+
+/** Host 1 published and settled, its SRV multicast just now (at `multicastAt`) in answer to host 9's query. */
+async function srvJustMulticast(lan: Lan) {
+  const sniffer = await lan.sniffer(9);
+  await published(lan, 1);
+  await lan.advance(SETTLE);
+  await sniffer.send(query([{ name: FULL, type: "SRV" }]));
+  await lan.advance(0);
+  return { sniffer, multicastAt: lan.clock.now() };
+}
+
 test("probe defence: a probe for our name is answered at once despite a recent multicast (250 ms limit)", async () => {
   const lan = new Lan();
   try {
-    const sniffer = await lan.sniffer(9);
-    await published(lan, 1);
-    await lan.advance(SETTLE);
-    await sniffer.send(query([{ name: FULL, type: "SRV" }])); // makes the SRV multicast now
+    const { sniffer } = await srvJustMulticast(lan);
     await lan.advance(300);
     sniffer.clear();
-    const srv: MdnsRecord = {
-      name: FULL,
-      type: "SRV",
-      ttl: 120,
-      flush: true,
-      data: { priority: 0, weight: 0, port: 1, target: "x.local" },
-    };
-    await sniffer.send(foreignProbe([srv]));
+    await sniffer.send(foreignProbe([CONFLICTING_SRV]));
     await lan.advance(0);
     assert.equal(sniffer.responses().length, 1);
     assert.ok(sniffer.responses()[0].message.answers.some((r) => r.type === "SRV" && r.name === FULL));
@@ -449,25 +458,13 @@ test("probe defence: a probe for our name is answered at once despite a recent m
 test("probe defence: a probe within 250 ms of our last multicast is answered when the 250 ms are over, not the second", async () => {
   const lan = new Lan();
   try {
-    const sniffer = await lan.sniffer(9);
-    await published(lan, 1);
-    await lan.advance(SETTLE);
-    await sniffer.send(query([{ name: FULL, type: "SRV" }])); // makes the SRV multicast now
-    await lan.advance(0);
-    const multicastAt = lan.clock.now();
+    const { sniffer, multicastAt } = await srvJustMulticast(lan);
     await lan.advance(100);
     sniffer.clear();
-    const srv: MdnsRecord = {
-      name: FULL,
-      type: "SRV",
-      ttl: 120,
-      flush: true,
-      data: { priority: 0, weight: 0, port: 1, target: "x.local" },
-    };
     // One probe only (a prober may lose the others): RFC 6762 section 6 lets a defence wait 250 ms, no more.
     const srvDefences = () =>
       sniffer.responses().filter((c) => c.message.answers.some((r) => r.type === "SRV" && r.name === FULL));
-    await sniffer.send(foreignProbe([srv]));
+    await sniffer.send(foreignProbe([CONFLICTING_SRV]));
     await lan.advance(0);
     assert.equal(srvDefences().length, 0, "not within 250 ms of the SRV's last multicast");
     await lan.advance(200);
